@@ -1,0 +1,217 @@
+"""Build the shipped tables in ``data/`` from the official raw files (``analysis data build``).
+
+Raw files → one reader per format (``analysis.sources``) → canonical tables, validated against
+``schema`` → deterministic CSV (stable row order, repr floats, ``\\n`` line ends) plus
+``manifest.json`` (sha256 of every derived and raw file), ``README.md`` and ``sources.bib``.
+Nothing is written until every table has been built and validated, and files are replaced
+atomically, so a failed build never leaves ``data/`` half old, half new.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from . import schema
+from .errors import DataError
+from .sources import catalogue, countries, milestones, monthly, sipri, ucdp, wdi
+
+REGISTRY = Path(__file__).with_name("sources") / "registry.toml"
+# The case study's countries: the two border states, their other Central Asian neighbours and
+# Russia, the main remittance-sending economy.
+CASE_COUNTRIES = ("KAZ", "KGZ", "RUS", "TJK", "TKM", "UZB")
+
+
+@dataclass(frozen=True)
+class RawSource:
+    """One entry of ``sources/registry.toml``: where the raw files are and how to cite them."""
+
+    id: str
+    table: str
+    files: tuple[str, ...]
+    producer: str
+    dataset: str
+    version: str
+    licence: str
+    citation: str
+    bibtex: str
+
+
+@dataclass
+class BuildContext:
+    """What a reader may need beyond its own files: the raw root and the country crosswalk."""
+
+    root: Path
+    countries: pd.DataFrame | None = None
+    built: dict[str, list[pd.DataFrame]] = field(default_factory=dict)
+
+
+def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    return pd.concat(frames, ignore_index=True)
+
+
+# How each registered source is read. Keys must match registry.toml (a test checks).
+READERS: dict[str, Callable[[list[Path], BuildContext], pd.DataFrame]] = {
+    "countrycode": lambda paths, ctx: countries.read_countrycode_codelist(paths[0], root=ctx.root),
+    "catalogue": lambda paths, ctx: catalogue.read_catalogue(
+        [p for p in paths if p.name.startswith("border_incidents_catalogue")],
+        corrections=next(p for p in paths if p.name == "catalogue_corrections.csv"),
+        root=ctx.root,
+    ),
+    "aggregate_claims": lambda paths, ctx: catalogue.read_aggregate_claims(paths[0], root=ctx.root),
+    "ucdp": lambda paths, ctx: _concat(
+        [ucdp.read_ucdp_table(p, ctx.countries, root=ctx.root) for p in paths]
+    ),
+    "wdi": lambda paths, ctx: wdi.read_wdi(paths[0], root=ctx.root, countries=set(CASE_COUNTRIES)),
+    "remittances_secondary": lambda paths, ctx: wdi.read_remittances_panel(paths[0], root=ctx.root),
+    "sipri_milex": lambda paths, ctx: sipri.read_sipri_workbook(
+        paths[0], ctx.countries, root=ctx.root, iso3=set(CASE_COUNTRIES)
+    ),
+    "sipri_milex_2024": lambda paths, ctx: sipri.read_sipri_long(paths[0], root=ctx.root),
+    "sipri_tiv": lambda paths, ctx: sipri.read_sipri_tiv(paths[0], root=ctx.root),
+    "fao_ffpi": lambda paths, ctx: monthly.read_monthly(paths[0], root=ctx.root),
+    "eia_brent": lambda paths, ctx: monthly.read_monthly(paths[0], root=ctx.root),
+    "fred_rub": lambda paths, ctx: monthly.read_monthly(paths[0], root=ctx.root),
+    "wb_gem": lambda paths, ctx: _concat([monthly.read_monthly(p, root=ctx.root) for p in paths]),
+    "milestones": lambda paths, ctx: milestones.read_milestones(paths[0], root=ctx.root),
+}
+
+# Quantities computed in code from other rows of a built table (labelled "derived" in it).
+DERIVATIONS: dict[str, Callable[[pd.DataFrame], pd.DataFrame]] = {
+    "indicators": lambda table: wdi.derive_remittances_share(table),
+}
+
+
+def load_registry(path: Path = REGISTRY) -> dict[str, RawSource]:
+    """Read ``registry.toml``; a malformed entry is a DataError naming the entry and key."""
+    entries = tomllib.loads(path.read_text(encoding="utf-8"))
+    sources = {}
+    for source_id, entry in entries.items():
+        try:
+            sources[source_id] = RawSource(id=source_id, **{**entry, "files": tuple(entry["files"])})
+        except (TypeError, KeyError) as exc:
+            raise DataError(path, f"source entry [{source_id}] is malformed: {exc}") from None
+        if entry["table"] not in schema.CONTRACTS:
+            raise DataError(path, f"source [{source_id}] names an unknown table", column="table",
+                            found=entry["table"], expected=f"one of {list(schema.CONTRACTS)}")
+    return sources
+
+
+def resolve_files(source: RawSource, root: Path) -> list[Path]:
+    """The raw files of a source, in sorted order; a pattern matching nothing is an error."""
+    paths: list[Path] = []
+    for pattern in source.files:
+        matches = sorted(root.glob(pattern))
+        if not matches:
+            raise DataError(
+                root / pattern,
+                f"raw file(s) of source '{source.id}' not found",
+                hint=f"point --raw at a folder holding {pattern} (see data/README.md for where to get it)",
+            )
+        paths.extend(matches)
+    return paths
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def build_tables(raw: Path, sources: dict[str, RawSource] | None = None) -> tuple[dict[str, pd.DataFrame], dict[str, list[Path]]]:
+    """Read every registered source and return the validated tables and the raw files used."""
+    raw = Path(raw)
+    if not raw.is_dir():
+        raise DataError(raw, "raw data folder not found", hint="pass --raw DIR, e.g. --raw ../shared/data")
+    sources = sources or load_registry()
+    missing = sorted(set(sources) ^ set(READERS))
+    if missing:
+        raise DataError(REGISTRY, f"registry and READERS disagree on {missing}")
+    ctx = BuildContext(root=raw)
+    used: dict[str, list[Path]] = {}
+    order = sorted(sources.values(), key=lambda s: s.table != "countries")  # crosswalk first
+    for source in order:
+        paths = resolve_files(source, raw)
+        used[source.id] = paths
+        frame = READERS[source.id](paths, ctx)
+        if source.table == "countries":
+            ctx.countries = frame
+        ctx.built.setdefault(source.table, []).append(frame)
+    tables = {}
+    for table, frames in ctx.built.items():
+        frame = _concat(frames)
+        if table in DERIVATIONS:
+            frame = _concat([frame, DERIVATIONS[table](frame)])
+        frame = frame.sort_values(schema.SORT_KEYS[table], kind="stable", na_position="first")
+        tables[table] = schema.validate(table, schema.coerce(table, frame))
+    return tables, used
+
+
+def table_bytes(frame: pd.DataFrame) -> bytes:
+    """The canonical CSV bytes of a table: same frame, same bytes, on any machine."""
+    return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
+def build(raw: Path, out: Path) -> dict:
+    """Build every table from ``raw`` and write them, with manifest, README and BibTeX, to ``out``."""
+    from .datasets import coverage_summary, render_data_readme
+
+    raw, out = Path(raw), Path(out)
+    sources = load_registry()
+    tables, used = build_tables(raw, sources)
+    files: dict[str, bytes] = {f"{name}.csv": table_bytes(frame) for name, frame in tables.items()}
+    manifest = {
+        "tables": {
+            name: {
+                "file": f"{name}.csv",
+                "sha256": hashlib.sha256(files[f"{name}.csv"]).hexdigest(),
+                "rows": len(frame),
+                "sources": sorted(s.id for s in sources.values() if s.table == name),
+            }
+            for name, frame in sorted(tables.items())
+        },
+        "sources": {
+            s.id: {
+                "table": s.table,
+                "producer": s.producer,
+                "dataset": s.dataset,
+                "version": s.version,
+                "licence": s.licence,
+                "citation": s.citation,
+                "raw_files": {p.relative_to(raw).as_posix(): sha256_file(p) for p in used[s.id]},
+            }
+            for s in sorted(sources.values(), key=lambda s: s.id)
+        },
+    }
+    files["manifest.json"] = (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+    files["sources.bib"] = ("\n\n".join(s.bibtex.strip() for s in sources.values()) + "\n").encode("utf-8")
+    files["README.md"] = render_data_readme(manifest, coverage_summary(tables)).encode("utf-8")
+    _write_atomically(out, files)
+    return manifest
+
+
+def _write_atomically(out: Path, files: dict[str, bytes]) -> None:
+    """Stage every file next to its target, then rename each into place (same filesystem)."""
+    out.mkdir(parents=True, exist_ok=True)
+    staged = []
+    try:
+        for name, content in files.items():
+            handle, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=out)
+            with os.fdopen(handle, "wb") as stream:
+                stream.write(content)
+            staged.append((Path(tmp), out / name))
+        for tmp, target in staged:
+            os.replace(tmp, target)
+    finally:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)

@@ -1,0 +1,65 @@
+"""The project's errors: each message says what was found, where, and what to do about it.
+
+The CLI prints an ``AnalysisError`` without a traceback and exits with status 2; anything else
+is a bug and keeps its traceback.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class AnalysisError(Exception):
+    """Base of every error a user can fix by changing an input, a parameter or the data."""
+
+
+class DataError(AnalysisError):
+    """A data file (or a table built from one) breaks its contract.
+
+    ``row`` is the 1-based line number in the file as a text editor shows it (the header is
+    line 1), so that a user can jump straight to it.
+    """
+
+    def __init__(
+        self,
+        file: str | Path | None,
+        problem: str,
+        *,
+        row: int | None = None,
+        column: str | None = None,
+        found: object = None,
+        expected: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.file = str(file) if file is not None else None
+        self.row = row
+        self.column = column
+        self.found = found
+        self.expected = expected
+        self.problem = problem
+        self.hint = hint
+        where = [self.file or "<table>"]
+        if row is not None:
+            where.append(f"line {row}")
+        if column is not None:
+            where.append(f"column '{column}'")
+        text = f"{', '.join(where)}: {problem}"
+        if found is not None:
+            text += f"; found {found!r}"
+        if expected is not None:
+            text += f"; expected {expected}"
+        if hint:
+            text += f". {hint}"
+        super().__init__(text)
+
+
+class ChecksumError(DataError):
+    """A shipped table no longer matches the checksum recorded when it was built."""
+
+
+class ConfigError(AnalysisError):
+    """A parameter, plan or registry entry is invalid (unknown name, wrong type, out of range)."""
+
+
+class ModelError(AnalysisError):
+    """A model cannot be estimated on the data given (degenerate outcome, collinear design...)."""

@@ -1,0 +1,375 @@
+"""Contracts of the canonical tables: columns, types, allowed values and unique keys.
+
+Every reader in ``analysis.sources`` maps its raw format to one of these tables and calls
+:func:`validate`; ``analysis data check`` calls it again on the shipped files. A violation
+becomes a :class:`~analysis.errors.DataError` naming the file, line, column, the value found
+and what was expected, taken from the table's own ``source_file``/``source_row`` columns so
+the message points at the raw file a user can open.
+
+Dates are kept as ISO-8601 text (``YYYY-MM-DD``) with a separate precision column: the CSV
+bytes stay stable, and a month-precision date is never mistaken for a day.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+import pandera.pandas as pa
+
+from .errors import DataError
+
+DATE_PRECISIONS = ("day", "month", "year")
+INCIDENT_SOURCES = ("catalogue", "ucdp_ged", "acled")
+EVENT_CATEGORIES = (
+    # catalogue (keyword rules in sources/catalogue.py)
+    "armed_clash",
+    "shooting",
+    "civilian_clash",
+    "detention",
+    "infrastructure_dispute",
+    "other",
+    # UCDP GED type_of_violence
+    "state_based",
+    "non_state",
+    "one_sided",
+    # ACLED event_type
+    "battles",
+    "explosions_remote_violence",
+    "violence_against_civilians",
+    "protests",
+    "riots",
+    "strategic_developments",
+)
+FREQUENCIES = ("A", "M")
+UCDP_DATASETS = ("acd", "dyadic", "brd", "nonstate", "onesided")
+INDICATOR_FLAGS = (
+    "derived",  # computed in code from other rows of the same vintage (see `source`)
+    "sipri_estimate",  # SIPRI blue font
+    "highly_uncertain",  # SIPRI red font
+    "not_available",  # SIPRI '...': the producer has no figure
+    "not_a_state",  # SIPRI 'xxx': the country did not exist
+    "below_half_unit",  # SIPRI TIV '0' means deliveries below 0.5m
+    "modelled",  # ILO modelled estimates re-published by WDI
+    "secondary_copy",  # third-party copy of an official series
+)
+PSEUDO_ISO3 = {"WLD": "World (global series with no country)"}
+
+_ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
+_EARLIEST = dt.date(1900, 1, 1)
+
+
+def _is_real_date(text: str) -> bool:
+    try:
+        day = dt.date.fromisoformat(text)
+    except (TypeError, ValueError):
+        return False
+    return _EARLIEST <= day <= dt.date.today()
+
+
+def _date(nullable: bool = False) -> pa.Column:
+    return pa.Column(
+        str,
+        nullable=nullable,
+        checks=[
+            pa.Check.str_matches(_ISO_DATE, error="an ISO date YYYY-MM-DD"),
+            pa.Check(_is_real_date, element_wise=True, error="a real calendar date, 1900 to today"),
+        ],
+    )
+
+
+def _count(nullable: bool = True) -> pa.Column:
+    return pa.Column("Int64", nullable=nullable, checks=pa.Check.ge(0, error="a count >= 0"))
+
+
+def _text(nullable: bool = True) -> pa.Column:
+    return pa.Column(str, nullable=nullable)
+
+
+def _one_of(values, nullable: bool = False) -> pa.Column:
+    return pa.Column(
+        str, nullable=nullable, checks=pa.Check.isin(values, error=f"one of {list(values)}")
+    )
+
+
+def _iso3(nullable: bool = False) -> pa.Column:
+    return pa.Column(
+        str,
+        nullable=nullable,
+        checks=pa.Check(_known_iso3, element_wise=True, error="a known ISO 3166 alpha-3 code"),
+    )
+
+
+def _known_iso3(code: str) -> bool:
+    return code in known_iso3()
+
+
+@lru_cache(maxsize=1)
+def known_iso3() -> frozenset[str]:
+    """ISO3 codes accepted in any table: the shipped country table plus pseudo-codes like WLD."""
+    path = Path(__file__).resolve().parents[2] / "data" / "countries.csv"
+    codes = set(PSEUDO_ISO3)
+    if path.exists():
+        codes |= set(pd.read_csv(path, usecols=["iso3"], dtype=str)["iso3"].dropna())
+    else:  # bootstrap: the country table is the first thing a build writes
+        from .sources.countries import iso3_codes_fallback
+
+        codes |= iso3_codes_fallback()
+    return frozenset(codes)
+
+
+_PROVENANCE = {
+    "source_file": pa.Column(str, nullable=False),
+    "source_row": pa.Column("Int64", nullable=False, checks=pa.Check.ge(1)),
+}
+
+CONTRACTS: dict[str, pa.DataFrameSchema] = {
+    "countries": pa.DataFrameSchema(
+        {
+            "iso3": pa.Column(str, checks=pa.Check.str_matches(r"^[A-Z]{3}$")),
+            "name": _text(False),
+            "gwno": pa.Column("Int64", nullable=True, checks=pa.Check.ge(1)),
+            "cown": pa.Column("Int64", nullable=True, checks=pa.Check.ge(1)),
+            "wb_region": _text(),
+            **_PROVENANCE,
+        },
+        unique=["iso3"],
+        strict=True,
+        ordered=True,
+    ),
+    "incidents": pa.DataFrameSchema(
+        {
+            "incident_id": _text(False),
+            "source_dataset": _one_of(INCIDENT_SOURCES),
+            "date_start": _date(),
+            "date_end": _date(),
+            "date_precision": _one_of(DATE_PRECISIONS),
+            "date_note": _text(),
+            "dyad": pa.Column(str, nullable=True, checks=pa.Check.str_matches(r"^[A-Z]{3}-[A-Z]{3}$")),
+            "country": _iso3(nullable=True),
+            "location": _text(),
+            "admin_units": _text(),
+            "latitude": pa.Column(float, nullable=True, checks=pa.Check.in_range(-90, 90)),
+            "longitude": pa.Column(float, nullable=True, checks=pa.Check.in_range(-180, 180)),
+            "incident_type": _text(),
+            "event_category": _one_of(EVENT_CATEGORIES),
+            "actors": _text(),
+            "fatalities": _count(),
+            "fatalities_low": _count(),
+            "fatalities_high": _count(),
+            "fatalities_basis": _text(),
+            "injured": _count(),
+            "displaced": _count(),
+            "casualty_text": _text(),
+            "casualty_attribution": _text(),
+            "source_reference": _text(False),
+            "source_title": _text(),
+            "source_date": _text(),
+            "secondary_sources": _text(),
+            "notes": _text(),
+            "corrections": _text(),
+            **_PROVENANCE,
+        },
+        unique=["incident_id"],
+        checks=[
+            pa.Check(
+                lambda df: df["date_end"] >= df["date_start"],
+                error="date_end on or after date_start",
+            ),
+        ],
+        strict=True,
+        ordered=True,
+    ),
+    "incident_claims": pa.DataFrameSchema(
+        {
+            "claim_id": _text(False),
+            "dyad": pa.Column(str, nullable=True, checks=pa.Check.str_matches(r"^[A-Z]{3}-[A-Z]{3}$")),
+            "period_start": _text(False),
+            "period_end": _text(False),
+            "metric": _text(False),
+            "value_stated": _text(False),
+            "incidents_stated": _count(),
+            "claimant": _text(),
+            "quote_paraphrase": _text(),
+            "source_reference": _text(),
+            "source_title": _text(),
+            "source_date": _text(),
+            "notes": _text(),
+            **_PROVENANCE,
+        },
+        unique=["claim_id"],
+        strict=True,
+        ordered=True,
+    ),
+    "indicators": pa.DataFrameSchema(
+        {
+            "iso3": _iso3(),
+            "frequency": _one_of(FREQUENCIES),
+            "period": pa.Column(str, checks=pa.Check.str_matches(r"^\d{4}(-\d{2})?$")),
+            "indicator": _text(False),
+            "indicator_name": _text(False),
+            "value": pa.Column(float, nullable=True),
+            "unit": _text(False),
+            "source": _text(False),
+            "flags": _text(),
+            **_PROVENANCE,
+        },
+        unique=["source", "iso3", "indicator", "frequency", "period"],
+        checks=[
+            pa.Check(
+                lambda df: df["period"].str.len().eq(4) == df["frequency"].eq("A"),
+                error="period YYYY for frequency A and YYYY-MM for frequency M",
+            ),
+        ],
+        strict=True,
+        ordered=True,
+    ),
+    "milestones": pa.DataFrameSchema(
+        {
+            "milestone_id": _text(False),
+            "event_date": _date(),
+            "date_precision": _one_of(DATE_PRECISIONS),
+            "country": _iso3(),
+            "event": _text(False),
+            "source_url": _text(False),
+            "source_publication_date": _date(nullable=True),
+            "statement": _text(),
+            "reliability_note": _text(),
+            **_PROVENANCE,
+        },
+        unique=["milestone_id"],
+        strict=True,
+        ordered=True,
+    ),
+    "conflict_years": pa.DataFrameSchema(
+        {
+            "dataset": _one_of(UCDP_DATASETS),
+            "version": pa.Column(str, checks=pa.Check.str_matches(r"^\d+\.\d+$")),
+            "conflict_id": pa.Column("Int64", nullable=False),
+            "dyad_id": pa.Column("Int64", nullable=True),
+            "year": pa.Column("Int64", nullable=False, checks=pa.Check.in_range(1946, 2100)),
+            "location": _text(),
+            "side_a": _text(),
+            "side_b": _text(),
+            "incompatibility": pa.Column("Int64", nullable=True, checks=pa.Check.isin([1, 2, 3])),
+            "territory_name": _text(),
+            "type_of_conflict": pa.Column("Int64", nullable=True, checks=pa.Check.isin([1, 2, 3, 4])),
+            "intensity_level": pa.Column("Int64", nullable=True, checks=pa.Check.isin([1, 2])),
+            "deaths_best": _count(),
+            "deaths_low": _count(),
+            "deaths_high": _count(),
+            "gwno_a": _text(),
+            "gwno_b": _text(),
+            "gwno_loc": _text(),
+            "iso3_loc": _text(),
+            "region": _text(),
+            "start_date": _date(nullable=True),
+            "ep_end_date": _date(nullable=True),
+            **_PROVENANCE,
+        },
+        unique=["dataset", "version", "conflict_id", "dyad_id", "year"],
+        strict=True,
+        ordered=True,
+    ),
+}
+
+TABLES = tuple(CONTRACTS)
+
+# The stable row order of each shipped table (a rebuild must give the same bytes).
+SORT_KEYS: dict[str, list[str]] = {
+    "countries": ["iso3"],
+    "incidents": ["date_start", "incident_id"],
+    "incident_claims": ["claim_id"],
+    "indicators": ["source", "iso3", "indicator", "frequency", "period"],
+    "milestones": ["event_date", "milestone_id"],
+    "conflict_years": ["dataset", "version", "conflict_id", "dyad_id", "year"],
+}
+
+
+def columns(table: str) -> list[str]:
+    """The contract's columns in their fixed order (readers select and order by this)."""
+    return list(_contract(table).columns)
+
+
+def _contract(table: str) -> pa.DataFrameSchema:
+    try:
+        return CONTRACTS[table]
+    except KeyError:
+        raise DataError(None, f"unknown table '{table}'", expected=f"one of {list(CONTRACTS)}") from None
+
+
+def coerce(table: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """Put a reader's frame into the contract's column order and dtypes (before validation)."""
+    contract = _contract(table)
+    missing = [c for c in contract.columns if c not in frame.columns]
+    if missing:
+        raise DataError(
+            _first(frame, "source_file"),
+            f"the reader produced no column(s) {missing} for table '{table}'",
+        )
+    out = frame.loc[:, list(contract.columns)].copy()
+    for name, column in contract.columns.items():
+        dtype = str(column.dtype)
+        if dtype == "Int64":
+            out[name] = pd.to_numeric(out[name], errors="raise").astype("Int64")
+        elif dtype.startswith("float"):
+            out[name] = pd.to_numeric(out[name], errors="raise").astype(float)
+        else:
+            out[name] = out[name].map(lambda v: None if pd.isna(v) else str(v)).astype(str)
+    return out.reset_index(drop=True)
+
+
+def validate(table: str, frame: pd.DataFrame, *, file: str | Path | None = None) -> pd.DataFrame:
+    """Check ``frame`` against its contract; raise a DataError that points at the offending cell.
+
+    ``file`` names the file being checked when the frame is a shipped table (then the line is
+    the line in that file); otherwise the line comes from the frame's ``source_row``.
+    """
+    contract = _contract(table)
+    try:
+        return contract.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        raise _to_data_error(table, frame, exc.failure_cases, file) from None
+
+
+def _to_data_error(table, frame, failures: pd.DataFrame, file) -> DataError:
+    failures = failures.reset_index(drop=True)
+    first = failures.iloc[0]
+    count = len(failures)
+    index = first.get("index")
+    column = first.get("column")
+    column = None if pd.isna(column) or column == table else str(column)
+    check = str(first.get("check"))
+    found = first.get("failure_case")
+    row_file, line = file, None
+    if index is not None and not pd.isna(index) and int(index) in frame.index:
+        record = frame.loc[int(index)]
+        if file is not None:
+            line = frame.index.get_loc(int(index)) + 2
+        elif "source_row" in frame.columns and not pd.isna(record.get("source_row")):
+            row_file, line = record.get("source_file"), int(record["source_row"])
+    if check.startswith("column_in_dataframe") or check.startswith("column_in_schema"):
+        problem, expected = f"table '{table}' has the wrong columns", f"columns {list(frame.columns)} to match the contract"
+        if check.startswith("column_in_dataframe"):
+            problem, expected, column = f"column '{found}' is missing", "it to be present", str(found)
+        else:
+            problem, expected, column = f"column '{found}' is not in the contract", "only contract columns", str(found)
+        found = None
+    elif check.startswith("field_uniqueness") or check.startswith("multiple_fields_uniqueness"):
+        problem, expected = "duplicate key", "each key to appear once"
+    elif check.startswith("not_nullable"):
+        problem, expected, found = "missing value", "a value (this column may not be blank)", None
+    elif check.startswith("dtype"):
+        problem, expected = "wrong type", check
+    else:
+        problem, expected = "value breaks the contract", check
+    more = f" ({count - 1} more problem(s) in this table)" if count > 1 else ""
+    return DataError(row_file, f"{table}: {problem}{more}", row=line, column=column, found=found, expected=expected)
+
+
+def _first(frame: pd.DataFrame, column: str):
+    if column in frame.columns and len(frame):
+        return frame[column].iloc[0]
+    return None
