@@ -186,8 +186,8 @@ CONTRACTS: dict[str, pa.DataFrameSchema] = {
         {
             "claim_id": _text(False),
             "dyad": pa.Column(str, nullable=True, checks=pa.Check.str_matches(r"^[A-Z]{3}-[A-Z]{3}$")),
-            "period_start": _text(False),
-            "period_end": _text(False),
+            "period_start": _text(),  # blank when the source gives no period (e.g. AGG-008)
+            "period_end": _text(),
             "metric": _text(False),
             "value_stated": _text(False),
             "incidents_stated": _count(),
@@ -335,38 +335,54 @@ def validate(table: str, frame: pd.DataFrame, *, file: str | Path | None = None)
 
 
 def _to_data_error(table, frame, failures: pd.DataFrame, file) -> DataError:
-    failures = failures.reset_index(drop=True)
+    """Turn pandera's failure cases into one DataError about the first problem (cells first)."""
+    failures = failures.assign(_cell=failures["schema_context"].ne("Column")).sort_values(
+        ["_cell", "index"], kind="stable", na_position="first"
+    )
+    count = len(failures.drop_duplicates(["check", "index"]))
     first = failures.iloc[0]
-    count = len(failures)
-    index = first.get("index")
-    column = first.get("column")
-    column = None if pd.isna(column) or column == table else str(column)
-    check = str(first.get("check"))
-    found = first.get("failure_case")
-    row_file, line = file, None
-    if index is not None and not pd.isna(index) and int(index) in frame.index:
-        record = frame.loc[int(index)]
-        if file is not None:
-            line = frame.index.get_loc(int(index)) + 2
-        elif "source_row" in frame.columns and not pd.isna(record.get("source_row")):
-            row_file, line = record.get("source_file"), int(record["source_row"])
-    if check.startswith("column_in_dataframe") or check.startswith("column_in_schema"):
-        problem, expected = f"table '{table}' has the wrong columns", f"columns {list(frame.columns)} to match the contract"
-        if check.startswith("column_in_dataframe"):
-            problem, expected, column = f"column '{found}' is missing", "it to be present", str(found)
-        else:
-            problem, expected, column = f"column '{found}' is not in the contract", "only contract columns", str(found)
-        found = None
-    elif check.startswith("field_uniqueness") or check.startswith("multiple_fields_uniqueness"):
-        problem, expected = "duplicate key", "each key to appear once"
+    check = str(first["check"])
+    column = None if pd.isna(first["column"]) else str(first["column"])
+    found = first["failure_case"]
+    index = first["index"]
+    if check.startswith("multiple_fields_uniqueness") or check.startswith("field_uniqueness"):
+        key = [c for c in failures.loc[failures["check"] == first["check"], "column"].unique()]
+        rows = sorted(failures.loc[failures["check"] == first["check"], "index"].dropna().astype(int).unique())
+        index = rows[-1] if rows else index
+        found = tuple(frame.loc[index, key]) if len(key) > 1 else frame.loc[index, key[0]]
+        problem, expected = "duplicate key", f"each ({', '.join(key)}) once; also at {_where(frame, rows[0], file)}"
+        column = ", ".join(key)
+    elif check.startswith("column_in_dataframe"):
+        problem, expected, column, found = f"column '{found}' is missing", "it to be present", str(found), None
+    elif check.startswith("column_in_schema"):
+        problem, expected, column, found = f"column '{found}' is not in the contract", "contract columns only", str(found), None
     elif check.startswith("not_nullable"):
         problem, expected, found = "missing value", "a value (this column may not be blank)", None
+    elif first["schema_context"] != "Column":
+        problem, expected, column, found = "row breaks a rule of the table", check, None, None
     elif check.startswith("dtype"):
         problem, expected = "wrong type", check
     else:
         problem, expected = "value breaks the contract", check
+    row_file, line = file, None
+    if index is not None and not pd.isna(index) and int(index) in frame.index:
+        row_file, line = _locate(frame, int(index), file)
     more = f" ({count - 1} more problem(s) in this table)" if count > 1 else ""
     return DataError(row_file, f"{table}: {problem}{more}", row=line, column=column, found=found, expected=expected)
+
+
+def _locate(frame: pd.DataFrame, index: int, file) -> tuple[object, int | None]:
+    """(file, line) of a record: the line in ``file`` itself, else the raw file it came from."""
+    if file is not None:
+        return file, frame.index.get_loc(index) + 2
+    if "source_row" in frame.columns and not pd.isna(frame.loc[index, "source_row"]):
+        return frame.loc[index, "source_file"], int(frame.loc[index, "source_row"])
+    return None, None
+
+
+def _where(frame: pd.DataFrame, index: int, file) -> str:
+    where, line = _locate(frame, int(index), file)
+    return f"{where} line {line}" if line is not None else f"record {index}"
 
 
 def _first(frame: pd.DataFrame, column: str):
