@@ -1,0 +1,660 @@
+"""The border-incident catalogue reader: merging, errata, dates, casualty parsing, categories."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from analysis.errors import DataError
+from analysis.sources import catalogue
+from analysis.sources.catalogue import (
+    CATALOGUE_COLUMNS,
+    CLAIM_COLUMNS,
+    CORRECTION_COLUMNS,
+    event_category,
+    read_aggregate_claims,
+    read_catalogue,
+)
+
+RAW = Path("/work/shared/data")
+INCIDENTS = RAW / "incidents"
+needs_real = pytest.mark.skipif(
+    not INCIDENTS.is_dir(),
+    reason="the shared raw data (/work/shared/data/incidents) is not present",
+)
+
+
+def write_csv(path: Path, columns, rows: list[dict], delimiter: str = ",") -> Path:
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(columns), delimiter=delimiter)
+        writer.writeheader()
+        writer.writerows(rows)
+    return path
+
+
+def incident(incident_id: str, date_start: str = "2020-05-08", **cells) -> dict:
+    base = {
+        "incident_id": incident_id,
+        "date_start": date_start,
+        "date_end": date_start,
+        "border_dyad": "KGZ-TJK",
+        "incident_type": "clash between residents (stones)",
+        "source_url": f"https://example.org/{incident_id}",
+        "source_title": f"Title of {incident_id}",
+    }
+    return {**base, **cells}
+
+
+def assert_points_at(error: DataError, file: str, line: int | None, column: str | None) -> None:
+    text = str(error)
+    assert file in text
+    if line is not None:
+        assert f"line {line}" in text
+    if column is not None:
+        assert f"column '{column}'" in text
+
+
+def read_one(tmp_path: Path, *rows: dict) -> pd.DataFrame:
+    path = write_csv(
+        tmp_path / "border_incidents_catalogue_test.csv", CATALOGUE_COLUMNS, list(rows)
+    )
+    return read_catalogue([path], corrections=None, root=tmp_path)
+
+
+# --- merging and verbatim fields -------------------------------------------------------------
+
+
+def test_files_merge_keep_text_verbatim_and_sort_by_date(tmp_path):
+    first = write_csv(
+        tmp_path / "border_incidents_catalogue_a.csv",
+        CATALOGUE_COLUMNS,
+        [
+            incident(
+                "KGZ-TJK-002",
+                "2021-04-28",
+                casualty_attribution="KGZ Health Ministry; TJK: Sughd",
+                secondary_source_urls="https://a.example https://b.example",
+                notes="two versions",
+            ),
+        ],
+    )
+    second = write_csv(
+        tmp_path / "border_incidents_catalogue_b.csv",
+        CATALOGUE_COLUMNS,
+        [
+            incident(
+                "KGZ-TJK-A001", "2008-03-26", admin_kgz="Batken oblast", admin_other="Sughd, Isfara"
+            ),
+            incident("KGZ-UZB-A001", "2009-06-07", admin_other="Andijan"),
+        ],
+    )
+    table = read_catalogue([first, second], corrections=None, root=tmp_path)
+    assert list(table["incident_id"]) == ["KGZ-TJK-A001", "KGZ-UZB-A001", "KGZ-TJK-002"]
+    assert set(table["source_dataset"]) == {"catalogue"}
+    row = table.set_index("incident_id").loc["KGZ-TJK-002"]
+    assert row["casualty_attribution"] == "KGZ Health Ministry; TJK: Sughd"
+    assert row["secondary_sources"] == "https://a.example https://b.example"
+    assert row["source_reference"] == "https://example.org/KGZ-TJK-002"
+    assert row["source_title"] == "Title of KGZ-TJK-002"
+    assert (row["source_file"], row["source_row"]) == ("border_incidents_catalogue_a.csv", 2)
+    admin = table.set_index("incident_id")["admin_units"]
+    assert admin["KGZ-TJK-A001"] == "KGZ: Batken oblast | other: Sughd, Isfara"
+    assert admin["KGZ-UZB-A001"] == "other: Andijan"
+    assert pd.isna(admin["KGZ-TJK-002"])
+    assert table["country"].isna().all() and table["latitude"].isna().all()
+
+
+# --- errata ----------------------------------------------------------------------------------
+
+
+def test_errata_are_applied_and_recorded(tmp_path):
+    path = write_csv(
+        tmp_path / "border_incidents_catalogue.csv",
+        CATALOGUE_COLUMNS,
+        [
+            incident("KGZ-TJK-001", "2013-05-07", date_end="2013-05-08"),
+            incident(
+                "KGZ-UZB-003",
+                "2013-07",
+                date_end="2013-07",
+                date_note="month only: 'earlier this month'",
+            ),
+        ],
+    )
+    corrections = write_csv(
+        tmp_path / "catalogue_corrections.csv",
+        CORRECTION_COLUMNS,
+        [
+            {
+                "incident_id": "KGZ-TJK-001",
+                "field": "date_start",
+                "catalogue_value": "2013-05-07",
+                "corrected_value": "2014-05-07",
+                "evidence_url": "https://asiaplus.example/147260",
+            },
+            {
+                "incident_id": "KGZ-TJK-001",
+                "field": "date_end",
+                "catalogue_value": "2013-05-08",
+                "corrected_value": "2014-05-08",
+                "evidence_url": "https://asiaplus.example/147260",
+            },
+            {
+                "incident_id": "KGZ-UZB-003",
+                "field": "date_start",
+                "catalogue_value": "2013-07",
+                "corrected_value": "2013-06-20",
+                "evidence_url": "https://rferl.example/1",
+            },
+            {
+                "incident_id": "KGZ-UZB-003",
+                "field": "date_end",
+                "catalogue_value": "2013-07",
+                "corrected_value": "2013-06-20",
+                "evidence_url": "https://rferl.example/1",
+            },
+            {
+                "incident_id": "KGZ-UZB-003",
+                "field": "evacuated_displaced",
+                "catalogue_value": "",
+                "corrected_value": "12 residents evacuated",
+                "evidence_url": "https://rferl.example/2",
+            },
+        ],
+    )
+    table = read_catalogue([path], corrections, root=tmp_path).set_index("incident_id")
+    first = table.loc["KGZ-TJK-001"]
+    assert (first["date_start"], first["date_end"]) == ("2014-05-07", "2014-05-08")
+    assert first["corrections"] == (
+        "date_start 2013-05-07 -> 2014-05-07 (evidence: https://asiaplus.example/147260); "
+        "date_end 2013-05-08 -> 2014-05-08 (evidence: https://asiaplus.example/147260)"
+    )
+    # A corrected month-only row becomes a day-precision row; its note is kept verbatim.
+    third = table.loc["KGZ-UZB-003"]
+    assert (third["date_start"], third["date_precision"]) == ("2013-06-20", "day")
+    assert third["date_note"] == "month only: 'earlier this month'"
+    assert "evacuated_displaced (blank) -> 12 residents evacuated" in third["corrections"]
+    assert third["displaced"] == 12
+
+
+@pytest.mark.parametrize(
+    "erratum, column, problem",
+    [
+        (
+            {
+                "incident_id": "KGZ-TJK-001",
+                "field": "date_start",
+                "catalogue_value": "2013-05-09",
+                "corrected_value": "2014-05-07",
+            },
+            "catalogue_value",
+            "no longer matches",
+        ),
+        (
+            {
+                "incident_id": "KGZ-TJK-999",
+                "field": "date_start",
+                "catalogue_value": "2013-05-07",
+                "corrected_value": "2014-05-07",
+            },
+            "incident_id",
+            "unknown incident",
+        ),
+        (
+            {
+                "incident_id": "KGZ-TJK-001",
+                "field": "date_begin",
+                "catalogue_value": "2013-05-07",
+                "corrected_value": "2014-05-07",
+            },
+            "field",
+            "unknown or uncorrectable field",
+        ),
+    ],
+)
+def test_bad_errata_fail_at_their_line(tmp_path, erratum, column, problem):
+    path = write_csv(
+        tmp_path / "border_incidents_catalogue.csv",
+        CATALOGUE_COLUMNS,
+        [incident("KGZ-TJK-001", "2013-05-07")],
+    )
+    ok = {
+        "incident_id": "KGZ-TJK-001",
+        "field": "notes",
+        "catalogue_value": "",
+        "corrected_value": "added",
+        "evidence_url": "https://x.example",
+    }
+    corrections = write_csv(
+        tmp_path / "catalogue_corrections.csv", CORRECTION_COLUMNS, [ok, erratum]
+    )
+    with pytest.raises(DataError, match=problem) as caught:
+        read_catalogue([path], corrections)
+    assert_points_at(caught.value, "catalogue_corrections.csv", 3, column)
+
+
+def test_erratum_mismatch_names_the_catalogue_cell(tmp_path):
+    path = write_csv(
+        tmp_path / "border_incidents_catalogue.csv",
+        CATALOGUE_COLUMNS,
+        [incident("KGZ-TJK-001", "2013-05-07")],
+    )
+    corrections = write_csv(
+        tmp_path / "catalogue_corrections.csv",
+        CORRECTION_COLUMNS,
+        [
+            {
+                "incident_id": "KGZ-TJK-001",
+                "field": "date_start",
+                "catalogue_value": "2013-05-06",
+                "corrected_value": "2014-05-07",
+            },
+        ],
+    )
+    with pytest.raises(DataError) as caught:
+        read_catalogue([path], corrections)
+    assert "'2013-05-07'" in str(caught.value) and "border_incidents_catalogue.csv line 2" in str(
+        caught.value
+    )
+
+
+# --- dates -----------------------------------------------------------------------------------
+
+
+def test_month_dates_use_first_and_last_day(tmp_path):
+    table = read_one(
+        tmp_path,
+        incident("A", "2013-07", date_end="2013-07"),
+        incident(
+            "B", "2014-03-01", date_end="", date_note="month only: 'a violent clash in March'"
+        ),
+        incident("C", "2016-02", date_end=""),
+        incident("D", "2015-09-11", date_end=""),
+    ).set_index("incident_id")
+    assert table.loc["A", ["date_start", "date_end", "date_precision"]].tolist() == [
+        "2013-07-01",
+        "2013-07-31",
+        "month",
+    ]
+    assert table.loc["B", ["date_start", "date_end", "date_precision"]].tolist() == [
+        "2014-03-01",
+        "2014-03-31",
+        "month",
+    ]
+    assert table.loc["C", "date_end"] == "2016-02-29"  # leap year
+    assert table.loc["D", ["date_end", "date_precision"]].tolist() == ["2015-09-11", "day"]
+    assert table.loc["B", "date_note"] == "month only: 'a violent clash in March'"
+
+
+@pytest.mark.parametrize(
+    "cells, column, problem",
+    [
+        ({"date_start": "2021-02-30", "date_end": "2021-02-30"}, "date_start", "impossible date"),
+        ({"date_start": "2021-13", "date_end": ""}, "date_start", "impossible date"),
+        ({"date_start": "12/05/2021", "date_end": ""}, "date_start", "unparseable date"),
+        ({"date_start": "2021-05-12", "date_end": "2021-05-1"}, "date_end", "unparseable date"),
+        ({"date_start": "2021-05-12", "date_end": "2021-05-11"}, "date_end", "before date_start"),
+        ({"date_start": "", "date_end": "2021-05-11"}, "date_start", "missing start date"),
+        ({"date_start": "2014-03-05", "date_note": "month only: March"}, "date_start", "not a 1st"),
+    ],
+)
+def test_bad_dates_fail_at_file_line_column(tmp_path, cells, column, problem):
+    with pytest.raises(DataError, match=problem) as caught:
+        read_one(tmp_path, incident("OK-1", "2020-01-01"), incident("BAD-1", **cells))
+    assert_points_at(caught.value, "border_incidents_catalogue_test.csv", 3, column)
+
+
+# --- casualties ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "cells, fatalities, basis",
+    [
+        ({"killed_total_stated": "4", "killed_KGZ": "1", "killed_TJK": "3"}, 4, "stated total '4'"),
+        ({"killed_total_stated": "about 60"}, 60, "'about 60' read as 60 (approximate)"),
+        ({"killed_total_stated": "at least 14"}, 14, "(lower bound)"),
+        ({"killed_total_stated": "more than ten"}, 10, "(lower bound)"),
+        ({"killed_total_stated": "over 100 (IWPR/CABAR)", "killed_KGZ": "59"}, 100, "over 100"),
+        ({"killed_KGZ": "36", "killed_TJK": "19"}, 55, "sum of stated KGZ/TJK figures"),
+        ({"killed_UZB": "1"}, 1, "sum of stated UZB figures"),
+        ({"killed_KGZ": "more than 150", "killed_TJK": "2"}, 152, "includes KGZ 'more than 150'"),
+        ({"killed_total_stated": "several", "killed_TJK": "2"}, 2, "'several' is not a number"),
+        ({"killed_total_stated": "several"}, None, "stated only as 'several'"),
+        ({}, None, "not stated"),
+        ({"killed_total_stated": "0"}, 0, "stated total '0'"),
+    ],
+)
+def test_fatalities_follow_the_stated_figures(tmp_path, cells, fatalities, basis):
+    row = read_one(tmp_path, incident("X", **cells)).iloc[0]
+    assert pd.isna(row["fatalities"]) if fatalities is None else row["fatalities"] == fatalities
+    assert basis in row["fatalities_basis"]
+
+
+def test_blank_casualties_stay_missing_and_text_keeps_every_statement(tmp_path):
+    table = read_one(
+        tmp_path,
+        incident("BLANK"),
+        incident(
+            "WORDS",
+            injured_total_stated="injured reported (number not stated)",
+            injured_KGZ="6",
+            injured_TJK="5",
+            detained_or_hostages="1 (the other trespasser) detained",
+            evacuated_displaced="more than 33,000 evacuated (KGZ)",
+        ),
+    ).set_index("incident_id")
+    blank = table.loc["BLANK"]
+    for column in ("fatalities", "injured", "displaced", "casualty_text"):
+        assert pd.isna(blank[column])
+    words = table.loc["WORDS"]
+    assert words["injured"] == 11
+    assert words["displaced"] == 33000
+    assert words["casualty_text"] == (
+        "injured_KGZ=6; injured_TJK=5; injured_total_stated=injured reported (number not stated); "
+        "evacuated_displaced=more than 33,000 evacuated (KGZ); "
+        "detained_or_hostages=1 (the other trespasser) detained"
+    )
+
+
+@pytest.mark.parametrize(
+    "text, displaced",
+    [
+        ("136,000 (KGZ claim); >2,000 TJK (ECHO)", None),  # two populations: no single figure
+        ("more than 300 residents evacuated (24.kg); more than 650 moved by 24 July", None),
+        ("about 4,000 people", 4000),
+        ("residents of five villages evacuated; number not stated", None),
+        ("5 villages evacuated", None),
+    ],
+)
+def test_displaced_needs_one_figure_of_people(tmp_path, text, displaced):
+    row = read_one(tmp_path, incident("X", evacuated_displaced=text)).iloc[0]
+    assert pd.isna(row["displaced"]) if displaced is None else row["displaced"] == displaced
+    assert row["casualty_text"] == f"evacuated_displaced={text}"
+
+
+@pytest.mark.parametrize(
+    "column, value, problem",
+    [
+        ("killed_KGZ", "-1", "negative count"),
+        ("injured_TJK", "3a", "not a count"),
+        ("injured_TJK", "2.5", "not a count"),
+        ("killed_total_stated", "abc", "not a count"),
+        ("injured_total_stated", "about 60 or 70", "not a count"),
+    ],
+)
+def test_garbage_counts_fail_at_file_line_column(tmp_path, column, value, problem):
+    with pytest.raises(DataError, match=problem) as caught:
+        read_one(tmp_path, incident("OK-1"), incident("BAD-1", **{column: value}))
+    assert_points_at(caught.value, "border_incidents_catalogue_test.csv", 3, column)
+    assert repr(value) in str(caught.value)
+
+
+# --- categories ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, category",
+    [
+        ("exchange of fire between border guards; mortars used (per KGZ)", "armed_clash"),
+        ("stone throwing between residents escalating to border-guard shootout", "armed_clash"),
+        ("interstate military clash (heavy weapons, drones, shelling)", "armed_clash"),
+        (
+            "stones thrown at cars; KGZ warning shots; TJK mortar positioned (per KGZ)",
+            "civilian_clash",
+        ),
+        ("UZB border guards shot dead a Kyrgyz citizen", "shooting"),
+        ("TJK servicemen fired at a Kyrgyz truck", "shooting"),
+        ("clash between residents (stones) with shooting by border guards", "shooting"),
+        ("brawl between border guards; warning shots; briefly detained them", "civilian_clash"),
+        ("detention of Kyrgyz citizens by UZB border guards", "detention"),
+        ("detention of a child after he threw a stone", "detention"),
+        ("dispute over fence construction; verbal skirmish", "infrastructure_dispute"),
+        ("dispute over dam built on a cross-border canal", "infrastructure_dispute"),
+        ("warning shots by TJK border guards", "shooting"),
+        ("militarised standoff; no violence reported", "other"),
+        ("violent clash (details not stated)", "other"),
+        (None, "other"),
+    ],
+)
+def test_event_category_rules(text, category):
+    assert event_category(text) == category
+
+
+# --- whole-file problems ---------------------------------------------------------------------
+
+
+def test_header_must_match_across_files(tmp_path):
+    first = write_csv(
+        tmp_path / "border_incidents_catalogue.csv", CATALOGUE_COLUMNS, [incident("A")]
+    )
+    columns = list(CATALOGUE_COLUMNS) + ["extra_column"]
+    second = write_csv(tmp_path / "border_incidents_catalogue_more.csv", columns, [incident("B")])
+    with pytest.raises(
+        DataError, match="header differs from border_incidents_catalogue.csv"
+    ) as caught:
+        read_catalogue([first, second], corrections=None)
+    assert_points_at(caught.value, "border_incidents_catalogue_more.csv", 1, "extra_column")
+
+
+def test_duplicate_id_across_files_names_both(tmp_path):
+    first = write_csv(
+        tmp_path / "border_incidents_catalogue.csv",
+        CATALOGUE_COLUMNS,
+        [incident("A"), incident("KGZ-TJK-001")],
+    )
+    second = write_csv(
+        tmp_path / "border_incidents_catalogue_more.csv",
+        CATALOGUE_COLUMNS,
+        [incident("B"), incident("C"), incident("KGZ-TJK-001")],
+    )
+    with pytest.raises(DataError, match="duplicate incident_id") as caught:
+        read_catalogue([first, second], corrections=None)
+    assert_points_at(caught.value, "border_incidents_catalogue_more.csv", 4, "incident_id")
+    assert "border_incidents_catalogue.csv line 3" in str(caught.value)
+
+
+def test_empty_file_fails(tmp_path):
+    path = tmp_path / "border_incidents_catalogue.csv"
+    path.write_text("")
+    with pytest.raises(DataError, match="empty") as caught:
+        read_catalogue([path], corrections=None)
+    assert_points_at(caught.value, "border_incidents_catalogue.csv", None, None)
+
+
+def test_wrong_delimiter_fails_at_the_header(tmp_path):
+    path = write_csv(
+        tmp_path / "border_incidents_catalogue.csv",
+        CATALOGUE_COLUMNS,
+        [incident("A")],
+        delimiter=";",
+    )
+    with pytest.raises(DataError, match="wrong delimiter") as caught:
+        read_catalogue([path], corrections=None)
+    assert_points_at(caught.value, "border_incidents_catalogue.csv", 1, None)
+
+
+def test_bad_encoding_fails_at_its_line(tmp_path):
+    path = write_csv(
+        tmp_path / "border_incidents_catalogue.csv",
+        CATALOGUE_COLUMNS,
+        [incident("A"), incident("B", location_text="Vorukh")],
+    )
+    path.write_bytes(path.read_bytes().replace(b"Vorukh", "Воpух".encode("cp1251")))
+    with pytest.raises(DataError, match="UTF-8") as caught:
+        read_catalogue([path], corrections=None)
+    assert_points_at(caught.value, "border_incidents_catalogue.csv", 3, None)
+
+
+# --- aggregate claims ------------------------------------------------------------------------
+
+
+def claim(claim_id: str, metric: str, value: str, **cells) -> dict:
+    return {
+        "claim_id": claim_id,
+        "border_dyad": "KGZ-TJK",
+        "period_start": "2014-01-01",
+        "period_end": "2014-12-31",
+        "metric": metric,
+        "value_stated": value,
+        **cells,
+    }
+
+
+def test_claims_keep_text_and_read_incident_counts(tmp_path):
+    path = write_csv(
+        tmp_path / "border_incident_aggregate_claims.csv",
+        CLAIM_COLUMNS,
+        [
+            claim("AGG-001", "incidents", "32"),
+            claim(
+                "AGG-003",
+                "cases of violence; killed; injured",
+                "at least 14 cases; 6 Tajik + 1 Kyrgyz killed",
+            ),
+            claim(
+                "AGG-004",
+                "border incidents",
+                "some 230",
+                period_start="c.2002",
+                period_end="2022-09",
+            ),
+            claim("AGG-005", "killed; wounded", "55 dead; 270 wounded"),
+            claim("AGG-007", "people shot dead in border-guard clashes", "three"),
+            claim(
+                "AGG-008", "disputed border sections", "about 70", period_start="", period_end=""
+            ),
+            claim(
+                "AGG-009",
+                "conflicts (seed claim)",
+                "more than 150",
+                notes="NOT FOUND: no origin located",
+            ),
+            claim(
+                "AGG-010",
+                "border conflicts recorded",
+                "41",
+                border_dyad="KGZ (all borders; most on KGZ-TJK)",
+                notes="covers all Kyrgyz borders",
+            ),
+            claim("AGG-012", "border incidents on the KGZ-TJK section", "at least 32"),
+        ],
+    )
+    table = read_aggregate_claims(path, root=tmp_path).set_index("claim_id")
+    stated = table["incidents_stated"]
+    assert stated[["AGG-001", "AGG-003", "AGG-004", "AGG-010", "AGG-012"]].tolist() == [
+        32,
+        14,
+        230,
+        41,
+        32,
+    ]
+    assert stated[["AGG-005", "AGG-007", "AGG-008", "AGG-009"]].isna().all()
+    assert table.loc["AGG-003", "value_stated"] == "at least 14 cases; 6 Tajik + 1 Kyrgyz killed"
+    assert table.loc["AGG-004", "period_start"] == "c.2002"
+    assert pd.isna(table.loc["AGG-008", "period_start"])
+    assert pd.isna(table.loc["AGG-010", "dyad"])
+    assert table.loc["AGG-010", "notes"] == (
+        "border_dyad as stated: KGZ (all borders; most on KGZ-TJK); covers all Kyrgyz borders"
+    )
+    assert table.loc["AGG-009", "value_stated"] == "more than 150"
+
+
+def test_claims_missing_column_fails(tmp_path):
+    path = write_csv(
+        tmp_path / "border_incident_aggregate_claims.csv",
+        [c for c in CLAIM_COLUMNS if c != "value_stated"],
+        [{"claim_id": "AGG-001"}],
+    )
+    with pytest.raises(DataError, match="missing column") as caught:
+        read_aggregate_claims(path)
+    assert_points_at(caught.value, "border_incident_aggregate_claims.csv", 1, "value_stated")
+
+
+# --- the shipped files -----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def real_catalogue() -> pd.DataFrame:
+    paths = sorted(INCIDENTS.glob("border_incidents_catalogue*.csv"))
+    return read_catalogue(paths, INCIDENTS / "catalogue_corrections.csv", root=RAW)
+
+
+@needs_real
+def test_real_catalogue_keeps_every_row(real_catalogue):
+    paths = sorted(INCIDENTS.glob("border_incidents_catalogue*.csv"))
+    assert len(paths) == 5
+    expected = sum(len(pd.read_csv(p, dtype=str)) for p in paths)
+    assert len(real_catalogue) == expected == 81
+    assert real_catalogue["incident_id"].is_unique
+    assert real_catalogue["source_reference"].notna().all()
+    assert list(real_catalogue["date_start"]) == sorted(real_catalogue["date_start"])
+
+
+@needs_real
+def test_real_catalogue_applies_the_errata(real_catalogue):
+    table = real_catalogue.set_index("incident_id")
+    row = table.loc["KGZ-TJK-001"]
+    assert (row["date_start"], row["date_end"]) == ("2014-05-07", "2014-05-08")
+    assert (
+        "date_start 2013-05-07 -> 2014-05-07 (evidence: https://asiaplus.news/?p=147260)"
+        in row["corrections"]
+    )
+    assert table.loc["KGZ-TJK-B011", "date_start"] == "2021-06-04"
+    assert table.loc["KGZ-UZB-003", ["date_start", "date_precision"]].tolist() == [
+        "2013-06-20",
+        "day",
+    ]
+    errata = pd.read_csv(INCIDENTS / "catalogue_corrections.csv", dtype=str)
+    recorded = table["corrections"].dropna().str.count(r"\(evidence: ").sum()
+    assert recorded == len(errata)
+
+
+@needs_real
+def test_real_catalogue_never_invents_zero(real_catalogue):
+    for column, source in (("fatalities", "killed_"), ("injured", "injured_")):
+        zero = real_catalogue[real_catalogue[column] == 0]
+        assert zero["casualty_text"].fillna("").str.contains(source + r"\w+=0\b").all()
+    unstated = real_catalogue[real_catalogue["casualty_text"].isna()]
+    assert unstated[["fatalities", "injured", "displaced"]].isna().all().all()
+    assert (real_catalogue["fatalities_basis"] == "not stated").sum() == real_catalogue[
+        "fatalities"
+    ].isna().sum()
+
+
+@needs_real
+def test_real_catalogue_known_rows(real_catalogue):
+    table = real_catalogue.set_index("incident_id")
+    assert table.loc["KGZ-TJK-019", ["fatalities", "injured", "displaced"]].tolist() == [
+        55,
+        270,
+        33000,
+    ]
+    assert table.loc["KGZ-TJK-A004", ["date_precision", "date_end", "injured"]].tolist() == [
+        "month",
+        "2014-03-31",
+        25,
+    ]
+    assert table.loc["KGZ-TJK-028", "fatalities"] == 100
+    assert "lower bound" in table.loc["KGZ-TJK-028", "fatalities_basis"]
+    assert pd.isna(table.loc["KGZ-TJK-028", "displaced"])  # two populations, two sources
+    assert set(real_catalogue["dyad"]) == {"KGZ-TJK", "KGZ-UZB", "TJK-UZB"}
+
+
+@needs_real
+def test_real_claims():
+    table = read_aggregate_claims(INCIDENTS / "border_incident_aggregate_claims.csv", root=RAW)
+    assert len(table) == 16
+    stated = table.set_index("claim_id")["incidents_stated"]
+    assert stated["AGG-003"] == 14 and stated["AGG-004"] == 230 and stated["AGG-012"] == 32
+    assert pd.isna(stated["AGG-009"])  # the NOT FOUND seed claim
+    assert table.loc[table["claim_id"] == "AGG-009", "value_stated"].item() == "more than 150"
+
+
+def test_quantity_parser_reads_thousands_and_words():
+    assert catalogue.parse_quantity("136,000 (KGZ claim)").value == 136000
+    assert catalogue.parse_quantity("More than ten").value == 10
+    assert catalogue.parse_quantity("tenfold") is None
+    assert catalogue.parse_quantity("several") is None
