@@ -105,13 +105,10 @@ def test_build_panel_and_sample_report_count_drops():
     assert sum(sample.dropped.values()) + len(sample.frame) == sample.rows_in_window
 
 
-def test_steps_and_seasons():
+def test_steps_switch_on_in_the_period_of_the_date():
     index = panel.periods("M", "2021-10", "2022-01")
     assert panel.step(index, "2021-12-18", "tb2").tolist() == [0, 0, 1, 1]
-    assert panel.season(index, "irrigation")["irrigation_season"].tolist() == [0, 0, 0, 0]
-    assert panel.season(panel.periods("M", "2021-03", "2021-04"), "irrigation")["irrigation_season"].tolist() == [0, 1]
-    with pytest.raises(ConfigError, match="monthly panel"):
-        panel.season(panel.periods("A", "2020", "2021"), "month")
+    assert panel.step(panel.periods("A", "2020", "2022"), "2021-12-18", "tb2").tolist() == [0, 1, 1]
 
 
 @pytest.mark.parametrize("start, end", [("2022", "2020"), ("20x", "2021")])
