@@ -1,0 +1,120 @@
+"""Result objects: frozen, tidy, and rendered safely in every format."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.errors import ConfigError
+from analysis.inference import asymptotic_pvalue, block_permutation_pvalue
+from analysis.models import CountModelSpec, fit_spec
+from analysis.results import TIDY_COLUMNS, HypothesisResult, StatTest
+
+HOSTILE = "<script>alert(1)</script>"
+
+
+@pytest.fixture(scope="module")
+def data() -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    n = 80
+    rain, hostile = rng.normal(size=n), rng.normal(size=n)
+    return pd.DataFrame(
+        {"y": rng.poisson(np.exp(0.3 + 0.5 * rain)), "rain_mm": rain, HOSTILE: hostile}
+    )
+
+
+@pytest.fixture(scope="module")
+def spec() -> CountModelSpec:
+    return CountModelSpec("y", ("rain_mm", HOSTILE), family="poisson", cov="nonrobust")
+
+
+@pytest.fixture(scope="module")
+def model(data, spec):
+    return fit_spec(data, spec)
+
+
+def test_tidy_has_fixed_columns_and_is_a_copy(model):
+    table = model.tidy()
+    assert tuple(table.columns) == TIDY_COLUMNS
+    assert list(table.index) == ["const", "rain_mm", HOSTILE]
+    assert table.loc["rain_mm", "irr"] == pytest.approx(np.exp(table.loc["rain_mm", "estimate"]))
+    assert table.loc["rain_mm", "irr_low"] == pytest.approx(np.exp(table.loc["rain_mm", "ci_low"]))
+    table.loc["rain_mm", "estimate"] = 99.0
+    assert model.tidy().loc["rain_mm", "estimate"] != 99.0
+    pd.testing.assert_frame_equal(model.to_frame(), model.tidy())
+
+
+def test_results_are_frozen(model):
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        model.nobs = 1
+    with pytest.raises(TypeError):
+        model.sample["rows_used"] = 1  # read-only mapping
+
+
+def test_markdown_latex_html_show_terms_and_escape(model):
+    markdown = model.to_markdown()
+    assert markdown.startswith("| term | estimate | std_error |")
+    assert "| rain_mm |" in markdown and "- Observations: 80" in markdown
+
+    latex = model.to_latex(caption="Rain & incidents", label="tab:rain")
+    for rule in (r"\toprule", r"\midrule", r"\bottomrule"):
+        assert rule in latex
+    assert r"rain\_mm" in latex and r"Rain \& incidents" in latex
+    assert r"\textless{}script\textgreater{}" in latex
+
+    page = model.to_html()
+    assert "<script>" not in page and "<script>" not in markdown
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+    assert "<td>rain_mm</td>" in page
+
+
+def test_summary_text(model):
+    text = model.summary
+    assert text.startswith("poisson model of 'y'")
+    assert "rain_mm" in text and "Converged: yes" in text and "LR test (predictors)" in text
+
+
+def test_stat_test_text():
+    test = StatTest("LR", 4.2, 0.0004, df=1.0, note="H0: none")
+    assert str(test) == "LR: 4.200, df=1, p<0.001 (H0: none)"
+    assert str(StatTest("Z", -1.0, 0.3173)) == "Z: -1.000, p=0.317"
+
+
+def test_hypothesis_result_container(data, spec, model):
+    permutation = block_permutation_pvalue(data, spec, "rain_mm", block_length=8, n_perm=99, seed=1)
+    result = HypothesisResult(
+        hypothesis_id="H1",
+        model=model,
+        term="rain_mm",
+        sided="greater",
+        expected_sign="+",
+        p_asymptotic=asymptotic_pvalue(model, "rain_mm", "greater"),
+        permutation=permutation,
+    )
+    assert result.sign_agrees is True
+    assert result.p_permutation == permutation.p_value
+    adjusted = result.with_adjusted("holm", 0.03)
+    assert adjusted.p_adjusted == {"holm": 0.03} and result.p_adjusted == {}
+    row = adjusted.to_row()
+    assert row["hypothesis"] == "H1" and row["p_holm"] == 0.03
+    assert row["irr"] == pytest.approx(model.term("rain_mm")["irr"])
+    assert row["p_placebo"] is None and row["mde_irr"] is None
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"term": "wind"}, "term 'wind' is not in the model"),
+        ({"sided": "up"}, "sided must be one of"),
+        ({"expected_sign": "positive"}, "expected_sign must be"),
+    ],
+)
+def test_hypothesis_result_validates(model, changes, message):
+    base = dict(
+        hypothesis_id="H1", model=model, term="rain_mm", sided="two-sided", p_asymptotic=0.5
+    )
+    with pytest.raises(ConfigError, match=message):
+        HypothesisResult(**{**base, **changes})
