@@ -52,6 +52,7 @@ INDICATOR_FLAGS = (
     "not_available",  # SIPRI '...': the producer has no figure
     "not_a_state",  # SIPRI 'xxx': the country did not exist
     "below_half_unit",  # SIPRI TIV '0' means deliveries below 0.5m
+    "none_recorded",  # SIPRI TIV blank: the source's legend says no deliveries were recorded
     "modelled",  # ILO modelled estimates re-published by WDI
     "secondary_copy",  # third-party copy of an official series
 )

@@ -1,0 +1,565 @@
+"""SIPRI military expenditure and arms-import files → the canonical ``indicators`` table.
+
+Three readers: the official Milex workbook (:func:`read_sipri_milex_workbook`), the long Central
+Asia extracts of it (:func:`read_sipri_milex_extract`) and the TIV arms-import table
+(:func:`read_sipri_tiv_imports`). The workbook and its extracts share one sheet → indicator
+mapping (:data:`MEASURES`) and one rule for SIPRI's cell conventions (:func:`_cell`), so the
+same cell gives the same row whichever file it is read from:
+
+* a number is kept; blue font → flag "sipri_estimate", red → "highly_uncertain";
+* "..." (the legend writes ". .") → value missing, flag "not_available"; "xxx" → missing,
+  "not_a_state" (a marker's font is ignored: it has no figure to qualify, and the extracts
+  record none);
+* a blank cell gives no row; any other text is an error.
+
+SIPRI gives "Share of GDP" and "Share of Govt. spending" as fractions (0.0297); they are
+multiplied by 100 here and labelled "% of GDP" / "% of government spending".
+
+Country names become ISO3 codes through the ``countries`` table (its ``name`` column) plus
+:data:`SIPRI_ALIASES` for SIPRI's own spellings. :data:`NO_ISO3` lists the SIPRI rows that have
+no ISO 3166 code (former states, the EU, Kosovo); they are left out. Any other name is an error.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import NamedTuple
+
+import openpyxl
+import pandas as pd
+from openpyxl.utils.exceptions import InvalidFileException
+
+from .. import schema
+from ..errors import DataError
+from ._common import parse_float, read_csv_table, source_label
+from .wdi import finish_indicators, parse_year, require_unique
+
+SIPRI_ALIASES = {
+    "Bosnia and Herzegovina": "BIH",
+    "Congo, DR": "COD",
+    "Congo, Republic": "COG",
+    "Cote d'Ivoire": "CIV",
+    "Gambia, The": "GMB",
+    "Korea, North": "PRK",
+    "Korea, South": "KOR",
+    "Kyrgyz Republic": "KGZ",
+    "Myanmar": "MMR",
+    "Timor Leste": "TLS",
+    "Trinidad and Tobago": "TTO",
+    "Türkiye": "TUR",
+    "United States of America": "USA",
+    "Viet Nam": "VNM",
+}
+NO_ISO3 = frozenset(
+    {
+        "Czechoslovakia",
+        "European Union",
+        "German Democratic Republic",
+        "Kosovo",
+        "USSR",
+        "Yemen, North",
+        "Yugoslavia",
+    }
+)
+
+MARKERS = {"...": "not_available", ". .": "not_available", "xxx": "not_a_state"}
+FONT_FLAGS = {"FF0000FF": "sipri_estimate", "FFFF0000": "highly_uncertain"}
+BLACK = "FF000000"
+EXTRACT_FONT_FLAGS = {
+    "sipri_estimate_blue": "sipri_estimate",
+    "highly_uncertain_red": "highly_uncertain",
+    "reported": None,
+}
+
+
+class Measure(NamedTuple):
+    """One Milex sheet as an indicator. ``unit`` may hold {currency} or {base}; ``scale``
+    turns SIPRI's fractions into percent."""
+
+    sheet: re.Pattern
+    code: str
+    name: str
+    unit: str
+    scale: float = 1.0
+
+
+MEASURES = (
+    Measure(
+        re.compile(r"Local currency financial years"),
+        "SIPRI.MILEX.LCU_FISCAL",
+        "Military expenditure, local currency at current prices, financial years (SIPRI)",
+        "{currency}, current prices (financial year)",
+    ),
+    Measure(
+        re.compile(r"Local currency calendar years"),
+        "SIPRI.MILEX.LCU_CALENDAR",
+        "Military expenditure, local currency at current prices, calendar years (SIPRI)",
+        "{currency}, current prices",
+    ),
+    Measure(
+        re.compile(r"Constant \((?P<base>\d{4})\) US\$"),
+        "SIPRI.MILEX.CONST_USD",
+        "Military expenditure, constant ({base}) US$ m (SIPRI)",
+        "US$ m, constant {base} prices and exchange rates",
+    ),
+    Measure(
+        re.compile(r"Current US\$"),
+        "SIPRI.MILEX.CURRENT_USD",
+        "Military expenditure, current US$ m (SIPRI)",
+        "US$ m, current prices",
+    ),
+    Measure(
+        re.compile(r"Share of GDP"),
+        "SIPRI.MILEX.SHARE_GDP",
+        "Military expenditure (% of GDP) (SIPRI)",
+        "% of GDP",
+        100.0,
+    ),
+    Measure(
+        re.compile(r"Per capita"),
+        "SIPRI.MILEX.PER_CAPITA",
+        "Military expenditure per capita, current US$ (SIPRI)",
+        "current US$ per person",
+    ),
+    Measure(
+        re.compile(r"Share of Govt\. spending"),
+        "SIPRI.MILEX.SHARE_GOVT",
+        "Military expenditure (% of general government expenditure) (SIPRI)",
+        "% of government spending",
+        100.0,
+    ),
+)
+
+MILEX_SOURCE = "SIPRI Military Expenditure Database ({release} release, data {first}-{last})"
+_MONTHS = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+EXTRACT_COLUMNS = (
+    "sipri_country",
+    "iso3",
+    "sipri_sheet",
+    "year",
+    "value",
+    "non_numeric_marker",
+    "sipri_font_flag",
+    "currency",
+    "sipri_release",
+)
+TIV_COLUMNS = ("recipient", "iso3", "year", "tiv_million", "source_table", "source_generated")
+TIV_UNIT = "TIV, millions (volume index, not US$)"
+TIV_NAME = "Arms imports, SIPRI trend-indicator value (TIV) of recorded deliveries"
+_COLUMNS = schema.columns("indicators")
+
+
+# --------------------------------------------------------------------------------------------
+# shared between the workbook and the extracts
+
+
+def measure_for_sheet(sheet: str) -> tuple[Measure, dict[str, str]] | None:
+    """The measure a sheet name stands for, and what the name tells (the constant-price base
+    year); None for sheets that hold no country series (front page, regional totals, notes)."""
+    for measure in MEASURES:
+        match = measure.sheet.fullmatch(sheet.strip())
+        if match:
+            return measure, match.groupdict()
+    return None
+
+
+def _labels(measure: Measure, fields: dict[str, str], currency: str | None) -> tuple[str, str]:
+    """indicator_name and unit; a local-currency row names its currency as SIPRI gives it."""
+    fields = {**fields, "currency": currency or "local currency (currency not stated)"}
+    return measure.name.format(**fields), measure.unit.format(**fields)
+
+
+def _cell(
+    number: float | None,
+    marker: str | None,
+    font_flag: str | None,
+    scale: float,
+    *,
+    file,
+    row,
+    column,
+):
+    """(value, flags) of one SIPRI cell under the module's rules, or None for a blank cell."""
+    if marker is not None:
+        if marker not in MARKERS or number is not None:
+            raise DataError(
+                file,
+                "not a number nor a SIPRI marker",
+                row=row,
+                column=column,
+                found=marker if number is None else (number, marker),
+                expected="a number, '. .' (not available) or 'xxx' (not a state)",
+            )
+        return float("nan"), MARKERS[marker]
+    if number is None:
+        return None
+    return number * scale, font_flag
+
+
+def sipri_iso3(countries_table: pd.DataFrame) -> dict[str, str | None]:
+    """SIPRI country name → ISO3 (None for the :data:`NO_ISO3` rows), from the countries table
+    plus those documented aliases whose code the table holds (so a name cannot map to a code
+    the table lacks; it is reported as unknown instead)."""
+    names = dict(zip(countries_table["name"].str.strip(), countries_table["iso3"]))
+    known = set(countries_table["iso3"])
+    aliases = {name: code for name, code in SIPRI_ALIASES.items() if code in known}
+    return {**names, **aliases, **dict.fromkeys(NO_ISO3)}
+
+
+def _iso3_of(name, names: dict, *, file, row: int, column: str, what: str = "SIPRI country"):
+    text = _text(name)
+    if text not in names:
+        raise DataError(
+            file,
+            f"unknown {what} name",
+            row=row,
+            column=column,
+            found=name,
+            expected="a name in the countries table, SIPRI_ALIASES or NO_ISO3 (sources/sipri.py)",
+        )
+    return names[text]
+
+
+def _text(value) -> str:
+    """A raw CSV cell as stripped text, '' when blank (blank cells arrive as None or NaN)."""
+    return "" if value is None or pd.isna(value) else str(value).strip()
+
+
+def _restrict(table: pd.DataFrame, countries: Iterable[str] | None) -> pd.DataFrame:
+    return table if countries is None else table[table["iso3"].isin(set(countries))]
+
+
+# --------------------------------------------------------------------------------------------
+# the official workbook
+
+
+def read_sipri_milex_workbook(
+    path: Path,
+    countries_table: pd.DataFrame,
+    root: Path | None = None,
+    countries: Iterable[str] | None = None,
+) -> pd.DataFrame:
+    """Read every measure sheet of SIPRI's Milex workbook (one row per country, year, sheet).
+
+    Each sheet's table starts at the row whose first cell is "Country"; numeric header cells are
+    the years; a row whose year cells are all empty is a region/sub-region heading. The release
+    is the month of the workbook's last-modified date (SIPRI saves the file at publication;
+    re-saving it would change this) and the data span is that of the year columns.
+    ``source_row`` is the worksheet row and ``source_file`` names the sheet after '#'.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(path, "file not found", hint="check the path or run the data build")
+    try:
+        workbook = openpyxl.load_workbook(path, data_only=True)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError) as exc:
+        raise DataError(path, "not a readable .xlsx workbook", found=str(exc)[:80]) from None
+    names = sipri_iso3(countries_table)
+    frames, years = [], []
+    try:
+        sheets = {title: measure_for_sheet(title) for title in workbook.sheetnames}
+        for measure in MEASURES:
+            found = [title for title, hit in sheets.items() if hit and hit[0] is measure]
+            if len(found) != 1:
+                raise DataError(
+                    path,
+                    f"expected one sheet matching '{measure.sheet.pattern}'",
+                    found=workbook.sheetnames,
+                    expected="the seven country sheets of the SIPRI Milex workbook",
+                )
+            frame, sheet_years = _read_sheet(
+                workbook[found[0]], *sheets[found[0]], path, root, names
+            )
+            frames.append(frame)
+            years += sheet_years
+        modified = workbook.properties.modified
+    finally:
+        workbook.close()
+    if modified is None:
+        raise DataError(
+            path, "workbook has no last-modified date", expected="SIPRI's saved release file"
+        )
+    release = f"{_MONTHS[modified.month - 1]} {modified.year}"
+    table = pd.concat(frames, ignore_index=True)
+    table["source"] = MILEX_SOURCE.format(release=release, first=min(years), last=max(years))
+    return finish_indicators(_restrict(table, countries))
+
+
+def _read_sheet(sheet, measure: Measure, fields: dict, path: Path, root, names: dict):
+    """One measure sheet → rows (and its year columns)."""
+    file = f"{path}#{sheet.title}"
+    label = f"{source_label(path, root)}#{sheet.title}"
+    rows = sheet.iter_rows()
+    header = next((r for r in rows if r and r[0].value == "Country"), None)
+    if header is None:
+        raise DataError(
+            file, "no header row", column="A", expected="a row whose first cell is 'Country'"
+        )
+    years = {}
+    currency_at = None
+    for cell in header[1:]:
+        if isinstance(cell.value, (int, float)) and not isinstance(cell.value, bool):
+            if cell.value != int(cell.value) or not 1900 <= cell.value <= 2100:
+                raise DataError(
+                    file,
+                    "year column header is not a year",
+                    row=cell.row,
+                    column=cell.column_letter,
+                    found=cell.value,
+                )
+            years[cell.column - 1] = int(cell.value)
+        elif cell.value == "Currency":
+            currency_at = cell.column - 1
+    if not years:
+        raise DataError(file, "no year columns", row=header[0].row, expected="numeric year headers")
+    records = []
+    for cells in rows:
+        data = [(cells[i], year) for i, year in years.items() if i < len(cells)]
+        if all(cell.value is None for cell, _ in data):
+            continue  # blank line or region / sub-region heading
+        name, number = cells[0].value, cells[0].row
+        iso3 = _iso3_of(name, names, file=file, row=number, column="A")
+        if iso3 is None:
+            continue
+        currency = str(cells[currency_at].value or "").strip() if currency_at is not None else None
+        indicator_name, unit = _labels(measure, fields, currency)
+        for cell, year in data:
+            column = f"{cell.column_letter} ({year})"
+            kept = _cell(
+                *_workbook_cell(cell, file, column),
+                measure.scale,
+                file=file,
+                row=number,
+                column=column,
+            )
+            if kept is None:
+                continue
+            records.append(
+                {
+                    "iso3": iso3,
+                    "frequency": "A",
+                    "period": str(year),
+                    "indicator": measure.code,
+                    "indicator_name": indicator_name,
+                    "value": kept[0],
+                    "unit": unit,
+                    "flags": kept[1],
+                    "source_file": label,
+                    "source_row": number,
+                }
+            )
+    frame = pd.DataFrame(records, columns=_COLUMNS)
+    require_unique(frame, ["iso3", "period"], file, "A", "country and year")
+    return frame, list(years.values())
+
+
+def _workbook_cell(cell, file: str, column: str):
+    """(number, marker, font flag) of a worksheet cell; the font colour is SIPRI's flag."""
+    value = cell.value
+    if isinstance(value, str):
+        return None, value.strip() or None, None
+    if value is None:
+        return None, None, None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise DataError(file, "not a number", row=cell.row, column=column, found=value)
+    color = cell.font.color if cell.font is not None else None
+    rgb = color.rgb if color is not None and color.type == "rgb" else None
+    if rgb is None or rgb == BLACK:
+        return float(value), None, None
+    if rgb not in FONT_FLAGS:
+        raise DataError(
+            file,
+            "unknown font colour on a figure",
+            row=cell.row,
+            column=column,
+            found=rgb,
+            expected="black, blue FF0000FF (SIPRI estimate) or red FFFF0000 (highly uncertain)",
+        )
+    return float(value), None, FONT_FLAGS[rgb]
+
+
+# --------------------------------------------------------------------------------------------
+# the long extracts
+
+
+def read_sipri_milex_extract(
+    path: Path,
+    countries_table: pd.DataFrame,
+    root: Path | None = None,
+    countries: Iterable[str] | None = None,
+) -> pd.DataFrame:
+    """Read a long extract of the Milex workbook (``sipri_milex_centralasia_release*.csv``).
+
+    Gives exactly the rows the workbook reader gives for the same cells: same codes, units,
+    percent conversion and flags. The ``iso3`` column must agree with the country name, and the
+    release is read from ``sipri_release`` ("SIPRI Milex 1949-2024 (April 2025 release)").
+    """
+    path = Path(path)
+    raw = read_csv_table(path, EXTRACT_COLUMNS)
+    names = sipri_iso3(countries_table)
+    label = source_label(path, root)
+    records = []
+    for rec in raw.to_dict("records"):
+        line = int(rec["source_row"])
+        iso3 = _iso3_of(rec["sipri_country"], names, file=path, row=line, column="sipri_country")
+        if iso3 != _text(rec["iso3"]):
+            raise DataError(
+                path,
+                "iso3 does not match the country name",
+                row=line,
+                column="iso3",
+                found=rec["iso3"],
+                expected=f"{iso3} for {rec['sipri_country']!r}",
+            )
+        hit = measure_for_sheet(_text(rec["sipri_sheet"]))
+        if hit is None:
+            raise DataError(
+                path,
+                "unknown SIPRI sheet",
+                row=line,
+                column="sipri_sheet",
+                found=rec["sipri_sheet"],
+                expected=f"one of {[m.sheet.pattern for m in MEASURES]}",
+            )
+        measure, fields = hit
+        font = _text(rec["sipri_font_flag"])
+        if font and font not in EXTRACT_FONT_FLAGS:
+            raise DataError(
+                path,
+                "unknown font flag",
+                row=line,
+                column="sipri_font_flag",
+                found=font,
+                expected=f"blank or one of {list(EXTRACT_FONT_FLAGS)}",
+            )
+        number = parse_float(rec["value"], path=path, row=line, column="value")
+        kept = _cell(
+            None if pd.isna(number) else number,
+            _text(rec["non_numeric_marker"]) or None,
+            EXTRACT_FONT_FLAGS.get(font),
+            measure.scale,
+            file=path,
+            row=line,
+            column="non_numeric_marker",
+        )
+        if kept is None:
+            continue
+        indicator_name, unit = _labels(measure, fields, _text(rec["currency"]) or None)
+        records.append(
+            {
+                "iso3": iso3,
+                "frequency": "A",
+                "period": str(parse_year(rec["year"], path=path, row=line, column="year")),
+                "indicator": measure.code,
+                "indicator_name": indicator_name,
+                "value": kept[0],
+                "unit": unit,
+                "source": _extract_source(rec["sipri_release"], path, line),
+                "flags": kept[1],
+                "source_file": label,
+                "source_row": line,
+            }
+        )
+    table = pd.DataFrame(records, columns=_COLUMNS)
+    require_unique(
+        table, ["iso3", "indicator", "period"], path, "sipri_country", "country, sheet and year"
+    )
+    return finish_indicators(_restrict(table, countries))
+
+
+def _extract_source(release, path: Path, line: int) -> str:
+    match = re.search(r"(\d{4})-(\d{4}) \((\w+ \d{4}) release\)", _text(release))
+    if not match:
+        raise DataError(
+            path,
+            "cannot read the release",
+            row=line,
+            column="sipri_release",
+            found=release,
+            expected="text like 'SIPRI Milex 1949-2024 (April 2025 release)'",
+        )
+    return MILEX_SOURCE.format(release=match.group(3), first=match.group(1), last=match.group(2))
+
+
+# --------------------------------------------------------------------------------------------
+# arms imports (TIV)
+
+
+def read_sipri_tiv_imports(
+    path: Path,
+    countries_table: pd.DataFrame,
+    root: Path | None = None,
+    countries: Iterable[str] | None = None,
+) -> pd.DataFrame:
+    """Read the SIPRI TIV arms-import extract as indicator SIPRI.TIV.IMPORTS.
+
+    SIPRI's legend defines its cells, and they are read as it states: a blank cell means no
+    deliveries were recorded, so the recorded volume is 0 (value 0.0, flag "none_recorded", so
+    a reader can tell it from a figure SIPRI printed); "0" means deliveries below 0.5m TIV (value 0.0, flag
+    "below_half_unit"). The ``Total`` rows (sum over 1950-2022) are not years and are skipped.
+    The source is the table's own title and generation date.
+    """
+    path = Path(path)
+    raw = read_csv_table(path, TIV_COLUMNS)
+    raw = raw[raw["year"].map(_text) != "Total"]
+    names = sipri_iso3(countries_table)
+    label = source_label(path, root)
+    records = []
+    for rec in raw.to_dict("records"):
+        line = int(rec["source_row"])
+        iso3 = _iso3_of(
+            rec["recipient"], names, file=path, row=line, column="recipient", what="SIPRI recipient"
+        )
+        if iso3 != _text(rec["iso3"]):
+            raise DataError(
+                path,
+                "iso3 does not match the recipient",
+                row=line,
+                column="iso3",
+                found=rec["iso3"],
+                expected=f"{iso3} for {rec['recipient']!r}",
+            )
+        number = parse_float(rec["tiv_million"], path=path, row=line, column="tiv_million")
+        if number < 0:
+            raise DataError(
+                path,
+                "negative TIV",
+                row=line,
+                column="tiv_million",
+                found=rec["tiv_million"],
+                expected="a value >= 0",
+            )
+        for column in ("source_table", "source_generated"):
+            if not _text(rec[column]):
+                raise DataError(
+                    path,
+                    "missing value",
+                    row=line,
+                    column=column,
+                    expected="the SIPRI table's title and date",
+                )
+        records.append(
+            {
+                "iso3": iso3,
+                "frequency": "A",
+                "period": str(parse_year(rec["year"], path=path, row=line, column="year")),
+                "indicator": "SIPRI.TIV.IMPORTS",
+                "indicator_name": TIV_NAME,
+                "value": 0.0 if pd.isna(number) else number,
+                "unit": TIV_UNIT,
+                "source": f"{_text(rec['source_table'])}, generated "
+                f"{_text(rec['source_generated'])}",
+                "flags": "none_recorded" if pd.isna(number) else ("below_half_unit" if number == 0 else None),
+                "source_file": label,
+                "source_row": line,
+            }
+        )
+    table = pd.DataFrame(records, columns=_COLUMNS)
+    require_unique(table, ["iso3", "period"], path, "year", "recipient and year")
+    return finish_indicators(_restrict(table, countries))
