@@ -91,18 +91,17 @@ def test_monthly_indicator_on_annual_panel_needs_all_twelve_months():
     assert series.iloc[0] == pytest.approx(6.5) and np.isnan(series.iloc[1])
 
 
-def test_build_panel_and_sample_report_count_drops():
+def test_build_panel_assembles_outcome_predictors_steps_and_lags():
     table = indicators([("TJK", "R", "2019", 1.0), ("TJK", "R", "2020", 2.0)])
     built = panel.build_panel(EVENTS, table, frequency="A", start="2018", end="2022",
-                              predictors=(PredictorSpec("R", "TJK", name="r"),), outcome_lags=(1,))
-    sample = panel.model_sample(built, ["r", "incidents_lag1"])
-    assert sample.rows_in_window == 5
-    # 2018 and 2022 lie outside the catalogue's coverage; 2021 has no r; 2019's lagged outcome
-    # (2018) is itself outside coverage.
-    assert sample.dropped == {"outcome outside the incident source's coverage": 2, "r missing": 1,
-                              "incidents_lag1 missing": 1}
-    assert list(sample.frame.index.astype(str)) == ["2020"]
-    assert sum(sample.dropped.values()) + len(sample.frame) == sample.rows_in_window
+                              predictors=(PredictorSpec("R", "TJK", name="r"),), outcome_lags=(1,),
+                              steps={"after": "2021-06-01"})
+    frame = built.frame
+    assert list(frame.index.astype(str)) == ["2018", "2019", "2020", "2021", "2022"]
+    assert frame["r"].tolist()[1:3] == [1.0, 2.0] and frame["r"].isna().tolist() == [True, False, False, True, True]
+    assert frame["incidents_lag1"].tolist()[2:4] == [3, 0]
+    assert frame["after"].tolist() == [0, 0, 0, 1, 1]
+    assert built.coverage == ("2019", "2021")
 
 
 def test_steps_switch_on_in_the_period_of_the_date():

@@ -4,17 +4,13 @@ Nothing here estimates anything: ``models`` and ``inference`` build these object
 notebooks read them. Every table a result exposes is returned as a copy, so a caller cannot
 change a stored estimate by editing a frame.
 
-Renderers (Markdown, LaTeX with booktabs, HTML) are written here rather than delegated to
-pandas, whose ``to_markdown`` needs ``tabulate`` and whose ``to_latex``/``to_html`` go through
-Styler/jinja2 and escape differently by version; a small renderer gives identical output
-everywhere and escapes every cell for its target format.
+Renderers (Markdown, LaTeX with booktabs, HTML) come from ``formatting``, shared with every
+other table the package writes.
 """
 
 from __future__ import annotations
 
-import html
-import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -23,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ConfigError
+from .formatting import format_number, format_p, html_table, latex_table, markdown_table
 
 if TYPE_CHECKING:  # models imports this module, so the spec type is only named here
     from .models import CountModelSpec
@@ -74,7 +71,7 @@ class StatTest:
     def describe(self) -> str:
         """The test without its name: statistic, df, p-value and note."""
         df = f", df={self.df:g}" if self.df is not None else ""
-        p = _format_p(self.p_value)
+        p = format_p(self.p_value)
         note = f" ({self.note})" if self.note else ""
         return f"{self.statistic:.3f}{df}, p{'' if p.startswith('<') else '='}{p}{note}"
 
@@ -153,8 +150,8 @@ class CountModelResult:
             ("Share of zero periods", f"{self.zeros_share:.3f}"),
         ]
         if self.dispersion is not None:
-            se = "" if self.dispersion_se is None else f" (se {_format_number(self.dispersion_se)})"
-            items.append(("NB dispersion alpha", f"{_format_number(self.dispersion)}{se}"))
+            se = "" if self.dispersion_se is None else f" (se {format_number(self.dispersion_se)})"
+            items.append(("NB dispersion alpha", f"{format_number(self.dispersion)}{se}"))
         items += [
             ("Log-likelihood", f"{self.loglik:.2f}"),
             ("AIC", f"{self.aic:.2f}"),
@@ -172,55 +169,24 @@ class CountModelResult:
                 items.append((test.name, test.describe()))
         return items
 
+    def _notes(self) -> list[str]:
+        return [f"{label}: {value}" for label, value in self.stats()] + [
+            f"Warning: {text}" for text in self.warnings
+        ]
+
     def to_markdown(self, digits: int = 3) -> str:
         header, rows = _cells(self.coefficients, digits)
-        lines = [_md_row(["term", *header]), _md_row(["---"] + ["---:"] * len(header))]
-        lines += [_md_row(row) for row in rows]
-        lines.append("")
-        lines += [f"- {_md_escape(label)}: {_md_escape(value)}" for label, value in self.stats()]
-        lines += [f"- Warning: {_md_escape(text)}" for text in self.warnings]
-        return "\n".join(lines) + "\n"
+        return markdown_table(["term", *header], rows, notes=self._notes())
 
     def to_latex(
         self, digits: int = 3, caption: str | None = None, label: str | None = None
     ) -> str:
         header, rows = _cells(self.coefficients, digits)
-        width = len(header) + 1
-        lines = [r"\begin{table}[htbp]", r"\centering"]
-        if caption:
-            lines.append(rf"\caption{{{_latex_escape(caption)}}}")
-        if label:
-            lines.append(rf"\label{{{label}}}")
-        lines += [
-            r"\begin{tabular}{l" + "r" * len(header) + "}",
-            r"\toprule",
-            " & ".join(_latex_escape(c) for c in ["term", *header]) + r" \\",
-            r"\midrule",
-        ]
-        lines += [" & ".join(_latex_escape(c) for c in row) + r" \\" for row in rows]
-        lines.append(r"\midrule")
-        for name, value in self.stats() + [("Warning", text) for text in self.warnings]:
-            lines.append(
-                rf"\multicolumn{{{width}}}{{l}}{{{_latex_escape(name)}: {_latex_escape(value)}}} \\"
-            )
-        lines += [r"\bottomrule", r"\end{tabular}", r"\end{table}"]
-        return "\n".join(lines) + "\n"
+        return latex_table(["term", *header], rows, notes=self._notes(), caption=caption, label=label)
 
     def to_html(self, digits: int = 3) -> str:
         header, rows = _cells(self.coefficients, digits)
-        esc = html.escape
-        head = "".join(f"<th>{esc(c)}</th>" for c in ["term", *header])
-        body = "".join(
-            "<tr>" + "".join(f"<td>{esc(c)}</td>" for c in row) + "</tr>" for row in rows
-        )
-        foot = "".join(
-            f'<tr><td colspan="{len(header) + 1}">{esc(name)}: {esc(value)}</td></tr>'
-            for name, value in self.stats() + [("Warning", text) for text in self.warnings]
-        )
-        return (
-            f'<table class="count-model"><thead><tr>{head}</tr></thead>'
-            f"<tbody>{body}</tbody><tfoot>{foot}</tfoot></table>\n"
-        )
+        return html_table(["term", *header], rows, notes=self._notes(), css_class="count-model")
 
     @property
     def summary(self) -> str:
@@ -369,55 +335,14 @@ class HypothesisResult:
         return row
 
 
-def _format_number(value: float, digits: int = 3) -> str:
-    if value is None or not math.isfinite(value):
-        return "" if value is None or math.isnan(value) else str(value)
-    return f"{value:.{digits}f}"
-
-
-def _format_p(value: float, digits: int = 3) -> str:
-    if value is not None and math.isfinite(value) and value < 10**-digits:
-        return f"<{10**-digits:.{digits}f}"
-    return _format_number(value, digits)
-
-
 def _cells(table: pd.DataFrame, digits: int) -> tuple[list[str], list[list[str]]]:
     """Format a tidy table once, so every renderer shows the same digits."""
     header = list(table.columns)
     rows = []
     for term, values in table.iterrows():
         cells = [
-            _format_p(v, digits) if col == "p_value" else _format_number(v, digits)
+            format_p(v, digits) if col == "p_value" else format_number(v, digits)
             for col, v in values.items()
         ]
         rows.append([str(term), *cells])
     return header, rows
-
-
-def _md_escape(text: str) -> str:
-    """Markdown passes raw HTML through, so <, > and & are escaped as well as the pipe."""
-    return html.escape(text, quote=False).replace("|", r"\|")
-
-
-def _md_row(cells: Sequence[str]) -> str:
-    return "| " + " | ".join(_md_escape(c) if c.strip("-:") else c for c in cells) + " |"
-
-
-_LATEX_SPECIAL = {
-    "\\": r"\textbackslash{}",
-    "&": r"\&",
-    "%": r"\%",
-    "$": r"\$",
-    "#": r"\#",
-    "_": r"\_",
-    "{": r"\{",
-    "}": r"\}",
-    "~": r"\textasciitilde{}",
-    "^": r"\textasciicircum{}",
-    "<": r"\textless{}",
-    ">": r"\textgreater{}",
-}
-
-
-def _latex_escape(text: str) -> str:
-    return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in str(text))
