@@ -60,6 +60,7 @@ PSEUDO_ISO3 = {"WLD": "World (global series with no country)"}
 
 _ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
 _EARLIEST = dt.date(1900, 1, 1)
+_LATEST = dt.date.today()  # once per process: the check runs on every date cell
 
 
 def _is_real_date(text: str) -> bool:
@@ -67,7 +68,7 @@ def _is_real_date(text: str) -> bool:
         day = dt.date.fromisoformat(text)
     except (TypeError, ValueError):
         return False
-    return _EARLIEST <= day <= dt.date.today()
+    return _EARLIEST <= day <= _LATEST
 
 
 def _date(nullable: bool = False) -> pa.Column:
@@ -318,7 +319,9 @@ def coerce(table: str, frame: pd.DataFrame) -> pd.DataFrame:
         elif dtype.startswith("float"):
             out[name] = pd.to_numeric(out[name], errors="raise").astype(float)
         else:
-            out[name] = out[name].map(lambda v: None if pd.isna(v) else str(v)).astype(str)
+            if not pd.api.types.is_string_dtype(out[name].dtype) or out[name].dtype == object:
+                out[name] = out[name].map(lambda v: None if pd.isna(v) else str(v))
+            out[name] = out[name].astype(str)
     return out.reset_index(drop=True)
 
 
