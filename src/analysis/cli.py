@@ -10,7 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from .errors import AnalysisError
+from .errors import AnalysisError, ConfigError
+from .formatting import TABLE_FORMATS
 
 
 def _data_build(args: argparse.Namespace) -> int:
@@ -37,6 +38,28 @@ def _data_check(args: argparse.Namespace) -> int:
     return 0
 
 
+def _hypotheses_list(args: argparse.Namespace) -> int:
+    from .hypotheses import load_registry, registry_frame
+
+    with_pandas_display(lambda: print(registry_frame(load_registry()).to_string(index=False)))
+    return 0
+
+
+def _hypotheses_test(args: argparse.Namespace) -> int:
+    from .datasets import load
+    from .hypotheses import Tables, TestSettings, load_registry, select, test_all
+    from .tables import hypothesis_summary, render
+
+    registry = load_registry()
+    if args.all == bool(args.ids):
+        raise ConfigError("name hypothesis ids or families (e.g. H1a, H1) or pass --all, not both")
+    chosen = registry if args.all else select(registry, args.ids)
+    tables = Tables(incidents=load("incidents", args.data_dir), indicators=load("indicators", args.data_dir))
+    results = test_all(chosen, tables, TestSettings(n_perm=args.n_perm, n_sim=args.n_sim))
+    print(render(hypothesis_summary(results, chosen), args.format), end="")
+    return 0
+
+
 def with_pandas_display(show) -> None:
     import pandas as pd
 
@@ -58,6 +81,19 @@ def build_parser() -> argparse.ArgumentParser:
     check = data_verbs.add_parser("check", help="verify checksums and contracts; print coverage")
     check.add_argument("--data-dir", default=None, help="folder to check (default: data/)")
     check.set_defaults(run=_data_check)
+
+    hyp = verbs.add_parser("hypotheses", help="list or test the registered hypotheses")
+    hyp_verbs = hyp.add_subparsers(dest="hyp_verb", required=True)
+    listing = hyp_verbs.add_parser("list", help="the registry: id, family, model, expected sign")
+    listing.set_defaults(run=_hypotheses_list)
+    test = hyp_verbs.add_parser("test", help="test hypotheses on the shipped data and print the table")
+    test.add_argument("ids", nargs="*", help="hypothesis ids or id prefixes (H1 = every H1 entry)")
+    test.add_argument("--all", action="store_true", help="test every registered hypothesis")
+    test.add_argument("--n-perm", type=int, default=999, help="permutations per test (default 999)")
+    test.add_argument("--n-sim", type=int, default=300, help="simulations per power point (default 300)")
+    test.add_argument("--format", choices=TABLE_FORMATS, default="text", help="output format (default text)")
+    test.add_argument("--data-dir", default=None, help="data folder (default: data/)")
+    test.set_defaults(run=_hypotheses_test)
     return parser
 
 

@@ -43,6 +43,7 @@ class RawSource:
     licence: str
     citation: str
     bibtex: str
+    options: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -59,29 +60,38 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
 
 
 # How each registered source is read. Keys must match registry.toml (a test checks).
-READERS: dict[str, Callable[[list[Path], BuildContext], pd.DataFrame]] = {
-    "countrycode": lambda paths, ctx: countries.read_countrycode_codelist(paths[0], root=ctx.root),
-    "catalogue": lambda paths, ctx: catalogue.read_catalogue(
+# `opts` are the entry's `options` from registry.toml.
+READERS: dict[str, Callable[..., pd.DataFrame]] = {
+    "countrycode": lambda paths, ctx, **opts: countries.read_countrycode_codelist(paths[0], root=ctx.root),
+    "catalogue": lambda paths, ctx, **opts: catalogue.read_catalogue(
         [p for p in paths if p.name.startswith("border_incidents_catalogue")],
         corrections=next(p for p in paths if p.name == "catalogue_corrections.csv"),
         root=ctx.root,
     ),
-    "aggregate_claims": lambda paths, ctx: catalogue.read_aggregate_claims(paths[0], root=ctx.root),
-    "ucdp": lambda paths, ctx: _concat(
+    "aggregate_claims": lambda paths, ctx, **opts: catalogue.read_aggregate_claims(paths[0], root=ctx.root),
+    "ucdp": lambda paths, ctx, **opts: _concat(
         [ucdp.read_ucdp_table(p, ctx.countries, root=ctx.root) for p in paths]
     ),
-    "wdi": lambda paths, ctx: wdi.read_wdi(paths[0], root=ctx.root, countries=set(CASE_COUNTRIES)),
-    "remittances_secondary": lambda paths, ctx: wdi.read_remittances_panel(paths[0], root=ctx.root),
-    "sipri_milex": lambda paths, ctx: sipri.read_sipri_workbook(
-        paths[0], ctx.countries, root=ctx.root, iso3=set(CASE_COUNTRIES)
+    "wdi": lambda paths, ctx, **opts: wdi.read_wdi(
+        paths[0], root=ctx.root, countries=set(CASE_COUNTRIES), **opts
     ),
-    "sipri_milex_2024": lambda paths, ctx: sipri.read_sipri_long(paths[0], root=ctx.root),
-    "sipri_tiv": lambda paths, ctx: sipri.read_sipri_tiv(paths[0], root=ctx.root),
-    "fao_ffpi": lambda paths, ctx: monthly.read_monthly(paths[0], root=ctx.root),
-    "eia_brent": lambda paths, ctx: monthly.read_monthly(paths[0], root=ctx.root),
-    "fred_rub": lambda paths, ctx: monthly.read_monthly(paths[0], root=ctx.root),
-    "wb_gem": lambda paths, ctx: _concat([monthly.read_monthly(p, root=ctx.root) for p in paths]),
-    "milestones": lambda paths, ctx: milestones.read_milestones(paths[0], root=ctx.root),
+    "remittances_secondary": lambda paths, ctx, **opts: wdi.read_fozich_panel(
+        paths[0], root=ctx.root, countries=set(CASE_COUNTRIES)
+    ),
+    "sipri_milex": lambda paths, ctx, **opts: sipri.read_sipri_milex_workbook(
+        paths[0], ctx.countries, root=ctx.root, countries=set(CASE_COUNTRIES)
+    ),
+    "sipri_milex_2024": lambda paths, ctx, **opts: sipri.read_sipri_milex_extract(
+        paths[0], ctx.countries, root=ctx.root, countries=set(CASE_COUNTRIES)
+    ),
+    "sipri_tiv": lambda paths, ctx, **opts: sipri.read_sipri_tiv_imports(
+        paths[0], ctx.countries, root=ctx.root, countries=set(CASE_COUNTRIES)
+    ),
+    "fao_ffpi": lambda paths, ctx, **opts: monthly.read_monthly(paths[0], root=ctx.root),
+    "eia_brent": lambda paths, ctx, **opts: monthly.read_monthly(paths[0], root=ctx.root),
+    "fred_rub": lambda paths, ctx, **opts: monthly.read_monthly(paths[0], root=ctx.root),
+    "wb_gem": lambda paths, ctx, **opts: _concat([monthly.read_monthly(p, root=ctx.root) for p in paths]),
+    "milestones": lambda paths, ctx, **opts: milestones.read_milestones(paths[0], root=ctx.root),
 }
 
 # Quantities computed in code from other rows of a built table (labelled "derived" in it).
@@ -143,7 +153,7 @@ def build_tables(raw: Path, sources: dict[str, RawSource] | None = None) -> tupl
     for source in order:
         paths = resolve_files(source, raw)
         used[source.id] = paths
-        frame = READERS[source.id](paths, ctx)
+        frame = READERS[source.id](paths, ctx, **source.options)
         if source.table == "countries":
             ctx.countries = frame
         ctx.built.setdefault(source.table, []).append(frame)
@@ -209,6 +219,7 @@ def _write_atomically(out: Path, files: dict[str, bytes]) -> None:
             handle, tmp = tempfile.mkstemp(prefix=f".{name}.", dir=out)
             with os.fdopen(handle, "wb") as stream:
                 stream.write(content)
+            os.chmod(tmp, 0o644)  # mkstemp makes 0600; shipped files are world-readable
             staged.append((Path(tmp), out / name))
         for tmp, target in staged:
             os.replace(tmp, target)

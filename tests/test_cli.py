@@ -1,0 +1,38 @@
+"""The `analysis` command: clear messages and exit codes, no traceback for a user's mistake."""
+
+import shutil
+import subprocess
+import sys
+
+from analysis.cli import main
+
+from conftest import ROOT
+
+
+def run(*args):
+    return subprocess.run([sys.executable, "-m", "analysis.cli", *args], capture_output=True, text=True, cwd=ROOT)
+
+
+def test_data_check_passes_and_prints_coverage(capsys):
+    assert main(["data", "check"]) == 0
+    out = capsys.readouterr().out
+    assert "incidents" in out and "match their checksums and contracts" in out
+
+
+def test_data_check_fails_on_a_corrupted_copy(tmp_path):
+    copy = tmp_path / "data"
+    shutil.copytree(ROOT / "data", copy)
+    (copy / "indicators.csv").write_text("iso3\n")
+    result = run("data", "check", "--data-dir", str(copy))
+    assert result.returncode == 1
+    assert "indicators.csv" in result.stderr and "differs from the one the data build recorded" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_user_errors_exit_2_without_traceback(tmp_path):
+    result = run("data", "check", "--data-dir", str(tmp_path / "missing"))
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: ") and "manifest not found" in result.stderr
+    assert "Traceback" not in result.stderr
+    result = run("data", "build", "--raw", str(tmp_path / "nowhere"), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2 and "raw data folder not found" in result.stderr
