@@ -77,6 +77,23 @@ def _load_verified(path: str, digest: str, table: str) -> pd.DataFrame:
     return schema.validate(table, schema.coerce(table, frame), file=path)
 
 
+def load_all(folder: str | Path | None = None) -> dict[str, pd.DataFrame]:
+    """Every shipped table, verified, keyed by table name."""
+    return {table: load(table, folder) for table in read_manifest(folder)["tables"]}
+
+
+def sources_table(folder: str | Path | None = None) -> pd.DataFrame:
+    """One row per raw source: what it is, its version and licence, and the table it feeds."""
+    manifest = read_manifest(folder)
+    return pd.DataFrame(
+        [
+            {"source": source_id, "table": entry["table"], "dataset": entry["dataset"], "version": entry["version"],
+             "licence": entry["licence"], "raw files": len(entry["raw_files"])}
+            for source_id, entry in manifest["sources"].items()
+        ]
+    )
+
+
 def check(folder: str | Path | None = None) -> tuple[list[str], pd.DataFrame]:
     """Verify every table in the manifest (checksum, then contract); return problems and coverage.
 

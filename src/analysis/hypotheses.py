@@ -46,6 +46,7 @@ class HypothesisSpec:
     steps: tuple[tuple[str, str], ...] = ()
     outcome_lags: tuple[int, ...] = ()
     calendar: tuple[str, ...] = ()
+    exclude_years: tuple[int, ...] = ()
     exposure: str | None = None
     trend: bool = True
     season: str | None = None
@@ -215,7 +216,8 @@ def registry_frame(registry: dict[str, HypothesisSpec]) -> pd.DataFrame:
 
 
 def panel_for(spec: HypothesisSpec, tables: Tables) -> Panel:
-    return build_panel(
+    """The spec's panel; years in ``exclude_years`` lose their outcome (leave-one-year-out)."""
+    panel = build_panel(
         tables.incidents,
         tables.indicators,
         frequency=spec.frequency,
@@ -227,6 +229,16 @@ def panel_for(spec: HypothesisSpec, tables: Tables) -> Panel:
         outcome_lags=spec.outcome_lags,
         calendar=spec.calendar,
     )
+    if spec.exclude_years:
+        frame = panel.frame.copy()
+        frame.loc[frame.index.year.isin(spec.exclude_years), spec.outcome.column] = pd.NA
+        panel = replace(panel, frame=frame)
+    return panel
+
+
+def fit_only(spec: HypothesisSpec, tables: Tables):
+    """The spec's model without small-sample inference (robustness variants, diagnostics)."""
+    return fit_spec(panel_for(spec, tables).frame, spec.model_spec())
 
 
 @dataclass(frozen=True)

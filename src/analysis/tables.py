@@ -63,3 +63,12 @@ def render(frame: pd.DataFrame, fmt: str, *, caption: str | None = None, label: 
         with pd.option_context("display.max_colwidth", 400, "display.width", 250):
             return frame.to_string(index=False) + "\n"
     raise ConfigError(f"unknown table format {fmt!r}; expected one of {list(TABLE_FORMATS)}")
+
+
+def forest_rows(results: RegistryResults, registry: dict[str, HypothesisSpec]) -> pd.DataFrame:
+    """Focal IRR and interval of every tested hypothesis on its display scale (for a forest plot)."""
+    rows = []
+    for result in results.results:
+        irr, low, high, unit = effect_scale(result, registry[result.hypothesis_id])
+        rows.append({"hypothesis": result.hypothesis_id, "irr": irr, "irr_low": low, "irr_high": high, "scale": unit})
+    return pd.DataFrame(rows, columns=["hypothesis", "irr", "irr_low", "irr_high", "scale"])

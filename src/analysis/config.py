@@ -1,0 +1,120 @@
+"""One frozen, validated configuration per notebook family.
+
+A notebook's first code line after its parameters cell turns the parameters into one of
+these; an unknown key names the closest valid one, and every value is checked before any
+data is read. The runner validates types against the parameters cell before a kernel starts;
+these checks add what only the package knows (registered hypothesis ids, sample windows).
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, fields
+from typing import Any
+
+from .errors import ConfigError
+from .hypotheses import HypothesisSpec, TestSettings, get, load_registry
+from .panel import periods
+
+DYADS = ("KGZ-TJK", "KGZ-UZB", "TJK-UZB")
+MODELS = ("registered", "poisson", "negbin", "zinb")
+
+
+def _check_range(name: str, value: int, low: int, high: int) -> None:
+    if not low <= value <= high:
+        raise ConfigError(f"parameter {name}={value} is out of range; expected {low}..{high}")
+
+
+@dataclass(frozen=True)
+class DataAudit:
+    output_dir: str = ""
+
+
+@dataclass(frozen=True)
+class IncidentPatterns:
+    dyad: str = "KGZ-TJK"
+    output_dir: str = ""
+
+    def __post_init__(self):
+        if self.dyad not in DYADS:
+            raise ConfigError(f"parameter dyad={self.dyad!r} is not one of {list(DYADS)}")
+
+
+@dataclass(frozen=True)
+class HypothesisReport:
+    """A registered hypothesis with optional overrides (lag, model, sample window)."""
+
+    hypothesis: str = "H1a"
+    lag: int = -1
+    model: str = "registered"
+    start: str = ""
+    end: str = ""
+    n_perm: int = 999
+    n_sim: int = 300
+    output_dir: str = ""
+
+    def __post_init__(self):
+        get(self.hypothesis)
+        _check_range("lag", self.lag, -1, 5)
+        _check_range("n_perm", self.n_perm, 19, 99_999)
+        _check_range("n_sim", self.n_sim, 20, 5_000)
+        if self.model not in MODELS:
+            raise ConfigError(f"parameter model={self.model!r} is not one of {list(MODELS)}")
+        spec = self.spec  # builds and checks the overridden spec, including the window
+        periods(spec.frequency, *spec.window)
+
+    @property
+    def spec(self) -> HypothesisSpec:
+        return get(self.hypothesis).with_overrides(
+            lag=None if self.lag < 0 else self.lag,
+            model=None if self.model == "registered" else self.model,
+            start=self.start or None,
+            end=self.end or None,
+        )
+
+    @property
+    def settings(self) -> TestSettings:
+        return TestSettings(n_perm=self.n_perm, n_sim=self.n_sim)
+
+
+@dataclass(frozen=True)
+class Robustness:
+    hypothesis: str = "H1a"
+    output_dir: str = ""
+
+    def __post_init__(self):
+        get(self.hypothesis)
+
+    @property
+    def spec(self) -> HypothesisSpec:
+        return get(self.hypothesis)
+
+
+@dataclass(frozen=True)
+class Summary:
+    n_perm: int = 999
+    n_sim: int = 300
+    output_dir: str = ""
+
+    def __post_init__(self):
+        _check_range("n_perm", self.n_perm, 19, 99_999)
+        _check_range("n_sim", self.n_sim, 20, 5_000)
+
+    @property
+    def registry(self) -> dict[str, HypothesisSpec]:
+        return load_registry()
+
+    @property
+    def settings(self) -> TestSettings:
+        return TestSettings(n_perm=self.n_perm, n_sim=self.n_sim)
+
+
+def make(family: type, **params: Any):
+    """Build ``family`` from notebook parameters; an unknown name suggests the closest valid one."""
+    valid = [f.name for f in fields(family)]
+    for name in params:
+        if name not in valid:
+            close = difflib.get_close_matches(name, valid, n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else f"; valid: {valid}"
+            raise ConfigError(f"unknown parameter '{name}' for {family.__name__}{hint}")
+    return family(**params)

@@ -1,0 +1,72 @@
+"""Notebooks are committed stripped, keep their parameters typed, and run top to bottom."""
+
+import ast
+import json
+from pathlib import Path
+
+import nbformat
+import papermill
+import pytest
+
+from conftest import ROOT
+
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+TINY = {
+    "00_data_audit": {},
+    "01_incident_patterns": {"dyad": "KGZ-UZB"},
+    "10_hypothesis": {"hypothesis": "H2a_tb2", "n_perm": 19, "n_sim": 20},
+    "20_robustness": {"hypothesis": "H1e"},
+    "90_summary": {"n_perm": 19, "n_sim": 20},
+}
+
+
+def parameters_cell(path: Path):
+    book = nbformat.read(path, as_version=4)
+    tagged = [c for c in book.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1, f"{path.name}: exactly one cell tagged 'parameters'"
+    return tagged[0]
+
+
+def test_every_notebook_has_a_tiny_parameter_set():
+    assert sorted(p.stem for p in NOTEBOOKS) == sorted(TINY)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_committed_without_outputs(path):
+    for cell in json.loads(path.read_text())["cells"]:
+        if cell["cell_type"] == "code":
+            assert cell["outputs"] == [] and cell["execution_count"] is None, path.name
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_parameters_are_typed_and_documented(path):
+    source = parameters_cell(path).source
+    names = []
+    for line in source.splitlines():
+        node = ast.parse(line.split("#")[0]).body[0]
+        assert isinstance(node, ast.AnnAssign), f"{path.name}: '{line}' is not `name: type = value  # help`"
+        assert node.annotation.id in {"int", "float", "str", "bool"}
+        assert "#" in line and line.split("#", 1)[1].strip(), f"{path.name}: '{line}' has no help text"
+        names.append(node.target.id)
+    assert "output_dir" in names
+    documented = papermill.inspect_notebook(str(path))
+    assert set(documented) == set(names)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebooks_stay_thin(path):
+    for cell in nbformat.read(path, as_version=4).cells:
+        if cell.cell_type == "code":
+            tree = ast.parse(cell.source)
+            assert not any(isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.For, ast.While)) for n in ast.walk(tree)), (
+                f"{path.name}: logic belongs in src/analysis, not in a notebook cell"
+            )
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_runs_with_plain_papermill(path, tmp_path):
+    out_dir = tmp_path / "out"
+    papermill.execute_notebook(str(path), str(tmp_path / path.name), parameters={**TINY[path.stem], "output_dir": str(out_dir)},
+                               progress_bar=False, kernel_name="python3")
+    assert (out_dir / "tables").is_dir() and any((out_dir / "tables").iterdir())
+    assert (out_dir / "figures").is_dir() or path.stem == "00_data_audit" or any(out_dir.iterdir())

@@ -1,0 +1,104 @@
+"""Citable outputs are byte-stable and named predictably; descriptive views compute what they say."""
+
+import json
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+import pytest  # noqa: E402
+
+from analysis import config, datasets, patterns, robustness  # noqa: E402
+from analysis.errors import ConfigError  # noqa: E402
+from analysis.hypotheses import Tables, get  # noqa: E402
+from analysis.reporting import ReportOutputs, macro_name  # noqa: E402
+
+
+@pytest.mark.parametrize("key, macro", [("H1 IRR low", "HOneIRRLow"), ("H2a_tb2 p", "HTwoaTbTwoP"),
+                                        ("catalogue share", "CatalogueShare")])
+def test_macro_names_spell_digits(key, macro):
+    assert macro_name(key) == macro
+
+
+def _figure():
+    fig, ax = plt.subplots()
+    ax.plot([1, 2, 3], [3, 1, 2], label="<b>x</b>")
+    ax.legend()
+    return fig
+
+
+def test_outputs_are_byte_identical_across_saves(tmp_path):
+    for run in ("a", "b"):
+        out = ReportOutputs(tmp_path / run, report="r")
+        out.figure(_figure(), "line", caption="c")
+        out.table(pd.DataFrame({"x": [1.0, 2.5], "name": ["a|b", "<script>"]}), "t")
+        out.number("H1 IRR", 1.234567)
+    for path in sorted((tmp_path / "a").rglob("*.*")):
+        twin = tmp_path / "b" / path.relative_to(tmp_path / "a")
+        assert path.read_bytes() == twin.read_bytes(), path.name
+    svg = (tmp_path / "a" / "figures" / "line.svg").read_text()
+    assert "<dc:date>" not in svg
+    assert b"CreationDate" not in (tmp_path / "a" / "figures" / "line.pdf").read_bytes()
+    md = (tmp_path / "a" / "tables" / "t.md").read_text()
+    assert "&lt;script&gt;" in md and r"a\|b" in md
+    numbers = json.loads((tmp_path / "a" / "numbers.json").read_text())
+    assert numbers["numbers"]["H1 IRR"]["text"] == "1.23"
+    assert r"\newcommand{\HOneIRR}{1.23}" in (tmp_path / "a" / "numbers.tex").read_text()
+
+
+def test_interactive_mode_writes_nothing(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    out = ReportOutputs("", report="r")
+    out.figure(_figure(), "line")
+    out.number("x", 1)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_bad_names_and_macro_clashes(tmp_path):
+    out = ReportOutputs(tmp_path, report="r")
+    with pytest.raises(ConfigError, match="figure name"):
+        out.figure(_figure(), "Bad Name")
+    out.number("a b", 1)
+    with pytest.raises(ConfigError, match="same macro"):
+        out.number("a-b", 2)
+
+
+def test_catalogue_vs_claims_on_the_shipped_data():
+    data = datasets.load_all()
+    table = patterns.catalogue_vs_claims(data["incidents"], data["incident_claims"])
+    border_service_2014 = table[(table.dyad == "KGZ-TJK") & (table.year == 2014) & (table.stated_incidents == 32)]
+    assert len(border_service_2014) >= 1
+    held = ((data["incidents"].dyad == "KGZ-TJK") & data["incidents"].date_start.str.startswith("2014")).sum()
+    assert (border_service_2014.catalogued == held).all() and held < 32
+
+
+def test_monthly_profile_and_yearly_counts_add_up():
+    incidents = datasets.load("incidents")
+    profile = patterns.monthly_profile(incidents, "KGZ-TJK")
+    assert profile.incidents.sum() == (incidents.dyad == "KGZ-TJK").sum()
+    yearly = patterns.yearly_counts(incidents)
+    assert yearly.to_numpy().sum() == len(incidents)
+
+
+def test_config_rejects_bad_parameters():
+    with pytest.raises(ConfigError, match="did you mean 'hypothesis'"):
+        config.make(config.HypothesisReport, hypothesis_id="H1a")
+    with pytest.raises(ConfigError, match="unknown hypothesis"):
+        config.make(config.HypothesisReport, hypothesis="H9")
+    with pytest.raises(ConfigError, match="out of range"):
+        config.make(config.HypothesisReport, lag=9)
+    with pytest.raises(ConfigError, match="sample window"):
+        config.make(config.HypothesisReport, start="2030")
+    with pytest.raises(ConfigError, match="dyad"):
+        config.make(config.IncidentPatterns, dyad="KGZ-KAZ")
+
+
+def test_robustness_variants_change_one_thing_each():
+    spec = get("H1e")
+    listed = robustness.variants(spec)
+    assert listed[0][0] == "registered" and listed[0][2] == spec
+    assert {d for d, _, _ in listed} >= {"lag", "model", "incidents", "dependence", "trend", "window", "leave one year out"}
+    curve = robustness.run_variants(spec, Tables(datasets.load("incidents"), datasets.load("indicators")))
+    assert len(curve) == len(listed)
+    assert curve.loc[0, "nobs"] > 0 and (curve.note.eq("") | curve.irr.isna()).all()
