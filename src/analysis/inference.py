@@ -340,14 +340,14 @@ def _batch_wald_z(
         mu = np.exp(eta)
         w = mu / (1 + alpha * mu)
         work = eta - offset + (Y - mu) / mu
-        info = np.einsum("sn,ni,nj->sij", w, X, X)
-        B_new = np.linalg.solve(info, np.einsum("sn,ni->si", w * work, X)[..., None])[..., 0]
+        info = (X.T[None] * w[:, None, :]) @ X  # X' W X per simulation (BLAS, not einsum)
+        B_new = np.linalg.solve(info, ((w * work) @ X)[..., None])[..., 0]
         change = np.max(np.abs(B_new - B), axis=1)
         B = B_new
         if np.all(change < tol):
             break
     mu = np.exp(np.clip(B @ X.T + offset, -30, 30))
-    info = np.einsum("sn,ni,nj->sij", mu / (1 + alpha * mu), X, X)
+    info = (X.T[None] * (mu / (1 + alpha * mu))[:, None, :]) @ X
     se = np.sqrt(np.linalg.inv(info)[:, j, j])
     z = B[:, j] / se
     ok = (change < 1e-6) & np.isfinite(z) & Y.any(axis=1)
