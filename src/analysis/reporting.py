@@ -171,3 +171,13 @@ def _display_table(frame: pd.DataFrame) -> None:
     from .formatting import html_table
 
     display(HTML(html_table([str(c) for c in frame.columns], [[_cell(v) for v in r] for r in frame.itertuples(index=False)])))
+
+
+def markdown(text: str) -> None:
+    """Show package-generated Markdown (e.g. the "How to cite" section) in the notebook."""
+    try:
+        from IPython.display import Markdown, display
+    except ImportError:
+        print(text)
+        return
+    display(Markdown(text))
