@@ -33,8 +33,9 @@ data: $(STAMP) ## rebuild data/ from the raw files in RAW (default ../shared/dat
 check: $(STAMP) ## verify data/ checksums and contracts, print coverage
 	$(BIN)/analysis data check
 
-reports: $(STAMP) ## the main job: check the data, then build every report into reports/
+reports: $(STAMP) ## the main job: check the data, then build every stale report into reports/
 	$(BIN)/analysis data check
+	$(BIN)/analysis run
 
 test: $(STAMP) ## run the whole test suite
 	$(BIN)/python -m pytest -q

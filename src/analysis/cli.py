@@ -46,7 +46,6 @@ def _hypotheses_list(args: argparse.Namespace) -> int:
 
 
 def _hypotheses_test(args: argparse.Namespace) -> int:
-    from .datasets import load
     from .hypotheses import Tables, TestSettings, load_registry, select, test_all
     from .tables import hypothesis_summary, render
 
@@ -54,10 +53,20 @@ def _hypotheses_test(args: argparse.Namespace) -> int:
     if args.all == bool(args.ids):
         raise ConfigError("name hypothesis ids or families (e.g. H1a, H1) or pass --all, not both")
     chosen = registry if args.all else select(registry, args.ids)
-    tables = Tables(incidents=load("incidents", args.data_dir), indicators=load("indicators", args.data_dir))
+    tables = Tables.load(args.data_dir)
     results = test_all(chosen, tables, TestSettings(n_perm=args.n_perm, n_sim=args.n_sim))
     print(render(hypothesis_summary(results, chosen), args.format), end="")
     return 0
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .runner import RunOptions, run
+
+    return run(RunOptions(
+        plan=Path(args.plan), reports_dir=Path(args.reports_dir) if args.reports_dir else None,
+        only=tuple(args.only or ()), list_plan=args.list, dry_run=args.dry_run, force=args.force, jobs=args.jobs,
+        timeout=args.timeout, with_code=args.with_code, engine=args.engine, wait=args.wait,
+    ))
 
 
 def with_pandas_display(show) -> None:
@@ -94,6 +103,25 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("--format", choices=TABLE_FORMATS, default="text", help="output format (default text)")
     test.add_argument("--data-dir", default=None, help="data folder (default: data/)")
     test.set_defaults(run=_hypotheses_test)
+
+    run = verbs.add_parser("run", help="build the stale reports of the run plan into reports/",
+                           description="Execute every report of the plan whose notebook, parameters, input "
+                                       "tables, package code, lock file or Python changed; publish each "
+                                       "atomically and rewrite reports/index.html.")
+    run.add_argument("--plan", default="reports.toml", help="the run plan (default: reports.toml)")
+    run.add_argument("--reports-dir", default=None, help="output folder (default: reports/ beside the plan)")
+    run.add_argument("--only", nargs="+", metavar="NAME", help="only these reports (names or shell globs)")
+    run.add_argument("--list", action="store_true", help="show the expanded plan, what is stale and why")
+    run.add_argument("--dry-run", action="store_true", help="show what would run, without running it")
+    run.add_argument("--force", action="store_true", help="re-run the selected reports even if fresh")
+    run.add_argument("--jobs", type=int, default=None, help="parallel workers (default: plan, else CPU count)")
+    run.add_argument("--timeout", type=float, default=None, help="seconds per report (default: the plan's)")
+    run.add_argument("--with-code", action="store_true", help="show code cells in the HTML reports")
+    run.add_argument("--engine", choices=["fork", "papermill"], default="fork",
+                     help="fork: warm in-process workers (default); papermill: a Jupyter kernel per report")
+    run.add_argument("--wait", type=float, default=0.0,
+                     help="seconds to wait for another run's lock before giving up (default: 0)")
+    run.set_defaults(run=_run)
     return parser
 
 

@@ -1,0 +1,219 @@
+"""Content keys: a report is re-run exactly when something it depends on has changed.
+
+The key of a report hashes its notebook (outputs stripped), its parameters, the sha256 of each data
+table it declares, every source file of the package, the lock file and the Python version. The
+published ``manifest.json`` keeps those parts, so a stale report can say *why* it is stale.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import provenance
+from ..errors import ConfigError
+from .parameters import read_cells, suggest
+from .plan import Report
+
+SOURCE_DIR = Path(__file__).resolve().parents[1]  # src/analysis
+LOCK_FILE = "requirements.lock"
+FAILED = "_failed"
+MANIFEST = "manifest.json"
+FAILURE = "failure.json"
+# Written by Jupyter or papermill when a notebook runs; they describe a run, not the notebook.
+VOLATILE_METADATA = ("execution", "papermill")
+
+
+@dataclass(frozen=True)
+class Environment:
+    """The parts of every key that do not depend on the report."""
+
+    source_sha256: str
+    lock_sha256: str
+    python: str
+    with_code: bool
+
+
+def environment(root: Path, with_code: bool) -> Environment:
+    lock = root / LOCK_FILE
+    return Environment(
+        source_sha256=provenance.tree_sha256(SOURCE_DIR),
+        lock_sha256=provenance.sha256_file(lock) if lock.is_file() else "no lock file",
+        python=provenance.python_version(),
+        with_code=with_code,
+    )
+
+
+def canonical_json(value: object) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def notebook_sha256(path: Path) -> str:
+    """Hash of the notebook as code and prose: outputs, counts and run metadata stripped."""
+    cells = []
+    for cell in read_cells(path):
+        cell = {k: v for k, v in cell.items() if k not in ("outputs", "execution_count")}
+        cell["metadata"] = {k: v for k, v in cell.get("metadata", {}).items() if k not in VOLATILE_METADATA}
+        cells.append(cell)
+    return hashlib.sha256(canonical_json(cells)).hexdigest()
+
+
+def key_parts(reports: Sequence[Report], env: Environment, tables: dict[str, str], where: str) -> dict[str, dict]:
+    """Each report's key parts; ``tables`` maps data table names to their manifest sha256."""
+    notebooks: dict[Path, str] = {}
+    parts = {}
+    for report in reports:
+        if report.notebook not in notebooks:
+            notebooks[report.notebook] = notebook_sha256(report.notebook)
+        for table in report.inputs:
+            if table not in tables:
+                raise ConfigError(
+                    f"{where}: report '{report.name}': input '{table}' is not a table of the data manifest"
+                    f"{suggest(table, list(tables))} (tables: {', '.join(tables)})"
+                )
+        parts[report.name] = {
+            "notebook_sha256": notebooks[report.notebook],
+            "parameters": report.parameters,
+            "inputs": {table: tables[table] for table in sorted(report.inputs)},
+            "source_sha256": env.source_sha256,
+            "lock_sha256": env.lock_sha256,
+            "python": env.python,
+            "with_code": env.with_code,
+        }
+    return parts
+
+
+def content_key(parts: dict) -> str:
+    return hashlib.sha256(canonical_json(parts)).hexdigest()
+
+
+@dataclass(frozen=True)
+class Status:
+    """What is on disk for a report compared with what the plan asks for now."""
+
+    state: str  # "fresh" | "stale" | "failed" | "never run"
+    reasons: tuple[str, ...]
+    published: dict | None
+    failure: dict | None
+
+
+def status(name: str, parts: dict, reports_dir: Path) -> Status:
+    published = read_json(reports_dir / name / MANIFEST)
+    failure = read_json(reports_dir / FAILED / name / FAILURE)
+    if failure is not None:
+        where = f" at cell {failure['cell']}" if failure.get("cell") else ""
+        reasons = [f"last run failed{where}: {failure['ename']}"]
+        if published is not None:
+            reasons.append("an earlier good run stays published")
+        return Status("failed", tuple(reasons), published, failure)
+    if published is None:
+        return Status("never run", ("never run",), None, None)
+    if published.get("content_key") == content_key(parts):
+        return Status("fresh", (), published, None)
+    return Status("stale", tuple(changes(published, parts)) or ("content key differs",), published, None)
+
+
+def changes(published: dict, parts: dict) -> list[str]:
+    """In words, which key parts differ between the published run and now."""
+    reasons = []
+    for part, now in parts.items():
+        before = published.get(part)
+        if before == now:
+            continue
+        if part == "inputs":
+            for table in sorted(set(before or {}) | set(now)):
+                if (before or {}).get(table) != now.get(table):
+                    change = "added" if table not in (before or {}) else "dropped" if table not in now else "changed"
+                    reasons.append(f"input '{table}' {change}")
+        elif part == "parameters":
+            for name in sorted(set(before or {}) | set(now)):
+                if (before or {}).get(name) != now.get(name):
+                    reasons.append(f"parameter '{name}' {(before or {}).get(name)!r} → {now.get(name)!r}")
+        elif part == "python":
+            reasons.append(f"Python {before} → {now}")
+        elif part == "with_code":
+            reasons.append("HTML now " + ("shows" if now else "hides") + " code")
+        else:
+            reasons.append({
+                "notebook_sha256": "notebook changed",
+                "source_sha256": "code in src/analysis changed",
+                "lock_sha256": f"{LOCK_FILE} changed",
+            }[part])
+    return reasons
+
+
+def read_json(path: Path) -> dict | None:
+    """A JSON file the runner wrote, or None if it is absent or unreadable (treated as never written)."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def write_json(path: Path, value: object) -> None:
+    """Deterministic JSON: sorted keys, one layout."""
+    write_atomic(path, json.dumps(value, sort_keys=True, indent=1, ensure_ascii=False) + "\n")
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write to a temporary name, then rename: a reader never sees half a file."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+
+
+class Memo:
+    """Values that follow from content but need slow imports (pandas, the hypothesis registry).
+
+    Each entry is kept with the content it was computed from and reused only while that content
+    is unchanged, so a no-op run answers without importing the scientific stack.
+    """
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.entries = read_json(path) or {}
+
+    def get(self, kind: str, key: object, compute: Callable[[], object]):
+        entry = self.entries.get(kind)
+        if entry is not None and entry.get("key") == key:
+            return entry["value"]
+        value = compute()
+        self.entries[kind] = {"key": key, "value": value}
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        write_json(self.path, self.entries)
+        return value
+
+
+def registry_ids(memo: Memo, env: Environment) -> Callable[[], list[str]]:
+    """The hypothesis ids, recomputed (and the registry validated) whenever src/analysis changes."""
+
+    def load() -> list[str]:
+        from ..hypotheses import load_registry
+
+        return list(load_registry())
+
+    return lambda: memo.get("registry_ids", env.source_sha256, load)
+
+
+def table_hashes(memo: Memo, env: Environment) -> dict[str, str]:
+    """sha256 of each data table as recorded in data/manifest.json (via datasets.read_manifest)."""
+
+    def manifest_path() -> str:
+        from ..datasets import data_dir
+
+        return str(data_dir() / MANIFEST)
+
+    # Where the manifest lives depends only on the code and $ANALYSIS_DATA_DIR.
+    path = Path(memo.get("data_manifest", [env.source_sha256, os.environ.get("ANALYSIS_DATA_DIR")], manifest_path))
+
+    def read() -> dict[str, str]:
+        from ..datasets import read_manifest
+
+        return {table: entry["sha256"] for table, entry in read_manifest(path.parent)["tables"].items()}
+
+    digest = provenance.sha256_file(path) if path.is_file() else None
+    return memo.get("table_hashes", [str(path), digest, env.source_sha256], read)
