@@ -22,7 +22,7 @@ import pandas as pd
 
 from . import schema
 from .errors import DataError
-from .sources import catalogue, countries, milestones, monthly, sipri, ucdp, wdi
+from .sources import catalogue, contiguity, countries, milestones, monthly, sipri, states, ucdp, wdi
 
 REGISTRY = Path(__file__).with_name("sources") / "registry.toml"
 # The case study's countries: the two border states, their other Central Asian neighbours and
@@ -59,6 +59,37 @@ def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def _from_year(frame: pd.DataFrame, first_year: int | None) -> pd.DataFrame:
+    """Indicator rows from ``first_year`` on (a registry option that keeps data/ small)."""
+    if first_year is None:
+        return frame
+    return frame[frame["period"].str[:4].astype(int) >= first_year].reset_index(drop=True)
+
+
+def _read_wdi(paths: list[Path], ctx: BuildContext, vintage, first_year: int | None = None) -> pd.DataFrame:
+    """The WDI mirror files for every economy, plus the Central Asia extract for the case
+    countries and only the indicators the mirror files lack: one row per (indicator, country,
+    year), so the table's key holds although both carry the same vintage label."""
+    metadata = next(p for p in paths if p.name.startswith("WDI_Metadata_Country"))
+    mirror = [p for p in paths if p.name.startswith("WDI_") and p.suffix == ".csv" and p != metadata]
+    extracts = [p for p in paths if p.suffix == ".csv" and not p.name.startswith("WDI_")]
+    frames = [wdi.read_wdi(p, root=ctx.root, metadata=metadata, vintage=vintage) for p in mirror]
+    covered = {code for frame in frames for code in frame["indicator"].unique()}
+    for path in extracts:
+        frame = wdi.read_wdi(path, root=ctx.root, countries=set(CASE_COUNTRIES), vintage=vintage)
+        frames.append(frame[~frame["indicator"].isin(covered)])
+    return _from_year(_concat(frames), first_year)
+
+
+def _read_sipri_milex(path: Path, ctx: BuildContext, first_year: int | None = None,
+                      case_only: list[str] | tuple[str, ...] = ()) -> pd.DataFrame:
+    """The Milex workbook for every country; the ``case_only`` measures (local-currency series,
+    which do not compare across countries) for the case countries only, to keep data/ small."""
+    frame = sipri.read_sipri_milex_workbook(path, ctx.countries, root=ctx.root)
+    keep = ~frame["indicator"].isin(case_only) | frame["iso3"].isin(CASE_COUNTRIES)
+    return _from_year(frame[keep], first_year)
+
+
 # How each registered source is read. Keys must match registry.toml (a test checks).
 # `opts` are the entry's `options` from registry.toml.
 READERS: dict[str, Callable[..., pd.DataFrame]] = {
@@ -72,15 +103,11 @@ READERS: dict[str, Callable[..., pd.DataFrame]] = {
     "ucdp": lambda paths, ctx, **opts: _concat(
         [ucdp.read_ucdp_table(p, ctx.countries, root=ctx.root) for p in paths]
     ),
-    "wdi": lambda paths, ctx, **opts: wdi.read_wdi(
-        paths[0], root=ctx.root, countries=set(CASE_COUNTRIES), **opts
-    ),
+    "wdi": lambda paths, ctx, **opts: _read_wdi(paths, ctx, **opts),
     "remittances_secondary": lambda paths, ctx, **opts: wdi.read_fozich_panel(
         paths[0], root=ctx.root, countries=set(CASE_COUNTRIES)
     ),
-    "sipri_milex": lambda paths, ctx, **opts: sipri.read_sipri_milex_workbook(
-        paths[0], ctx.countries, root=ctx.root, countries=set(CASE_COUNTRIES)
-    ),
+    "sipri_milex": lambda paths, ctx, **opts: _read_sipri_milex(paths[0], ctx, **opts),
     "sipri_milex_2024": lambda paths, ctx, **opts: sipri.read_sipri_milex_extract(
         paths[0], ctx.countries, root=ctx.root, countries=set(CASE_COUNTRIES)
     ),
@@ -92,6 +119,9 @@ READERS: dict[str, Callable[..., pd.DataFrame]] = {
     "fred_rub": lambda paths, ctx, **opts: monthly.read_monthly(paths[0], root=ctx.root),
     "wb_gem": lambda paths, ctx, **opts: _concat([monthly.read_monthly(p, root=ctx.root) for p in paths]),
     "milestones": lambda paths, ctx, **opts: milestones.read_milestones(paths[0], root=ctx.root),
+    "cow_contiguity": lambda paths, ctx, **opts: contiguity.read_cow_contdir(paths[0], root=ctx.root),
+    "cshapes_contiguity": lambda paths, ctx, **opts: contiguity.read_gw_mindist_zero(paths[0], root=ctx.root),
+    "gw_states": lambda paths, ctx, **opts: states.read_gw_states(paths[0], root=ctx.root),
 }
 
 # Quantities computed in code from other rows of a built table (labelled "derived" in it).

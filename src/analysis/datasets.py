@@ -138,6 +138,8 @@ def _coverage_groups(table: str, frame: pd.DataFrame):
         "indicators": "source",
         "conflict_years": ["dataset", "version"],
         "milestones": "country",
+        "states": "system",
+        "contiguity": "dataset",
     }.get(table)
     if key is None:
         yield "all", frame
@@ -153,6 +155,8 @@ def _years(table: str, frame: pd.DataFrame) -> list[int]:
         "indicators": "period",
         "milestones": "event_date",
         "conflict_years": "year",
+        "states": "date_start",
+        "contiguity": "date_start",
     }.get(table)
     if column is None:
         return []

@@ -5,7 +5,18 @@ sign and sidedness, and its multiplicity family. This module validates entries (
 names the closest valid one), turns one into a panel and a model spec, and tests it with the
 asymptotic p-value, a small-sample p-value (block permutation, or placebo dates for a dated
 step) and a simulated minimum detectable effect. ``test_all`` then corrects for multiplicity:
-Holm within each family, Benjamini-Hochberg across all registered tests.
+Holm within each family, Benjamini-Hochberg across all registered tests of the same scope.
+
+Scope. An entry is ``case`` (default: the Kyrgyz-Tajik period panel) or ``global`` (the same
+claim on the world's states, ``global_panel``: country-years or contiguous dyad-years with unit
+and year fixed effects and errors clustered by unit). One registry, one ``test_hypothesis``: the
+scope decides which panel is built. Global entries are tested with cluster-robust Wald
+p-values (``inference = "cluster_robust"``), so their ``p_small_sample`` *is* that p-value:
+with 60-300 clusters the normal approximation is sound, while a permutation would have to
+refit a fixed-effects model per draw and keep each country's history intact. Their MDE is
+analytic (:func:`analytic_mde`, from the cluster-robust standard error) rather than simulated.
+Global families are separate from the case families, and the Benjamini-Hochberg correction
+runs within each scope, so adding global entries leaves every case result unchanged.
 """
 
 from __future__ import annotations
@@ -17,17 +28,21 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+from scipy import stats
 
 from . import inference
 from .errors import AnalysisError, ConfigError
-from .models import CountModelSpec, fit_spec
+from .global_panel import GlobalOutcomeSpec, GlobalPanel, build_global_panel
+from .models import BINARY_FAMILIES, CountModelResult, CountModelSpec, fit_spec
 from .panel import OutcomeSpec, Panel, PredictorSpec, build_panel
-from .results import HypothesisResult
+from .results import HypothesisResult, MDEResult
 
 REGISTRY_PATH = Path(__file__).with_name("hypotheses.toml")
 SIGNS = {"positive": "+", "negative": "-", "none": None}
-INFERENCE = ("permutation", "placebo_dates")
+INFERENCE = ("permutation", "placebo_dates", "cluster_robust")
+SCOPES = ("case", "global")
 
 
 @dataclass(frozen=True)
@@ -39,7 +54,7 @@ class HypothesisSpec:
     family: str
     frequency: str
     window: tuple[str, str]
-    outcome: OutcomeSpec
+    outcome: OutcomeSpec | GlobalOutcomeSpec
     focal: str
     rationale: str
     predictors: tuple[PredictorSpec, ...] = ()
@@ -55,8 +70,18 @@ class HypothesisSpec:
     expected_sign: str = "none"
     sided: str = "two-sided"
     inference: str = "permutation"
+    scope: str = "case"
+    fixed_effects: tuple[str, ...] = ()
+    cluster: str | None = None
 
     def __post_init__(self):
+        if self.scope not in SCOPES:
+            raise ConfigError(f"{self.id}: scope '{self.scope}' is not one of {list(SCOPES)}")
+        if isinstance(self.outcome, GlobalOutcomeSpec) != (self.scope == "global"):
+            raise ConfigError(f"{self.id}: a {self.scope} entry needs a {self.scope} outcome")
+        if (self.inference == "cluster_robust") != (self.scope == "global"):
+            raise ConfigError(f"{self.id}: inference 'cluster_robust' is for global entries, and "
+                              "global entries use it (fixed-effects panels, clustered by unit)")  # fmt: skip
         if self.expected_sign not in SIGNS:
             raise ConfigError(f"{self.id}: expected_sign '{self.expected_sign}' is not one of {list(SIGNS)}")
         if self.inference not in INFERENCE:
@@ -86,13 +111,20 @@ class HypothesisSpec:
             season=self.season,
             exposure=self.exposure,
             cov=self.cov,
+            cluster=self.cluster,
+            fixed_effects=self.fixed_effects,
             dropna=True,
         )
 
     @property
     def needs(self) -> list[str]:
         """The data this test reads, in words (for `hypotheses list` and missing-data errors)."""
-        needs = [f"incidents: {self.outcome.source} {self.outcome.dyad}"]
+        if self.scope == "global":
+            needs = [f"conflict_years: UCDP ACD {self.outcome.acd_version}, BRD {self.outcome.brd_version}",
+                     "states: Gleditsch-Ward list", "countries: crosswalk"]  # fmt: skip
+            needs += [f"contiguity: {self.outcome.contiguity}"] if self.outcome.unit == "dyad" else []
+        else:
+            needs = [f"incidents: {self.outcome.source} {self.outcome.dyad}"]
         needs += [f"indicators: {p.indicator} ({p.iso3})" for p in self.predictors]
         return needs
 
@@ -114,10 +146,29 @@ class HypothesisSpec:
 
 @dataclass(frozen=True)
 class Tables:
-    """The canonical tables a test reads (from ``datasets.load``; never read here)."""
+    """The canonical tables a test reads (from ``datasets.load``). Case entries need the first
+    two; global entries also the UCDP conflict years, the state list, the country crosswalk
+    and (dyads) contiguity."""
 
     incidents: pd.DataFrame
     indicators: pd.DataFrame
+    conflict_years: pd.DataFrame | None = None
+    states: pd.DataFrame | None = None
+    countries: pd.DataFrame | None = None
+    contiguity: pd.DataFrame | None = None
+
+    @classmethod
+    def load(cls, folder=None) -> Tables:
+        """Every table any registered test reads, from the shipped data (checksums verified)."""
+        from . import datasets
+
+        return cls(**{f.name: datasets.load(f.name, folder) for f in fields(cls)})
+
+    def require(self, names: list[str], hypothesis_id: str) -> None:
+        absent = [name for name in names if getattr(self, name) is None]
+        if absent:
+            raise ConfigError(f"{hypothesis_id} needs the table(s) {absent}: pass them in Tables "
+                              "(Tables.load() reads every shipped table)")  # fmt: skip
 
 
 def _check_keys(given, allowed, where: str) -> None:
@@ -129,8 +180,11 @@ def _check_keys(given, allowed, where: str) -> None:
 
 
 _ENTRY_KEYS = {f.name for f in fields(HypothesisSpec)} - {"id"}
-_OUTCOME_KEYS = {f.name for f in fields(OutcomeSpec)}
+_OUTCOME_SPECS = {"case": OutcomeSpec, "global": GlobalOutcomeSpec}
 _PREDICTOR_KEYS = {f.name for f in fields(PredictorSpec)}
+
+
+TABLES = tuple(f.name for f in fields(Tables))  # every table a registered test may read
 
 
 def parse_entry(entry_id: str, entry: dict[str, Any]) -> HypothesisSpec:
@@ -140,7 +194,11 @@ def parse_entry(entry_id: str, entry: dict[str, Any]) -> HypothesisSpec:
     missing = sorted({"statement", "family", "frequency", "window", "outcome", "focal", "rationale"} - set(entry))
     if missing:
         raise ConfigError(f"{where}: missing key(s) {missing}")
-    _check_keys(entry["outcome"], _OUTCOME_KEYS, f"{where}, outcome")
+    scope = entry.get("scope", "case")
+    if scope not in _OUTCOME_SPECS:
+        raise ConfigError(f"{where}: scope '{scope}' is not one of {list(SCOPES)}")
+    outcome_spec = _OUTCOME_SPECS[scope]
+    _check_keys(entry["outcome"], {f.name for f in fields(outcome_spec)}, f"{where}, outcome")
     for predictor in entry.get("predictors", []):
         _check_keys(predictor, _PREDICTOR_KEYS, f"{where}, predictor")
     window = entry["window"]
@@ -152,11 +210,12 @@ def parse_entry(entry_id: str, entry: dict[str, Any]) -> HypothesisSpec:
             **{
                 **entry,
                 "window": tuple(window),
-                "outcome": OutcomeSpec(**{**entry["outcome"], "categories": tuple(entry["outcome"].get("categories", ()))}),
+                "outcome": _outcome(outcome_spec, entry["outcome"]),
                 "predictors": tuple(PredictorSpec(**p) for p in entry.get("predictors", [])),
                 "steps": tuple(sorted(entry.get("steps", {}).items())),
                 "outcome_lags": tuple(entry.get("outcome_lags", ())),
                 "calendar": tuple(entry.get("calendar", ())),
+                "fixed_effects": tuple(entry.get("fixed_effects", ())),
             },
         )
     except TypeError as exc:
@@ -164,6 +223,11 @@ def parse_entry(entry_id: str, entry: dict[str, Any]) -> HypothesisSpec:
     except ConfigError as exc:
         message = str(exc)
         raise ConfigError(message if message.startswith(entry_id) else f"{where}: {message}") from None
+
+
+def _outcome(spec_class, entry: dict[str, Any]) -> OutcomeSpec | GlobalOutcomeSpec:
+    """An outcome spec from its TOML table (lists become tuples, as the specs hold them)."""
+    return spec_class(**{k: tuple(v) if isinstance(v, list) else v for k, v in entry.items()})
 
 
 def load_registry(path: Path = REGISTRY_PATH) -> dict[str, HypothesisSpec]:
@@ -201,6 +265,7 @@ def registry_frame(registry: dict[str, HypothesisSpec]) -> pd.DataFrame:
         [
             {
                 "id": s.id,
+                "scope": s.scope,
                 "family": s.family,
                 "freq": s.frequency,
                 "window": "–".join(s.window),
@@ -215,23 +280,35 @@ def registry_frame(registry: dict[str, HypothesisSpec]) -> pd.DataFrame:
     )
 
 
-def panel_for(spec: HypothesisSpec, tables: Tables) -> Panel:
-    """The spec's panel; years in ``exclude_years`` lose their outcome (leave-one-year-out)."""
-    panel = build_panel(
-        tables.incidents,
-        tables.indicators,
-        frequency=spec.frequency,
-        start=spec.window[0],
-        end=spec.window[1],
-        outcome=spec.outcome,
-        predictors=spec.predictors,
-        steps=dict(spec.steps),
-        outcome_lags=spec.outcome_lags,
-        calendar=spec.calendar,
-    )
+def panel_for(spec: HypothesisSpec, tables: Tables) -> Panel | GlobalPanel:
+    """The panel the entry's scope calls for (the case period panel, or a global unit-year
+    panel); years in ``exclude_years`` lose their outcome (leave-one-year-out)."""
+    if spec.scope == "global":
+        needed = ["conflict_years", "states", "countries"] + (["contiguity"] if spec.outcome.unit == "dyad" else [])
+        tables.require(needed, spec.id)
+        panel = build_global_panel(
+            tables.conflict_years, tables.states, tables.countries, tables.indicators, tables.contiguity,
+            start=int(spec.window[0]), end=int(spec.window[1]), outcome=spec.outcome,
+            predictors=spec.predictors, outcome_lags=spec.outcome_lags,
+        )  # fmt: skip
+        years = panel.frame["year"]
+    else:
+        panel = build_panel(
+            tables.incidents,
+            tables.indicators,
+            frequency=spec.frequency,
+            start=spec.window[0],
+            end=spec.window[1],
+            outcome=spec.outcome,
+            predictors=spec.predictors,
+            steps=dict(spec.steps),
+            outcome_lags=spec.outcome_lags,
+            calendar=spec.calendar,
+        )
+        years = panel.frame.index.year
     if spec.exclude_years:
         frame = panel.frame.copy()
-        frame.loc[frame.index.year.isin(spec.exclude_years), spec.outcome.column] = pd.NA
+        frame.loc[np.asarray(years.isin(spec.exclude_years)), spec.outcome.column] = pd.NA
         panel = replace(panel, frame=frame)
     return panel
 
@@ -267,6 +344,15 @@ def test_hypothesis(spec: HypothesisSpec, tables: Tables, settings: TestSettings
     notes = [f"outcome source covers {panel.coverage[0]}–{panel.coverage[1]}"]
     permutation = placebo = None
     frame, tested_spec = panel.frame, model_spec
+    if spec.inference == "cluster_robust":
+        notes += [f"p small-sample is the cluster-robust Wald p ({model.cov_label})",
+                  "MDE analytic, from the cluster-robust standard error", *panel.notes]  # fmt: skip
+        return HypothesisResult(
+            hypothesis_id=spec.id, model=model, term=spec.focal, sided=spec.sided,
+            p_asymptotic=inference.asymptotic_pvalue(model, spec.focal, spec.sided),
+            expected_sign=SIGNS[spec.expected_sign], notes=tuple(notes),
+            mde=analytic_mde(model, frame, spec.focal, power=settings.power, alpha=model_spec.alpha, sided=spec.sided),
+        )  # fmt: skip
     if spec.inference == "placebo_dates":
         # At least a year (or 3 years) on each side of a placebo break, fewer when the sample
         # is short (H2b has a dozen months with a stated fatality figure), never under 2.
@@ -294,6 +380,35 @@ def test_hypothesis(spec: HypothesisSpec, tables: Tables, settings: TestSettings
         mde=mde,
         notes=tuple(notes),
     )
+
+
+def analytic_mde(model: CountModelResult, frame: pd.DataFrame, term: str, *, power: float = 0.8,
+                 alpha: float = 0.05, sided: str = "two-sided") -> MDEResult:
+    """Minimum detectable effect of a Wald test from the model's own standard error.
+
+    The estimate is taken as normal around the true effect with the fitted standard error
+    ``se`` (cluster-robust for global entries), so an effect ``b`` is detected with probability
+    ``Phi(|b|/se - z_crit)`` (plus the far tail when two-sided), and the MDE is
+    ``(z_crit + z_power) * se`` (Bloom 1995): the planning figure for the test reported,
+    without simulation. Its direction follows ``sided`` as the simulated MDE does; the curve
+    holds the power at fractions of the MDE; ``n_sim`` is 0 because nothing was simulated.
+    """
+    se = float(model.term(term)["std_error"])
+    two = sided == "two-sided"
+    crit = stats.norm.ppf(1 - alpha / 2) if two else stats.norm.ppf(1 - alpha)
+    direction = -1.0 if sided == "less" else 1.0
+    mde_log = direction * (crit + stats.norm.ppf(power)) * se
+    sd = float(frame.loc[model.fitted.index, term].std(ddof=1))
+    log_irr = mde_log * np.linspace(0, 1.5, 7)
+    shift = direction * log_irr / se
+    curve_power = stats.norm.cdf(shift - crit) + (stats.norm.cdf(-shift - crit) if two else 0.0)
+    curve = pd.DataFrame({"irr": np.exp(log_irr), "log_irr": log_irr, "irr_per_sd": np.exp(log_irr * sd),
+                          "power": curve_power, "n_failed": 0})  # fmt: skip
+    return MDEResult(
+        term=term, mde_irr=math.exp(mde_log), mde_log_irr=mde_log, mde_irr_per_sd=math.exp(mde_log * sd),
+        predictor_sd=sd, target_power=power, alpha=alpha, sided=sided, n_sim=0, seed=0, achieved=True,
+        null_dispersion=math.nan, curve=curve,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -327,7 +442,8 @@ class RegistryResults:
 
 
 def small_sample_p(result: HypothesisResult) -> float:
-    """The permutation or placebo-date p-value (the one multiplicity corrections use)."""
+    """The permutation or placebo-date p-value (the one multiplicity corrections use); for a
+    global entry, which has neither, the cluster-robust Wald p-value."""
     if result.permutation is not None:
         return result.permutation.p_value
     if result.placebo is not None:
@@ -344,12 +460,14 @@ def test_all(registry: dict[str, HypothesisSpec], tables: Tables, settings: Test
         except AnalysisError as exc:
             failures.append(Failure(spec.id, spec.family, str(exc)))
     families = {s.id: s.family for s in registry.values()}
+    scopes = {s.id: s.scope for s in registry.values()}
     p = pd.Series({r.hypothesis_id: small_sample_p(r) for r in results}, dtype=float)
     adjusted = {r.hypothesis_id: r for r in results}
     if len(p):
-        bh = inference.benjamini_hochberg(p)
-        for hid in p.index:
-            adjusted[hid] = adjusted[hid].with_adjusted("bh_all", float(bh[hid]))
+        for _, same_scope in p.groupby(lambda hid: scopes[hid]):
+            bh = inference.benjamini_hochberg(same_scope)
+            for hid in same_scope.index:
+                adjusted[hid] = adjusted[hid].with_adjusted("bh_all", float(bh[hid]))
         for family, members in p.groupby(lambda hid: families[hid]):
             holm = inference.holm(members)
             for hid in members.index:
@@ -364,8 +482,9 @@ def is_binary_focal(spec: HypothesisSpec) -> bool:
 
 
 def effect_scale(result: HypothesisResult, spec: HypothesisSpec) -> tuple[float, float, float, str]:
-    """(IRR, low, high, unit) on the scale a reader should see: per unit for a 0/1 term,
-    per standard deviation of the predictor otherwise (units differ wildly across predictors)."""
+    """(ratio, low, high, unit) on the scale a reader should see: per unit for a 0/1 term, per
+    standard deviation of the predictor otherwise (units differ wildly across predictors). The
+    ratio is an IRR for count models and an odds ratio for (conditional) logit."""
     row = result.estimate
     if is_binary_focal(spec) or result.mde is None or not math.isfinite(result.mde.predictor_sd):
         return float(row["irr"]), float(row["irr_low"]), float(row["irr_high"]), "switching on"
@@ -379,15 +498,21 @@ def conclusion(result: HypothesisResult, spec: HypothesisSpec, level: float = 0.
     irr, low, high, unit = effect_scale(result, spec)
     p_small = small_sample_p(result)
     p_holm = result.p_adjusted.get("holm_family", p_small)
-    kind = "placebo-date" if result.placebo is not None else "permutation"
-    effect = f"IRR {irr:.2f} {unit} (95% CI {low:.2f}–{high:.2f}; {kind} p = {p_small:.3f}, Holm {p_holm:.3f})"
+    if result.placebo is not None:
+        kind = "placebo-date"
+    elif result.permutation is not None:
+        kind = "permutation"
+    else:
+        kind = "cluster-robust"
+    ratio = "odds ratio" if spec.model in BINARY_FAMILIES else "IRR"
+    effect = f"{ratio} {irr:.2f} {unit} (95% CI {low:.2f}–{high:.2f}; {kind} p = {p_small:.3f}, Holm {p_holm:.3f})"
     mde = result.mde
     if mde is None or not mde.achieved:
-        power = "the data cannot detect even a very large effect (no IRR up to 20 per SD reaches 80% power): this test is uninformative"
+        power = f"the data cannot detect even a very large effect (no {ratio} up to 20 per SD reaches 80% power): this test is uninformative"
     else:
         mde_value = mde.mde_irr if is_binary_focal(spec) else mde.mde_irr_per_sd
         mde_unit = "" if is_binary_focal(spec) else " per SD"
-        power = f"with 80% power it detects only effects of IRR {mde_value:.2f}{mde_unit} or larger"
+        power = f"with 80% power it detects only effects of {ratio} {mde_value:.2f}{mde_unit} or larger"
     if p_holm < level:
         direction = "as expected" if result.sign_agrees in (True, None) else "in the direction opposite to the one expected"
         return f"Evidence of an effect {direction}: {effect}; {power}."

@@ -57,29 +57,40 @@ INDICATOR_FLAGS = (
     "secondary_copy",  # third-party copy of an official series
 )
 PSEUDO_ISO3 = {"WLD": "World (global series with no country)"}
+CONTIGUITY_DATASETS = ("cow_contdir", "cshapes_mindist")
+STATE_SYSTEMS = ("gw", "cow")  # Gleditsch-Ward (UCDP's codes) and Correlates of War
 
 _ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
 _EARLIEST = dt.date(1900, 1, 1)
+_STATE_SYSTEM_START = dt.date(1816, 1, 1)  # the COW and GW state lists begin in 1816
 _LATEST = dt.date.today()  # once per process: the check runs on every date cell
 
 
-def _is_real_date(text: str) -> bool:
+def _is_real_date(text: str, earliest: dt.date = _EARLIEST) -> bool:
     try:
         day = dt.date.fromisoformat(text)
     except (TypeError, ValueError):
         return False
-    return _EARLIEST <= day <= _LATEST
+    return earliest <= day <= _LATEST
 
 
-def _date(nullable: bool = False) -> pa.Column:
+def _date(nullable: bool = False, earliest: dt.date = _EARLIEST) -> pa.Column:
     return pa.Column(
         str,
         nullable=nullable,
         checks=[
             pa.Check.str_matches(_ISO_DATE, error="an ISO date YYYY-MM-DD"),
-            pa.Check(_is_real_date, element_wise=True, error="a real calendar date, 1900 to today"),
+            pa.Check(
+                lambda text: _is_real_date(text, earliest),
+                element_wise=True,
+                error=f"a real calendar date, {earliest.year} to today",
+            ),
         ],
     )
+
+
+def _ends_after_start(df: pd.DataFrame) -> pd.Series:
+    return df["date_end"] >= df["date_start"]
 
 
 def _count(nullable: bool = True) -> pa.Column:
@@ -275,6 +286,47 @@ CONTRACTS: dict[str, pa.DataFrameSchema] = {
         strict=True,
         ordered=True,
     ),
+    # Land and water contiguity between states, one row per spell of a non-directed pair
+    # (state1 < state2): COW Direct Contiguity (conttype; 0 = no contiguity in that spell) and
+    # CShapes minimum distance 0 (shared boundary, one spell per run of consecutive years).
+    "contiguity": pa.DataFrameSchema(
+        {
+            "dataset": _one_of(CONTIGUITY_DATASETS),
+            "system": _one_of(STATE_SYSTEMS),
+            "state1": pa.Column("Int64", nullable=False, checks=pa.Check.ge(1)),
+            "state2": pa.Column("Int64", nullable=False, checks=pa.Check.ge(1)),
+            "conttype": pa.Column("Int64", nullable=True, checks=pa.Check.isin([0, 1, 2, 3, 4, 5])),
+            "mindist_km": pa.Column(float, nullable=True, checks=pa.Check.ge(0)),
+            "date_start": _date(earliest=_STATE_SYSTEM_START),
+            "date_end": _date(earliest=_STATE_SYSTEM_START),
+            "date_precision": _one_of(DATE_PRECISIONS),
+            **_PROVENANCE,
+        },
+        unique=["dataset", "state1", "state2", "date_start"],
+        checks=[
+            pa.Check(lambda df: df["state1"] < df["state2"], error="state1 < state2 (non-directed pair)"),
+            pa.Check(_ends_after_start, error="date_end on or after date_start"),
+        ],
+        strict=True,
+        ordered=True,
+    ),
+    # Independent states with their spells of membership (a state may have several spells).
+    # date_end is the list's own last day for states still in the system when it was compiled.
+    "states": pa.DataFrameSchema(
+        {
+            "system": _one_of(STATE_SYSTEMS),
+            "code": pa.Column("Int64", nullable=False, checks=pa.Check.ge(1)),
+            "abbreviation": _text(False),
+            "name": _text(False),
+            "date_start": _date(earliest=_STATE_SYSTEM_START),
+            "date_end": _date(earliest=_STATE_SYSTEM_START),
+            **_PROVENANCE,
+        },
+        unique=["system", "code", "date_start"],
+        checks=[pa.Check(_ends_after_start, error="date_end on or after date_start")],
+        strict=True,
+        ordered=True,
+    ),
 }
 
 TABLES = tuple(CONTRACTS)
@@ -287,6 +339,8 @@ SORT_KEYS: dict[str, list[str]] = {
     "indicators": ["source", "iso3", "indicator", "frequency", "period"],
     "milestones": ["event_date", "milestone_id"],
     "conflict_years": ["dataset", "version", "conflict_id", "dyad_id", "year"],
+    "contiguity": ["dataset", "state1", "state2", "date_start"],
+    "states": ["system", "code", "date_start"],
 }
 
 

@@ -316,6 +316,15 @@ def _read_sheet(sheet, measure: Measure, fields: dict, path: Path, root, names: 
             years[cell.column - 1] = int(cell.value)
         elif cell.value == "Currency":
             currency_at = cell.column - 1
+        elif isinstance(cell.value, str) and re.search(r"\d{4}", cell.value):
+            raise DataError(  # a text year would silently drop its column
+                file,
+                "year column header is text",
+                row=cell.row,
+                column=cell.column_letter,
+                found=cell.value,
+                expected="a number (the year), as SIPRI writes it",
+            )
     if not years:
         raise DataError(file, "no year columns", row=header[0].row, expected="numeric year headers")
     records = []
@@ -354,6 +363,11 @@ def _read_sheet(sheet, measure: Measure, fields: dict, path: Path, root, names: 
                     "source_row": number,
                 }
             )
+    if not records:
+        raise DataError(
+            file, "no country rows below the header", row=header[0].row + 1,
+            expected="one row per country with its figures",
+        )  # fmt: skip
     frame = pd.DataFrame(records, columns=_COLUMNS)
     require_unique(frame, ["iso3", "period"], file, "A", "country and year")
     return frame, list(years.values())

@@ -308,6 +308,8 @@ def _bulk_rows(path: Path) -> _Rows:
     raw = read_csv_table(path, BULK_COLUMNS, skip_lines=header_at)
     _require_filled(raw, ["Indicator Code", "Indicator Name"], path)
     years = [c for c in raw.columns if re.fullmatch(r"\d{4}", c)]
+    for year in years:  # a bad year is a header cell, so reported at the header line
+        parse_year(year, path=path, row=header_at + 1, column=year)
     unexpected = [c for c in raw.columns if c not in (*BULK_COLUMNS, *years, "", "source_row")]
     if unexpected or not years:
         raise DataError(
