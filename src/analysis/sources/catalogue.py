@@ -335,12 +335,34 @@ def _apply_corrections(raw: pd.DataFrame, corrections: Path | None):
                 hint="Review the erratum against the current catalogue",
             )
         corrected = _text_or_none(erratum["corrected_value"])
+        _check_corrected(field, corrected, path=corrections, row=line)
         record[field] = corrected
         note = f"{field} {stated or '(blank)'} -> {corrected or '(blank)'}"
         applied.setdefault(index, []).append(
             (field, f"{note} (evidence: {erratum['evidence_url']})")
         )
     return records, applied
+
+
+def _check_corrected(field: str, corrected: str | None, *, path, row: int) -> None:
+    """A corrected date or count must parse, and a bad one is reported at the erratum's line
+    (reported later, it would point at the catalogue row the erratum changed)."""
+    where = {"path": path, "row": row, "column": "corrected_value"}
+    if corrected is not None and field in ("date_start", "date_end"):
+        parse_partial_date(corrected, **where)
+    elif field in COUNT_COLUMNS:
+        _count_cell(corrected, **where)
+
+
+def _check_dyad(dyad: str | None, *, path, row: int) -> None:
+    """Both codes of an 'AAA-BBB' pair must be in the country table: a mistyped code would
+    make up a border."""
+    if dyad and _DYAD.match(dyad):
+        unknown = [code for code in dyad.split("-") if code not in schema.known_iso3()]
+        if unknown:
+            raise DataError(path, f"unknown country code {unknown[0]!r} in border_dyad", row=row,
+                            column="border_dyad", found=dyad,
+                            expected="two ISO3 codes of the country table, e.g. KGZ-TJK")  # fmt: skip
 
 
 def _text_or_none(value) -> str | None:
@@ -353,6 +375,7 @@ def _incident(record: dict, applied: list[tuple[str, str]]) -> dict:
     corrected = {field for field, _ in applied}
     where = {"path": record["_path"], "row": int(record["source_row"])}
     start, end, precision, note = _dates(record, corrected, where)
+    _check_dyad(_text_or_none(record["border_dyad"]), **where)
     counts = {
         name: _derive_count(record, total, parts, where) for name, (total, parts) in COUNTS.items()
     }
@@ -512,13 +535,20 @@ def read_aggregate_claims(path: Path, root: Path | None = None) -> pd.DataFrame:
     metric is a count of incidents ("at least 14 cases; 6 Tajik ... killed" -> 14), else missing;
     claims marked "NOT FOUND" (no origin located) keep their text but no number. A
     ``border_dyad`` that is not a pair of codes ("KGZ (all borders; ...)") leaves ``dyad``
-    missing and is kept verbatim at the start of ``notes``.
+    missing and is kept verbatim at the start of ``notes``; a pair must name known codes.
+    Periods stay verbatim ("c.2002"), but one written as a date must be a real date.
     """
     raw = read_csv_table(path, CLAIM_COLUMNS)
-    rows = []
+    rows, label = [], source_label(path, root)  # once: it resolves paths on disk
     for record in raw.to_dict("records"):
+        line = int(record["source_row"])
         dyad_text = _text_or_none(record["border_dyad"])
         dyad = dyad_text if dyad_text and _DYAD.match(dyad_text) else None
+        _check_dyad(dyad, path=path, row=line)
+        for column in ("period_start", "period_end"):
+            period = _text_or_none(record[column])
+            if period and any(pattern.match(period) for pattern, _ in _DATE_FORMS):
+                parse_partial_date(period, path=path, row=line, column=column)
         notes = record["notes"]
         if dyad_text and dyad is None:
             notes = "; ".join(
@@ -539,7 +569,7 @@ def read_aggregate_claims(path: Path, root: Path | None = None) -> pd.DataFrame:
                 "source_title": record["source_title"],
                 "source_date": record["source_date"],
                 "notes": notes,
-                "source_file": source_label(path, root),
+                "source_file": label,
                 "source_row": record["source_row"],
             }
         )

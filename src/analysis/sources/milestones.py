@@ -36,7 +36,7 @@ def read_milestones(path: Path, root: Path | None = None) -> pd.DataFrame:
     path = Path(path)
     raw = read_csv_table(path, MILESTONE_COLUMNS)
     seen: Counter = Counter()
-    rows = []
+    rows, label = [], source_label(path, root)  # once: it resolves paths on disk
     for record in raw.to_dict("records"):
         line = int(record["source_row"])
         stated = str(record["event_date"] or "").strip()
@@ -65,7 +65,7 @@ def read_milestones(path: Path, root: Path | None = None) -> pd.DataFrame:
                 "source_publication_date": published,
                 "statement": record["what_the_source_states"],
                 "reliability_note": record["reliability_note"],
-                "source_file": source_label(path, root),
+                "source_file": label,
                 "source_row": line,
             }
         )

@@ -230,7 +230,7 @@ def read_monthly(path: Path, root: Path | None = None) -> pd.DataFrame:
             found=first_line[:80],
             expected=f"one of: {', '.join(layout.name for layout in LAYOUTS)}",
         )
-    rows = []
+    rows, label = [], source_label(path, root)  # once: it resolves paths on disk
     for record in layout.read(path, cells):
         meta: Series = record["series"]
         value = record["value"]
@@ -249,7 +249,7 @@ def read_monthly(path: Path, root: Path | None = None) -> pd.DataFrame:
                 "unit": meta.unit,
                 "source": meta.source,
                 "flags": None,
-                "source_file": source_label(path, root),
+                "source_file": label,
                 "source_row": record["source_row"],
             }
         )
