@@ -36,3 +36,9 @@ def test_user_errors_exit_2_without_traceback(tmp_path):
     assert "Traceback" not in result.stderr
     result = run("data", "build", "--raw", str(tmp_path / "nowhere"), "--out", str(tmp_path / "out"))
     assert result.returncode == 2 and "raw data folder not found" in result.stderr
+
+
+def test_cite_and_verify_errors_are_clean(tmp_path):
+    result = run("cite", "no_such_report", "--reports-dir", str(tmp_path))
+    assert result.returncode == 2 and "no published report 'no_such_report'" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -69,6 +69,22 @@ def _run(args: argparse.Namespace) -> int:
     ))
 
 
+def _verify(args: argparse.Namespace) -> int:
+    from .runner import RunOptions
+    from .runner.verify import verify
+
+    return verify(RunOptions(plan=Path(args.plan), reports_dir=Path(args.reports_dir) if args.reports_dir else None,
+                             only=tuple(args.only or ()), jobs=args.jobs))
+
+
+def _cite(args: argparse.Namespace) -> int:
+    from .citation import cite
+
+    reports_dir = Path(args.reports_dir) if args.reports_dir else Path(__file__).resolve().parents[2] / "reports"
+    print(cite(args.item, reports_dir, args.format), end="")
+    return 0
+
+
 def with_pandas_display(show) -> None:
     import pandas as pd
 
@@ -122,6 +138,19 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--wait", type=float, default=0.0,
                      help="seconds to wait for another run's lock before giving up (default: 0)")
     run.set_defaults(run=_run)
+
+    verify = verbs.add_parser("verify", help="rebuild published reports in scratch and diff them byte for byte")
+    verify.add_argument("--plan", default="reports.toml", help="the run plan (default: reports.toml)")
+    verify.add_argument("--reports-dir", default=None, help="published reports (default: reports/ beside the plan)")
+    verify.add_argument("--only", nargs="+", metavar="NAME", help="only these reports (names or shell globs)")
+    verify.add_argument("--jobs", type=int, default=None, help="parallel workers (default: CPU count)")
+    verify.set_defaults(run=_verify)
+
+    cite = verbs.add_parser("cite", help="how to cite a report, figure or table (software, data, commit)")
+    cite.add_argument("item", help="REPORT, REPORT/figures/NAME or REPORT/tables/NAME")
+    cite.add_argument("--format", choices=["text", "bibtex"], default="text", help="citation format (default text)")
+    cite.add_argument("--reports-dir", default=None, help="published reports (default: reports/)")
+    cite.set_defaults(run=_cite)
     return parser
 
 

@@ -47,6 +47,7 @@ class RunOptions:
     wait: float = 0.0
     warm_modules: tuple[str, ...] = WARM_MODULES
     kill_grace: float = KILL_GRACE
+    published_as: Path | None = None  # name the reports folder this way inside reports (verify)
 
 
 @dataclass
@@ -168,7 +169,7 @@ class _Builder:
 
     def task(self, report: Report, timeout: float) -> Task:
         staging = new_staging(self.state.reports_dir, report.name)
-        reports_dir, root = self.state.reports_dir, self.state.plan.root
+        reports_dir, root = self.options.published_as or self.state.reports_dir, self.state.plan.root
         job = Job(report, staging, _label(reports_dir / report.name, root),
                   _label(reports_dir / cache.FAILED / report.name, root), self.options.engine, timeout,
                   self.options.with_code)

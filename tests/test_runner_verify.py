@@ -1,0 +1,25 @@
+"""`analysis verify`: a rebuild in scratch is byte-identical to what was published, file by file."""
+
+import io
+
+from test_runner import write_notebook, write_plan
+from test_runner_run import PARAMETERS, WARM, WRITES_OUTPUTS, entry, project, run_plan  # noqa: F401
+
+from analysis.runner import RunOptions
+from analysis.runner.verify import verify
+
+
+def test_rebuild_is_identical_and_a_tampered_file_is_named(project):  # noqa: F811
+    write_notebook(project / "nb.ipynb", PARAMETERS, WRITES_OUTPUTS)
+    plan = write_plan(project, entry("one", "nb.ipynb", 'inputs = ["incidents"]'))
+    assert run_plan(plan)[0] == 0
+    options = RunOptions(plan=plan, jobs=1, warm_modules=WARM)
+    out = io.StringIO()
+    assert verify(options, out) == 0, out.getvalue()
+    assert "one: identical" in out.getvalue()
+    table = project / "reports" / "one" / "tables" / "squares.csv"
+    table.write_text(table.read_text() + "9,81\n")
+    out = io.StringIO()
+    assert verify(options, out) == 1
+    assert "tables/squares.csv: bytes differ" in out.getvalue()
+    assert table.read_text().endswith("9,81\n"), "verify never touches the published report"
