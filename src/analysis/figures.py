@@ -72,6 +72,23 @@ def forest(rows: pd.DataFrame, label: str = "hypothesis"):
     return fig
 
 
+def small_sample_check(result):
+    """The focal statistic against its permutation or placebo-date distribution; for entries
+    tested with cluster-robust inference (global panels) a panel that says so instead."""
+    if result.permutation is not None:
+        check = result.permutation
+        return null_distribution(check.null_statistics, check.statistic, f"block permutation: p = {check.p_value:.3f}")
+    if result.placebo is not None:
+        check = result.placebo
+        return null_distribution(check.placebo["statistic"].to_numpy(), check.statistic,
+                                 f"placebo break dates: p = {check.p_value:.3f}")
+    fig, ax = plt.subplots(figsize=(5, 1.2))
+    ax.axis("off")
+    ax.text(0.5, 0.5, f"cluster-robust inference: p = {result.p_asymptotic:.3f} (no permutation distribution)",
+            ha="center", va="center", fontsize=8)
+    return fig
+
+
 def null_distribution(null_statistics: np.ndarray, observed: float, title: str):
     fig, ax = plt.subplots(figsize=(5, 3))
     ax.hist(null_statistics[np.isfinite(null_statistics)], bins=30, color="#bbbbbb")

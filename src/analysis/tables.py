@@ -5,12 +5,13 @@ from __future__ import annotations
 import pandas as pd
 
 from .errors import ConfigError
+from .models import BINARY_FAMILIES
 from .formatting import TABLE_FORMATS, format_number, format_p, html_table, latex_table, markdown_table
 from .hypotheses import HypothesisSpec, RegistryResults, conclusion, effect_scale, small_sample_p
 
 SUMMARY_COLUMNS = [
-    "hypothesis", "family", "n", "IRR", "95% CI", "scale", "p asympt.", "p small-sample",
-    "p Holm (family)", "q BH (all)", "MDE (IRR)", "conclusion",
+    "hypothesis", "family", "n", "IRR / OR", "95% CI", "scale", "p asympt.", "p small-sample",
+    "p Holm (family)", "q BH (all)", "MDE (ratio)", "conclusion",
 ]
 
 
@@ -30,14 +31,14 @@ def hypothesis_summary(results: RegistryResults, registry: dict[str, HypothesisS
                 "hypothesis": result.hypothesis_id,
                 "family": spec.family,
                 "n": str(result.model.nobs),
-                "IRR": format_number(irr, 2),
+                "IRR / OR": format_number(irr, 2),
                 "95% CI": f"{format_number(low, 2)}–{format_number(high, 2)}",
-                "scale": unit,
+                "scale": f"{'OR' if spec.model in BINARY_FAMILIES else 'IRR'} {unit}",
                 "p asympt.": format_p(result.p_asymptotic),
                 "p small-sample": format_p(small_sample_p(result)),
                 "p Holm (family)": format_p(result.p_adjusted.get("holm_family")),
                 "q BH (all)": format_p(result.p_adjusted.get("bh_all")),
-                "MDE (IRR)": mde_text,
+                "MDE (ratio)": mde_text,
                 "conclusion": conclusion(result, spec),
             }
         )
