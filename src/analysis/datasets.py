@@ -154,9 +154,7 @@ def _years(table: str, frame: pd.DataFrame) -> list[int]:
         "incidents": "date_start",
         "indicators": "period",
         "milestones": "event_date",
-        "conflict_years": "year",
-        "states": "date_start",
-        "contiguity": "date_start",
+        "conflict_years": "year",  # spell tables (states, contiguity) have no yearly coverage
     }.get(table)
     if column is None:
         return []
