@@ -257,7 +257,8 @@ def test_the_cli_refuses_a_second_run_and_reports_plan_errors_without_traceback(
     assert err.startswith("error: ") and f"(pid {os.getpid()})" in err and "--wait" in err
 
 
-def test_sigterm_stops_the_run_and_leaves_published_reports_consistent(project):
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_stop_signal_ends_the_run_and_leaves_published_reports_consistent(project, stop):
     write_notebook(project / "slow.ipynb", PARAMETERS, "import time\ntime.sleep(60)")
     write_notebook(project / "quick.ipynb", PARAMETERS, "print('quick')")
     plan = write_plan(project, entry("quick", "quick.ipynb"))
@@ -270,15 +271,43 @@ def test_sigterm_stops_the_run_and_leaves_published_reports_consistent(project):
     for line in process.stdout:  # wait until "quick" is published and "slow" is running
         if "quick" in line and "ok" in line:
             break
-    process.send_signal(signal.SIGTERM)
+    process.send_signal(stop)
     out, err = process.communicate(timeout=30)
     assert process.returncode == 130, err
-    assert "interrupted (SIGTERM)" in out and "Traceback" not in err
+    assert f"interrupted ({stop.name})" in out and "Traceback" not in err
     assert not (project / "reports" / ".staging").exists()
     assert not (project / "reports" / "slow").exists() and files(project / "reports" / "quick") != {}
     assert set(files(project / "reports" / "quick")) == set(published)
     page = (project / "reports" / "index.html").read_text()
     assert "slow" in page and "never run" in page
+
+
+def test_a_killed_run_loses_nothing_and_the_next_run_completes(project):
+    write_notebook(project / "slow.ipynb", PARAMETERS, "import time\ntime.sleep(4)")
+    write_notebook(project / "quick.ipynb", PARAMETERS, "print('quick')")
+    plan = write_plan(project, entry("quick", "quick.ipynb"))
+    assert run_plan(plan)[0] == 0
+    published = files(project / "reports" / "quick")
+    index_before = (project / "reports" / "index.html").read_bytes()
+    write_plan(project, entry("quick", "quick.ipynb") + entry("slow", "slow.ipynb"))
+    command = [sys.executable, "-m", "analysis.cli", "run", "--plan", str(plan), "--jobs", "2"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    for line in process.stdout:  # "quick" is fresh and skipped; wait until "slow" has started
+        if "run" in line or "slow" in line:
+            break
+    time.sleep(1.0)
+    process.kill()  # SIGKILL: no handler runs, staging is left behind
+    process.communicate(timeout=30)
+    assert files(project / "reports" / "quick") == published
+    assert (project / "reports" / "index.html").read_bytes() == index_before
+    assert not (project / "reports" / "slow").exists()
+    time.sleep(4)  # let the orphaned worker finish its sleep
+    code, out = run_plan(plan)
+    assert code == 0, out
+    assert (project / "reports" / "slow" / "manifest.json").is_file()
+    assert files(project / "reports" / "quick") == published
+    assert not list((project / "reports" / ".staging").glob("slow-*")), "the killed run's staging is cleared"
 
 
 def test_a_worker_that_dies_is_a_failure_not_a_crash(tmp_path):
