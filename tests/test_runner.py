@@ -6,6 +6,7 @@ helpers below are shared with it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from pathlib import Path
@@ -345,13 +346,16 @@ def test_status_says_why_a_published_report_is_stale(tmp_path):
 def test_input_hashes_come_from_the_data_manifest_and_unknown_tables_are_named(tmp_path, monkeypatch):
     data = tmp_path / "data"
     data.mkdir()
-    cache.write_json(data / "manifest.json", {"tables": {"incidents": {"sha256": "1" * 64}}})
+    digest = {text: hashlib.sha256(text.encode()).hexdigest() for text in ("1", "2")}
+    (data / "incidents.csv").write_text("1")
+    cache.write_json(data / "manifest.json", {"tables": {"incidents": {"sha256": digest["1"]}}})
     monkeypatch.setenv("ANALYSIS_DATA_DIR", str(data))
     memo = cache.Memo(tmp_path / "memo.json")
     env = cache.environment(tmp_path, with_code=False)
-    assert cache.table_hashes(memo, env) == {"incidents": "1" * 64}
-    cache.write_json(data / "manifest.json", {"tables": {"incidents": {"sha256": "2" * 64}}})
-    assert cache.table_hashes(cache.Memo(tmp_path / "memo.json"), env) == {"incidents": "2" * 64}
+    assert cache.table_hashes(memo, env) == {"incidents": digest["1"]}
+    (data / "incidents.csv").write_text("2")
+    cache.write_json(data / "manifest.json", {"tables": {"incidents": {"sha256": digest["2"]}}})
+    assert cache.table_hashes(cache.Memo(tmp_path / "memo.json"), env) == {"incidents": digest["2"]}
     write_notebook(tmp_path / "nb" / "report.ipynb", PARAMETERS)
     plan = load_plan(write_plan(tmp_path, ENTRY.format(name="r") + 'inputs = ["incident"]\n'), registry)
     with pytest.raises(ConfigError, match="report 'r': input 'incident' is not a table of the data manifest; "

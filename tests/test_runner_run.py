@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import os
@@ -67,9 +68,16 @@ def project(tmp_path, monkeypatch):
     return tmp_path
 
 
-def set_tables(folder: Path, **digits: str) -> None:
-    tables = {table: {"sha256": digit * 64} for table, digit in digits.items()}
+def set_tables(folder: Path, **contents: str) -> None:
+    """Write each table file with the given content and record its sha256 in the manifest."""
+    for table, content in contents.items():
+        (folder / "data" / f"{table}.csv").write_text(content)
+    tables = {table: {"sha256": sha(content)} for table, content in contents.items()}
     cache.write_json(folder / "data" / "manifest.json", {"tables": tables})
+
+
+def sha(content: str) -> str:
+    return hashlib.sha256(content.encode()).hexdigest()
 
 
 def files(folder: Path) -> dict[str, bytes]:
@@ -87,7 +95,7 @@ def test_a_report_is_published_with_notebook_html_outputs_and_a_deterministic_ma
     assert json.loads((folder / "numbers.json").read_text()) == {"n": 4, "sum": 14}
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["report"] == "good-4" and manifest["notebook"] == "nb/good.ipynb"
-    assert manifest["parameters"] == {"label": "plain", "n": 4} and manifest["inputs"] == {"incidents": "1" * 64}
+    assert manifest["parameters"] == {"label": "plain", "n": 4} and manifest["inputs"] == {"incidents": sha("1")}
     assert manifest["python"] == sys.version.split()[0] and manifest["packages"]["pandas"]
     assert set(manifest["git"]) == {"commit", "dirty"} and manifest["engine"] == "fork"
     assert set(manifest["outputs"]) == {"figures/squares.png", "good-4.html", "good-4.ipynb", "numbers.json",
@@ -308,6 +316,16 @@ def test_a_killed_run_loses_nothing_and_the_next_run_completes(project):
     assert (project / "reports" / "slow" / "manifest.json").is_file()
     assert files(project / "reports" / "quick") == published
     assert not list((project / "reports" / ".staging").glob("slow-*")), "the killed run's staging is cleared"
+
+
+def test_an_edited_data_table_is_refused_before_any_report_runs(project, capsys):
+    write_notebook(project / "a.ipynb", PARAMETERS, "print(1)")
+    plan = write_plan(project, entry("a", "a.ipynb", 'inputs = ["incidents"]'))
+    (project / "data" / "incidents.csv").write_text("edited by hand")
+    assert main(["run", "--plan", str(plan)]) == 2
+    err = capsys.readouterr().err
+    assert "incidents.csv" in err and "differs from the one the data build recorded" in err and "analysis data build" in err
+    assert not (project / "reports" / "a").exists()
 
 
 def test_a_worker_that_dies_is_a_failure_not_a_crash(tmp_path):

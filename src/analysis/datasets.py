@@ -15,14 +15,10 @@ from pathlib import Path
 import pandas as pd
 
 from . import schema
-from .errors import ChecksumError, DataError
+from .errors import REBUILD_HINT, ChecksumError, DataError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_DATA_DIR = REPO_ROOT / "data"
-REBUILD_HINT = (
-    "rebuild it from the raw files with `analysis data build --raw ../shared/data`, "
-    "or restore it with `git checkout -- data/`"
-)
 
 
 def data_dir(path: str | Path | None = None) -> Path:

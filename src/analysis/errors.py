@@ -53,6 +53,12 @@ class DataError(AnalysisError):
         super().__init__(text)
 
 
+REBUILD_HINT = (
+    "rebuild it from the raw files with `analysis data build --raw ../shared/data`, "
+    "or restore it with `git checkout -- data/`"
+)
+
+
 class ChecksumError(DataError):
     """A shipped table no longer matches the checksum recorded when it was built."""
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import provenance
-from ..errors import ConfigError
+from ..errors import REBUILD_HINT, ChecksumError, ConfigError
 from .parameters import read_cells, suggest
 from .plan import Report
 
@@ -216,4 +216,11 @@ def table_hashes(memo: Memo, env: Environment) -> dict[str, str]:
         return {table: entry["sha256"] for table, entry in read_manifest(path.parent)["tables"].items()}
 
     digest = provenance.sha256_file(path) if path.is_file() else None
-    return memo.get("table_hashes", [str(path), digest, env.source_sha256], read)
+    recorded = memo.get("table_hashes", [str(path), digest, env.source_sha256], read)
+    for table, expected in recorded.items():  # refuse edited data before any report starts
+        file = path.parent / f"{table}.csv"
+        found = provenance.sha256_file(file) if file.is_file() else "missing"
+        if found != expected:
+            raise ChecksumError(file, "file differs from the one the data build recorded",
+                                found=found[:16], expected=f"sha256 {expected[:16]}…", hint=REBUILD_HINT)
+    return recorded
