@@ -71,8 +71,8 @@ from scipy import stats
 from statsmodels.discrete.count_model import ZeroInflatedNegativeBinomialP
 from statsmodels.discrete.discrete_model import NegativeBinomial
 
-from .panel import IRRIGATION_MONTHS
 from .errors import ConfigError, ModelError
+from .panel import IRRIGATION_MONTHS
 from .results import TIDY_COLUMNS, CountModelResult, StatTest
 
 FAMILIES = ("poisson", "negbin", "zinb")
@@ -511,7 +511,19 @@ class _Fit:
 
 
 def fit_design(design: Design) -> CountModelResult:
-    """Estimate a checked design; add LR, Wald, overdispersion and zero diagnostics."""
+    """Estimate a checked design; add LR, Wald, overdispersion and zero diagnostics.
+
+    A numerical breakdown inside statsmodels (e.g. a fixed-effects Poisson diverging on huge,
+    persistent battle-death counts) becomes a ModelError, so one impossible specification is
+    reported as such instead of stopping a batch of tests.
+    """
+    try:
+        return _fit_design(design)
+    except (ValueError, np.linalg.LinAlgError, OverflowError) as exc:
+        raise ModelError(f"{design.spec.family} estimation of {design.spec.outcome!r} broke down numerically: {exc}") from None
+
+
+def _fit_design(design: Design) -> CountModelResult:
     if design.spec.fixed_effects:
         return _fit_fe_design(design)
     spec = design.spec
