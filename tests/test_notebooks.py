@@ -7,7 +7,6 @@ from pathlib import Path
 import nbformat
 import papermill
 import pytest
-
 from conftest import ROOT
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -16,6 +15,7 @@ TINY = {
     "01_incident_patterns": {"dyad": "KGZ-UZB"},
     "10_hypothesis": {"hypothesis": "H2a_tb2", "n_perm": 19, "n_sim": 20},
     "20_robustness": {"hypothesis": "H1e"},
+    "30_global_panel": {"outcome": "onset", "unit": "country", "start": "2000", "region": "Europe & Central Asia"},
     "90_summary": {"n_perm": 19, "n_sim": 20},
 }
 

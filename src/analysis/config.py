@@ -91,6 +91,27 @@ class Robustness:
 
 
 @dataclass(frozen=True)
+class GlobalPanel:
+    """The global comparison: outcome measure, unit, window and region (see comparison.py)."""
+
+    outcome: str = "incidence"
+    unit: str = "country"
+    start: str = "1990"
+    end: str = "2024"
+    region: str = "all"
+    output_dir: str = ""
+
+    def __post_init__(self):
+        from .global_panel import MEASURES, UNITS
+
+        if self.outcome not in MEASURES:
+            raise ConfigError(f"parameter outcome={self.outcome!r} is not one of {list(MEASURES)}")
+        if self.unit not in UNITS:
+            raise ConfigError(f"parameter unit={self.unit!r} is not one of {list(UNITS)}")
+        periods("A", self.start, self.end)
+
+
+@dataclass(frozen=True)
 class Summary:
     n_perm: int = 999
     n_sim: int = 300

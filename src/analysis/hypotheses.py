@@ -71,6 +71,7 @@ class HypothesisSpec:
     sided: str = "two-sided"
     inference: str = "permutation"
     scope: str = "case"
+    region: str = ""  # global scope: keep units (both states of a dyad) in this World Bank region
     fixed_effects: tuple[str, ...] = ()
     cluster: str | None = None
 
@@ -291,6 +292,8 @@ def panel_for(spec: HypothesisSpec, tables: Tables) -> Panel | GlobalPanel:
             start=int(spec.window[0]), end=int(spec.window[1]), outcome=spec.outcome,
             predictors=spec.predictors, outcome_lags=spec.outcome_lags,
         )  # fmt: skip
+        if spec.region:
+            panel = replace(panel, frame=_in_region(panel.frame, tables.countries, spec.region, spec.id))
         years = panel.frame["year"]
     else:
         panel = build_panel(
@@ -311,6 +314,16 @@ def panel_for(spec: HypothesisSpec, tables: Tables) -> Panel | GlobalPanel:
         frame.loc[np.asarray(years.isin(spec.exclude_years)), spec.outcome.column] = pd.NA
         panel = replace(panel, frame=frame)
     return panel
+
+
+def _in_region(frame: pd.DataFrame, countries: pd.DataFrame, region: str, hypothesis_id: str) -> pd.DataFrame:
+    """Rows whose unit (every state of a dyad) lies in a World Bank region."""
+    regions = dict(zip(countries["iso3"], countries["wb_region"]))
+    known = sorted({r for r in regions.values() if isinstance(r, str)})
+    if region not in known:
+        raise ConfigError(f"{hypothesis_id}: region '{region}' is not a World Bank region; expected one of {known}")
+    inside = frame["unit"].map(lambda unit: all(regions.get(code) == region for code in unit.split("-")))
+    return frame[inside.to_numpy(dtype=bool)].reset_index(drop=True)
 
 
 def fit_only(spec: HypothesisSpec, tables: Tables):

@@ -5,12 +5,19 @@ from __future__ import annotations
 import pandas as pd
 
 from .errors import ConfigError
-from .models import BINARY_FAMILIES
-from .formatting import TABLE_FORMATS, format_number, format_p, html_table, latex_table, markdown_table
+from .formatting import (
+    TABLE_FORMATS,
+    format_number,
+    format_p,
+    html_table,
+    latex_table,
+    markdown_table,
+)
 from .hypotheses import HypothesisSpec, RegistryResults, conclusion, effect_scale, small_sample_p
+from .models import BINARY_FAMILIES
 
 SUMMARY_COLUMNS = [
-    "hypothesis", "family", "n", "IRR / OR", "95% CI", "scale", "p asympt.", "p small-sample",
+    "hypothesis", "scope", "family", "n", "IRR / OR", "95% CI", "scale", "p asympt.", "p small-sample",
     "p Holm (family)", "q BH (all)", "MDE (ratio)", "conclusion",
 ]
 
@@ -29,6 +36,7 @@ def hypothesis_summary(results: RegistryResults, registry: dict[str, HypothesisS
         rows.append(
             {
                 "hypothesis": result.hypothesis_id,
+                "scope": spec.scope,
                 "family": spec.family,
                 "n": str(result.model.nobs),
                 "IRR / OR": format_number(irr, 2),
@@ -43,7 +51,8 @@ def hypothesis_summary(results: RegistryResults, registry: dict[str, HypothesisS
             }
         )
     for failure in results.failures:
-        rows.append({"hypothesis": failure.hypothesis_id, "family": failure.family,
+        rows.append({"hypothesis": failure.hypothesis_id, "scope": registry[failure.hypothesis_id].scope,
+                     "family": failure.family,
                      "conclusion": f"Not testable on these data: {failure.reason}"})
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS).astype(object).fillna("")
 

@@ -1,0 +1,62 @@
+"""The Kyrgyz-Tajik case inside the global evidence: the registry's global entries under other
+outcomes, windows and regions, and where Kyrgyzstan and Tajikistan sit in the world.
+
+Reuses the registry (no second code path): a comparison is a registered global entry with its
+outcome measure, window or region replaced.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import pandas as pd
+
+from .errors import ConfigError
+from .global_panel import MEASURES, UNITS
+from .hypotheses import HypothesisSpec, RegistryResults, Tables, TestSettings, test_all
+
+# A count outcome needs a count model; binary outcomes keep the entry's (conditional) logit.
+COUNT_MEASURES = ("battle_deaths",)
+
+
+def global_variant(spec: HypothesisSpec, *, measure: str, start: str, end: str, region: str) -> HypothesisSpec:
+    """A registered global entry with another outcome measure, window or region."""
+    if measure not in MEASURES:
+        raise ConfigError(f"outcome '{measure}' is not one of {list(MEASURES)}")
+    model = "poisson" if measure in COUNT_MEASURES else spec.model
+    if measure not in COUNT_MEASURES and model == "poisson":
+        model = "clogit"
+    return spec.with_overrides(outcome=replace(spec.outcome, measure=measure), model=model, start=start, end=end,
+                               region="" if region == "all" else region)
+
+
+def global_results(registry: dict[str, HypothesisSpec], tables: Tables, *, unit: str, measure: str, start: str,
+                   end: str, region: str, settings: TestSettings = TestSettings()) -> RegistryResults:
+    """Every registered global entry of ``unit`` (country or dyad) under the given outcome and sample."""
+    if unit not in UNITS:
+        raise ConfigError(f"unit '{unit}' is not one of {list(UNITS)}")
+    chosen = {
+        spec.id: global_variant(spec, measure=measure, start=start, end=end, region=region)
+        for spec in registry.values()
+        if spec.scope == "global" and spec.outcome.unit == unit
+    }
+    return test_all(chosen, tables, settings)
+
+
+def case_in_world(indicators: pd.DataFrame, codes: tuple[str, ...], start: int, end: int,
+                  countries: tuple[str, ...] = ("KGZ", "TJK")) -> pd.DataFrame:
+    """Each case country's mean of an indicator over the window and its percentile among all
+    countries with data (is the case typical or extreme on the predictors the tests use?)."""
+    rows = []
+    for code in codes:
+        values = indicators[(indicators["indicator"] == code) & (indicators["frequency"] == "A")]
+        values = values[values["period"].astype(int).between(start, end) & values["value"].notna()]
+        means = values.groupby("iso3")["value"].mean()
+        for country in countries:
+            if country not in means:
+                rows.append({"indicator": code, "country": country, "mean": float("nan"), "percentile": float("nan"),
+                             "countries_with_data": len(means)})
+                continue
+            rows.append({"indicator": code, "country": country, "mean": means[country],
+                         "percentile": 100 * (means < means[country]).mean(), "countries_with_data": len(means)})
+    return pd.DataFrame(rows)
