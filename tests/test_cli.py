@@ -4,9 +4,9 @@ import shutil
 import subprocess
 import sys
 
-from analysis.cli import main
-
 from conftest import ROOT
+
+from analysis.cli import main
 
 
 def run(*args):

@@ -3,11 +3,10 @@
 import shutil
 
 import pytest
+from conftest import ROOT, SHARED_DATA, requires_shared
 
 from analysis import databuild, datasets
 from analysis.errors import DataError
-
-from conftest import ROOT, SHARED_DATA, requires_shared
 
 
 def test_registry_and_readers_list_the_same_sources():

@@ -5,11 +5,10 @@ import json
 import shutil
 
 import pytest
+from conftest import ROOT
 
 from analysis import datasets, schema
 from analysis.errors import ChecksumError, DataError
-
-from conftest import ROOT
 
 
 @pytest.fixture

@@ -3,12 +3,11 @@ with known answers, then the shipped files."""
 
 import pandas as pd
 import pytest
+from conftest import SHARED_DATA, requires_shared
 
 from analysis.errors import DataError
 from analysis.sources.contiguity import read_cow_contdir, read_gw_mindist_zero
 from analysis.sources.states import read_gw_states
-
-from conftest import SHARED_DATA, requires_shared
 
 CROSSWALKS = SHARED_DATA / "global" / "crosswalks"
 
