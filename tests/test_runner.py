@@ -220,7 +220,7 @@ def test_registry_ids_come_from_the_real_registry_and_are_memoised(tmp_path):
     ids = cache.registry_ids(memo, env)()
     assert ids == list(load_registry())
     stored = json.loads((tmp_path / "memo.json").read_text())["registry_ids"]
-    assert stored == {"key": env.source_sha256, "value": ids}
+    assert stored == {"key": [env.source_sha256, env.registry_sha256], "value": ids}
 
 
 # --- content keys ------------------------------------------------------------------------------

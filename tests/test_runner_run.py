@@ -139,6 +139,24 @@ def test_unchanged_reports_are_skipped_and_changes_rerun_exactly_what_depends_on
     assert ran(run_plan(plan)[1]) == {"a", "b"}
 
 
+def test_editing_one_registry_entry_reruns_only_its_reports(project):
+    params = PARAMETERS + 'hypothesis: str = "H1a"  # registered hypothesis id (choices: registry)\n'
+    write_notebook(project / "h.ipynb", params, "print(hypothesis)")
+    write_notebook(project / "all.ipynb", PARAMETERS, "print('every entry')")
+    plan = write_plan(project, entry("h-{hypothesis}", "h.ipynb", 'grid = { hypothesis = ["H1a", "H1b", "H3"] }')
+                      + entry("all", "all.ipynb", 'inputs = ["registry"]') + entry("none", "all.ipynb"))
+    assert run_plan(plan)[0] == 0
+    registry = project / "src_copy" / "hypotheses.toml"
+    text = registry.read_text()
+    start = text.index("[H1b]")
+    registry.write_text(text[:start] + text[start:].replace('rationale = "', 'rationale = "Edited. ', 1))
+    listing = run_plan(plan, list_plan=True)[1]
+    assert "the hypothesis registry (its entry, or every entry it reads) changed" in listing
+    code, out = run_plan(plan)
+    ran = {line.split()[1] for line in out.splitlines() if line.startswith("[")}
+    assert code == 0 and ran == {"h-H1b", "all"}, out
+
+
 def test_a_failing_report_is_kept_apart_and_the_others_publish(project):
     write_notebook(project / "good.ipynb", PARAMETERS, "print('fine')")
     bad = write_notebook(project / "bad.ipynb", PARAMETERS, "print('version 1 works')")

@@ -28,15 +28,17 @@ def sha256_file(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def tree_sha256(root: str | Path, patterns: tuple[str, ...] = SOURCE_PATTERNS) -> str:
+def tree_sha256(root: str | Path, patterns: tuple[str, ...] = SOURCE_PATTERNS, exclude: tuple[str, ...] = ()) -> str:
     """One hash over every matching file under ``root``: relative paths and contents.
 
     Paths are part of the hash so that renaming or moving a module counts as a change; bytecode
-    caches are skipped because they follow from the sources.
+    caches are skipped because they follow from the sources; ``exclude`` names files (relative
+    paths) that are keyed separately.
     """
     root = Path(root)
     files = sorted(
-        {p for pattern in patterns for p in root.rglob(pattern) if p.is_file() and "__pycache__" not in p.parts}
+        {p for pattern in patterns for p in root.rglob(pattern)
+         if p.is_file() and "__pycache__" not in p.parts and p.relative_to(root).as_posix() not in exclude}
     )
     digest = hashlib.sha256()
     for path in files:

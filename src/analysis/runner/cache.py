@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import tomllib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,24 +29,49 @@ FAILURE = "failure.json"
 VOLATILE_METADATA = ("execution", "papermill")
 
 
+REGISTRY_FILE = "hypotheses.toml"  # keyed per entry, not as code: one edited entry re-runs its reports
+REGISTRY_INPUT = "registry"  # a report that reads every entry declares this among its inputs
+
+
 @dataclass(frozen=True)
 class Environment:
-    """The parts of every key that do not depend on the report."""
+    """The parts of every key that do not depend on the report (and the registry's hashes)."""
 
     source_sha256: str
     lock_sha256: str
     python: str
     with_code: bool
+    registry_sha256: str = ""
+    registry_entries: tuple[tuple[str, str], ...] = ()
 
 
 def environment(root: Path, with_code: bool) -> Environment:
     lock = root / LOCK_FILE
+    registry = SOURCE_DIR / REGISTRY_FILE
+    entries: dict[str, object] = {}
+    if registry.is_file():
+        try:
+            entries = tomllib.loads(registry.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError:
+            entries = {}  # the registry's own loader reports the error when the plan is checked
     return Environment(
-        source_sha256=provenance.tree_sha256(SOURCE_DIR),
+        source_sha256=provenance.tree_sha256(SOURCE_DIR, exclude=(REGISTRY_FILE,)),
         lock_sha256=provenance.sha256_file(lock) if lock.is_file() else "no lock file",
         python=provenance.python_version(),
         with_code=with_code,
+        registry_sha256=provenance.sha256_file(registry) if registry.is_file() else "no registry",
+        registry_entries=tuple((hid, hashlib.sha256(canonical_json(entry)).hexdigest()) for hid, entry in entries.items()),
     )
+
+
+def registry_part(report: Report, env: Environment) -> str | None:
+    """What a report keys on in the registry: its own entry (a ``hypothesis`` parameter), the
+    whole file (``registry`` among its inputs), or nothing."""
+    if REGISTRY_INPUT in report.inputs:
+        return env.registry_sha256
+    if "hypothesis" in report.parameters:
+        return dict(env.registry_entries).get(str(report.parameters["hypothesis"]), "no such entry")
+    return None
 
 
 def canonical_json(value: object) -> bytes:
@@ -70,7 +96,7 @@ def key_parts(reports: Sequence[Report], env: Environment, tables: dict[str, str
         if report.notebook not in notebooks:
             notebooks[report.notebook] = notebook_sha256(report.notebook)
         for table in report.inputs:
-            if table not in tables:
+            if table not in tables and table != REGISTRY_INPUT:
                 raise ConfigError(
                     f"{where}: report '{report.name}': input '{table}' is not a table of the data manifest"
                     f"{suggest(table, list(tables))} (tables: {', '.join(tables)})"
@@ -78,7 +104,8 @@ def key_parts(reports: Sequence[Report], env: Environment, tables: dict[str, str
         parts[report.name] = {
             "notebook_sha256": notebooks[report.notebook],
             "parameters": report.parameters,
-            "inputs": {table: tables[table] for table in sorted(report.inputs)},
+            "inputs": {table: tables[table] for table in sorted(report.inputs) if table != REGISTRY_INPUT},
+            "registry": registry_part(report, env),
             "source_sha256": env.source_sha256,
             "lock_sha256": env.lock_sha256,
             "python": env.python,
@@ -142,6 +169,7 @@ def changes(published: dict, parts: dict) -> list[str]:
                 "notebook_sha256": "notebook changed",
                 "source_sha256": "code in src/analysis changed",
                 "lock_sha256": f"{LOCK_FILE} changed",
+                "registry": "the hypothesis registry (its entry, or every entry it reads) changed",
             }[part])
     return reasons
 
@@ -196,7 +224,7 @@ def registry_ids(memo: Memo, env: Environment) -> Callable[[], list[str]]:
 
         return list(load_registry())
 
-    return lambda: memo.get("registry_ids", env.source_sha256, load)
+    return lambda: memo.get("registry_ids", [env.source_sha256, env.registry_sha256], load)
 
 
 def table_hashes(memo: Memo, env: Environment) -> dict[str, str]:
