@@ -295,7 +295,17 @@ def _country_values(indicators: pd.DataFrame, spec: PredictorSpec, start: int, e
                         + (f" from source '{spec.source}'" if spec.source else ""),
                         hint="check the registry entry against data/README.md")  # fmt: skip
     index = case_panel.periods("A", str(start), str(end))
-    parts = []
+    if (rows["frequency"] == "A").all() and not rows.duplicated(["iso3", "period"]).any():
+        # Every country at once: the same transform and lag as indicator_series, column-wise.
+        wide = rows.pivot(index="period", columns="iso3", values="value").astype(float)
+        wide.index = pd.PeriodIndex(wide.index, freq="Y")
+        full = pd.period_range(wide.index.min(), wide.index.max() + spec.lag, freq="Y")
+        wide = case_panel.apply_transform(wide.reindex(full), spec.transform).shift(spec.lag).reindex(index)
+        wide.index = wide.index.year
+        values = wide.T.stack(future_stack=True)
+        values.index.names = ["iso3", "year"]
+        return values.sort_index()
+    parts = []  # monthly series, or several sources for one country (indicator_series says which)
     for iso3, part in rows.groupby("iso3", sort=True):
         series = case_panel.indicator_series(part, replace(spec, iso3=iso3), index)
         parts.append(pd.Series(series.to_numpy(), index=pd.MultiIndex.from_arrays(

@@ -159,7 +159,7 @@ def indicator_series(indicators: pd.DataFrame, spec: PredictorSpec, index: pd.Pe
     freq = "M" if native == "M" else "Y"
     series = pd.Series(rows["value"].to_numpy(dtype=float), index=pd.PeriodIndex(rows["period"], freq=freq))
     full = pd.period_range(series.index.min(), series.index.max() + spec.lag, freq=freq)
-    series = _transform(series.reindex(full), spec.transform).shift(spec.lag)
+    series = apply_transform(series.reindex(full), spec.transform).shift(spec.lag)
     target_monthly = index.freqstr.startswith("M")
     if native == "M" and not target_monthly:
         years = series.groupby(series.index.year)
@@ -172,7 +172,8 @@ def indicator_series(indicators: pd.DataFrame, spec: PredictorSpec, index: pd.Pe
     return series.reindex(index).rename(spec.column)
 
 
-def _transform(series: pd.Series, transform: str) -> pd.Series:
+def apply_transform(series, transform: str):
+    """A transform of a Series (or of every column of a frame) on its own consecutive periods."""
     if transform == "level":
         return series
     if transform == "diff":
