@@ -226,6 +226,15 @@ def _iso3_of(name, names: dict, *, file, row: int, column: str, what: str = "SIP
     return names[text]
 
 
+def _stated_iso3(rec: dict, name_column: str, names: dict, *, file, row: int, what: str = "SIPRI country") -> str:
+    """ISO3 of a long extract's country name, which must agree with the extract's own iso3 cell."""
+    iso3 = _iso3_of(rec[name_column], names, file=file, row=row, column=name_column, what=what)
+    if iso3 != _text(rec["iso3"]):
+        raise DataError(file, f"iso3 does not match the {name_column.replace('sipri_', '')} name", row=row,
+                        column="iso3", found=rec["iso3"], expected=f"{iso3} for {rec[name_column]!r}")
+    return iso3
+
+
 def _text(value) -> str:
     """A raw CSV cell as stripped text, '' when blank (blank cells arrive as None or NaN)."""
     return "" if value is None or pd.isna(value) else str(value).strip()
@@ -421,16 +430,7 @@ def read_sipri_milex_extract(
     records = []
     for rec in raw.to_dict("records"):
         line = int(rec["source_row"])
-        iso3 = _iso3_of(rec["sipri_country"], names, file=path, row=line, column="sipri_country")
-        if iso3 != _text(rec["iso3"]):
-            raise DataError(
-                path,
-                "iso3 does not match the country name",
-                row=line,
-                column="iso3",
-                found=rec["iso3"],
-                expected=f"{iso3} for {rec['sipri_country']!r}",
-            )
+        iso3 = _stated_iso3(rec, "sipri_country", names, file=path, row=line)
         hit = measure_for_sheet(_text(rec["sipri_sheet"]))
         if hit is None:
             raise DataError(
@@ -527,18 +527,7 @@ def read_sipri_tiv_imports(
     records = []
     for rec in raw.to_dict("records"):
         line = int(rec["source_row"])
-        iso3 = _iso3_of(
-            rec["recipient"], names, file=path, row=line, column="recipient", what="SIPRI recipient"
-        )
-        if iso3 != _text(rec["iso3"]):
-            raise DataError(
-                path,
-                "iso3 does not match the recipient",
-                row=line,
-                column="iso3",
-                found=rec["iso3"],
-                expected=f"{iso3} for {rec['recipient']!r}",
-            )
+        iso3 = _stated_iso3(rec, "recipient", names, file=path, row=line, what="SIPRI recipient")
         number = parse_float(rec["tiv_million"], path=path, row=line, column="tiv_million")
         if number < 0:
             raise DataError(
