@@ -19,10 +19,11 @@ $(STAMP): requirements.lock pyproject.toml
 
 venv: $(STAMP) ## create .venv from the pinned lock (only when missing or the lock changed)
 
-lock: ## re-pin requirements.lock from pyproject.toml in a throwaway venv
+lock: ## re-pin requirements.lock from pyproject.toml in a throwaway venv (existing pins kept; UPGRADE=1 re-resolves all)
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv
 	.lock-venv/bin/python -m pip install --quiet --upgrade pip setuptools
-	.lock-venv/bin/python -m pip install --quiet ".[test]"
+	grep -v '^#' requirements.lock > .lock-venv/constraints.txt
+	.lock-venv/bin/python -m pip install --quiet ".[test]" $(if $(UPGRADE),,-c .lock-venv/constraints.txt)
 	{ echo "# Pinned by 'make lock' from pyproject.toml (dependencies + test extra). Do not edit."; \
 	  .lock-venv/bin/python -m pip freeze --all --exclude-editable | grep -v -e '^analysis[= @]' -e '^pip=='; } > requirements.lock
 	rm -rf .lock-venv
@@ -37,7 +38,9 @@ reports: $(STAMP) ## the main job: check the data, then build every stale report
 	$(BIN)/analysis data check
 	$(BIN)/analysis run
 
-test: $(STAMP) ## run the whole test suite
+test: $(STAMP) ## lint (ruff check, ruff format --check), then the whole test suite
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q
 
 clean: ## remove the venv and caches (keeps data/ and reports/)

@@ -31,12 +31,16 @@ from analysis.global_panel import event_counts, state_years
 from analysis.sources.ucdp import GED_COLUMNS, read_ucdp_ged
 
 
-def generate_ged(path: Path, n: int, states: pd.DataFrame, countries: pd.DataFrame, seed: int) -> None:
+def generate_ged(
+    path: Path, n: int, states: pd.DataFrame, countries: pd.DataFrame, seed: int
+) -> None:
     """Write ``n`` events in GED's layout: located in GW states alive in the event's year."""
     rng = np.random.default_rng(seed)
     alive = state_years(states, countries, 1989, 2023).dropna(subset=["iso3"])
     pick = alive.iloc[rng.integers(len(alive), size=n)]
-    start = pd.to_datetime(pick["year"].astype(str).to_numpy()) + pd.to_timedelta(rng.integers(0, 365, n), unit="D")
+    start = pd.to_datetime(pick["year"].astype(str).to_numpy()) + pd.to_timedelta(
+        rng.integers(0, 365, n), unit="D"
+    )
     span = pd.to_timedelta(rng.choice([0, 0, 0, 1, 5, 20], n), unit="D")
     best = rng.negative_binomial(0.5, 0.1, n)
     gw = pick["gwno"].to_numpy()
@@ -89,21 +93,34 @@ def measure(label: str, step):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--events", type=int, default=400_000, help="events to generate (default 400,000)")
+    parser.add_argument(
+        "--events", type=int, default=400_000, help="events to generate (default 400,000)"
+    )
     parser.add_argument("--seed", type=int, default=20240601, help="seed of the generated file")
     args = parser.parse_args(argv)
     countries, states = datasets.load("countries"), datasets.load("states")
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "GEDEvent_v24_1.csv"
         generate_ged(path, args.events, states, countries, args.seed)
-        print(f"generated {args.events:,} events in GED's layout: {path.stat().st_size / 2**20:.0f} MiB "
-              f"(peak resident memory so far {peak_rss_mib():.0f} MiB)")
-        incidents = measure("read_ucdp_ged (parse + contract)", lambda: read_ucdp_ged(path, countries))
-        yearly = measure("event_counts, country-year", lambda: event_counts(incidents, states, countries, start=1989, end=2023))
-        monthly = measure("event_counts, country-month",
-                          lambda: event_counts(incidents, states, countries, frequency="M", start=1989, end=2023))
+        print(
+            f"generated {args.events:,} events in GED's layout: {path.stat().st_size / 2**20:.0f} MiB "
+            f"(peak resident memory so far {peak_rss_mib():.0f} MiB)"
+        )
+        incidents = measure(
+            "read_ucdp_ged (parse + contract)", lambda: read_ucdp_ged(path, countries)
+        )
+        yearly = measure(
+            "event_counts, country-year",
+            lambda: event_counts(incidents, states, countries, start=1989, end=2023),
+        )
+        monthly = measure(
+            "event_counts, country-month",
+            lambda: event_counts(incidents, states, countries, frequency="M", start=1989, end=2023),
+        )
     assert int(yearly["events"].sum()) == int(monthly["events"].sum()) == len(incidents)
-    print(f"country-years {len(yearly):,}, country-months {len(monthly):,}; every event counted once")
+    print(
+        f"country-years {len(yearly):,}, country-months {len(monthly):,}; every event counted once"
+    )
     return 0
 
 

@@ -36,7 +36,7 @@ BIN = Path(sys.executable).parent
 PLOOMBER_VENV = Path(tempfile.gettempdir()) / "bench-ploomber-venv"
 FIRST_YEAR = 2008
 
-WORKLOAD = '''import matplotlib.pyplot as plt
+WORKLOAD = """import matplotlib.pyplot as plt
 import seaborn as sns
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
@@ -53,20 +53,30 @@ ax = sns.regplot(data=sample, x="year", y="fatalities")
 ax.set_title(f"stated fatalities per incident from {start_year} (benchmark workload)")
 if output_dir:
     plt.savefig(f"{output_dir}/fit.png")
-'''
+"""
 
 
 def notebook(parameters: str) -> dict:
     def cell(kind: str, source: str, index: int, tags=()) -> dict:
-        cell = {"cell_type": kind, "id": f"c{index}", "metadata": {"tags": list(tags)}, "source": source}
+        cell = {
+            "cell_type": kind,
+            "id": f"c{index}",
+            "metadata": {"tags": list(tags)},
+            "source": source,
+        }
         if kind == "code":
             cell.update(execution_count=None, outputs=[])
         return cell
 
     return {
-        "cells": [cell("markdown", "# Benchmark workload (not a study result)", 0),
-                  cell("code", parameters, 1, ["parameters"]), cell("code", WORKLOAD, 2)],
-        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+        "cells": [
+            cell("markdown", "# Benchmark workload (not a study result)", 0),
+            cell("code", parameters, 1, ["parameters"]),
+            cell("code", WORKLOAD, 2),
+        ],
+        "metadata": {
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+        },
         "nbformat": 4,
         "nbformat_minor": 5,
     }
@@ -75,10 +85,14 @@ def notebook(parameters: str) -> dict:
 def write_workload(folder: Path, n: int) -> list[int]:
     """The notebook (plus Ploomber's variant, which must declare upstream and product) and plans."""
     folder.mkdir(parents=True, exist_ok=True)
-    declared = (f"start_year: int = {FIRST_YEAR}  # first year of the sample (range: {FIRST_YEAR}..2024)\n"
-                'output_dir: str = ""  # folder for figures ("" = do not save)\n')
+    declared = (
+        f"start_year: int = {FIRST_YEAR}  # first year of the sample (range: {FIRST_YEAR}..2024)\n"
+        'output_dir: str = ""  # folder for figures ("" = do not save)\n'
+    )
     (folder / "bench.ipynb").write_text(json.dumps(notebook(declared)))
-    (folder / "bench_ploomber.ipynb").write_text(json.dumps(notebook(declared + "upstream = None\nproduct = None\n")))
+    (folder / "bench_ploomber.ipynb").write_text(
+        json.dumps(notebook(declared + "upstream = None\nproduct = None\n"))
+    )
     years = [FIRST_YEAR + i for i in range(n)]
     (folder / "reports.toml").write_text(
         f'[[report]]\nname = "bench-{{start_year}}"\nnotebook = "bench.ipynb"\n'
@@ -103,7 +117,9 @@ def timed(command: list[str], cwd: Path, env: dict | None = None) -> float:
     done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - started
     if done.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}")
+        raise RuntimeError(
+            f"{' '.join(command)} failed ({done.returncode}):\n{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
+        )
     return seconds
 
 
@@ -114,9 +130,21 @@ def naive(folder: Path, years: list[int]) -> float:
     seconds = 0.0
     for year in years:
         executed = out / f"bench-{year}.ipynb"
-        seconds += timed([str(BIN / "papermill"), "--no-progress-bar", "bench.ipynb", str(executed),
-                          "-p", "start_year", str(year)], folder)
-        seconds += timed([str(BIN / "jupyter"), "nbconvert", "--to", "html", "--no-input", str(executed)], folder)
+        seconds += timed(
+            [
+                str(BIN / "papermill"),
+                "--no-progress-bar",
+                "bench.ipynb",
+                str(executed),
+                "-p",
+                "start_year",
+                str(year),
+            ],
+            folder,
+        )
+        seconds += timed(
+            [str(BIN / "jupyter"), "nbconvert", "--to", "html", "--no-input", str(executed)], folder
+        )
     assert len(list(out.glob("*.html"))) == len(years)
     return seconds
 
@@ -127,28 +155,53 @@ def ploomber_env() -> tuple[dict | None, str]:
     if not (PLOOMBER_VENV / "bin" / "ploomber").is_file():
         shutil.rmtree(PLOOMBER_VENV, ignore_errors=True)
         venv.EnvBuilder(with_pip=True).create(PLOOMBER_VENV)
-        site = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-                              capture_output=True, text=True, check=True).stdout.strip()
-        ours = subprocess.run([sys.executable, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-                              capture_output=True, text=True, check=True).stdout.strip()
+        site = subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        ours = subprocess.run(
+            [sys.executable, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
         # Processes this interpreter's .pth files too, so the editable `analysis` is importable.
         Path(site, "zz_bench_shared.pth").write_text(f"import site; site.addsitedir({ours!r})\n")
-        install = subprocess.run([str(python), "-m", "pip", "install", "--quiet", "ploomber"],
-                                 capture_output=True, text=True, check=False)
+        install = subprocess.run(
+            [str(python), "-m", "pip", "install", "--quiet", "ploomber"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
         if install.returncode != 0:
             return None, f"pip install ploomber failed: {install.stderr.strip().splitlines()[-1:]}"
     # JUPYTER_PATH: nbconvert's templates and the kernelspec live under this interpreter's prefix.
-    env = {**os.environ, "PATH": f"{PLOOMBER_VENV / 'bin'}:{os.environ['PATH']}",
-           "JUPYTER_PATH": str(Path(sys.prefix) / "share" / "jupyter"),
-           "PLOOMBER_STATS_ENABLED": "false", "PLOOMBER_VERSION_CHECK_DISABLED": "true"}
+    env = {
+        **os.environ,
+        "PATH": f"{PLOOMBER_VENV / 'bin'}:{os.environ['PATH']}",
+        "JUPYTER_PATH": str(Path(sys.prefix) / "share" / "jupyter"),
+        "PLOOMBER_STATS_ENABLED": "false",
+        "PLOOMBER_VERSION_CHECK_DISABLED": "true",
+    }
     return env, ""
 
 
 def ploomber(folder: Path, years: list[int], env: dict) -> float:
     shutil.rmtree(folder / "ploomber_out", ignore_errors=True)
     shutil.rmtree(folder / ".ploomber", ignore_errors=True)
-    seconds = timed([str(PLOOMBER_VENV / "bin" / "ploomber"), "build", "--entry-point", "pipeline.yaml", "--force"],
-                    folder, env)
+    seconds = timed(
+        [
+            str(PLOOMBER_VENV / "bin" / "ploomber"),
+            "build",
+            "--entry-point",
+            "pipeline.yaml",
+            "--force",
+        ],
+        folder,
+        env,
+    )
     assert len(list((folder / "ploomber_out").glob("*.html"))) == len(years)
     return seconds
 
@@ -164,29 +217,43 @@ def ours(folder: Path, years: list[int], cold: bool) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=6, help="reports per method (default 6)")
-    parser.add_argument("--repeat", type=int, default=3, help="runs per method; the median is reported (default 3)")
-    parser.add_argument("--keep", type=Path, help="work in this folder and keep it (default: a temporary one)")
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs per method; the median is reported (default 3)"
+    )
+    parser.add_argument(
+        "--keep", type=Path, help="work in this folder and keep it (default: a temporary one)"
+    )
     args = parser.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="bench-runner-"))
     years = write_workload(folder, args.n)
-    print(f"{args.n} reports, median of {args.repeat}, {os.cpu_count()} CPUs, work folder {folder}", flush=True)
+    print(
+        f"{args.n} reports, median of {args.repeat}, {os.cpu_count()} CPUs, work folder {folder}",
+        flush=True,
+    )
     env, why_not = ploomber_env()
     methods = [("naive: papermill + nbconvert, sequential", lambda: naive(folder, years))]
     if env is not None:
         methods.append(("ploomber build, parallel executor", lambda: ploomber(folder, years, env)))
-    methods += [("analysis run, cold", lambda: ours(folder, years, cold=True)),
-                ("analysis run, nothing changed", lambda: ours(folder, years, cold=False))]
+    methods += [
+        ("analysis run, cold", lambda: ours(folder, years, cold=True)),
+        ("analysis run, nothing changed", lambda: ours(folder, years, cold=False)),
+    ]
     medians = {}
     for name, method in methods:
         runs = [method() for _ in range(args.repeat)]
         medians[name] = statistics.median(runs)
-        print(f"{name:<42} {medians[name]:7.2f} s   runs: {', '.join(f'{r:.2f}' for r in runs)}", flush=True)
+        print(
+            f"{name:<42} {medians[name]:7.2f} s   runs: {', '.join(f'{r:.2f}' for r in runs)}",
+            flush=True,
+        )
     if env is None:
         print(f"ploomber skipped: {why_not}")
     cold, noop = medians["analysis run, cold"], medians["analysis run, nothing changed"]
     print(f"ours/naive    {cold / medians['naive: papermill + nbconvert, sequential']:.2f}")
     if env is not None:
-        print(f"ours/ploomber {cold / medians['ploomber build, parallel executor']:.2f}   (target ≤ 0.8)")
+        print(
+            f"ours/ploomber {cold / medians['ploomber build, parallel executor']:.2f}   (target ≤ 0.8)"
+        )
     print(f"no-op         {noop:.2f} s   (target < 1 s)")
     if args.keep is None:
         shutil.rmtree(folder)

@@ -98,8 +98,9 @@ class Grid:
 
     def _writer(self, out, delimiter: str | None = None):
         quoting = csv.QUOTE_ALL if self.quote_all else csv.QUOTE_MINIMAL
-        return csv.writer(out, delimiter=delimiter or self.delimiter, lineterminator="\n",
-                          quoting=quoting)  # fmt: skip
+        return csv.writer(
+            out, delimiter=delimiter or self.delimiter, lineterminator="\n", quoting=quoting
+        )
 
     def render(self, delimiter: str | None = None) -> str:
         out = io.StringIO()
@@ -425,9 +426,14 @@ def _workbook_case(s: Sample, variant: str) -> Case:
 
 
 MEASURE_SHEETS = (
-    "Local currency financial years", "Local currency calendar years", "Constant (2023) US$",
-    "Current US$", "Share of GDP", "Per capita", "Share of Govt. spending",
-)  # fmt: skip
+    "Local currency financial years",
+    "Local currency calendar years",
+    "Constant (2023) US$",
+    "Current US$",
+    "Share of GDP",
+    "Per capita",
+    "Share of Govt. spending",
+)
 
 
 def generated_workbook() -> bytes:
@@ -488,25 +494,53 @@ CODES = {CODELIST: GEN_CODELIST.text().encode()}
 GEN_CATALOGUE = grid(
     CATALOGUE_COLUMNS,
     [
-        {"incident_id": "TST-001", "date_start": "2019-06-03", "border_dyad": "KGZ-TJK",
-         "location_text": "Village K", "admin_kgz": "Batken oblast", "admin_other": "Sughd",
-         "incident_type": "stone throwing between residents", "actors": "residents",
-         "injured_KGZ": "2", "injured_TJK": "3", "notes": "made-up test row",
-         "source_url": "https://example.org/a", "source_title": "Report A",
-         "source_date": "2019-06-04"},
-        {"incident_id": "TST-002", "date_start": "2020-05", "date_note": "month only",
-         "border_dyad": "KGZ-TJK", "location_text": "Road L",
-         "incident_type": "exchange of fire between border guards", "actors": "border guards",
-         "killed_KGZ": "1", "killed_TJK": "2", "killed_total_stated": "3",
-         "injured_total_stated": "about 10", "casualty_attribution": "officials",
-         "source_url": "https://example.org/b", "source_title": "Report B"},
-        {"incident_id": "TST-003", "date_start": "2021-04-28", "date_end": "2021-04-29",
-         "border_dyad": "KGZ-UZB", "location_text": "Canal M",
-         "incident_type": "dispute over a water canal", "actors": "residents",
-         "evacuated_displaced": "200 people evacuated", "source_url": "https://example.org/c",
-         "source_title": "Report C", "source_date": "2021-04-30"},
+        {
+            "incident_id": "TST-001",
+            "date_start": "2019-06-03",
+            "border_dyad": "KGZ-TJK",
+            "location_text": "Village K",
+            "admin_kgz": "Batken oblast",
+            "admin_other": "Sughd",
+            "incident_type": "stone throwing between residents",
+            "actors": "residents",
+            "injured_KGZ": "2",
+            "injured_TJK": "3",
+            "notes": "made-up test row",
+            "source_url": "https://example.org/a",
+            "source_title": "Report A",
+            "source_date": "2019-06-04",
+        },
+        {
+            "incident_id": "TST-002",
+            "date_start": "2020-05",
+            "date_note": "month only",
+            "border_dyad": "KGZ-TJK",
+            "location_text": "Road L",
+            "incident_type": "exchange of fire between border guards",
+            "actors": "border guards",
+            "killed_KGZ": "1",
+            "killed_TJK": "2",
+            "killed_total_stated": "3",
+            "injured_total_stated": "about 10",
+            "casualty_attribution": "officials",
+            "source_url": "https://example.org/b",
+            "source_title": "Report B",
+        },
+        {
+            "incident_id": "TST-003",
+            "date_start": "2021-04-28",
+            "date_end": "2021-04-29",
+            "border_dyad": "KGZ-UZB",
+            "location_text": "Canal M",
+            "incident_type": "dispute over a water canal",
+            "actors": "residents",
+            "evacuated_displaced": "200 people evacuated",
+            "source_url": "https://example.org/c",
+            "source_title": "Report C",
+            "source_date": "2021-04-30",
+        },
     ],
-)  # fmt: skip
+)
 GEN_CORRECTIONS = grid(
     CORRECTION_COLUMNS,
     [
@@ -518,14 +552,50 @@ GEN_CORRECTIONS = grid(
 GEN_CLAIMS = grid(
     CLAIM_COLUMNS,
     [
-        ("TST-AGG-1", "KGZ-TJK", "2014-01-01", "2014-12-31", "incidents", "12", "border service",
-         "12 incidents in 2014", "https://example.org/1", "T1", "2015-01-10", ""),
-        ("TST-AGG-2", "KGZ-UZB", "2019-01-01", "2019-12-31", "clashes", "at least 4", "agency",
-         "at least four clashes", "https://example.org/2", "T2", "2020-01-05", ""),
-        ("TST-AGG-3", "KGZ (all borders)", "c.2010", "2022-09", "incidents", "about 50",
-         "ministry", "some fifty incidents", "https://example.org/3", "T3", "2022-10-01", ""),
+        (
+            "TST-AGG-1",
+            "KGZ-TJK",
+            "2014-01-01",
+            "2014-12-31",
+            "incidents",
+            "12",
+            "border service",
+            "12 incidents in 2014",
+            "https://example.org/1",
+            "T1",
+            "2015-01-10",
+            "",
+        ),
+        (
+            "TST-AGG-2",
+            "KGZ-UZB",
+            "2019-01-01",
+            "2019-12-31",
+            "clashes",
+            "at least 4",
+            "agency",
+            "at least four clashes",
+            "https://example.org/2",
+            "T2",
+            "2020-01-05",
+            "",
+        ),
+        (
+            "TST-AGG-3",
+            "KGZ (all borders)",
+            "c.2010",
+            "2022-09",
+            "incidents",
+            "about 50",
+            "ministry",
+            "some fifty incidents",
+            "https://example.org/3",
+            "T3",
+            "2022-10-01",
+            "",
+        ),
     ],
-)  # fmt: skip
+)
 
 
 def gen_ucdp(dataset: str) -> Grid:
@@ -537,62 +607,110 @@ def gen_ucdp(dataset: str) -> Grid:
 
 GEN_GED = grid(
     GED_HEADER,
-    [{**GED_RECORD, "id": str(1001 + i), "date_start": f"2021-04-2{7 + i} 00:00:00.000",
-      "date_end": f"2021-04-2{7 + i} 00:00:00.000"} for i in range(3)],
-)  # fmt: skip
+    [
+        {
+            **GED_RECORD,
+            "id": str(1001 + i),
+            "date_start": f"2021-04-2{7 + i} 00:00:00.000",
+            "date_end": f"2021-04-2{7 + i} 00:00:00.000",
+        }
+        for i in range(3)
+    ],
+)
 GEN_ACLED = grid(
     ACLED_HEADER,
-    [{**ACLED_RECORD, "event_id_cnty": f"KGZ10{i + 1}", "event_date": f"2021-04-2{7 + i}"}
-     for i in range(3)],
-)  # fmt: skip
+    [
+        {**ACLED_RECORD, "event_id_cnty": f"KGZ10{i + 1}", "event_date": f"2021-04-2{7 + i}"}
+        for i in range(3)
+    ],
+)
 GDP = "GDP (current US$)"
 GEN_WDI_EXTRACT = grid(
     wdi.EXTRACT_COLUMNS,
-    [("NY.GDP.MKTP.CD", GDP, name, code, str(year), value)
-     for name, code in (("Kyrgyz Republic", "KGZ"), ("Tajikistan", "TJK"))
-     for year, value in ((2019, "8871000000"), (2020, "7781000000.5"))],
-)  # fmt: skip
+    [
+        ("NY.GDP.MKTP.CD", GDP, name, code, str(year), value)
+        for name, code in (("Kyrgyz Republic", "KGZ"), ("Tajikistan", "TJK"))
+        for year, value in ((2019, "8871000000"), (2020, "7781000000.5"))
+    ],
+)
 GEN_WDI_MIRROR = grid(
     wdi.MIRROR_COLUMNS,
-    [("Kyrgyz Republic", "KGZ", "2019", "8871000000"), ("Kyrgyz Republic", "KGZ", "2020", ""),
-     ("Tajikistan", "TJK", "2019", "8300000000.25"), ("World", "WLD", "2019", "8.7e13")],
-)  # fmt: skip
+    [
+        ("Kyrgyz Republic", "KGZ", "2019", "8871000000"),
+        ("Kyrgyz Republic", "KGZ", "2020", ""),
+        ("Tajikistan", "TJK", "2019", "8300000000.25"),
+        ("World", "WLD", "2019", "8.7e13"),
+    ],
+)
 MIRROR_PACKAGE = json.dumps({"title": GDP, "name": "ny.gdp.mktp.cd"}).encode()
 GEN_WDI_BULK = grid(
     (*wdi.BULK_COLUMNS, "2020", "2021", ""),
-    [("Kyrgyz Republic", "KGZ", GDP, "NY.GDP.MKTP.CD", "7781000000", "", ""),
-     ("Tajikistan", "TJK", GDP, "NY.GDP.MKTP.CD", "8100000000", "8900000000.5", ""),
-     ("Central Asia", "CAS", GDP, "NY.GDP.MKTP.CD", "", "1.0e11", "")],
-    preamble=(("Data Source", "World Development Indicators", ""), (),
-              ("Last Updated Date", "2025-07-01", ""), ()),
+    [
+        ("Kyrgyz Republic", "KGZ", GDP, "NY.GDP.MKTP.CD", "7781000000", "", ""),
+        ("Tajikistan", "TJK", GDP, "NY.GDP.MKTP.CD", "8100000000", "8900000000.5", ""),
+        ("Central Asia", "CAS", GDP, "NY.GDP.MKTP.CD", "", "1.0e11", ""),
+    ],
+    preamble=(
+        ("Data Source", "World Development Indicators", ""),
+        (),
+        ("Last Updated Date", "2025-07-01", ""),
+        (),
+    ),
     quote_all=True,
-)  # fmt: skip
+)
 RUS_BY_YEAR = {"2019": ("2.2", "1.5"), "2020": ("-2.7", "11.3"), "2021": ("5.9", "-2.0")}
 GEN_FOZICH = grid(
     wdi.FOZICH_COLUMNS,
-    [(code, name, year, remit, *RUS_BY_YEAR[year])
-     for code, name, remit in (("KGZ", "Kyrgyz Republic", "27.1"), ("TJK", "Tajikistan", "28.9"))
-     for year in RUS_BY_YEAR],
-)  # fmt: skip
+    [
+        (code, name, year, remit, *RUS_BY_YEAR[year])
+        for code, name, remit in (("KGZ", "Kyrgyz Republic", "27.1"), ("TJK", "Tajikistan", "28.9"))
+        for year in RUS_BY_YEAR
+    ],
+)
 RELEASE = "SIPRI Milex 1949-2023 (April 2024 release)"
 GEN_SIPRI_EXTRACT = grid(
-    (*sipri.EXTRACT_COLUMNS[:8], "govt_share_reporting_year_col", "fiscal_year",
-     "sipri_release"),
-    [("Kazakhstan", "KAZ", "Current US$", "2020", "1000.5", "", "reported", "", "", "", RELEASE),
-     ("Kyrgyz Republic", "KGZ", "Current US$", "2020", "", "...", "", "", "", "", RELEASE),
-     ("Tajikistan", "TJK", "Share of GDP", "2020", "0.011", "", "sipri_estimate_blue", "", "", "",
-      RELEASE),
-     ("Kazakhstan", "KAZ", "Local currency calendar years", "2020", "350000", "", "reported",
-      "Tenge", "", "", RELEASE)],
-)  # fmt: skip
+    (*sipri.EXTRACT_COLUMNS[:8], "govt_share_reporting_year_col", "fiscal_year", "sipri_release"),
+    [
+        ("Kazakhstan", "KAZ", "Current US$", "2020", "1000.5", "", "reported", "", "", "", RELEASE),
+        ("Kyrgyz Republic", "KGZ", "Current US$", "2020", "", "...", "", "", "", "", RELEASE),
+        (
+            "Tajikistan",
+            "TJK",
+            "Share of GDP",
+            "2020",
+            "0.011",
+            "",
+            "sipri_estimate_blue",
+            "",
+            "",
+            "",
+            RELEASE,
+        ),
+        (
+            "Kazakhstan",
+            "KAZ",
+            "Local currency calendar years",
+            "2020",
+            "350000",
+            "",
+            "reported",
+            "Tenge",
+            "",
+            "",
+            RELEASE,
+        ),
+    ],
+)
 TIV_TABLE = "SIPRI Arms Transfers Database, TIV import table (made-up test copy)"
 GEN_TIV = grid(
     sipri.TIV_COLUMNS,
-    [("Kazakhstan", "KAZ", "2020", "12", TIV_TABLE, "11 December 2023"),
-     ("Kyrgyzstan", "KGZ", "2020", "", TIV_TABLE, "11 December 2023"),
-     ("Tajikistan", "TJK", "2020", "0", TIV_TABLE, "11 December 2023"),
-     ("Kazakhstan", "KAZ", "Total", "12", TIV_TABLE, "11 December 2023")],
-)  # fmt: skip
+    [
+        ("Kazakhstan", "KAZ", "2020", "12", TIV_TABLE, "11 December 2023"),
+        ("Kyrgyzstan", "KGZ", "2020", "", TIV_TABLE, "11 December 2023"),
+        ("Tajikistan", "TJK", "2020", "0", TIV_TABLE, "11 December 2023"),
+        ("Kazakhstan", "KAZ", "Total", "12", TIV_TABLE, "11 December 2023"),
+    ],
+)
 FAO_HEADER = ("Date", *monthly.FAO_COLUMNS, "", "")
 GEN_FAO = grid(
     FAO_HEADER,
@@ -600,11 +718,14 @@ GEN_FAO = grid(
     + [(f"2021-0{m}", *(f"{100 + 3 * m + k}.{k}" for k in range(6)), "", "") for m in (1, 2, 3)],
     preamble=(("FAO Food Price Index",) + ("",) * 8, ("2014-2016=100",) + ("",) * 8),
 )
-GEN_EIA = grid(("Date", "Price"), [("2021-01-15", "54.77"), ("2021-02-15", "62.28"),
-                                   ("2021-03-15", "65.41")])  # fmt: skip
+GEN_EIA = grid(
+    ("Date", "Price"), [("2021-01-15", "54.77"), ("2021-02-15", "62.28"), ("2021-03-15", "65.41")]
+)
 FRED_ID = "CCUSMA02RUM618N"
-GEN_FRED = grid(("DATE", FRED_ID), [("2019-01-01", "66.1"), ("2019-02-01", "65.8"),
-                                    ("2019-03-01", "."), ("2019-04-01", "64.5")])  # fmt: skip
+GEN_FRED = grid(
+    ("DATE", FRED_ID),
+    [("2019-01-01", "66.1"), ("2019-02-01", "65.8"), ("2019-03-01", "."), ("2019-04-01", "64.5")],
+)
 GEM_FX = "Official exchange rate, LCU per USD, period average"
 GEN_GEM = grid(
     monthly.GEM_COLUMNS,
@@ -612,18 +733,46 @@ GEN_GEM = grid(
 )
 GEN_GEM_CPI = grid(
     monthly.GEM_COLUMNS,
-    [("CPI Price, nominal, not seas. adj.", "index", "Tajikistan", "TJK", "2021M01", "NA"),
-     ("CPI Price, nominal, not seas. adj.", "index", "Tajikistan", "TJK", "2021M02", "151.2")],
-)  # fmt: skip
+    [
+        ("CPI Price, nominal, not seas. adj.", "index", "Tajikistan", "TJK", "2021M01", "NA"),
+        ("CPI Price, nominal, not seas. adj.", "index", "Tajikistan", "TJK", "2021M02", "151.2"),
+    ],
+)
 GEN_MILESTONES = grid(
     milestones.MILESTONE_COLUMNS,
-    [("2021-10-21", "day", "KGZ", "Drone order announced", "https://example.org/m1",
-      "2021-10-22", "states an order was placed", "made-up test row"),
-     ("2022-03", "month", "TJK", "Drones delivered", "https://example.org/m2", "2022-04-02",
-      "states the delivery in March", ""),
-     ("2021", "year", "KGZ", "Drone purchase budgeted", "https://example.org/m3", "",
-      "states a budget line", "")],
-)  # fmt: skip
+    [
+        (
+            "2021-10-21",
+            "day",
+            "KGZ",
+            "Drone order announced",
+            "https://example.org/m1",
+            "2021-10-22",
+            "states an order was placed",
+            "made-up test row",
+        ),
+        (
+            "2022-03",
+            "month",
+            "TJK",
+            "Drones delivered",
+            "https://example.org/m2",
+            "2022-04-02",
+            "states the delivery in March",
+            "",
+        ),
+        (
+            "2021",
+            "year",
+            "KGZ",
+            "Drone purchase budgeted",
+            "https://example.org/m3",
+            "",
+            "states a budget line",
+            "",
+        ),
+    ],
+)
 
 
 def _ucdp_impossible(g: Grid) -> str:
@@ -681,15 +830,22 @@ YEARS = range(1900, 2101)  # the years a reader accepts
 def _grow_names(sample: Sample, n: int, columns: tuple[str, str], per_name: list[dict]) -> Sample:
     """Rows for every (country name, extra cells) pair of the shipped code list."""
     names = pd.read_csv(io.BytesIO(shipped_codelist()), dtype=str)
-    pairs = [(name, code, cells) for name, code in zip(names["country.name.en"], names["iso3c"])
-             for cells in per_name]  # fmt: skip
+    pairs = [
+        (name, code, cells)
+        for name, code in zip(names["country.name.en"], names["iso3c"])
+        for cells in per_name
+    ]
     name_col, code_col = columns
 
     def vary(i: int) -> dict:
         return {name_col: pairs[i][0], code_col: pairs[i][1], **pairs[i][2]}
 
-    return _grow(sample, min(n, len(pairs)), vary,
-                 companions={**sample.companions, CODELIST: shipped_codelist()})  # fmt: skip
+    return _grow(
+        sample,
+        min(n, len(pairs)),
+        vary,
+        companions={**sample.companions, CODELIST: shipped_codelist()},
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -779,20 +935,35 @@ UCDP_TARGETS = {
 CONFLICT_KEY = frozenset(("dataset", "version", "conflict_id", "dyad_id", "year"))
 
 
-def _ucdp(dataset: str, real_file: str, *, text: str, count=None, number=None, dated=True,
-          country: str = "gwno_loc") -> Format:  # fmt: skip
+def _ucdp(
+    dataset: str,
+    real_file: str,
+    *,
+    text: str,
+    count=None,
+    number=None,
+    dated=True,
+    country: str = "gwno_loc",
+) -> Format:
     target = UCDP_TARGETS[dataset]
     roles = Roles(
-        required="year", text=text, key=CONFLICT_KEY,
-        date=("start_date", 1) if dated else None, impossible=_ucdp_impossible,
-        count=count, number=number, country=(country, 1, "999"), wrong_delimiter="\t",
-    )  # fmt: skip
+        required="year",
+        text=text,
+        key=CONFLICT_KEY,
+        date=("start_date", 1) if dated else None,
+        impossible=_ucdp_impossible,
+        count=count,
+        number=number,
+        country=(country, 1, "999"),
+        wrong_delimiter="\t",
+    )
     na = {}
     if not dated:
         na |= dict.fromkeys(("unparseable_date", "impossible_date"), "the dataset states no dates")
     if count is None:
-        na["negative_count"] = ("ACD and Dyadic state no deaths (their integer codes are tried "
-                                "with a non-numeric cell)")  # fmt: skip
+        na["negative_count"] = (
+            "ACD and Dyadic state no deaths (their integer codes are tried with a non-numeric cell)"
+        )
     return Format(
         f"ucdp_{dataset}",
         lambda root: ucdp.read_ucdp_table(root / target, _countries(root), root),
@@ -806,8 +977,19 @@ def _ucdp(dataset: str, real_file: str, *, text: str, count=None, number=None, d
 MONTHLY_KEY = frozenset(("source", "iso3", "indicator", "frequency", "period"))
 
 
-def _monthly(name: str, target: str, gen: Grid, roles: Roles, *, grow, preamble=0,
-             large_rows=200_000, expect=None, country_na=None, companions=None) -> Format:  # fmt: skip
+def _monthly(
+    name: str,
+    target: str,
+    gen: Grid,
+    roles: Roles,
+    *,
+    grow,
+    preamble=0,
+    large_rows=200_000,
+    expect=None,
+    country_na=None,
+    companions=None,
+) -> Format:
     na = {"negative_count": NOT_COUNTS}
     if country_na:
         na["unknown_country"] = country_na
@@ -1254,9 +1436,12 @@ FORMATS: dict[str, Format] = {f.name: f for f in _FORMATS}
 
 GEN_METADATA = grid(
     ("Country Code", "Region", "TableName"),
-    [("KGZ", "Europe & Central Asia", "Kyrgyz Republic"),
-     ("TJK", "Europe & Central Asia", "Tajikistan"), ("WLD", "", "World")],
-)  # fmt: skip
+    [
+        ("KGZ", "Europe & Central Asia", "Kyrgyz Republic"),
+        ("TJK", "Europe & Central Asia", "Tajikistan"),
+        ("WLD", "", "World"),
+    ],
+)
 
 
 def synthesize(path: str) -> bytes | None:
@@ -1299,8 +1484,10 @@ def cli_tree(registry: Mapping, shared: Path | None) -> tuple[dict[str, bytes], 
             if not mine and synthesize(pattern) is not None:
                 mine = {pattern: synthesize(pattern)}
             if not mine and shared is not None:
-                mine = {p.relative_to(shared).as_posix(): p.read_bytes()
-                        for p in sorted(shared.glob(pattern))}  # fmt: skip
+                mine = {
+                    p.relative_to(shared).as_posix(): p.read_bytes()
+                    for p in sorted(shared.glob(pattern))
+                }
             if not mine:
                 missing[source.id] = f"no generated sample of {pattern} and no shared data"
             files.update(mine)

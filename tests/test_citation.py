@@ -13,7 +13,10 @@ def reports(tmp_path):
     folder = tmp_path / "10_hypothesis-H1a"
     (folder / "figures").mkdir(parents=True)
     (folder / "figures" / "power.pdf").write_bytes(b"%PDF")
-    manifest = {"inputs": {"incidents": "a" * 64, "indicators": "b" * 64}, "git": {"commit": "abc123", "dirty": False}}
+    manifest = {
+        "inputs": {"incidents": "a" * 64, "indicators": "b" * 64},
+        "git": {"commit": "abc123", "dirty": False},
+    }
     (folder / "manifest.json").write_text(json.dumps(manifest))
     return tmp_path
 
@@ -44,4 +47,8 @@ def test_unknown_report_item_or_format(reports):
 
 def test_how_to_cite_section_lists_commit_and_sources():
     text = citation.how_to_cite("90_summary", ["incidents"])
-    assert text.startswith("## How to cite") and "report `90_summary`" in text and "Border-incident catalogue" in text
+    assert (
+        text.startswith("## How to cite")
+        and "report `90_summary`" in text
+        and "Border-incident catalogue" in text
+    )

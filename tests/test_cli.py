@@ -10,7 +10,13 @@ from analysis.cli import main
 
 
 def run(*args):
-    return subprocess.run([sys.executable, "-m", "analysis.cli", *args], capture_output=True, text=True, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "analysis.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
 
 
 def test_data_check_passes_and_prints_coverage(capsys):
@@ -25,7 +31,10 @@ def test_data_check_fails_on_a_corrupted_copy(tmp_path):
     (copy / "indicators.csv").write_text("iso3\n")
     result = run("data", "check", "--data-dir", str(copy))
     assert result.returncode == 1
-    assert "indicators.csv" in result.stderr and "differs from the one the data build recorded" in result.stderr
+    assert (
+        "indicators.csv" in result.stderr
+        and "differs from the one the data build recorded" in result.stderr
+    )
     assert "Traceback" not in result.stderr
 
 
@@ -34,7 +43,9 @@ def test_user_errors_exit_2_without_traceback(tmp_path):
     assert result.returncode == 2
     assert result.stderr.startswith("error: ") and "manifest not found" in result.stderr
     assert "Traceback" not in result.stderr
-    result = run("data", "build", "--raw", str(tmp_path / "nowhere"), "--out", str(tmp_path / "out"))
+    result = run(
+        "data", "build", "--raw", str(tmp_path / "nowhere"), "--out", str(tmp_path / "out")
+    )
     assert result.returncode == 2 and "raw data folder not found" in result.stderr
 
 

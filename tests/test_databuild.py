@@ -15,13 +15,20 @@ def test_registry_and_readers_list_the_same_sources():
 
 def test_every_registry_entry_has_citation_and_licence():
     for source in databuild.load_registry().values():
-        assert source.licence and source.citation and source.bibtex.strip().startswith("@"), source.id
+        assert source.licence and source.citation and source.bibtex.strip().startswith("@"), (
+            source.id
+        )
 
 
 @requires_shared
 def test_committed_tables_rebuild_byte_identically(tmp_path):
     manifest = databuild.build(SHARED_DATA, tmp_path)
-    for name in ["manifest.json", "README.md", "sources.bib", *(e["file"] for e in manifest["tables"].values())]:
+    for name in [
+        "manifest.json",
+        "README.md",
+        "sources.bib",
+        *(e["file"] for e in manifest["tables"].values()),
+    ]:
         committed = ROOT / "data" / name
         assert committed.read_bytes() == (tmp_path / name).read_bytes(), (
             f"data/{name} differs from a fresh build: run `analysis data build --raw ../shared/data` and commit"
@@ -48,8 +55,12 @@ def test_failed_build_leaves_the_output_folder_untouched(tmp_path):
     catalogue = raw / "incidents" / "border_incidents_catalogue_pages.csv"
     catalogue.chmod(0o644)
     text = catalogue.read_text(encoding="utf-8")
-    catalogue.write_text(text.replace("2013-05-31,2013-05-31", "2013-05-31,2013-02-30", 1), encoding="utf-8")
-    with pytest.raises(DataError, match=r"border_incidents_catalogue_pages.csv, line \d+, column 'date_end'"):
+    catalogue.write_text(
+        text.replace("2013-05-31,2013-05-31", "2013-05-31,2013-02-30", 1), encoding="utf-8"
+    )
+    with pytest.raises(
+        DataError, match=r"border_incidents_catalogue_pages.csv, line \d+, column 'date_end'"
+    ):
         databuild.build(raw, out)
     assert {p.name: p.read_bytes() for p in out.iterdir()} == before
 

@@ -29,17 +29,35 @@ def frame(rows, columns, **dtypes):
 
 
 COUNTRIES = frame(
-    [("TJK", 702, 702), ("KGZ", 703, 703), ("UZB", 704, 704)], ["iso3", "gwno", "cown"], gwno="Int64", cown="Int64"
+    [("TJK", 702, 702), ("KGZ", 703, 703), ("UZB", 704, 704)],
+    ["iso3", "gwno", "cown"],
+    gwno="Int64",
+    cown="Int64",
 ).assign(source_file="countries.csv", source_row=[2, 3, 4])
 
 # The GW list ends on 2017-12-31 (its last day); Yugoslavia (345, no ISO3) leaves in 2006.
 STATES = frame(
-    [("gw", 702, "1991-09-09", "2017-12-31"), ("gw", 703, "1991-08-31", "2017-12-31"),
-     ("gw", 704, "1991-08-31", "2017-12-31"), ("gw", 345, "1918-12-01", "2006-06-04")],
-    ["system", "code", "date_start", "date_end"], code="Int64",
-)  # fmt: skip
+    [
+        ("gw", 702, "1991-09-09", "2017-12-31"),
+        ("gw", 703, "1991-08-31", "2017-12-31"),
+        ("gw", 704, "1991-08-31", "2017-12-31"),
+        ("gw", 345, "1918-12-01", "2006-06-04"),
+    ],
+    ["system", "code", "date_start", "date_end"],
+    code="Int64",
+)
 
-UCDP_COLUMNS = ["dataset", "version", "conflict_id", "year", "type_of_conflict", "gwno_a", "gwno_b", "gwno_loc", "deaths_best"]
+UCDP_COLUMNS = [
+    "dataset",
+    "version",
+    "conflict_id",
+    "year",
+    "type_of_conflict",
+    "gwno_a",
+    "gwno_b",
+    "gwno_loc",
+    "deaths_best",
+]
 CONFLICTS = frame(
     [
         ("acd", "25.1", 1, 2005, 3, "702", None, "702", None),
@@ -57,10 +75,24 @@ CONFLICTS = frame(
         ("brd", "24.1", 4, 2017, 3, "2", None, "2", 30),
         ("acd", "23.1", 9, 2008, 3, "703", None, "703", None),  # another version: ignored
     ],
-    UCDP_COLUMNS, year="Int64", type_of_conflict="Int64", deaths_best="Int64",
-)  # fmt: skip
+    UCDP_COLUMNS,
+    year="Int64",
+    type_of_conflict="Int64",
+    deaths_best="Int64",
+)
 
-X = {2003: 1.0, 2004: 3.0, 2005: 2.0, 2006: 6.0, 2007: 5.0, 2008: 4.0, 2009: 9.0, 2010: 7.0, 2011: 8.0, 2012: 2.0}
+X = {
+    2003: 1.0,
+    2004: 3.0,
+    2005: 2.0,
+    2006: 6.0,
+    2007: 5.0,
+    2008: 4.0,
+    2009: 9.0,
+    2010: 7.0,
+    2011: 8.0,
+    2012: 2.0,
+}
 INDICATORS = pd.DataFrame(
     [("TJK", "A", str(y), "X", v, "src") for y, v in X.items()]
     + [("KGZ", "A", str(y), "X", 10 * v, "src") for y, v in X.items() if y <= 2008],
@@ -75,17 +107,27 @@ CONTIGUITY = frame(
         ("cow_contdir", "cow", 702, 703, 1, "1991-12-01", "2016-12-01"),
         ("cow_contdir", "cow", 702, 704, 2, "1991-12-01", "2016-12-01"),  # across water: not land
     ],
-    ["dataset", "system", "state1", "state2", "conttype", "date_start", "date_end"], state1="Int64", state2="Int64",
+    ["dataset", "system", "state1", "state2", "conttype", "date_start", "date_end"],
+    state1="Int64",
+    state2="Int64",
     conttype="Int64",
-)  # fmt: skip
+)
 
 DIFF_LAG1 = PredictorSpec("X", "own", transform="diff", lag=1, name="x_change_lag1")
 
 
 @pytest.fixture(scope="module")
 def countries_panel():
-    panel = country_year_panel(CONFLICTS, STATES, COUNTRIES, INDICATORS, start=START, end=END,
-                               predictors=(DIFF_LAG1,), outcome_lags=(1,))  # fmt: skip
+    panel = country_year_panel(
+        CONFLICTS,
+        STATES,
+        COUNTRIES,
+        INDICATORS,
+        start=START,
+        end=END,
+        predictors=(DIFF_LAG1,),
+        outcome_lags=(1,),
+    )
     return panel, panel.frame.set_index(["unit", "year"])
 
 
@@ -95,8 +137,14 @@ def test_units_are_states_alive_in_the_year_and_carried_past_the_list(countries_
     assert set(f.loc["TJK"].index) == set(range(START, END + 1))
     assert f.loc[("TJK", 2018), "carried_forward"] and not f.loc[("TJK", 2017), "carried_forward"]
     assert "6 unit-years in 2018-2019 carried forward" in panel.notes[0]
-    ended = country_year_panel(CONFLICTS, STATES, COUNTRIES, start=START, end=END,
-                               outcome=GlobalOutcomeSpec(carry_forward=False))  # fmt: skip
+    ended = country_year_panel(
+        CONFLICTS,
+        STATES,
+        COUNTRIES,
+        start=START,
+        end=END,
+        outcome=GlobalOutcomeSpec(carry_forward=False),
+    )
     assert ended.frame["year"].max() == 2017 and not ended.frame["carried_forward"].any()
 
 
@@ -107,12 +155,22 @@ def test_incidence_conflicts_and_onset_follow_the_rules(countries_panel):
     assert tjk.loc[2010, "conflicts"] == 2 and f.loc[("KGZ", 2010), "incidence"] == 1  # "702, 703"
     onset = tjk["onset"].astype("Float64")
     assert onset[2004] == 0 and onset[2005] == 1 and onset[2009] == 0 and onset[2010] == 1
-    assert onset[[2006, 2007, 2008, 2011, 2012]].isna().all()  # in conflict, or within 2 years of one
-    assert uzb.loc[2012, "onset"] == 1 and pd.isna(uzb.loc[2014, "onset"]) and uzb.loc[2014, "incidence"] == 1
-    assert tjk.loc[2006, "incidence_lag1"] == 1 and tjk.loc[2004, "incidence_lag1"] == 0  # 2003 from history
+    assert (
+        onset[[2006, 2007, 2008, 2011, 2012]].isna().all()
+    )  # in conflict, or within 2 years of one
+    assert (
+        uzb.loc[2012, "onset"] == 1
+        and pd.isna(uzb.loc[2014, "onset"])
+        and uzb.loc[2014, "incidence"] == 1
+    )
+    assert (
+        tjk.loc[2006, "incidence_lag1"] == 1 and tjk.loc[2004, "incidence_lag1"] == 0
+    )  # 2003 from history
 
 
-def test_battle_deaths_sum_dyads_located_in_the_state_and_stay_missing_outside_coverage(countries_panel):
+def test_battle_deaths_sum_dyads_located_in_the_state_and_stay_missing_outside_coverage(
+    countries_panel,
+):
     _, f = countries_panel
     assert f.loc[("TJK", 2010), "battle_deaths"] == 50  # 40 (shared with KGZ, counted in full) + 10
     assert f.loc[("KGZ", 2010), "battle_deaths"] == 40
@@ -128,22 +186,44 @@ def test_predictors_use_the_case_panel_rules_and_missing_stays_missing(countries
     assert f.loc[("TJK", 2005), "x_change_lag1"] == X[2004] - X[2003]
     assert pd.isna(f.loc[("TJK", 2014), "x_change_lag1"])  # beyond the series
     assert f.loc[("KGZ", 2008), "x_change_lag1"] == 10 * (X[2007] - X[2006])
-    assert f.loc["UZB", "x_change_lag1"].isna().all() and f.loc["GW345", "x_change_lag1"].isna().all()
+    assert (
+        f.loc["UZB", "x_change_lag1"].isna().all() and f.loc["GW345", "x_change_lag1"].isna().all()
+    )
     with pytest.raises(ConfigError, match="iso3 = one of \\['own'\\]"):
-        country_year_panel(CONFLICTS, STATES, COUNTRIES, INDICATORS, start=START, end=END,
-                           predictors=(PredictorSpec("X", "TJK"),))  # fmt: skip
+        country_year_panel(
+            CONFLICTS,
+            STATES,
+            COUNTRIES,
+            INDICATORS,
+            start=START,
+            end=END,
+            predictors=(PredictorSpec("X", "TJK"),),
+        )
 
 
 @pytest.mark.parametrize("contiguity", ["cshapes", "cow"])
 def test_dyads_are_land_neighbours_alive_and_the_outcome_is_between_the_two(contiguity):
     predictors = (PredictorSpec("X", "min", name="x_min"), PredictorSpec("X", "max", name="x_max"))
-    panel = dyad_year_panel(CONFLICTS, STATES, COUNTRIES, CONTIGUITY, INDICATORS, start=START, end=END,
-                            outcome=GlobalOutcomeSpec(unit="dyad", contiguity=contiguity), predictors=predictors)  # fmt: skip
+    panel = dyad_year_panel(
+        CONFLICTS,
+        STATES,
+        COUNTRIES,
+        CONTIGUITY,
+        INDICATORS,
+        start=START,
+        end=END,
+        outcome=GlobalOutcomeSpec(unit="dyad", contiguity=contiguity),
+        predictors=predictors,
+    )
     f = panel.frame.set_index(["unit", "year"])
-    expected = {"TJK-KGZ"} | ({"TJK-UZB"} if contiguity == "cshapes" else set())  # COW 702-704: water
+    expected = {"TJK-KGZ"} | (
+        {"TJK-UZB"} if contiguity == "cshapes" else set()
+    )  # COW 702-704: water
     assert set(f.index.get_level_values("unit")) == expected
     assert set(f.loc["TJK-KGZ"].index) == set(range(START, END + 1))
-    assert f.loc["TJK-KGZ", "carried_forward"].idxmax() == (2018 if contiguity == "cshapes" else 2017)
+    assert f.loc["TJK-KGZ", "carried_forward"].idxmax() == (
+        2018 if contiguity == "cshapes" else 2017
+    )
     kgz_tjk = f.loc["TJK-KGZ"]
     assert list(kgz_tjk.index[kgz_tjk["incidence"] == 1]) == [2010]
     assert kgz_tjk.loc[2010, "battle_deaths"] == 40 and kgz_tjk.loc[2010, "onset"] == 1
@@ -160,22 +240,38 @@ def event_table():
         ("ucdp_ged", "2006-04-01", "day", None, 3, "state_based"),  # former state: no country
         ("catalogue", "2007-01-01", "day", "TJK", 1, "other"),  # another source: ignored
     ]
-    return frame(rows, ["source_dataset", "date_start", "date_precision", "country", "fatalities", "event_category"],
-                 fatalities="Int64")  # fmt: skip
+    return frame(
+        rows,
+        [
+            "source_dataset",
+            "date_start",
+            "date_precision",
+            "country",
+            "fatalities",
+            "event_category",
+        ],
+        fatalities="Int64",
+    )
 
 
 def test_event_counts_per_country_year_and_month():
-    yearly = event_counts(event_table(), STATES, COUNTRIES, start=2004, end=2007).set_index(["gwno", "year"])
+    yearly = event_counts(event_table(), STATES, COUNTRIES, start=2004, end=2007).set_index(
+        ["gwno", "year"]
+    )
     assert yearly.loc[(702, 2005), "events"] == 3 and pd.isna(yearly.loc[(702, 2005), "fatalities"])
     assert yearly.loc[(702, 2006), "events"] == 0 and yearly.loc[(702, 2006), "fatalities"] == 0
     assert yearly.loc[(703, 2006), ["events", "fatalities"]].tolist() == [1, 5]
     assert yearly.xs(2004, level="year")["events"].isna().all()  # before the source's first event
     assert yearly.loc[(345, 2005), ["events", "fatalities"]].isna().all()  # no ISO3: unknowable
-    monthly = event_counts(event_table(), STATES, COUNTRIES, frequency="M", start=2005, end=2006).set_index(["gwno", "period"])
+    monthly = event_counts(
+        event_table(), STATES, COUNTRIES, frequency="M", start=2005, end=2006
+    ).set_index(["gwno", "period"])
     assert monthly.loc[(702, "2005-03"), ["events", "fatalities"]].tolist() == [2, 3]
     assert monthly.loc[(703, "2006-01"), ["events", "events_coarse_date"]].tolist() == [1, 1]
     assert monthly.loc[702, "events"].sum() == 3 and len(monthly.loc[702]) == 24
-    violent = event_counts(event_table(), STATES, COUNTRIES, start=2005, end=2005, categories=("state_based",))
+    violent = event_counts(
+        event_table(), STATES, COUNTRIES, start=2005, end=2005, categories=("state_based",)
+    )
     assert violent.set_index("gwno").loc[702, "events"] == 2
 
 
@@ -183,11 +279,29 @@ def test_ged_file_read_by_the_reader_aggregates(tmp_path):
     real = datasets.load("countries")
     states = STATES.copy()
     base = dict.fromkeys(GED_COLUMNS, "")
-    events = [("1", "702", "2021-04-29", "2021-04-30", "1", "33"), ("2", "702", "2021-05-01", "2021-05-01", "1", "2"),
-              ("3", "703", "2021-04-29", "2021-04-29", "3", "1"), ("4", "703", "2022-09-14", "2022-09-16", "1", "60")]  # fmt: skip
-    rows = [{**base, "id": i, "type_of_violence": t, "country_id": c, "date_start": d0, "date_end": d1,
-             "date_prec": "1", "best": b, "low": b, "high": b, "latitude": "40.0", "longitude": "70.0"}
-            for i, c, d0, d1, t, b in events]  # fmt: skip
+    events = [
+        ("1", "702", "2021-04-29", "2021-04-30", "1", "33"),
+        ("2", "702", "2021-05-01", "2021-05-01", "1", "2"),
+        ("3", "703", "2021-04-29", "2021-04-29", "3", "1"),
+        ("4", "703", "2022-09-14", "2022-09-16", "1", "60"),
+    ]
+    rows = [
+        {
+            **base,
+            "id": i,
+            "type_of_violence": t,
+            "country_id": c,
+            "date_start": d0,
+            "date_end": d1,
+            "date_prec": "1",
+            "best": b,
+            "low": b,
+            "high": b,
+            "latitude": "40.0",
+            "longitude": "70.0",
+        }
+        for i, c, d0, d1, t, b in events
+    ]
     path = tmp_path / "ged_v23_1.csv"
     pd.DataFrame(rows, columns=list(GED_COLUMNS)).to_csv(path, index=False)
     incidents = read_ucdp_ged(path, real)
@@ -206,9 +320,19 @@ def fe_data(seed=3, groups=30, years=8):
     effect = rng.normal(-0.5, 1.0, groups)[g]
     x, z = rng.normal(size=groups * years) + 0.3 * effect, rng.normal(size=groups * years)
     year = np.tile(np.arange(2000, 2000 + years), groups)
-    binary = rng.random(len(g)) < 1 / (1 + np.exp(-(effect + 0.8 * x - 0.4 * z + 0.1 * (year - 2000))))
-    return pd.DataFrame({"unit": [f"u{i:02d}" for i in g], "year": year, "x": x, "z": z,
-                         "binary": binary.astype(int), "count": rng.poisson(np.exp(effect + 0.5 * x - 0.2 * z))})  # fmt: skip
+    binary = rng.random(len(g)) < 1 / (
+        1 + np.exp(-(effect + 0.8 * x - 0.4 * z + 0.1 * (year - 2000)))
+    )
+    return pd.DataFrame(
+        {
+            "unit": [f"u{i:02d}" for i in g],
+            "year": year,
+            "x": x,
+            "z": z,
+            "binary": binary.astype(int),
+            "count": rng.poisson(np.exp(effect + 0.5 * x - 0.2 * z)),
+        }
+    )
 
 
 def year_dummies(rows):
@@ -228,31 +352,54 @@ def test_conditional_logit_agrees_with_statsmodels():
         model = ConditionalLogit(used["binary"].to_numpy(), exog, groups=used["unit"].to_numpy())
         theirs = model.fit(method="newton", maxiter=100, disp=False)
     np.testing.assert_allclose(ours.tidy()["estimate"], theirs.params[:2], atol=1e-6)
-    np.testing.assert_allclose(ours.tidy()["std_error"], theirs.bse[:2], rtol=1e-4)  # theirs: numerical Hessian
+    np.testing.assert_allclose(
+        ours.tidy()["std_error"], theirs.bse[:2], rtol=1e-4
+    )  # theirs: numerical Hessian
     assert ours.loglik == pytest.approx(model.loglike(theirs.params), abs=1e-6)
     clustered = fit_count_model(data, "binary", ["x"], cov="cluster", cluster="unit", **spec)
     scores = np.array([model.score_grp(g, theirs.params) for g in range(model._n_groups)])
     bread = np.linalg.inv(-model.hessian(theirs.params))
     n, k, g = len(used), len(theirs.params), len(scores)
     sandwich = bread @ scores.T @ scores @ bread * g / (g - 1) * (n - 1) / (n - k)
-    np.testing.assert_allclose(clustered.tidy()["std_error"], np.sqrt(np.diag(sandwich))[:2], rtol=1e-4)
+    np.testing.assert_allclose(
+        clustered.tidy()["std_error"], np.sqrt(np.diag(sandwich))[:2], rtol=1e-4
+    )
 
 
 def test_fixed_effects_poisson_is_the_conditional_poisson_and_matches_glm():
     data = fe_data()
-    ours = fit_count_model(data, "count", ["x"], controls=("z",), family="poisson", fixed_effects=("unit", "year"),
-                           cov="cluster", cluster="unit")  # fmt: skip
+    ours = fit_count_model(
+        data,
+        "count",
+        ["x"],
+        controls=("z",),
+        family="poisson",
+        fixed_effects=("unit", "year"),
+        cov="cluster",
+        cluster="unit",
+    )
     used = data.loc[ours.fitted.index]
     dummies = pd.get_dummies(used["unit"], drop_first=True, dtype=float)
-    exog = pd.concat([pd.Series(1.0, index=used.index, name="const"), used[["x", "z"]], dummies, year_dummies(used)], axis=1)
+    exog = pd.concat(
+        [
+            pd.Series(1.0, index=used.index, name="const"),
+            used[["x", "z"]],
+            dummies,
+            year_dummies(used),
+        ],
+        axis=1,
+    )
     glm = sm.GLM(used["count"], exog, family=sm.families.Poisson()).fit(
-        cov_type="cluster", cov_kwds={"groups": pd.factorize(used["unit"])[0]})  # fmt: skip
+        cov_type="cluster", cov_kwds={"groups": pd.factorize(used["unit"])[0]}
+    )
     np.testing.assert_allclose(ours.tidy()["estimate"], glm.params[["x", "z"]], atol=1e-6)
     np.testing.assert_allclose(ours.tidy()["std_error"], glm.bse[["x", "z"]], atol=1e-6)
     conditional_exog = pd.concat([used[["x", "z"]], year_dummies(used)], axis=1).to_numpy()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        conditional = ConditionalPoisson(used["count"].to_numpy(), conditional_exog, groups=used["unit"].to_numpy())
+        conditional = ConditionalPoisson(
+            used["count"].to_numpy(), conditional_exog, groups=used["unit"].to_numpy()
+        )
         theirs = conditional.fit(method="newton", maxiter=100, disp=False)
     np.testing.assert_allclose(ours.tidy()["estimate"], theirs.params[:2], atol=1e-6)
     assert "const" not in ours.terms and not any("=" in term for term in ours.terms)
@@ -260,9 +407,21 @@ def test_fixed_effects_poisson_is_the_conditional_poisson_and_matches_glm():
 
 def test_logit_with_year_dummies_matches_statsmodels_logit():
     data = fe_data()
-    ours = fit_count_model(data, "binary", ["x"], family="logit", fixed_effects=("year",), cov="cluster", cluster="unit")
-    exog = pd.concat([pd.Series(1.0, index=data.index, name="const"), data[["x"]], year_dummies(data)], axis=1)
-    theirs = sm.Logit(data["binary"], exog).fit(disp=0, cov_type="cluster", cov_kwds={"groups": pd.factorize(data["unit"])[0]})
+    ours = fit_count_model(
+        data,
+        "binary",
+        ["x"],
+        family="logit",
+        fixed_effects=("year",),
+        cov="cluster",
+        cluster="unit",
+    )
+    exog = pd.concat(
+        [pd.Series(1.0, index=data.index, name="const"), data[["x"]], year_dummies(data)], axis=1
+    )
+    theirs = sm.Logit(data["binary"], exog).fit(
+        disp=0, cov_type="cluster", cov_kwds={"groups": pd.factorize(data["unit"])[0]}
+    )
     assert ours.term("x")["estimate"] == pytest.approx(theirs.params["x"], abs=1e-6)
     assert ours.term("x")["std_error"] == pytest.approx(theirs.bse["x"], abs=1e-6)
 
@@ -270,15 +429,36 @@ def test_logit_with_year_dummies_matches_statsmodels_logit():
 def test_fixed_effect_specs_refuse_what_they_cannot_estimate():
     data = fe_data().assign(constant_in_unit=lambda d: d["unit"].str[1:].astype(int))
     with pytest.raises(ConfigError, match="biased in short panels"):
-        CountModelSpec("count", ("x",), family="negbin", fixed_effects=("unit",), cov="cluster", cluster="unit")
+        CountModelSpec(
+            "count", ("x",), family="negbin", fixed_effects=("unit",), cov="cluster", cluster="unit"
+        )
     with pytest.raises(ConfigError, match="trend and season cannot be combined"):
-        CountModelSpec("count", ("x",), family="poisson", fixed_effects=("unit",), cov="nonrobust", trend=True)
+        CountModelSpec(
+            "count", ("x",), family="poisson", fixed_effects=("unit",), cov="nonrobust", trend=True
+        )
     with pytest.raises(ConfigError, match="logit and clogit need fixed_effects"):
         CountModelSpec("binary", ("x",), family="clogit")
-    with pytest.raises(ModelError, match="'constant_in_unit' does not vary within the fixed effects"):
-        fit_count_model(data, "count", ["constant_in_unit"], family="poisson", fixed_effects=("unit",), cov="nonrobust")
+    with pytest.raises(
+        ModelError, match="'constant_in_unit' does not vary within the fixed effects"
+    ):
+        fit_count_model(
+            data,
+            "count",
+            ["constant_in_unit"],
+            family="poisson",
+            fixed_effects=("unit",),
+            cov="nonrobust",
+        )
     with pytest.raises(ModelError, match="must lie within one cluster"):
-        fit_count_model(data, "binary", ["x"], family="clogit", fixed_effects=("year",), cov="cluster", cluster="unit")
+        fit_count_model(
+            data,
+            "binary",
+            ["x"],
+            family="clogit",
+            fixed_effects=("year",),
+            cov="cluster",
+            cluster="unit",
+        )
 
 
 # --------------------------------------------------------------------------- shipped data
@@ -290,46 +470,93 @@ def shipped():
 
 
 def test_stylised_fact_poorer_countries_have_more_conflict(shipped):
-    predictors = (PredictorSpec("NY.GDP.PCAP.CD", "own", transform="log", lag=1, name="log_gdppc_lag1"),
-                  PredictorSpec("SP.POP.TOTL", "own", transform="log", lag=1, name="log_population_lag1"))  # fmt: skip
-    panel = country_year_panel(shipped.conflict_years, shipped.states, shipped.countries, shipped.indicators,
-                               start=1990, end=2024, predictors=predictors)  # fmt: skip
+    predictors = (
+        PredictorSpec("NY.GDP.PCAP.CD", "own", transform="log", lag=1, name="log_gdppc_lag1"),
+        PredictorSpec("SP.POP.TOTL", "own", transform="log", lag=1, name="log_population_lag1"),
+    )
+    panel = country_year_panel(
+        shipped.conflict_years,
+        shipped.states,
+        shipped.countries,
+        shipped.indicators,
+        start=1990,
+        end=2024,
+        predictors=predictors,
+    )
     assert panel.frame["unit"].nunique() == 178 and panel.coverage == ("1946", "2024")
-    model = fit_count_model(panel.frame, "incidence", ["log_gdppc_lag1"], controls=("log_population_lag1",),
-                            family="logit", fixed_effects=("year",), cov="cluster", cluster="unit", dropna=True)  # fmt: skip
+    model = fit_count_model(
+        panel.frame,
+        "incidence",
+        ["log_gdppc_lag1"],
+        controls=("log_population_lag1",),
+        family="logit",
+        fixed_effects=("year",),
+        cov="cluster",
+        cluster="unit",
+        dropna=True,
+    )
     row = model.term("log_gdppc_lag1")
-    assert row["estimate"] < 0 and row["ci_high"] < 0, row  # about -0.66 (se 0.13) in the July 2026 build
+    assert row["estimate"] < 0 and row["ci_high"] < 0, (
+        row
+    )  # about -0.66 (se 0.13) in the July 2026 build
     assert model.sample["rows_used"] > 5000 and "cluster-robust by 'unit'" in model.cov_label
 
 
 def test_global_entries_run_through_the_registry(shipped):
     registry = hypotheses.load_registry()
     chosen = {hid: spec for hid, spec in registry.items() if spec.scope == "global"}
-    assert {"H1_global_gdppc", "H1_global_remit", "H2_global_milex", "H1_global_dyad_gdppc"} <= set(chosen)
+    assert {"H1_global_gdppc", "H1_global_remit", "H2_global_milex", "H1_global_dyad_gdppc"} <= set(
+        chosen
+    )
     chosen["H1a"] = registry["H1a"]
     results = hypotheses.test_all(chosen, shipped, hypotheses.TestSettings(n_perm=19, n_sim=20))
     assert results.failures == ()
     by_id = {r.hypothesis_id: r for r in results.results}
-    assert by_id["H1a"].p_adjusted["bh_all"] == hypotheses.small_sample_p(by_id["H1a"])  # BH within its scope
+    assert by_id["H1a"].p_adjusted["bh_all"] == hypotheses.small_sample_p(
+        by_id["H1a"]
+    )  # BH within its scope
     for hid in set(chosen) - {"H1a"}:
         result = by_id[hid]
-        assert result.permutation is None and hypotheses.small_sample_p(result) == result.p_asymptotic
-        assert result.mde.n_sim == 0 and result.mde.mde_irr > 1 and result.model.family in ("clogit", "logit")
+        assert (
+            result.permutation is None and hypotheses.small_sample_p(result) == result.p_asymptotic
+        )
+        assert (
+            result.mde.n_sim == 0
+            and result.mde.mde_irr > 1
+            and result.model.family in ("clogit", "logit")
+        )
         assert "cluster-robust" in hypotheses.conclusion(result, chosen[hid])
         assert chosen[hid].family.startswith(("H1_global", "H2_global"))
     gdppc = by_id["H1_global_gdppc"]
     assert gdppc.model.nobs > 2000
-    se = gdppc.estimate["std_error"]  # analytic MDE: (z_0.975 + z_0.8) standard errors, 80% power there
+    se = gdppc.estimate[
+        "std_error"
+    ]  # analytic MDE: (z_0.975 + z_0.8) standard errors, 80% power there
     assert gdppc.mde.mde_log_irr == pytest.approx((1.959964 + 0.841621) * se, rel=1e-6)
     at_mde = gdppc.mde.curve.set_index("log_irr")["power"].iloc[4]
-    assert at_mde == pytest.approx(0.8, abs=1e-3) and gdppc.mde.curve["power"].is_monotonic_increasing
+    assert (
+        at_mde == pytest.approx(0.8, abs=1e-3) and gdppc.mde.curve["power"].is_monotonic_increasing
+    )
 
 
 def test_global_entries_are_validated():
-    entry = {"statement": "s", "family": "G", "frequency": "A", "window": ["1990", "2024"], "rationale": "r",
-             "scope": "global", "outcome": {"unit": "country"}, "focal": "x", "fixed_effects": ["unit", "year"],
-             "cluster": "unit", "trend": False, "model": "clogit", "cov": "cluster", "inference": "cluster_robust",
-             "predictors": [{"indicator": "X", "iso3": "own", "name": "x"}]}  # fmt: skip
+    entry = {
+        "statement": "s",
+        "family": "G",
+        "frequency": "A",
+        "window": ["1990", "2024"],
+        "rationale": "r",
+        "scope": "global",
+        "outcome": {"unit": "country"},
+        "focal": "x",
+        "fixed_effects": ["unit", "year"],
+        "cluster": "unit",
+        "trend": False,
+        "model": "clogit",
+        "cov": "cluster",
+        "inference": "cluster_robust",
+        "predictors": [{"indicator": "X", "iso3": "own", "name": "x"}],
+    }
     assert hypotheses.parse_entry("G1", entry).outcome == GlobalOutcomeSpec(unit="country")
     with pytest.raises(ConfigError, match="G1, outcome: unknown key 'dyad'"):
         hypotheses.parse_entry("G1", {**entry, "outcome": {"dyad": "KGZ-TJK"}})
@@ -338,5 +565,7 @@ def test_global_entries_are_validated():
     with pytest.raises(ConfigError, match="measure 'incidents'"):
         hypotheses.parse_entry("G1", {**entry, "outcome": {"measure": "incidents"}})
     with pytest.raises(ConfigError, match="needs the table"):
-        hypotheses.panel_for(hypotheses.parse_entry("G1", entry), hypotheses.Tables(INDICATORS, INDICATORS))
+        hypotheses.panel_for(
+            hypotheses.parse_entry("G1", entry), hypotheses.Tables(INDICATORS, INDICATORS)
+        )
     assert global_panel.ONSET_GAP == 2

@@ -12,8 +12,13 @@ from analysis.tables import hypothesis_summary, render
 FAST = TestSettings(n_perm=199, n_sim=60)
 
 ENTRY = {
-    "statement": "s", "family": "F", "frequency": "A", "window": ["2000", "2030"],
-    "outcome": {"dyad": "KGZ-TJK"}, "focal": "x", "rationale": "r",
+    "statement": "s",
+    "family": "F",
+    "frequency": "A",
+    "window": ["2000", "2030"],
+    "outcome": {"dyad": "KGZ-TJK"},
+    "focal": "x",
+    "rationale": "r",
     "predictors": [{"indicator": "X", "iso3": "TJK", "name": "x"}],
 }
 
@@ -21,8 +26,15 @@ ENTRY = {
 def test_registry_loads_and_has_the_required_claims():
     registry = hypotheses.load_registry()
     families = {spec.family for spec in registry.values()}
-    assert {"H1_economic_stress", "H2a_militarisation_frequency", "H2b_militarisation_severity",
-            "H3_water_season", "H4_russia_distraction", "H5_dependence", "NC_negative_controls"} <= families
+    assert {
+        "H1_economic_stress",
+        "H2a_militarisation_frequency",
+        "H2b_militarisation_severity",
+        "H3_water_season",
+        "H4_russia_distraction",
+        "H5_dependence",
+        "NC_negative_controls",
+    } <= families
     for spec in registry.values():
         assert spec.statement and spec.rationale
         if spec.focal != f"{spec.outcome.column}_lag1":
@@ -76,12 +88,27 @@ def synthetic_tables(effect: float, seed: int = 1) -> Tables:
     for year, value in zip(years, x):
         count = rng.poisson(6 * np.exp(effect * value))
         for k in range(count):
-            rows.append({"incident_id": f"{year}-{k}", "source_dataset": "catalogue",
-                         "date_start": f"{year}-{1 + k % 12:02d}-01", "dyad": "KGZ-TJK",
-                         "fatalities": pd.NA, "event_category": "other"})
+            rows.append(
+                {
+                    "incident_id": f"{year}-{k}",
+                    "source_dataset": "catalogue",
+                    "date_start": f"{year}-{1 + k % 12:02d}-01",
+                    "dyad": "KGZ-TJK",
+                    "fatalities": pd.NA,
+                    "event_category": "other",
+                }
+            )
     incidents = pd.DataFrame(rows).astype({"fatalities": "Int64"})
-    indicators = pd.DataFrame({"iso3": "TJK", "frequency": "A", "period": years.astype(str), "indicator": "X",
-                               "value": x, "source": "synthetic"})
+    indicators = pd.DataFrame(
+        {
+            "iso3": "TJK",
+            "frequency": "A",
+            "period": years.astype(str),
+            "indicator": "X",
+            "value": x,
+            "source": "synthetic",
+        }
+    )
     return Tables(incidents=incidents, indicators=indicators)
 
 
@@ -98,7 +125,9 @@ def test_a_known_effect_is_recovered_and_a_null_is_not_rejected():
 
 
 def test_hypothesis_needing_absent_data_fails_clearly():
-    spec = hypotheses.parse_entry("HX", {**ENTRY, "predictors": [{"indicator": "NOPE", "iso3": "TJK", "name": "x"}]})
+    spec = hypotheses.parse_entry(
+        "HX", {**ENTRY, "predictors": [{"indicator": "NOPE", "iso3": "TJK", "name": "x"}]}
+    )
     with pytest.raises(DataError, match="NOPE for TJK is not in the indicators table"):
         hypotheses.test_hypothesis(spec, synthetic_tables(0.0), FAST)
     results = hypotheses.test_all({"HX": spec}, synthetic_tables(0.0), FAST)
@@ -115,12 +144,17 @@ def real_results():
 
 def test_every_registered_hypothesis_is_reported_on_the_shipped_data(real_results):
     registry, _, results = real_results
-    reported = [r.hypothesis_id for r in results.results] + [f.hypothesis_id for f in results.failures]
+    reported = [r.hypothesis_id for r in results.results] + [
+        f.hypothesis_id for f in results.failures
+    ]
     assert sorted(reported) == sorted(registry)
     summary = hypothesis_summary(results, registry)
     assert len(summary) == len(registry) and summary["conclusion"].str.len().gt(20).all()
     for r in results.results:
-        assert 0 < r.p_adjusted["holm_family"] <= 1 and r.p_adjusted["holm_family"] >= hypotheses.small_sample_p(r) - 1e-12
+        assert (
+            0 < r.p_adjusted["holm_family"] <= 1
+            and r.p_adjusted["holm_family"] >= hypotheses.small_sample_p(r) - 1e-12
+        )
 
 
 def test_results_repeat_exactly(real_results):

@@ -113,15 +113,15 @@ def _controls_design(data: pd.DataFrame) -> pd.DataFrame:
 def test_agrees_with_direct_statsmodels_fit(cov):
     data = simulate_panel(np.random.default_rng(3), n=120, alpha=0.8)
     shuffled = data.sample(frac=1.0, random_state=0)  # the design must re-sort by period
-    options = dict(
-        controls=("other",),
-        trend=True,
-        season="irrigation",
-        exposure="exposure",
-        time="period",
-        cov=cov,
-        hac_lags=3,
-    )
+    options = {
+        "controls": ("other",),
+        "trend": True,
+        "season": "irrigation",
+        "exposure": "exposure",
+        "time": "period",
+        "cov": cov,
+        "hac_lags": 3,
+    }
     X = _controls_design(data)
     offset = np.log(data["exposure"].to_numpy())
     fit_kw = {"cov_type": "HAC", "cov_kwds": {"maxlags": 3}} if cov == "hac" else {}

@@ -15,7 +15,12 @@ TINY = {
     "01_incident_patterns": {"dyad": "KGZ-UZB"},
     "10_hypothesis": {"hypothesis": "H2a_tb2", "n_perm": 19, "n_sim": 20},
     "20_robustness": {"hypothesis": "H1e"},
-    "30_global_panel": {"outcome": "onset", "unit": "country", "start": "2000", "region": "Europe & Central Asia"},
+    "30_global_panel": {
+        "outcome": "onset",
+        "unit": "country",
+        "start": "2000",
+        "region": "Europe & Central Asia",
+    },
     "90_summary": {"n_perm": 19, "n_sim": 20},
 }
 
@@ -44,9 +49,13 @@ def test_parameters_are_typed_and_documented(path):
     names = []
     for line in source.splitlines():
         node = ast.parse(line.split("#")[0]).body[0]
-        assert isinstance(node, ast.AnnAssign), f"{path.name}: '{line}' is not `name: type = value  # help`"
+        assert isinstance(node, ast.AnnAssign), (
+            f"{path.name}: '{line}' is not `name: type = value  # help`"
+        )
         assert node.annotation.id in {"int", "float", "str", "bool"}
-        assert "#" in line and line.split("#", 1)[1].strip(), f"{path.name}: '{line}' has no help text"
+        assert "#" in line and line.split("#", 1)[1].strip(), (
+            f"{path.name}: '{line}' has no help text"
+        )
         names.append(node.target.id)
     assert "output_dir" in names
     documented = papermill.inspect_notebook(str(path))
@@ -58,15 +67,21 @@ def test_notebooks_stay_thin(path):
     for cell in nbformat.read(path, as_version=4).cells:
         if cell.cell_type == "code":
             tree = ast.parse(cell.source)
-            assert not any(isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.For, ast.While)) for n in ast.walk(tree)), (
-                f"{path.name}: logic belongs in src/analysis, not in a notebook cell"
-            )
+            assert not any(
+                isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.For, ast.While))
+                for n in ast.walk(tree)
+            ), f"{path.name}: logic belongs in src/analysis, not in a notebook cell"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_runs_with_plain_papermill(path, tmp_path):
     out_dir = tmp_path / "out"
-    papermill.execute_notebook(str(path), str(tmp_path / path.name), parameters={**TINY[path.stem], "output_dir": str(out_dir)},
-                               progress_bar=False, kernel_name="python3")
+    papermill.execute_notebook(
+        str(path),
+        str(tmp_path / path.name),
+        parameters={**TINY[path.stem], "output_dir": str(out_dir)},
+        progress_bar=False,
+        kernel_name="python3",
+    )
     assert (out_dir / "tables").is_dir() and any((out_dir / "tables").iterdir())
     assert (out_dir / "figures").is_dir() or path.stem == "00_data_audit" or any(out_dir.iterdir())

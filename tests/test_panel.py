@@ -13,8 +13,14 @@ def incidents(rows):
     """Minimal incidents frame: (id, date, dyad, fatalities, category)."""
     return pd.DataFrame(
         [
-            {"incident_id": i, "source_dataset": "catalogue", "date_start": d, "dyad": y,
-             "fatalities": f, "event_category": c}
+            {
+                "incident_id": i,
+                "source_dataset": "catalogue",
+                "date_start": d,
+                "dyad": y,
+                "fatalities": f,
+                "event_category": c,
+            }
             for i, d, y, f, c in rows
         ]
     ).astype({"fatalities": "Int64"})
@@ -22,8 +28,17 @@ def incidents(rows):
 
 def indicators(rows, frequency="A"):
     return pd.DataFrame(
-        [{"iso3": iso, "frequency": frequency, "period": p, "indicator": code, "value": v, "source": "s"}
-         for iso, code, p, v in rows]
+        [
+            {
+                "iso3": iso,
+                "frequency": frequency,
+                "period": p,
+                "indicator": code,
+                "value": v,
+                "source": "s",
+            }
+            for iso, code, p, v in rows
+        ]
     )
 
 
@@ -68,37 +83,62 @@ def test_annual_indicator_is_a_step_over_months_never_interpolated():
 
 
 def test_transform_and_lag_use_the_native_frequency():
-    table = indicators([("TJK", "R", str(y), v) for y, v in [(2017, 1.0), (2018, 3.0), (2019, 6.0), (2020, 10.0)]])
+    table = indicators(
+        [("TJK", "R", str(y), v) for y, v in [(2017, 1.0), (2018, 3.0), (2019, 6.0), (2020, 10.0)]]
+    )
     index = panel.periods("A", "2017", "2021")
     diff = panel.indicator_series(table, PredictorSpec("R", "TJK", transform="diff"), index)
     assert diff.tolist()[1:4] == [2.0, 3.0, 4.0] and np.isnan(diff.iloc[0])
-    lagged = panel.indicator_series(table, PredictorSpec("R", "TJK", transform="diff", lag=1), index)
+    lagged = panel.indicator_series(
+        table, PredictorSpec("R", "TJK", transform="diff", lag=1), index
+    )
     assert lagged.tolist()[2:5] == [2.0, 3.0, 4.0]
-    monthly = panel.indicator_series(table, PredictorSpec("R", "TJK", lag=1), panel.periods("M", "2019-01", "2019-02"))
+    monthly = panel.indicator_series(
+        table, PredictorSpec("R", "TJK", lag=1), panel.periods("M", "2019-01", "2019-02")
+    )
     assert monthly.tolist() == [3.0, 3.0]  # lag of one *year* on a monthly panel
 
 
 def test_gap_in_the_series_is_not_bridged_by_a_difference():
-    table = indicators([("TJK", "R", "2016", 1.0), ("TJK", "R", "2018", 5.0), ("TJK", "R", "2019", 6.0)])
-    diff = panel.indicator_series(table, PredictorSpec("R", "TJK", transform="diff"), panel.periods("A", "2016", "2019"))
+    table = indicators(
+        [("TJK", "R", "2016", 1.0), ("TJK", "R", "2018", 5.0), ("TJK", "R", "2019", 6.0)]
+    )
+    diff = panel.indicator_series(
+        table, PredictorSpec("R", "TJK", transform="diff"), panel.periods("A", "2016", "2019")
+    )
     assert np.isnan(diff.iloc[2]) and diff.iloc[3] == 1.0
 
 
 def test_monthly_indicator_on_annual_panel_needs_all_twelve_months():
     rows = [("WLD", "F", f"2019-{m:02d}", float(m)) for m in range(1, 13)]
     rows += [("WLD", "F", f"2020-{m:02d}", 1.0) for m in range(1, 12)]
-    series = panel.indicator_series(indicators(rows, "M"), PredictorSpec("F", "WLD"), panel.periods("A", "2019", "2020"))
+    series = panel.indicator_series(
+        indicators(rows, "M"), PredictorSpec("F", "WLD"), panel.periods("A", "2019", "2020")
+    )
     assert series.iloc[0] == pytest.approx(6.5) and np.isnan(series.iloc[1])
 
 
 def test_build_panel_assembles_outcome_predictors_steps_and_lags():
     table = indicators([("TJK", "R", "2019", 1.0), ("TJK", "R", "2020", 2.0)])
-    built = panel.build_panel(EVENTS, table, frequency="A", start="2018", end="2022",
-                              predictors=(PredictorSpec("R", "TJK", name="r"),), outcome_lags=(1,),
-                              steps={"after": "2021-06-01"})
+    built = panel.build_panel(
+        EVENTS,
+        table,
+        frequency="A",
+        start="2018",
+        end="2022",
+        predictors=(PredictorSpec("R", "TJK", name="r"),),
+        outcome_lags=(1,),
+        steps={"after": "2021-06-01"},
+    )
     frame = built.frame
     assert list(frame.index.astype(str)) == ["2018", "2019", "2020", "2021", "2022"]
-    assert frame["r"].tolist()[1:3] == [1.0, 2.0] and frame["r"].isna().tolist() == [True, False, False, True, True]
+    assert frame["r"].tolist()[1:3] == [1.0, 2.0] and frame["r"].isna().tolist() == [
+        True,
+        False,
+        False,
+        True,
+        True,
+    ]
     assert frame["incidents_lag1"].tolist()[2:4] == [3, 0]
     assert frame["after"].tolist() == [0, 0, 0, 1, 1]
     assert built.coverage == ("2019", "2021")
@@ -118,8 +158,11 @@ def test_bad_windows_are_config_errors(start, end):
 
 def test_absent_indicator_is_a_data_error():
     with pytest.raises(DataError, match="NOPE for TJK is not in the indicators table"):
-        panel.indicator_series(indicators([("TJK", "R", "2019", 1.0)]), PredictorSpec("NOPE", "TJK"),
-                               panel.periods("A", "2019", "2019"))
+        panel.indicator_series(
+            indicators([("TJK", "R", "2019", 1.0)]),
+            PredictorSpec("NOPE", "TJK"),
+            panel.periods("A", "2019", "2019"),
+        )
 
 
 def test_bad_specs():

@@ -8,7 +8,9 @@ PAPER = ROOT / "paper" / "main.tex"
 
 
 def _inputs(text: str) -> list[str]:
-    return re.findall(r"\\input\{([^}]+)\}", text) + re.findall(r"\\includegraphics(?:\[[^]]*\])?\{([^}]+)\}", text)
+    return re.findall(r"\\input\{([^}]+)\}", text) + re.findall(
+        r"\\includegraphics(?:\[[^]]*\])?\{([^}]+)\}", text
+    )
 
 
 def test_every_file_the_paper_uses_exists():
@@ -21,7 +23,9 @@ def test_every_macro_the_paper_uses_is_defined_by_a_report():
     defined = set()
     for name in _inputs(text):
         if name.endswith("numbers.tex"):
-            defined |= set(re.findall(r"\\newcommand\{\\([A-Za-z]+)\}", (PAPER.parent / name).read_text()))
+            defined |= set(
+                re.findall(r"\\newcommand\{\\([A-Za-z]+)\}", (PAPER.parent / name).read_text())
+            )
     used = set(re.findall(r"\\([A-Z][A-Za-z]+)", text.split(r"\begin{document}", 1)[1]))
     assert used - defined == set(), f"undefined macros: {sorted(used - defined)}"
     assert len(used) >= 5

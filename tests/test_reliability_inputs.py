@@ -181,16 +181,22 @@ def bad_tree(tmp_path: Path, name: str, case: m.Case) -> tuple[Path, Path, dict]
     raw = m.write_tree(
         tmp_path / "raw", {**files, m.FORMATS[name].generated().target: case.content}
     )
-    out = m.write_tree(tmp_path / "out", {
-        "manifest.json": (ROOT / "data" / "manifest.json").read_bytes(),
-        "notes.txt": b"written before the build\n",
-    })  # fmt: skip
+    out = m.write_tree(
+        tmp_path / "out",
+        {
+            "manifest.json": (ROOT / "data" / "manifest.json").read_bytes(),
+            "notes.txt": b"written before the build\n",
+        },
+    )
     return raw, out, snapshot(out)
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*"))
-            if p.is_file()}  # fmt: skip
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def assert_one_clean_line(stderr: str, case: m.Case, file_name: str) -> None:
@@ -245,8 +251,17 @@ def subprocess_runs(tmp_path_factory):
             continue
         case = corpus(name, "generated")[cli_variants(name)[0]]
         raw, out, before = bad_tree(tmp_path_factory.mktemp(name), name, case)
-        command = [sys.executable, "-m", "analysis.cli", "data", "build", "--raw", str(raw),
-                   "--out", str(out)]  # fmt: skip
+        command = [
+            sys.executable,
+            "-m",
+            "analysis.cli",
+            "data",
+            "build",
+            "--raw",
+            str(raw),
+            "--out",
+            str(out),
+        ]
         runs[name] = (
             case,
             out,
@@ -429,8 +444,12 @@ def rows_of(table: str, min_size: int = 1):
         else:
             fields[name] = MAYBE_TEXT if column.nullable else TEXT
     key = schema.CONTRACTS[table].unique
-    return st.lists(st.fixed_dictionaries(fields).map(fix), min_size=min_size, max_size=6,
-                    unique_by=lambda row: tuple(row[k] for k in key))  # fmt: skip
+    return st.lists(
+        st.fixed_dictionaries(fields).map(fix),
+        min_size=min_size,
+        max_size=6,
+        unique_by=lambda row: tuple(row[k] for k in key),
+    )
 
 
 def as_table(table: str, rows: list[dict]) -> pd.DataFrame:
@@ -439,8 +458,9 @@ def as_table(table: str, rows: list[dict]) -> pd.DataFrame:
     return schema.coerce(table, frame)
 
 
-PROPERTY_SETTINGS = settings(max_examples=15, deadline=None,
-                             suppress_health_check=[HealthCheck.too_slow])  # fmt: skip
+PROPERTY_SETTINGS = settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 @pytest.mark.parametrize("table", list(SPECIAL))
@@ -463,8 +483,9 @@ def test_contract_accepts_valid_rows_and_points_at_one_bad_cell(table, data):
 @given(data=st.data())
 def test_contract_names_the_later_of_two_rows_sharing_a_key(table, data):
     rows = data.draw(rows_of(table, min_size=2))
-    first, later = sorted(data.draw(st.lists(st.integers(0, len(rows) - 1), min_size=2,
-                                             max_size=2, unique=True)))  # fmt: skip
+    first, later = sorted(
+        data.draw(st.lists(st.integers(0, len(rows) - 1), min_size=2, max_size=2, unique=True))
+    )
     key = schema.CONTRACTS[table].unique
     rows[later] = {**rows[later], **{k: rows[first][k] for k in key}}
     with pytest.raises(DataError, match="duplicate key") as caught:

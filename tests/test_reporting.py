@@ -5,18 +5,24 @@ import json
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import pandas as pd
+import pytest
 
-from analysis import config, datasets, patterns, robustness  # noqa: E402
-from analysis.errors import ConfigError  # noqa: E402
-from analysis.hypotheses import Tables, get  # noqa: E402
-from analysis.reporting import ReportOutputs, macro_name  # noqa: E402
+from analysis import config, datasets, patterns, robustness
+from analysis.errors import ConfigError
+from analysis.hypotheses import Tables, get
+from analysis.reporting import ReportOutputs, macro_name
 
 
-@pytest.mark.parametrize("key, macro", [("H1 IRR low", "HOneIRRLow"), ("H2a_tb2 p", "HTwoaTbTwoP"),
-                                        ("catalogue share", "CatalogueShare")])
+@pytest.mark.parametrize(
+    "key, macro",
+    [
+        ("H1 IRR low", "HOneIRRLow"),
+        ("H2a_tb2 p", "HTwoaTbTwoP"),
+        ("catalogue share", "CatalogueShare"),
+    ],
+)
 def test_macro_names_spell_digits(key, macro):
     assert macro_name(key) == macro
 
@@ -67,9 +73,13 @@ def test_bad_names_and_macro_clashes(tmp_path):
 def test_catalogue_vs_claims_on_the_shipped_data():
     data = datasets.load_all()
     table = patterns.catalogue_vs_claims(data["incidents"], data["incident_claims"])
-    border_service_2014 = table[(table.dyad == "KGZ-TJK") & (table.year == 2014) & (table.stated_incidents == 32)]
+    border_service_2014 = table[
+        (table.dyad == "KGZ-TJK") & (table.year == 2014) & (table.stated_incidents == 32)
+    ]
     assert len(border_service_2014) >= 1
-    held = ((data["incidents"].dyad == "KGZ-TJK") & data["incidents"].date_start.str.startswith("2014")).sum()
+    held = (
+        (data["incidents"].dyad == "KGZ-TJK") & data["incidents"].date_start.str.startswith("2014")
+    ).sum()
     assert (border_service_2014.catalogued == held).all() and held < 32
 
 
@@ -98,7 +108,17 @@ def test_robustness_variants_change_one_thing_each():
     spec = get("H1e")
     listed = robustness.variants(spec)
     assert listed[0][0] == "registered" and listed[0][2] == spec
-    assert {d for d, _, _ in listed} >= {"lag", "model", "incidents", "dependence", "trend", "window", "leave one year out"}
-    curve = robustness.run_variants(spec, Tables(datasets.load("incidents"), datasets.load("indicators")))
+    assert {d for d, _, _ in listed} >= {
+        "lag",
+        "model",
+        "incidents",
+        "dependence",
+        "trend",
+        "window",
+        "leave one year out",
+    }
+    curve = robustness.run_variants(
+        spec, Tables(datasets.load("incidents"), datasets.load("indicators"))
+    )
     assert len(curve) == len(listed)
     assert curve.loc[0, "nobs"] > 0 and (curve.note.eq("") | curve.irr.isna()).all()

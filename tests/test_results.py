@@ -113,8 +113,12 @@ def test_hypothesis_result_container(data, spec, model):
     ],
 )
 def test_hypothesis_result_validates(model, changes, message):
-    base = dict(
-        hypothesis_id="H1", model=model, term="rain_mm", sided="two-sided", p_asymptotic=0.5
-    )
+    base = {
+        "hypothesis_id": "H1",
+        "model": model,
+        "term": "rain_mm",
+        "sided": "two-sided",
+        "p_asymptotic": 0.5,
+    }
     with pytest.raises(ConfigError, match=message):
         HypothesisResult(**{**base, **changes})

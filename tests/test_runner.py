@@ -21,13 +21,13 @@ from analysis.runner.lock import RunLock
 from analysis.runner.parameters import parse_parameters, read_parameters
 from analysis.runner.plan import load_plan
 
-PARAMETERS = '''output_dir: str = ""  # folder for figures/tables/numbers ("" = do not save)
+PARAMETERS = """output_dir: str = ""  # folder for figures/tables/numbers ("" = do not save)
 n: int = 3  # how many (range: 1..10)
 share: float = 0.5  # a share (range: 0..1)
 kind: str = "counts"  # what to count (choices: counts, rates)
 hypothesis: str = "H1a"  # which hypothesis (choices: registry)
 verbose: bool = False  # talk more
-'''
+"""
 REGISTRY = ("H1a", "H1b", "H2a")
 
 
@@ -35,8 +35,14 @@ def write_notebook(path: Path, parameters: str, *cells: str) -> Path:
     """A minimal nbformat-4 notebook: a markdown title, the parameters cell, then code cells."""
 
     def code(source: str, index: int, tags=()) -> dict:
-        return {"cell_type": "code", "execution_count": None, "id": f"cell-{index}",
-                "metadata": {"tags": list(tags)}, "outputs": [], "source": source}
+        return {
+            "cell_type": "code",
+            "execution_count": None,
+            "id": f"cell-{index}",
+            "metadata": {"tags": list(tags)},
+            "outputs": [],
+            "source": source,
+        }
 
     document = {
         "cells": [
@@ -44,8 +50,10 @@ def write_notebook(path: Path, parameters: str, *cells: str) -> Path:
             code(parameters, 0, ["parameters"]),
             *(code(source, i + 1) for i, source in enumerate(cells)),
         ],
-        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-                     "language_info": {"name": "python"}},
+        "metadata": {
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
+            "language_info": {"name": "python"},
+        },
         "nbformat": 4,
         "nbformat_minor": 5,
     }
@@ -85,7 +93,10 @@ def test_papermill_help_notebook_still_documents_the_parameters(notebook):
     from papermill.inspection import inspect_notebook
 
     found = inspect_notebook(str(notebook))
-    assert found["n"]["inferred_type_name"] == "int" and found["n"]["help"] == "how many (range: 1..10)"
+    assert (
+        found["n"]["inferred_type_name"] == "int"
+        and found["n"]["help"] == "how many (range: 1..10)"
+    )
     assert found["kind"]["help"] == "what to count (choices: counts, rates)"
 
 
@@ -94,8 +105,14 @@ def test_papermill_help_notebook_still_documents_the_parameters(notebook):
     [
         ('output_dir = ""', "line 1: expected `name: type = value"),
         ('output_dir: str = ""\nn: list = []', "line 2: expected `name: type = value"),
-        ('output_dir: str = ""\nn: int = len("ab")', "line 2: the default of 'n' must be a plain literal"),
-        ('output_dir: str = ""\nn: int = 20  # (range: 1..10)', "default of 'n': 20 is outside the range 1..10"),
+        (
+            'output_dir: str = ""\nn: int = len("ab")',
+            "line 2: the default of 'n' must be a plain literal",
+        ),
+        (
+            'output_dir: str = ""\nn: int = 20  # (range: 1..10)',
+            "default of 'n': 20 is outside the range 1..10",
+        ),
         ('output_dir: str = ""\nn: int = 1  # (range: one..ten)', "cannot read the range of 'n'"),
         ('output_dir: str = ""\nn: int = 1\nn: int = 2', "'n' is declared twice"),
         ('output_dir: str = "\n', "not valid Python"),
@@ -104,7 +121,9 @@ def test_papermill_help_notebook_still_documents_the_parameters(notebook):
 def test_a_malformed_parameters_cell_is_a_config_error_with_its_line(source, message):
     with pytest.raises(ConfigError, match=None) as caught:
         parse_parameters(source, "nb.ipynb: parameters cell")
-    assert message in str(caught.value) and str(caught.value).startswith("nb.ipynb: parameters cell")
+    assert message in str(caught.value) and str(caught.value).startswith(
+        "nb.ipynb: parameters cell"
+    )
 
 
 def test_a_notebook_without_output_dir_or_parameters_cell_is_refused(tmp_path):
@@ -122,7 +141,10 @@ def test_a_notebook_without_output_dir_or_parameters_cell_is_refused(tmp_path):
 
 
 def test_grid_expands_to_the_cross_product_and_registry_means_every_hypothesis(tmp_path, notebook):
-    plan = load_plan(write_plan(tmp_path, """
+    plan = load_plan(
+        write_plan(
+            tmp_path,
+            """
 [defaults]
 timeout = 30
 jobs = 3
@@ -133,11 +155,20 @@ notebook = "nb/report.ipynb"
 parameters = { kind = "rates" }
 grid = { hypothesis = "registry", n = [1, 2] }
 inputs = ["incidents"]
-"""), registry)
+""",
+        ),
+        registry,
+    )
     assert plan.timeout == 30 and plan.jobs == 3
     assert [r.name for r in plan.reports] == [f"h-{h}-{n}" for h in REGISTRY for n in (1, 2)]
     first = plan.reports[0]
-    assert first.parameters == {"n": 1, "share": 0.5, "kind": "rates", "hypothesis": "H1a", "verbose": False}
+    assert first.parameters == {
+        "n": 1,
+        "share": 0.5,
+        "kind": "rates",
+        "hypothesis": "H1a",
+        "verbose": False,
+    }
     assert first.inputs == ("incidents",) and first.notebook == notebook.resolve()
     assert [r.name for r in plan.select(["h-H1b-*"])] == ["h-H1b-1", "h-H1b-2"]
     with pytest.raises(ConfigError, match="--only 'h-H1c-1' matches no report; did you mean 'h-H1"):
@@ -150,7 +181,9 @@ def test_the_registry_is_consulted_only_when_a_notebook_needs_it(tmp_path):
     def unavailable():
         raise AssertionError("registry loaded although no notebook declares (choices: registry)")
 
-    plan = load_plan(write_plan(tmp_path, '[[report]]\nname = "p"\nnotebook = "plain.ipynb"\n'), unavailable)
+    plan = load_plan(
+        write_plan(tmp_path, '[[report]]\nname = "p"\nnotebook = "plain.ipynb"\n'), unavailable
+    )
     assert plan.reports[0].parameters == {"n": 1}
 
 
@@ -160,36 +193,80 @@ ENTRY = '[[report]]\nname = "{name}"\nnotebook = "nb/report.ipynb"\n'
 @pytest.mark.parametrize(
     "body, message",
     [
-        ('[default]\ntimeout = 3\n' + ENTRY.format(name="r"), "unknown key 'default'; did you mean 'defaults'?"),
-        ('[defaults]\ntimeout = -1\n' + ENTRY.format(name="r"), "[defaults] timeout must be a positive number"),
-        (ENTRY.format(name="r") + 'input = ["incidents"]\n', "unknown key 'input'; did you mean 'inputs'?"),
-        ('[[report]]\nname = "r"\nnotebook = "nb/missing.ipynb"\n', "report 'r': notebook 'nb/missing.ipynb' not found"),
-        (ENTRY.format(name="r") + "parameters = { hypotesis = \"H1a\" }\n",
-         "report 'r': parameter 'hypotesis' is not declared in the notebook's parameters cell; did you mean 'hypothesis'?"),
-        (ENTRY.format(name="r") + 'parameters = { n = "3" }\n', "report 'r': parameter 'n': expected a int, found str '3'"),
-        (ENTRY.format(name="r") + "parameters = { n = true }\n", "parameter 'n': expected a int, found bool True"),
-        (ENTRY.format(name="r") + "parameters = { n = 11 }\n", "parameter 'n': 11 is outside the range 1..10"),
-        (ENTRY.format(name="r") + "parameters = { share = nan }\n", "parameter 'share': expected a finite float"),
-        (ENTRY.format(name="r") + 'parameters = { kind = "rate" }\n',
-         "parameter 'kind': 'rate' is not in the choices (counts, rates); did you mean 'rates'?"),
-        (ENTRY.format(name="r") + 'parameters = { hypothesis = "H2b" }\n',
-         "parameter 'hypothesis': 'H2b' is not in the hypothesis registry (H1a, H1b, H2a); did you mean 'H2a'?"),
-        (ENTRY.format(name="r") + "parameters = { kind = 1979-05-27 }\n", "parameter 'kind': expected a str, found date"),
-        (ENTRY.format(name="r") + 'parameters = { output_dir = "x" }\n', "'output_dir' is set by the runner"),
+        (
+            "[default]\ntimeout = 3\n" + ENTRY.format(name="r"),
+            "unknown key 'default'; did you mean 'defaults'?",
+        ),
+        (
+            "[defaults]\ntimeout = -1\n" + ENTRY.format(name="r"),
+            "[defaults] timeout must be a positive number",
+        ),
+        (
+            ENTRY.format(name="r") + 'input = ["incidents"]\n',
+            "unknown key 'input'; did you mean 'inputs'?",
+        ),
+        (
+            '[[report]]\nname = "r"\nnotebook = "nb/missing.ipynb"\n',
+            "report 'r': notebook 'nb/missing.ipynb' not found",
+        ),
+        (
+            ENTRY.format(name="r") + 'parameters = { hypotesis = "H1a" }\n',
+            "report 'r': parameter 'hypotesis' is not declared in the notebook's parameters cell; did you mean 'hypothesis'?",
+        ),
+        (
+            ENTRY.format(name="r") + 'parameters = { n = "3" }\n',
+            "report 'r': parameter 'n': expected a int, found str '3'",
+        ),
+        (
+            ENTRY.format(name="r") + "parameters = { n = true }\n",
+            "parameter 'n': expected a int, found bool True",
+        ),
+        (
+            ENTRY.format(name="r") + "parameters = { n = 11 }\n",
+            "parameter 'n': 11 is outside the range 1..10",
+        ),
+        (
+            ENTRY.format(name="r") + "parameters = { share = nan }\n",
+            "parameter 'share': expected a finite float",
+        ),
+        (
+            ENTRY.format(name="r") + 'parameters = { kind = "rate" }\n',
+            "parameter 'kind': 'rate' is not in the choices (counts, rates); did you mean 'rates'?",
+        ),
+        (
+            ENTRY.format(name="r") + 'parameters = { hypothesis = "H2b" }\n',
+            "parameter 'hypothesis': 'H2b' is not in the hypothesis registry (H1a, H1b, H2a); did you mean 'H2a'?",
+        ),
+        (
+            ENTRY.format(name="r") + "parameters = { kind = 1979-05-27 }\n",
+            "parameter 'kind': expected a str, found date",
+        ),
+        (
+            ENTRY.format(name="r") + 'parameters = { output_dir = "x" }\n',
+            "'output_dir' is set by the runner",
+        ),
         (ENTRY.format(name="r-{n}") + "grid = { n = [] }\n", "report 'r-{n}': grid 'n' is empty"),
         (ENTRY.format(name="r-{n}") + "grid = { n = 2 }\n", "grid 'n' must be a list of values"),
         (ENTRY.format(name="r") + "grid = { n = [1, 2] }\n", "report name 'r' occurs twice"),
         (ENTRY.format(name="r") + ENTRY.format(name="r"), "report name 'r' occurs twice"),
-        (ENTRY.format(name="r-{nn}") + "grid = { n = [1, 2] }\n", "placeholder '{nn}' is not a parameter of the notebook; did you mean 'n'?"),
+        (
+            ENTRY.format(name="r-{nn}") + "grid = { n = [1, 2] }\n",
+            "placeholder '{nn}' is not a parameter of the notebook; did you mean 'n'?",
+        ),
         (ENTRY.format(name="r-{n!r}"), "name placeholders must be plain parameter names"),
         (ENTRY.format(name="../r"), "report name '../r' cannot be a folder name"),
         (ENTRY.format(name="index.html"), "report name 'index.html' cannot be a folder name"),
-        (ENTRY.format(name="r") + 'parameters = { n = 2 }\ngrid = { n = [1] }\n', "'n' is set both in parameters and in grid"),
-        ("[[report]]\nnotebook = \"nb/report.ipynb\"\n", "'name' is required"),
+        (
+            ENTRY.format(name="r") + "parameters = { n = 2 }\ngrid = { n = [1] }\n",
+            "'n' is set both in parameters and in grid",
+        ),
+        ('[[report]]\nnotebook = "nb/report.ipynb"\n', "'name' is required"),
         ("x = [", "not valid TOML"),
     ],
 )
-def test_plan_mistakes_are_config_errors_naming_plan_report_and_parameter(tmp_path, notebook, body, message):
+def test_plan_mistakes_are_config_errors_naming_plan_report_and_parameter(
+    tmp_path, notebook, body, message
+):
     plan = write_plan(tmp_path, body)
     with pytest.raises(ConfigError) as caught:
         load_plan(plan, registry)
@@ -249,7 +326,9 @@ def test_the_content_key_changes_with_each_thing_a_report_depends_on(keyed, monk
     key, folder, notebook, source = keyed
     base = key()
     assert key() == base, "the key must be a function of content alone"
-    assert key(tables={"indicators": "c" * 64}) == base, "a table the report does not declare is irrelevant"
+    assert key(tables={"indicators": "c" * 64}) == base, (
+        "a table the report does not declare is irrelevant"
+    )
     assert key(tables={"incidents": "c" * 64}) != base
     assert key(with_code=True) != base
 
@@ -324,26 +403,57 @@ def test_outputs_and_run_metadata_do_not_change_the_notebook_hash(notebook):
 
 
 def test_status_says_why_a_published_report_is_stale(tmp_path):
-    parts = {"notebook_sha256": "n", "parameters": {"n": 1}, "inputs": {"incidents": "a", "indicators": "b"},
-             "source_sha256": "s", "lock_sha256": "l", "python": "3.11.7", "with_code": False}
+    parts = {
+        "notebook_sha256": "n",
+        "parameters": {"n": 1},
+        "inputs": {"incidents": "a", "indicators": "b"},
+        "source_sha256": "s",
+        "lock_sha256": "l",
+        "python": "3.11.7",
+        "with_code": False,
+    }
     reports = tmp_path / "reports"
     assert cache.status("r", parts, reports).state == "never run"
     (reports / "r").mkdir(parents=True)
-    cache.write_json(reports / "r" / "manifest.json", {"content_key": cache.content_key(parts), **parts})
-    assert cache.status("r", parts, reports) == cache.Status("fresh", (), cache.read_json(reports / "r" / "manifest.json"), None)
-    now = {**parts, "parameters": {"n": 2}, "inputs": {"incidents": "z"}, "source_sha256": "t", "python": "3.12.0"}
+    cache.write_json(
+        reports / "r" / "manifest.json", {"content_key": cache.content_key(parts), **parts}
+    )
+    assert cache.status("r", parts, reports) == cache.Status(
+        "fresh", (), cache.read_json(reports / "r" / "manifest.json"), None
+    )
+    now = {
+        **parts,
+        "parameters": {"n": 2},
+        "inputs": {"incidents": "z"},
+        "source_sha256": "t",
+        "python": "3.12.0",
+    }
     status = cache.status("r", now, reports)
     assert status.state == "stale"
-    assert status.reasons == ("parameter 'n' 1 → 2", "input 'incidents' changed", "input 'indicators' dropped",
-                              "code in src/analysis changed", "Python 3.11.7 → 3.12.0")
-    publish.keep_failed(publish.new_staging(reports, "r"), reports, "r",
-                        {"cell": 4, "ename": "ValueError", "evalue": "bad"})
+    assert status.reasons == (
+        "parameter 'n' 1 → 2",
+        "input 'incidents' changed",
+        "input 'indicators' dropped",
+        "code in src/analysis changed",
+        "Python 3.11.7 → 3.12.0",
+    )
+    publish.keep_failed(
+        publish.new_staging(reports, "r"),
+        reports,
+        "r",
+        {"cell": 4, "ename": "ValueError", "evalue": "bad"},
+    )
     status = cache.status("r", parts, reports)
     assert status.state == "failed"
-    assert status.reasons == ("last run failed at cell 4: ValueError", "an earlier good run stays published")
+    assert status.reasons == (
+        "last run failed at cell 4: ValueError",
+        "an earlier good run stays published",
+    )
 
 
-def test_input_hashes_come_from_the_data_manifest_and_unknown_tables_are_named(tmp_path, monkeypatch):
+def test_input_hashes_come_from_the_data_manifest_and_unknown_tables_are_named(
+    tmp_path, monkeypatch
+):
     data = tmp_path / "data"
     data.mkdir()
     digest = {text: hashlib.sha256(text.encode()).hexdigest() for text in ("1", "2")}
@@ -357,9 +467,14 @@ def test_input_hashes_come_from_the_data_manifest_and_unknown_tables_are_named(t
     cache.write_json(data / "manifest.json", {"tables": {"incidents": {"sha256": digest["2"]}}})
     assert cache.table_hashes(cache.Memo(tmp_path / "memo.json"), env) == {"incidents": digest["2"]}
     write_notebook(tmp_path / "nb" / "report.ipynb", PARAMETERS)
-    plan = load_plan(write_plan(tmp_path, ENTRY.format(name="r") + 'inputs = ["incident"]\n'), registry)
-    with pytest.raises(ConfigError, match="report 'r': input 'incident' is not a table of the data manifest; "
-                                          "did you mean 'incidents'"):
+    plan = load_plan(
+        write_plan(tmp_path, ENTRY.format(name="r") + 'inputs = ["incident"]\n'), registry
+    )
+    with pytest.raises(
+        ConfigError,
+        match="report 'r': input 'incident' is not a table of the data manifest; "
+        "did you mean 'incidents'",
+    ):
         cache.key_parts(plan.reports, env, {"incidents": "1" * 64}, "plan")
 
 
@@ -370,7 +485,9 @@ def test_publish_swaps_the_whole_folder_and_clears_an_old_failure(tmp_path):
     reports = tmp_path / "reports"
     (reports / "r").mkdir(parents=True)
     (reports / "r" / "old.txt").write_text("old")
-    publish.keep_failed(publish.new_staging(reports, "r"), reports, "r", {"cell": 1, "ename": "E", "evalue": ""})
+    publish.keep_failed(
+        publish.new_staging(reports, "r"), reports, "r", {"cell": 1, "ename": "E", "evalue": ""}
+    )
     staging = publish.new_staging(reports, "r")
     assert staging.parent == reports / ".staging" and staging.name.startswith("r-")
     (staging / "new.txt").write_text("new")
@@ -402,16 +519,32 @@ def test_normalise_makes_the_executed_notebook_independent_of_the_run(tmp_path):
 
     staging = tmp_path / "reports" / ".staging" / "r-abc123"
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(f'output_dir = "{staging}"')])
-    nb.cells[0].metadata.update({"execution": {"iopub.execute_input": "2026"}, "papermill": {"duration": 1.0}})
-    nb.cells[0].outputs = [nbformat.v4.new_output("stream", name="stdout", text=f"saved to {staging}/figures\n")]
-    nb.metadata["papermill"] = {"start_time": "t", "end_time": "t", "duration": 2.0, "parameters": {"output_dir": str(staging)},
-                                "input_path": "/abs/nb/report.ipynb", "output_path": f"{staging}/r.ipynb"}
+    nb.cells[0].metadata.update(
+        {"execution": {"iopub.execute_input": "2026"}, "papermill": {"duration": 1.0}}
+    )
+    nb.cells[0].outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text=f"saved to {staging}/figures\n")
+    ]
+    nb.metadata["papermill"] = {
+        "start_time": "t",
+        "end_time": "t",
+        "duration": 2.0,
+        "parameters": {"output_dir": str(staging)},
+        "input_path": "/abs/nb/report.ipynb",
+        "output_path": f"{staging}/r.ipynb",
+    }
     normalised = publish.normalise(nb, "nb/report.ipynb", staging, "reports/r")
     cell = normalised.cells[0]
-    assert cell.source == 'output_dir = "reports/r"' and cell.outputs[0].text == "saved to reports/r/figures\n"
+    assert (
+        cell.source == 'output_dir = "reports/r"'
+        and cell.outputs[0].text == "saved to reports/r/figures\n"
+    )
     assert cell.metadata == {} and cell.id == publish.cell_id("nb/report.ipynb", 0)
-    assert normalised.metadata["papermill"] == {"parameters": {"output_dir": "reports/r"},
-                                                "input_path": "nb/report.ipynb", "output_path": "reports/r/r.ipynb"}
+    assert normalised.metadata["papermill"] == {
+        "parameters": {"output_dir": "reports/r"},
+        "input_path": "nb/report.ipynb",
+        "output_path": "reports/r/r.ipynb",
+    }
     assert publish.cell_id("nb/report.ipynb", 0) != publish.cell_id("nb/other.ipynb", 0)
 
 
@@ -419,7 +552,10 @@ def test_normalise_makes_the_executed_notebook_independent_of_the_run(tmp_path):
 
 
 def test_index_escapes_every_text_it_shows(tmp_path, notebook):
-    plan = load_plan(write_plan(tmp_path, ENTRY.format(name="r") + 'parameters = { kind = "counts" }\n'), registry)
+    plan = load_plan(
+        write_plan(tmp_path, ENTRY.format(name="r") + 'parameters = { kind = "counts" }\n'),
+        registry,
+    )
     report = plan.reports[0]
     report.parameters["kind"] = "<script>alert(1)</script>"
     failure = {"cell": 2, "ename": "ValueError", "evalue": "<b>bad</b> & worse"}

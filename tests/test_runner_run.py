@@ -21,11 +21,11 @@ from analysis.errors import ConfigError
 from analysis.runner import RunOptions, build, cache, pool, run
 from analysis.runner.lock import RunLock
 
-PARAMETERS = '''output_dir: str = ""  # folder for figures/tables/numbers ("" = do not save)
+PARAMETERS = """output_dir: str = ""  # folder for figures/tables/numbers ("" = do not save)
 label: str = "plain"  # shown in the report
 n: int = 3  # how many (range: 1..10)
-'''
-WRITES_OUTPUTS = '''import json, pathlib
+"""
+WRITES_OUTPUTS = """import json, pathlib
 import matplotlib.pyplot as plt
 import pandas as pd
 print("label is", label)
@@ -39,7 +39,7 @@ if output_dir:
     fig.savefig(out / "figures" / "squares.png")
     frame.to_csv(out / "tables" / "squares.csv", index=False)
     (out / "numbers.json").write_text(json.dumps({"n": n, "sum": int(frame.y.sum())}))
-'''
+"""
 # Warm only what the tiny notebooks import; it stays imported in the test process.
 WARM = ("pandas", "matplotlib.pyplot")
 
@@ -81,37 +81,66 @@ def sha(content: str) -> str:
 
 
 def files(folder: Path) -> dict[str, bytes]:
-    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_a_report_is_published_with_notebook_html_outputs_and_a_deterministic_manifest(project):
-    write_notebook(project / "nb" / "good.ipynb", PARAMETERS, WRITES_OUTPUTS, "SECRET_INPUT_MARKER = 40 + 2\nSECRET_INPUT_MARKER")
-    plan = write_plan(project, entry("good-{n}", "nb/good.ipynb", 'parameters = { n = 4 }\ninputs = ["incidents"]'))
+    write_notebook(
+        project / "nb" / "good.ipynb",
+        PARAMETERS,
+        WRITES_OUTPUTS,
+        "SECRET_INPUT_MARKER = 40 + 2\nSECRET_INPUT_MARKER",
+    )
+    plan = write_plan(
+        project,
+        entry("good-{n}", "nb/good.ipynb", 'parameters = { n = 4 }\ninputs = ["incidents"]'),
+    )
     code, out = run_plan(plan)
     assert code == 0, out
     folder = project / "reports" / "good-4"
-    assert sorted(files(folder)) == ["figures/squares.png", "good-4.html", "good-4.ipynb", "manifest.json",
-                                     "numbers.json", "tables/squares.csv", "timings.json"]
+    assert sorted(files(folder)) == [
+        "figures/squares.png",
+        "good-4.html",
+        "good-4.ipynb",
+        "manifest.json",
+        "numbers.json",
+        "tables/squares.csv",
+        "timings.json",
+    ]
     assert json.loads((folder / "numbers.json").read_text()) == {"n": 4, "sum": 14}
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["report"] == "good-4" and manifest["notebook"] == "nb/good.ipynb"
-    assert manifest["parameters"] == {"label": "plain", "n": 4} and manifest["inputs"] == {"incidents": sha("1")}
+    assert manifest["parameters"] == {"label": "plain", "n": 4} and manifest["inputs"] == {
+        "incidents": sha("1")
+    }
     assert manifest["python"] == sys.version.split()[0] and manifest["packages"]["pandas"]
     assert set(manifest["git"]) == {"commit", "dirty"} and manifest["engine"] == "fork"
-    assert set(manifest["outputs"]) == {"figures/squares.png", "good-4.html", "good-4.ipynb", "numbers.json",
-                                        "tables/squares.csv"}
+    assert set(manifest["outputs"]) == {
+        "figures/squares.png",
+        "good-4.html",
+        "good-4.ipynb",
+        "numbers.json",
+        "tables/squares.csv",
+    }
     assert "seconds" in json.loads((folder / "timings.json").read_text())
     html = (folder / "good-4.html").read_text()
     assert "42" in html and "SECRET_INPUT_MARKER" not in html, "inputs are hidden by default"
     executed = json.loads((folder / "good-4.ipynb").read_text())
     injected = executed["cells"][2]
     assert injected["metadata"]["tags"] == ["injected-parameters"]
-    assert "n = 4" in "".join(injected["source"]) and 'output_dir = "reports/good-4"' in "".join(injected["source"])
+    assert "n = 4" in "".join(injected["source"]) and 'output_dir = "reports/good-4"' in "".join(
+        injected["source"]
+    )
     before = files(folder)
     code, _ = run_plan(plan, force=True)
     after = files(folder)
-    assert code == 0 and {k: v for k, v in after.items() if k != "timings.json"} == \
-        {k: v for k, v in before.items() if k != "timings.json"}, "same content, same bytes"
+    assert code == 0 and {k: v for k, v in after.items() if k != "timings.json"} == {
+        k: v for k, v in before.items() if k != "timings.json"
+    }, "same content, same bytes"
     code, _ = run_plan(plan, force=True, with_code=True)
     assert "SECRET_INPUT_MARKER" in (folder / "good-4.html").read_text()
 
@@ -119,7 +148,11 @@ def test_a_report_is_published_with_notebook_html_outputs_and_a_deterministic_ma
 def test_unchanged_reports_are_skipped_and_changes_rerun_exactly_what_depends_on_them(project):
     write_notebook(project / "a.ipynb", PARAMETERS, "print(label)")
     write_notebook(project / "b.ipynb", PARAMETERS, "print(n)")
-    plan = write_plan(project, entry("a", "a.ipynb", 'inputs = ["incidents"]') + entry("b", "b.ipynb", 'inputs = ["indicators"]'))
+    plan = write_plan(
+        project,
+        entry("a", "a.ipynb", 'inputs = ["incidents"]')
+        + entry("b", "b.ipynb", 'inputs = ["indicators"]'),
+    )
     assert run_plan(plan)[0] == 0
 
     def ran(out: str) -> set[str]:
@@ -140,16 +173,24 @@ def test_unchanged_reports_are_skipped_and_changes_rerun_exactly_what_depends_on
 
 
 def test_editing_one_registry_entry_reruns_only_its_reports(project):
-    params = PARAMETERS + 'hypothesis: str = "H1a"  # registered hypothesis id (choices: registry)\n'
+    params = (
+        PARAMETERS + 'hypothesis: str = "H1a"  # registered hypothesis id (choices: registry)\n'
+    )
     write_notebook(project / "h.ipynb", params, "print(hypothesis)")
     write_notebook(project / "all.ipynb", PARAMETERS, "print('every entry')")
-    plan = write_plan(project, entry("h-{hypothesis}", "h.ipynb", 'grid = { hypothesis = ["H1a", "H1b", "H3"] }')
-                      + entry("all", "all.ipynb", 'inputs = ["registry"]') + entry("none", "all.ipynb"))
+    plan = write_plan(
+        project,
+        entry("h-{hypothesis}", "h.ipynb", 'grid = { hypothesis = ["H1a", "H1b", "H3"] }')
+        + entry("all", "all.ipynb", 'inputs = ["registry"]')
+        + entry("none", "all.ipynb"),
+    )
     assert run_plan(plan)[0] == 0
     registry = project / "src_copy" / "hypotheses.toml"
     text = registry.read_text()
     start = text.index("[H1b]")
-    registry.write_text(text[:start] + text[start:].replace('rationale = "', 'rationale = "Edited. ', 1))
+    registry.write_text(
+        text[:start] + text[start:].replace('rationale = "', 'rationale = "Edited. ', 1)
+    )
     listing = run_plan(plan, list_plan=True)[1]
     assert "the hypothesis registry (its entry, or every entry it reads) changed" in listing
     code, out = run_plan(plan)
@@ -171,8 +212,12 @@ def test_a_failing_report_is_kept_apart_and_the_others_publish(project):
     assert files(project / "reports" / "bad") == published, "the last good report stays untouched"
     failed = project / "reports" / "_failed" / "bad"
     failure = json.loads((failed / "failure.json").read_text())
-    assert {k: failure[k] for k in ("report", "cell", "ename", "evalue")} == \
-        {"report": "bad", "cell": 5, "ename": "ValueError", "evalue": "no <data> here"}
+    assert {k: failure[k] for k in ("report", "cell", "ename", "evalue")} == {
+        "report": "bad",
+        "cell": 5,
+        "ename": "ValueError",
+        "evalue": "no <data> here",
+    }
     executed = json.loads((failed / "bad.ipynb").read_text())
     assert "".join(executed["cells"][3]["outputs"][0]["text"]) == "before\n"
     assert executed["cells"][4]["outputs"][0]["output_type"] == "error"
@@ -182,15 +227,22 @@ def test_a_failing_report_is_kept_apart_and_the_others_publish(project):
 
 
 def test_every_report_starts_from_a_clean_process(project):
-    write_notebook(project / "dirty.ipynb", PARAMETERS, """
+    write_notebook(
+        project / "dirty.ipynb",
+        PARAMETERS,
+        """
 import json, matplotlib
 import matplotlib.pyplot as plt
 LEFTOVER = 1
 json.LEFTOVER = 1
 matplotlib.rcParams["lines.linewidth"] = 9
 plt.figure()
-""")
-    write_notebook(project / "check.ipynb", PARAMETERS, """
+""",
+    )
+    write_notebook(
+        project / "check.ipynb",
+        PARAMETERS,
+        """
 import json, matplotlib
 import matplotlib.pyplot as plt
 assert "LEFTOVER" not in globals()
@@ -198,7 +250,8 @@ assert not hasattr(json, "LEFTOVER")
 assert matplotlib.rcParams["lines.linewidth"] != 9
 assert plt.get_fignums() == []
 print("clean")
-""")
+""",
+    )
     plan = write_plan(project, entry("1-dirty", "dirty.ipynb") + entry("2-check", "check.ipynb"))
     import matplotlib.pyplot as plt
 
@@ -211,27 +264,41 @@ print("clean")
 
 
 def test_a_report_past_its_timeout_fails_alone(project):
-    write_notebook(project / "slow.ipynb", PARAMETERS, "print('start')", "import time\ntime.sleep(60)")
-    write_notebook(project / "stuck.ipynb", PARAMETERS,
-                   "import signal, time\nsignal.signal(signal.SIGALRM, signal.SIG_IGN)\ntime.sleep(60)")
+    write_notebook(
+        project / "slow.ipynb", PARAMETERS, "print('start')", "import time\ntime.sleep(60)"
+    )
+    write_notebook(
+        project / "stuck.ipynb",
+        PARAMETERS,
+        "import signal, time\nsignal.signal(signal.SIGALRM, signal.SIG_IGN)\ntime.sleep(60)",
+    )
     write_notebook(project / "quick.ipynb", PARAMETERS, "print('quick')")
-    plan = write_plan(project, entry("slow", "slow.ipynb") + entry("stuck", "stuck.ipynb") + entry("quick", "quick.ipynb"))
+    plan = write_plan(
+        project,
+        entry("slow", "slow.ipynb") + entry("stuck", "stuck.ipynb") + entry("quick", "quick.ipynb"),
+    )
     started = time.monotonic()
     code, _ = run_plan(plan, jobs=3, timeout=1.0, kill_grace=1.0)
     assert time.monotonic() - started < 15
     assert code == 1 and (project / "reports" / "quick" / "quick.html").is_file()
     slow = json.loads((project / "reports" / "_failed" / "slow" / "failure.json").read_text())
-    assert (slow["cell"], slow["ename"]) == (5, "ReportTimeout"), "the cell that ran too long is named"
+    assert (slow["cell"], slow["ename"]) == (5, "ReportTimeout"), (
+        "the cell that ran too long is named"
+    )
     assert (project / "reports" / "_failed" / "slow" / "slow.ipynb").is_file()
     stuck = json.loads((project / "reports" / "_failed" / "stuck" / "failure.json").read_text())
     assert stuck["ename"] == "ReportTimeout" and "killed after 2 s" in stuck["evalue"]
 
 
 def test_both_engines_give_the_same_cell_outputs(project):
-    notebook = write_notebook(project / "both.ipynb", PARAMETERS, "print('label is', label)\nn * 2",
-                              "import sys\nprint('to stderr', file=sys.stderr)",
-                              "import pandas as pd\npd.DataFrame({'a': [1, 2]})",
-                              "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\nNone")
+    notebook = write_notebook(
+        project / "both.ipynb",
+        PARAMETERS,
+        "print('label is', label)\nn * 2",
+        "import sys\nprint('to stderr', file=sys.stderr)",
+        "import pandas as pd\npd.DataFrame({'a': [1, 2]})",
+        "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\nNone",
+    )
     extra = 'parameters = { label = "x\\"y" }'
     write_plan(project, entry("fork", "both.ipynb", extra))
     assert run_plan(project / "reports.toml", engine="fork")[0] == 0
@@ -243,10 +310,21 @@ def test_both_engines_give_the_same_cell_outputs(project):
     def texts(name: str) -> list:
         nb = json.loads((project / "reports" / name / f"{name}.ipynb").read_text())
         return [
-            ("".join(cell["source"]).replace(f"reports/{name}", "reports/NAME")
-             if "injected-parameters" in cell["metadata"].get("tags", []) else None,
-             [(o["output_type"], o.get("name"), "".join(o.get("text", "")) or "".join(o.get("data", {}).get("text/plain", "")),
-               sorted(o.get("data", {}))) for o in cell.get("outputs", [])])
+            (
+                "".join(cell["source"]).replace(f"reports/{name}", "reports/NAME")
+                if "injected-parameters" in cell["metadata"].get("tags", [])
+                else None,
+                [
+                    (
+                        o["output_type"],
+                        o.get("name"),
+                        "".join(o.get("text", ""))
+                        or "".join(o.get("data", {}).get("text/plain", "")),
+                        sorted(o.get("data", {})),
+                    )
+                    for o in cell.get("outputs", [])
+                ],
+            )
             for cell in nb["cells"]
         ]
 
@@ -257,14 +335,18 @@ def test_both_engines_give_the_same_cell_outputs(project):
 
 def test_nothing_runs_when_the_plan_is_invalid(project, monkeypatch):
     write_notebook(project / "a.ipynb", PARAMETERS, "print(1)")
-    plan = write_plan(project, entry("a", "a.ipynb") + entry("b", "a.ipynb", "parameters = { n = 99 }"))
+    plan = write_plan(
+        project, entry("a", "a.ipynb") + entry("b", "a.ipynb", "parameters = { n = 99 }")
+    )
 
     def never(*args, **kwargs):
         raise AssertionError("a worker started before the plan was validated")
 
     monkeypatch.setattr("analysis.runner.batch.run_pool", never)
     monkeypatch.setattr("analysis.runner.batch.warm_up", never)
-    with pytest.raises(ConfigError, match="report 'b': parameter 'n': 99 is outside the range 1..10"):
+    with pytest.raises(
+        ConfigError, match="report 'b': parameter 'n': 99 is outside the range 1..10"
+    ):
         run_plan(plan)
     assert not (project / "reports" / "a").exists()
 
@@ -291,9 +373,24 @@ def test_a_stop_signal_ends_the_run_and_leaves_published_reports_consistent(proj
     assert run_plan(plan)[0] == 0
     published = files(project / "reports" / "quick")
     write_plan(project, entry("quick", "quick.ipynb") + entry("slow", "slow.ipynb"))
-    command = [sys.executable, "-m", "analysis.cli", "run", "--plan", str(plan), "--force", "--jobs", "2"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    command = [
+        sys.executable,
+        "-m",
+        "analysis.cli",
+        "run",
+        "--plan",
+        str(plan),
+        "--force",
+        "--jobs",
+        "2",
+    ]
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     for line in process.stdout:  # wait until "quick" is published and "slow" is running
         if "quick" in line and "ok" in line:
             break
@@ -302,7 +399,9 @@ def test_a_stop_signal_ends_the_run_and_leaves_published_reports_consistent(proj
     assert process.returncode == 130, err
     assert f"interrupted ({stop.name})" in out and "Traceback" not in err
     assert not (project / "reports" / ".staging").exists()
-    assert not (project / "reports" / "slow").exists() and files(project / "reports" / "quick") != {}
+    assert (
+        not (project / "reports" / "slow").exists() and files(project / "reports" / "quick") != {}
+    )
     assert set(files(project / "reports" / "quick")) == set(published)
     page = (project / "reports" / "index.html").read_text()
     assert "slow" in page and "never run" in page
@@ -317,8 +416,13 @@ def test_a_killed_run_loses_nothing_and_the_next_run_completes(project):
     index_before = (project / "reports" / "index.html").read_bytes()
     write_plan(project, entry("quick", "quick.ipynb") + entry("slow", "slow.ipynb"))
     command = [sys.executable, "-m", "analysis.cli", "run", "--plan", str(plan), "--jobs", "2"]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    process = subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     for line in process.stdout:  # "quick" is fresh and skipped; wait until "slow" has started
         if "run" in line or "slow" in line:
             break
@@ -333,7 +437,9 @@ def test_a_killed_run_loses_nothing_and_the_next_run_completes(project):
     assert code == 0, out
     assert (project / "reports" / "slow" / "manifest.json").is_file()
     assert files(project / "reports" / "quick") == published
-    assert not list((project / "reports" / ".staging").glob("slow-*")), "the killed run's staging is cleared"
+    assert not list((project / "reports" / ".staging").glob("slow-*")), (
+        "the killed run's staging is cleared"
+    )
 
 
 def test_an_edited_data_table_is_refused_before_any_report_runs(project, capsys):
@@ -342,15 +448,21 @@ def test_an_edited_data_table_is_refused_before_any_report_runs(project, capsys)
     (project / "data" / "incidents.csv").write_text("edited by hand")
     assert main(["run", "--plan", str(plan)]) == 2
     err = capsys.readouterr().err
-    assert "incidents.csv" in err and "differs from the one the data build recorded" in err and "analysis data build" in err
+    assert (
+        "incidents.csv" in err
+        and "differs from the one the data build recorded" in err
+        and "analysis data build" in err
+    )
     assert not (project / "reports" / "a").exists()
 
 
 def test_a_worker_that_dies_is_a_failure_not_a_crash(tmp_path):
     results = {}
-    tasks = [pool.Task("dies", lambda: os._exit(3), 10, tmp_path / "dies.log"),
-             pool.Task("raises", lambda: 1 / 0, 10, tmp_path / "raises.log"),
-             pool.Task("works", lambda: {"error": None}, 10, tmp_path / "works.log")]
+    tasks = [
+        pool.Task("dies", lambda: os._exit(3), 10, tmp_path / "dies.log"),
+        pool.Task("raises", lambda: 1 / 0, 10, tmp_path / "raises.log"),
+        pool.Task("works", lambda: {"error": None}, 10, tmp_path / "works.log"),
+    ]
     pool.run_pool(tasks, 2, lambda task, result, seconds: results.setdefault(task.name, result))
     assert results["works"] == {"error": None}
     assert results["dies"]["error"]["evalue"] == "the worker exited with status 3 and no result"
@@ -361,6 +473,16 @@ def test_a_worker_that_dies_is_a_failure_not_a_crash(tmp_path):
 def test_first_error_numbers_cells_from_one():
     import nbformat
 
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("x"), nbformat.v4.new_code_cell("1/0")])
-    nb.cells[1].outputs = [nbformat.v4.new_output("error", ename="ZeroDivisionError", evalue="division by zero", traceback=[])]
-    assert build.first_error(nb) == {"cell": 2, "ename": "ZeroDivisionError", "evalue": "division by zero"}
+    nb = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_markdown_cell("x"), nbformat.v4.new_code_cell("1/0")]
+    )
+    nb.cells[1].outputs = [
+        nbformat.v4.new_output(
+            "error", ename="ZeroDivisionError", evalue="division by zero", traceback=[]
+        )
+    ]
+    assert build.first_error(nb) == {
+        "cell": 2,
+        "ename": "ZeroDivisionError",
+        "evalue": "division by zero",
+    }

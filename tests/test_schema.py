@@ -37,7 +37,10 @@ def test_valid_table_passes():
 @pytest.mark.parametrize(
     "overrides, fragments",
     [
-        ({"iso3": ["KGZ", "XXX", "TJK"]}, ["raw/x.csv", "line 3", "column 'iso3'", "'XXX'", "ISO 3166"]),
+        (
+            {"iso3": ["KGZ", "XXX", "TJK"]},
+            ["raw/x.csv", "line 3", "column 'iso3'", "'XXX'", "ISO 3166"],
+        ),
         ({"period": ["2000", "2000", "2002"]}, ["duplicate key"]),
         ({"frequency": ["A", "Q", "A"]}, ["line 3", "column 'frequency'", "'Q'"]),
         ({"period": ["2000", "2001-13x", "2002"]}, ["line 3", "column 'period'"]),
@@ -63,15 +66,27 @@ def test_shipped_file_errors_use_the_line_in_that_file():
         schema.validate("indicators", frame, file="data/indicators.csv")
 
 
-@pytest.mark.parametrize("date, ok", [("2021-02-28", True), ("2021-02-30", False), ("21-02-01", False),
-                                      ("2999-01-01", False)])
+@pytest.mark.parametrize(
+    "date, ok",
+    [("2021-02-28", True), ("2021-02-30", False), ("21-02-01", False), ("2999-01-01", False)],
+)
 def test_milestone_dates_must_be_real_calendar_dates(date, ok):
     frame = schema.coerce(
         "milestones",
         pd.DataFrame(
-            {"milestone_id": ["m"], "event_date": [date], "date_precision": ["day"], "country": ["KGZ"],
-             "event": ["e"], "source_url": ["u"], "source_publication_date": [None], "statement": [None],
-             "reliability_note": [None], "source_file": ["f"], "source_row": [2]}
+            {
+                "milestone_id": ["m"],
+                "event_date": [date],
+                "date_precision": ["day"],
+                "country": ["KGZ"],
+                "event": ["e"],
+                "source_url": ["u"],
+                "source_publication_date": [None],
+                "statement": [None],
+                "reliability_note": [None],
+                "source_file": ["f"],
+                "source_row": [2],
+            }
         ),
     )
     if ok:
@@ -96,7 +111,9 @@ values = st.one_of(st.none(), st.floats(allow_nan=False, allow_infinity=False, w
 def test_property_well_formed_series_pass(years, data):
     n = len(years)
     vals = [data.draw(values) for _ in years]
-    frame = indicator_rows(n, period=[str(y) for y in years], value=[float("nan") if v is None else v for v in vals])
+    frame = indicator_rows(
+        n, period=[str(y) for y in years], value=[float("nan") if v is None else v for v in vals]
+    )
     assert len(schema.validate("indicators", frame)) == n
 
 

@@ -74,10 +74,14 @@ def test_acled_event_maps_to_an_incident(write, numeric):
 
 @pytest.mark.parametrize(
     "event_type, category",
-    [("Explosions/Remote violence", "explosions_remote_violence"),
-     ("Violence against civilians", "violence_against_civilians"), ("Protests", "protests"),
-     ("Riots", "riots"), ("Strategic developments", "strategic_developments")],
-)  # fmt: skip
+    [
+        ("Explosions/Remote violence", "explosions_remote_violence"),
+        ("Violence against civilians", "violence_against_civilians"),
+        ("Protests", "protests"),
+        ("Riots", "riots"),
+        ("Strategic developments", "strategic_developments"),
+    ],
+)
 def test_event_types(write, numeric, event_type, category):
     row = read_acled(acled_file(write, [{"event_type": event_type}]), numeric).iloc[0]
     assert row["event_category"] == category
@@ -94,8 +98,10 @@ def test_time_precision(write, numeric, time_precision, precision, note):
 
 
 def test_older_exports_write_dates_as_day_month_year(write, numeric):
-    records = [{"event_date": "29 April 2021"}, {"event_id_cnty": "TJK7", "iso": "762",
-                                                 "event_date": "3 March 2021"}]  # fmt: skip
+    records = [
+        {"event_date": "29 April 2021"},
+        {"event_id_cnty": "TJK7", "iso": "762", "event_date": "3 March 2021"},
+    ]
     table = read_acled(acled_file(write, records), numeric)
     assert table[["incident_id", "date_start", "country"]].values.tolist() == [
         ["ACLED-TJK7", "2021-03-03", "TJK"],

@@ -50,9 +50,16 @@ def test_missing_file(tmp_path):
 
 @pytest.mark.parametrize(
     "value, expected, problem",
-    [("3", 3, None), ("3.0", 3, None), ("", None, None), ("-1", None, "negative count"),
-     ("2.5", None, "not a whole number"), ("many", None, "not a number"), ("nan", None, "not a number"),
-     ("inf", None, "not a number")],
+    [
+        ("3", 3, None),
+        ("3.0", 3, None),
+        ("", None, None),
+        ("-1", None, "negative count"),
+        ("2.5", None, "not a whole number"),
+        ("many", None, "not a number"),
+        ("nan", None, "not a number"),
+        ("inf", None, "not a number"),
+    ],
 )
 def test_parse_int(write, value, expected, problem):
     path = write("n.csv", "id,year,value\n")

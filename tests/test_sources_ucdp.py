@@ -98,8 +98,11 @@ def test_former_state_stays_in_gwno_loc_and_is_left_out_of_iso3_loc(write, count
 
 
 def test_rows_are_sorted_by_key_not_file_order(write, countries):
-    records = [{"conflict_id": "902", "year": "2020"}, {"conflict_id": "900", "year": "2022"},
-               {"conflict_id": "900", "year": "2021"}]  # fmt: skip
+    records = [
+        {"conflict_id": "902", "year": "2020"},
+        {"conflict_id": "900", "year": "2022"},
+        {"conflict_id": "900", "year": "2021"},
+    ]
     table = read_ucdp_table(ucdp_file(write, "acd", records), countries)
     assert table[["conflict_id", "year"]].values.tolist() == [[900, 2021], [900, 2022], [902, 2020]]
     assert table["source_row"].tolist() == [4, 3, 2]
@@ -124,11 +127,48 @@ def test_excel_resaves_give_the_same_dates(write, countries, start, end, kwargs)
 
 # --- the known split record of ACD 25.1 ------------------------------------------------------
 
-SPLIT_HEAD = ["11349", "China", "Government of China", "135", "", "ETIM", "1156", "", "1",
-              "East Turkestan"] + [""] * 18  # fmt: skip
-GOOD_LINE = ["11350", "Kyrgyzstan", "Government of A", "143", "", "Group D", "1165", "",
-             "2", "", "2006", "1", "0", "3", "24-4-1994", "1", "8-2-2005", "1", "1", "22-12-2006",
-             "", "703", "", "", "", "703", "3", "25.1"]  # fmt: skip
+SPLIT_HEAD = [
+    "11349",
+    "China",
+    "Government of China",
+    "135",
+    "",
+    "ETIM",
+    "1156",
+    "",
+    "1",
+    "East Turkestan",
+] + [""] * 18
+GOOD_LINE = [
+    "11350",
+    "Kyrgyzstan",
+    "Government of A",
+    "143",
+    "",
+    "Group D",
+    "1165",
+    "",
+    "2",
+    "",
+    "2006",
+    "1",
+    "0",
+    "3",
+    "24-4-1994",
+    "1",
+    "8-2-2005",
+    "1",
+    "1",
+    "22-12-2006",
+    "",
+    "703",
+    "",
+    "",
+    "",
+    "703",
+    "3",
+    "25.1",
+]
 
 
 def acd_251(write, lines, name="UcdpPrioConflict_v25_1.csv"):
@@ -168,9 +208,21 @@ def test_a_continuation_that_differs_is_not_repaired(write, countries):
 
 
 def test_any_other_broken_record_is_an_error(write, countries):
-    broken = [{"year": "", "intensity_level": "", "type_of_conflict": "", "start_date": "",
-               "ep_end": "", "ep_end_date": "", "gwno_a": "", "gwno_b": "", "gwno_loc": "",
-               "region": "", "version": ""}]  # fmt: skip
+    broken = [
+        {
+            "year": "",
+            "intensity_level": "",
+            "type_of_conflict": "",
+            "start_date": "",
+            "ep_end": "",
+            "ep_end_date": "",
+            "gwno_a": "",
+            "gwno_b": "",
+            "gwno_loc": "",
+            "region": "",
+            "version": "",
+        }
+    ]
     message = read_error(read_ucdp_table, ucdp_file(write, "acd", [{}] + broken), countries)
     assert "t.csv" in message and "line 3" in message and "column 'year'" in message
     assert "incomplete record" in message
@@ -184,19 +236,34 @@ def test_any_other_broken_record_is_an_error(write, countries):
     [
         ("brd", {"bd_best": "-5"}, ["negative count", "line 2", "column 'bd_best'", "'-5'"]),
         ("brd", {"bd_low": "about 40"}, ["not a number", "line 2", "column 'bd_low'"]),
-        ("nonstate", {"best_fatality_estimate": "4.5"}, ["not a whole number", "line 2",
-                                                         "column 'best_fatality_estimate'"]),
+        (
+            "nonstate",
+            {"best_fatality_estimate": "4.5"},
+            ["not a whole number", "line 2", "column 'best_fatality_estimate'"],
+        ),
         ("acd", {"start_date": "2021-02-30"}, ["impossible date", "line 2", "column 'start_date'"]),
-        ("acd", {"ep_end_date": "early May 2021"}, ["unparseable date", "line 2",
-                                                    "column 'ep_end_date'"]),
-        ("acd", {"gwno_loc": "702, 999"}, ["unknown Gleditsch-Ward number '999'", "line 2",
-                                            "column 'gwno_loc'"]),
-        ("nonstate", {"gwno_location": "703, x"}, ["unknown Gleditsch-Ward number 'x'", "line 2",
-                                                    "column 'gwno_location'"]),
-        ("acd", {"type_of_conflict": "7"}, ["value breaks the contract", "line 2",
-                                             "column 'type_of_conflict'"]),
+        (
+            "acd",
+            {"ep_end_date": "early May 2021"},
+            ["unparseable date", "line 2", "column 'ep_end_date'"],
+        ),
+        (
+            "acd",
+            {"gwno_loc": "702, 999"},
+            ["unknown Gleditsch-Ward number '999'", "line 2", "column 'gwno_loc'"],
+        ),
+        (
+            "nonstate",
+            {"gwno_location": "703, x"},
+            ["unknown Gleditsch-Ward number 'x'", "line 2", "column 'gwno_location'"],
+        ),
+        (
+            "acd",
+            {"type_of_conflict": "7"},
+            ["value breaks the contract", "line 2", "column 'type_of_conflict'"],
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_cells_name_file_line_and_column(write, countries, dataset, record, fragments):
     message = read_error(read_ucdp_table, ucdp_file(write, dataset, [record]), countries)
     assert "t.csv" in message
@@ -284,8 +351,11 @@ def real(real_countries):
 
 @requires_shared
 def test_shipped_files_are_recognised(real):
-    found = {name: (t["dataset"].iloc[0], t["version"].iloc[0], len(t))
-             for name, t in real.items() if name != "warnings"}  # fmt: skip
+    found = {
+        name: (t["dataset"].iloc[0], t["version"].iloc[0], len(t))
+        for name, t in real.items()
+        if name != "warnings"
+    }
     assert found["UcdpPrioConflict_v25_1.csv"] == ("acd", "25.1", 2751)
     assert found["UcdpPrioConflict_v23_1.csv"] == ("acd", "23.1", 2626)
     assert found["Dyadic_v24_1.csv"] == ("dyadic", "24.1", 3357)
@@ -355,10 +425,15 @@ def test_conflict_year_counts(real):
 
 @requires_shared
 def test_repaired_25_1_record_equals_the_intact_23_1_one(real):
-    shared = [c for c in real["UcdpPrioConflict_v23_1.csv"].columns
-              if c not in ("version", "source_file", "source_row")]  # fmt: skip
-    pick = [real[n].query("conflict_id == 11349 and year == 2008")[shared].reset_index(drop=True)
-            for n in ("UcdpPrioConflict_v23_1.csv", "UcdpPrioConflict_v25_1.csv")]  # fmt: skip
+    shared = [
+        c
+        for c in real["UcdpPrioConflict_v23_1.csv"].columns
+        if c not in ("version", "source_file", "source_row")
+    ]
+    pick = [
+        real[n].query("conflict_id == 11349 and year == 2008")[shared].reset_index(drop=True)
+        for n in ("UcdpPrioConflict_v23_1.csv", "UcdpPrioConflict_v25_1.csv")
+    ]
     assert len(pick[0]) == 1
     pd.testing.assert_frame_equal(pick[0], pick[1])
 
@@ -366,10 +441,12 @@ def test_repaired_25_1_record_equals_the_intact_23_1_one(real):
 @requires_shared
 @pytest.mark.parametrize(
     "extract, full",
-    [("ucdp_prio_acd_v23_1_central_asia.csv", "UcdpPrioConflict_v23_1.csv"),
-     ("ucdp_brd_dyadic_v23_1_central_asia.csv", "BattleDeaths_v23_1.csv"),
-     ("ucdp_nonstate_v23_1_central_asia.csv", "Nonstate_v23_1.csv")],
-)  # fmt: skip
+    [
+        ("ucdp_prio_acd_v23_1_central_asia.csv", "UcdpPrioConflict_v23_1.csv"),
+        ("ucdp_brd_dyadic_v23_1_central_asia.csv", "BattleDeaths_v23_1.csv"),
+        ("ucdp_nonstate_v23_1_central_asia.csv", "Nonstate_v23_1.csv"),
+    ],
+)
 def test_central_asia_extracts_equal_their_rows_in_the_full_files(real, extract, full):
     """Differently formatted copies of one release give the same table (formats are read alike)."""
     columns = [c for c in real[full].columns if c not in ("source_file", "source_row")]
@@ -411,9 +488,11 @@ def test_ged_event_maps_to_an_incident(write, countries):
 
 
 def test_ged_dyad_only_for_two_states_and_sorted(write, countries):
-    records = [{"id": "1", "gwnoa": "702", "gwnob": "703"},
-               {"id": "2", "type_of_violence": "3", "gwnob": "", "side_b": "Civilians"},
-               {"id": "3", "type_of_violence": "2", "gwnoa": "", "gwnob": ""}]  # fmt: skip
+    records = [
+        {"id": "1", "gwnoa": "702", "gwnob": "703"},
+        {"id": "2", "type_of_violence": "3", "gwnob": "", "side_b": "Civilians"},
+        {"id": "3", "type_of_violence": "2", "gwnoa": "", "gwnob": ""},
+    ]
     table = read_ucdp_ged(ged_file(write, records, name="ged.csv"), countries).set_index(
         "incident_id"
     )
@@ -425,9 +504,13 @@ def test_ged_dyad_only_for_two_states_and_sorted(write, countries):
 
 @pytest.mark.parametrize(
     "date_prec, end, precision, note",
-    [(2, "2021-05-03", "day", "2-6 days"), (3, "2021-05-05", "day", "week"),
-     (4, "2021-05-20", "month", "month"), (5, "2021-09-30", "year", "year")],
-)  # fmt: skip
+    [
+        (2, "2021-05-03", "day", "2-6 days"),
+        (3, "2021-05-05", "day", "week"),
+        (4, "2021-05-20", "month", "month"),
+        (5, "2021-09-30", "year", "year"),
+    ],
+)
 def test_ged_date_precision(write, countries, date_prec, end, precision, note):
     record = {"date_prec": str(date_prec), "date_end": end}
     row = read_ucdp_ged(ged_file(write, [record]), countries).iloc[0]
@@ -440,8 +523,11 @@ def test_ged_date_precision(write, countries, date_prec, end, precision, note):
 
 
 def test_ged_rows_sorted_by_date_then_id(write, countries):
-    records = [{"id": "30", "date_start": "2021-05-01", "date_end": "2021-05-01"},
-               {"id": "20"}, {"id": "10"}]  # fmt: skip
+    records = [
+        {"id": "30", "date_start": "2021-05-01", "date_end": "2021-05-01"},
+        {"id": "20"},
+        {"id": "10"},
+    ]
     table = read_ucdp_ged(ged_file(write, records), countries)
     assert table["incident_id"].tolist() == ["GED-10", "GED-20", "GED-30"]
 

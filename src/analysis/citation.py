@@ -23,8 +23,11 @@ FORMATS = ("text", "bibtex")
 def software() -> dict[str, str]:
     """Title, version and authors from CITATION.cff (flat keys only; no YAML parser needed)."""
     text = CITATION_FILE.read_text(encoding="utf-8") if CITATION_FILE.is_file() else ""
-    found = {key: re.search(rf"^{key}:\s*\"?(.+?)\"?\s*$", text, re.M) for key in ("title", "version")}
-    author = re.search(r"^authors:\s*\n\s*-\s*name:\s*\"?(.+?)\"?\s*$", text, re.M)
+    found = {
+        key: re.search(rf"^{key}:\s*\"?(.+?)\"?\s*$", text, re.MULTILINE)
+        for key in ("title", "version")
+    }
+    author = re.search(r"^authors:\s*\n\s*-\s*name:\s*\"?(.+?)\"?\s*$", text, re.MULTILINE)
     return {
         "title": found["title"].group(1) if found["title"] else "analysis",
         "version": found["version"].group(1) if found["version"] else "unknown",
@@ -45,7 +48,9 @@ def sources_for(tables: list[str] | tuple[str, ...]) -> list[dict[str, str]]:
 def report_manifest(reports_dir: Path, report: str) -> dict:
     path = Path(reports_dir) / report / "manifest.json"
     if not path.is_file():
-        raise DataError(path, f"no published report '{report}'", hint="run `analysis run --only {report}` first")
+        raise DataError(
+            path, f"no published report '{report}'", hint="run `analysis run --only {report}` first"
+        )
     return json.loads(path.read_text(encoding="utf-8"))
 
 
@@ -59,7 +64,9 @@ def cite(item: str, reports_dir: Path, fmt: str = "text") -> str:
         folder = Path(reports_dir) / report / Path(part).parent
         stem = Path(part).name
         if not folder.is_dir() or not any(p.stem == stem for p in folder.iterdir()):
-            raise DataError(Path(reports_dir) / report / part, f"no item '{part}' in report '{report}'")
+            raise DataError(
+                Path(reports_dir) / report / part, f"no item '{part}' in report '{report}'"
+            )
     git = manifest.get("git", {})
     commit = git.get("commit") or "unknown commit"
     dirty = " (working tree had uncommitted changes)" if git.get("dirty") else ""

@@ -18,7 +18,7 @@ def _data_build(args: argparse.Namespace) -> int:
     from .databuild import build
 
     manifest = build(Path(args.raw), Path(args.out))
-    for name, entry in manifest["tables"].items():
+    for entry in manifest["tables"].values():
         print(f"{entry['file']:<24} {entry['rows']:>7} rows  sha256 {entry['sha256'][:16]}…")
     print(f"wrote {args.out}/ (manifest.json, README.md, sources.bib)")
     return 0
@@ -62,25 +62,45 @@ def _hypotheses_test(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from .runner import RunOptions, run
 
-    return run(RunOptions(
-        plan=Path(args.plan), reports_dir=Path(args.reports_dir) if args.reports_dir else None,
-        only=tuple(args.only or ()), list_plan=args.list, dry_run=args.dry_run, force=args.force, jobs=args.jobs,
-        timeout=args.timeout, with_code=args.with_code, engine=args.engine, wait=args.wait,
-    ))
+    return run(
+        RunOptions(
+            plan=Path(args.plan),
+            reports_dir=Path(args.reports_dir) if args.reports_dir else None,
+            only=tuple(args.only or ()),
+            list_plan=args.list,
+            dry_run=args.dry_run,
+            force=args.force,
+            jobs=args.jobs,
+            timeout=args.timeout,
+            with_code=args.with_code,
+            engine=args.engine,
+            wait=args.wait,
+        )
+    )
 
 
 def _verify(args: argparse.Namespace) -> int:
     from .runner import RunOptions
     from .runner.verify import verify
 
-    return verify(RunOptions(plan=Path(args.plan), reports_dir=Path(args.reports_dir) if args.reports_dir else None,
-                             only=tuple(args.only or ()), jobs=args.jobs))
+    return verify(
+        RunOptions(
+            plan=Path(args.plan),
+            reports_dir=Path(args.reports_dir) if args.reports_dir else None,
+            only=tuple(args.only or ()),
+            jobs=args.jobs,
+        )
+    )
 
 
 def _cite(args: argparse.Namespace) -> int:
     from .citation import cite
 
-    reports_dir = Path(args.reports_dir) if args.reports_dir else Path(__file__).resolve().parents[2] / "reports"
+    reports_dir = (
+        Path(args.reports_dir)
+        if args.reports_dir
+        else Path(__file__).resolve().parents[2] / "reports"
+    )
     print(cite(args.item, reports_dir, args.format), end="")
     return 0
 
@@ -88,7 +108,9 @@ def _cite(args: argparse.Namespace) -> int:
 def with_pandas_display(show) -> None:
     import pandas as pd
 
-    with pd.option_context("display.width", 200, "display.max_colwidth", 60, "display.max_rows", 500):
+    with pd.option_context(
+        "display.width", 200, "display.max_colwidth", 60, "display.max_rows", 500
+    ):
         show()
 
 
@@ -100,8 +122,11 @@ def build_parser() -> argparse.ArgumentParser:
     data_verbs = data.add_subparsers(dest="data_verb", required=True)
     build = data_verbs.add_parser("build", help="rebuild data/ from the official raw files")
     build.add_argument("--raw", required=True, help="folder of raw files, e.g. ../shared/data")
-    build.add_argument("--out", default=str(Path(__file__).resolve().parents[2] / "data"),
-                       help="output folder (default: the repository's data/)")
+    build.add_argument(
+        "--out",
+        default=str(Path(__file__).resolve().parents[2] / "data"),
+        help="output folder (default: the repository's data/)",
+    )
     build.set_defaults(run=_data_build)
     check = data_verbs.add_parser("check", help="verify checksums and contracts; print coverage")
     check.add_argument("--data-dir", default=None, help="folder to check (default: data/)")
@@ -111,44 +136,92 @@ def build_parser() -> argparse.ArgumentParser:
     hyp_verbs = hyp.add_subparsers(dest="hyp_verb", required=True)
     listing = hyp_verbs.add_parser("list", help="the registry: id, family, model, expected sign")
     listing.set_defaults(run=_hypotheses_list)
-    test = hyp_verbs.add_parser("test", help="test hypotheses on the shipped data and print the table")
+    test = hyp_verbs.add_parser(
+        "test", help="test hypotheses on the shipped data and print the table"
+    )
     test.add_argument("ids", nargs="*", help="hypothesis ids or id prefixes (H1 = every H1 entry)")
     test.add_argument("--all", action="store_true", help="test every registered hypothesis")
     test.add_argument("--n-perm", type=int, default=999, help="permutations per test (default 999)")
-    test.add_argument("--n-sim", type=int, default=300, help="simulations per power point (default 300)")
-    test.add_argument("--format", choices=TABLE_FORMATS, default="text", help="output format (default text)")
+    test.add_argument(
+        "--n-sim", type=int, default=300, help="simulations per power point (default 300)"
+    )
+    test.add_argument(
+        "--format", choices=TABLE_FORMATS, default="text", help="output format (default text)"
+    )
     test.add_argument("--data-dir", default=None, help="data folder (default: data/)")
     test.set_defaults(run=_hypotheses_test)
 
-    run = verbs.add_parser("run", help="build the stale reports of the run plan into reports/",
-                           description="Execute every report of the plan whose notebook, parameters, input "
-                                       "tables, package code, lock file or Python changed; publish each "
-                                       "atomically and rewrite reports/index.html.")
+    run = verbs.add_parser(
+        "run",
+        help="build the stale reports of the run plan into reports/",
+        description="Execute every report of the plan whose notebook, parameters, input "
+        "tables, package code, lock file or Python changed; publish each "
+        "atomically and rewrite reports/index.html.",
+    )
     run.add_argument("--plan", default="reports.toml", help="the run plan (default: reports.toml)")
-    run.add_argument("--reports-dir", default=None, help="output folder (default: reports/ beside the plan)")
-    run.add_argument("--only", nargs="+", metavar="NAME", help="only these reports (names or shell globs)")
-    run.add_argument("--list", action="store_true", help="show the expanded plan, what is stale and why")
-    run.add_argument("--dry-run", action="store_true", help="show what would run, without running it")
-    run.add_argument("--force", action="store_true", help="re-run the selected reports even if fresh")
-    run.add_argument("--jobs", type=int, default=None, help="parallel workers (default: plan, else CPU count)")
-    run.add_argument("--timeout", type=float, default=None, help="seconds per report (default: the plan's)")
+    run.add_argument(
+        "--reports-dir", default=None, help="output folder (default: reports/ beside the plan)"
+    )
+    run.add_argument(
+        "--only", nargs="+", metavar="NAME", help="only these reports (names or shell globs)"
+    )
+    run.add_argument(
+        "--list", action="store_true", help="show the expanded plan, what is stale and why"
+    )
+    run.add_argument(
+        "--dry-run", action="store_true", help="show what would run, without running it"
+    )
+    run.add_argument(
+        "--force", action="store_true", help="re-run the selected reports even if fresh"
+    )
+    run.add_argument(
+        "--jobs", type=int, default=None, help="parallel workers (default: plan, else CPU count)"
+    )
+    run.add_argument(
+        "--timeout", type=float, default=None, help="seconds per report (default: the plan's)"
+    )
     run.add_argument("--with-code", action="store_true", help="show code cells in the HTML reports")
-    run.add_argument("--engine", choices=["fork", "papermill"], default="fork",
-                     help="fork: warm in-process workers (default); papermill: a Jupyter kernel per report")
-    run.add_argument("--wait", type=float, default=0.0,
-                     help="seconds to wait for another run's lock before giving up (default: 0)")
+    run.add_argument(
+        "--engine",
+        choices=["fork", "papermill"],
+        default="fork",
+        help="fork: warm in-process workers (default); papermill: a Jupyter kernel per report",
+    )
+    run.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        help="seconds to wait for another run's lock before giving up (default: 0)",
+    )
     run.set_defaults(run=_run)
 
-    verify = verbs.add_parser("verify", help="rebuild published reports in scratch and diff them byte for byte")
-    verify.add_argument("--plan", default="reports.toml", help="the run plan (default: reports.toml)")
-    verify.add_argument("--reports-dir", default=None, help="published reports (default: reports/ beside the plan)")
-    verify.add_argument("--only", nargs="+", metavar="NAME", help="only these reports (names or shell globs)")
-    verify.add_argument("--jobs", type=int, default=None, help="parallel workers (default: CPU count)")
+    verify = verbs.add_parser(
+        "verify", help="rebuild published reports in scratch and diff them byte for byte"
+    )
+    verify.add_argument(
+        "--plan", default="reports.toml", help="the run plan (default: reports.toml)"
+    )
+    verify.add_argument(
+        "--reports-dir", default=None, help="published reports (default: reports/ beside the plan)"
+    )
+    verify.add_argument(
+        "--only", nargs="+", metavar="NAME", help="only these reports (names or shell globs)"
+    )
+    verify.add_argument(
+        "--jobs", type=int, default=None, help="parallel workers (default: CPU count)"
+    )
     verify.set_defaults(run=_verify)
 
-    cite = verbs.add_parser("cite", help="how to cite a report, figure or table (software, data, commit)")
+    cite = verbs.add_parser(
+        "cite", help="how to cite a report, figure or table (software, data, commit)"
+    )
     cite.add_argument("item", help="REPORT, REPORT/figures/NAME or REPORT/tables/NAME")
-    cite.add_argument("--format", choices=["text", "bibtex"], default="text", help="citation format (default text)")
+    cite.add_argument(
+        "--format",
+        choices=["text", "bibtex"],
+        default="text",
+        help="citation format (default text)",
+    )
     cite.add_argument("--reports-dir", default=None, help="published reports (default: reports/)")
     cite.set_defaults(run=_cite)
     return parser

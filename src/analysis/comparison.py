@@ -19,19 +19,35 @@ from .hypotheses import HypothesisSpec, RegistryResults, Tables, TestSettings, t
 COUNT_MEASURES = ("battle_deaths",)
 
 
-def global_variant(spec: HypothesisSpec, *, measure: str, start: str, end: str, region: str) -> HypothesisSpec:
+def global_variant(
+    spec: HypothesisSpec, *, measure: str, start: str, end: str, region: str
+) -> HypothesisSpec:
     """A registered global entry with another outcome measure, window or region."""
     if measure not in MEASURES:
         raise ConfigError(f"outcome '{measure}' is not one of {list(MEASURES)}")
     model = "poisson" if measure in COUNT_MEASURES else spec.model
     if measure not in COUNT_MEASURES and model == "poisson":
         model = "clogit"
-    return spec.with_overrides(outcome=replace(spec.outcome, measure=measure), model=model, start=start, end=end,
-                               region="" if region == "all" else region)
+    return spec.with_overrides(
+        outcome=replace(spec.outcome, measure=measure),
+        model=model,
+        start=start,
+        end=end,
+        region="" if region == "all" else region,
+    )
 
 
-def global_results(registry: dict[str, HypothesisSpec], tables: Tables, *, unit: str, measure: str, start: str,
-                   end: str, region: str, settings: TestSettings = TestSettings()) -> RegistryResults:
+def global_results(
+    registry: dict[str, HypothesisSpec],
+    tables: Tables,
+    *,
+    unit: str,
+    measure: str,
+    start: str,
+    end: str,
+    region: str,
+    settings: TestSettings | None = None,
+) -> RegistryResults:
     """Every registered global entry of ``unit`` (country or dyad) under the given outcome and sample."""
     if unit not in UNITS:
         raise ConfigError(f"unit '{unit}' is not one of {list(UNITS)}")
@@ -40,11 +56,16 @@ def global_results(registry: dict[str, HypothesisSpec], tables: Tables, *, unit:
         for spec in registry.values()
         if spec.scope == "global" and spec.outcome.unit == unit
     }
-    return test_all(chosen, tables, settings)
+    return test_all(chosen, tables, settings or TestSettings())
 
 
-def case_in_world(indicators: pd.DataFrame, codes: tuple[str, ...], start: int, end: int,
-                  countries: tuple[str, ...] = ("KGZ", "TJK")) -> pd.DataFrame:
+def case_in_world(
+    indicators: pd.DataFrame,
+    codes: tuple[str, ...],
+    start: int,
+    end: int,
+    countries: tuple[str, ...] = ("KGZ", "TJK"),
+) -> pd.DataFrame:
     """Each case country's mean of an indicator over the window and its percentile among all
     countries with data (is the case typical or extreme on the predictors the tests use?)."""
     rows = []
@@ -54,9 +75,23 @@ def case_in_world(indicators: pd.DataFrame, codes: tuple[str, ...], start: int, 
         means = values.groupby("iso3")["value"].mean()
         for country in countries:
             if country not in means:
-                rows.append({"indicator": code, "country": country, "mean": float("nan"), "percentile": float("nan"),
-                             "countries_with_data": len(means)})
+                rows.append(
+                    {
+                        "indicator": code,
+                        "country": country,
+                        "mean": float("nan"),
+                        "percentile": float("nan"),
+                        "countries_with_data": len(means),
+                    }
+                )
                 continue
-            rows.append({"indicator": code, "country": country, "mean": means[country],
-                         "percentile": 100 * (means < means[country]).mean(), "countries_with_data": len(means)})
+            rows.append(
+                {
+                    "indicator": code,
+                    "country": country,
+                    "mean": means[country],
+                    "percentile": 100 * (means < means[country]).mean(),
+                    "countries_with_data": len(means),
+                }
+            )
     return pd.DataFrame(rows)

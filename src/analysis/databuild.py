@@ -66,12 +66,16 @@ def _from_year(frame: pd.DataFrame, first_year: int | None) -> pd.DataFrame:
     return frame[frame["period"].str[:4].astype(int) >= first_year].reset_index(drop=True)
 
 
-def _read_wdi(paths: list[Path], ctx: BuildContext, vintage, first_year: int | None = None) -> pd.DataFrame:
+def _read_wdi(
+    paths: list[Path], ctx: BuildContext, vintage, first_year: int | None = None
+) -> pd.DataFrame:
     """The WDI mirror files for every economy, plus the Central Asia extract for the case
     countries and only the indicators the mirror files lack: one row per (indicator, country,
     year), so the table's key holds although both carry the same vintage label."""
     metadata = next(p for p in paths if p.name.startswith("WDI_Metadata_Country"))
-    mirror = [p for p in paths if p.name.startswith("WDI_") and p.suffix == ".csv" and p != metadata]
+    mirror = [
+        p for p in paths if p.name.startswith("WDI_") and p.suffix == ".csv" and p != metadata
+    ]
     extracts = [p for p in paths if p.suffix == ".csv" and not p.name.startswith("WDI_")]
     frames = [wdi.read_wdi(p, root=ctx.root, metadata=metadata, vintage=vintage) for p in mirror]
     covered = {code for frame in frames for code in frame["indicator"].unique()}
@@ -81,8 +85,12 @@ def _read_wdi(paths: list[Path], ctx: BuildContext, vintage, first_year: int | N
     return _from_year(_concat(frames), first_year)
 
 
-def _read_sipri_milex(path: Path, ctx: BuildContext, first_year: int | None = None,
-                      case_only: list[str] | tuple[str, ...] = ()) -> pd.DataFrame:
+def _read_sipri_milex(
+    path: Path,
+    ctx: BuildContext,
+    first_year: int | None = None,
+    case_only: list[str] | tuple[str, ...] = (),
+) -> pd.DataFrame:
     """The Milex workbook for every country; the ``case_only`` measures (local-currency series,
     which do not compare across countries) for the case countries only, to keep data/ small."""
     frame = sipri.read_sipri_milex_workbook(path, ctx.countries, root=ctx.root)
@@ -93,13 +101,17 @@ def _read_sipri_milex(path: Path, ctx: BuildContext, first_year: int | None = No
 # How each registered source is read. Keys must match registry.toml (a test checks).
 # `opts` are the entry's `options` from registry.toml.
 READERS: dict[str, Callable[..., pd.DataFrame]] = {
-    "countrycode": lambda paths, ctx, **opts: countries.read_countrycode_codelist(paths[0], root=ctx.root),
+    "countrycode": lambda paths, ctx, **opts: countries.read_countrycode_codelist(
+        paths[0], root=ctx.root
+    ),
     "catalogue": lambda paths, ctx, **opts: catalogue.read_catalogue(
         [p for p in paths if p.name.startswith("border_incidents_catalogue")],
         corrections=next(p for p in paths if p.name == "catalogue_corrections.csv"),
         root=ctx.root,
     ),
-    "aggregate_claims": lambda paths, ctx, **opts: catalogue.read_aggregate_claims(paths[0], root=ctx.root),
+    "aggregate_claims": lambda paths, ctx, **opts: catalogue.read_aggregate_claims(
+        paths[0], root=ctx.root
+    ),
     "ucdp": lambda paths, ctx, **opts: _concat(
         [ucdp.read_ucdp_table(p, ctx.countries, root=ctx.root) for p in paths]
     ),
@@ -117,10 +129,16 @@ READERS: dict[str, Callable[..., pd.DataFrame]] = {
     "fao_ffpi": lambda paths, ctx, **opts: monthly.read_monthly(paths[0], root=ctx.root),
     "eia_brent": lambda paths, ctx, **opts: monthly.read_monthly(paths[0], root=ctx.root),
     "fred_rub": lambda paths, ctx, **opts: monthly.read_monthly(paths[0], root=ctx.root),
-    "wb_gem": lambda paths, ctx, **opts: _concat([monthly.read_monthly(p, root=ctx.root) for p in paths]),
+    "wb_gem": lambda paths, ctx, **opts: _concat(
+        [monthly.read_monthly(p, root=ctx.root) for p in paths]
+    ),
     "milestones": lambda paths, ctx, **opts: milestones.read_milestones(paths[0], root=ctx.root),
-    "cow_contiguity": lambda paths, ctx, **opts: contiguity.read_cow_contdir(paths[0], root=ctx.root),
-    "cshapes_contiguity": lambda paths, ctx, **opts: contiguity.read_gw_mindist_zero(paths[0], root=ctx.root),
+    "cow_contiguity": lambda paths, ctx, **opts: contiguity.read_cow_contdir(
+        paths[0], root=ctx.root
+    ),
+    "cshapes_contiguity": lambda paths, ctx, **opts: contiguity.read_gw_mindist_zero(
+        paths[0], root=ctx.root
+    ),
     "gw_states": lambda paths, ctx, **opts: states.read_gw_states(paths[0], root=ctx.root),
 }
 
@@ -136,12 +154,19 @@ def load_registry(path: Path = REGISTRY) -> dict[str, RawSource]:
     sources = {}
     for source_id, entry in entries.items():
         try:
-            sources[source_id] = RawSource(id=source_id, **{**entry, "files": tuple(entry["files"])})
+            sources[source_id] = RawSource(
+                id=source_id, **{**entry, "files": tuple(entry["files"])}
+            )
         except (TypeError, KeyError) as exc:
             raise DataError(path, f"source entry [{source_id}] is malformed: {exc}") from None
         if entry["table"] not in schema.CONTRACTS:
-            raise DataError(path, f"source [{source_id}] names an unknown table", column="table",
-                            found=entry["table"], expected=f"one of {list(schema.CONTRACTS)}")
+            raise DataError(
+                path,
+                f"source [{source_id}] names an unknown table",
+                column="table",
+                found=entry["table"],
+                expected=f"one of {list(schema.CONTRACTS)}",
+            )
     return sources
 
 
@@ -168,11 +193,15 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def build_tables(raw: Path, sources: dict[str, RawSource] | None = None) -> tuple[dict[str, pd.DataFrame], dict[str, list[Path]]]:
+def build_tables(
+    raw: Path, sources: dict[str, RawSource] | None = None
+) -> tuple[dict[str, pd.DataFrame], dict[str, list[Path]]]:
     """Read every registered source and return the validated tables and the raw files used."""
     raw = Path(raw)
     if not raw.is_dir():
-        raise DataError(raw, "raw data folder not found", hint="pass --raw DIR, e.g. --raw ../shared/data")
+        raise DataError(
+            raw, "raw data folder not found", hint="pass --raw DIR, e.g. --raw ../shared/data"
+        )
     sources = sources or load_registry()
     missing = sorted(set(sources) ^ set(READERS))
     if missing:
@@ -233,8 +262,12 @@ def build(raw: Path, out: Path) -> dict:
             for s in sorted(sources.values(), key=lambda s: s.id)
         },
     }
-    files["manifest.json"] = (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
-    files["sources.bib"] = ("\n\n".join(s.bibtex.strip() for s in sources.values()) + "\n").encode("utf-8")
+    files["manifest.json"] = (json.dumps(manifest, indent=2, ensure_ascii=False) + "\n").encode(
+        "utf-8"
+    )
+    files["sources.bib"] = ("\n\n".join(s.bibtex.strip() for s in sources.values()) + "\n").encode(
+        "utf-8"
+    )
     files["README.md"] = render_data_readme(manifest, coverage_summary(tables)).encode("utf-8")
     _write_atomically(out, files)
     return manifest

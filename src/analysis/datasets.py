@@ -36,7 +36,9 @@ def read_manifest(folder: str | Path | None = None) -> dict:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
-        raise DataError(path, f"manifest is not valid JSON ({exc.msg})", row=exc.lineno, hint=REBUILD_HINT) from None
+        raise DataError(
+            path, f"manifest is not valid JSON ({exc.msg})", row=exc.lineno, hint=REBUILD_HINT
+        ) from None
 
 
 def table_path(table: str, folder: str | Path | None = None) -> Path:
@@ -47,16 +49,24 @@ def verify_checksum(table: str, folder: str | Path | None = None) -> str:
     """Compare a table's bytes with the manifest; return its sha256 or raise ChecksumError."""
     manifest = read_manifest(folder)
     if table not in manifest["tables"]:
-        raise DataError(data_dir(folder) / "manifest.json", f"no table '{table}' in the manifest",
-                        expected=f"one of {sorted(manifest['tables'])}")
+        raise DataError(
+            data_dir(folder) / "manifest.json",
+            f"no table '{table}' in the manifest",
+            expected=f"one of {sorted(manifest['tables'])}",
+        )
     path = table_path(table, folder)
     if not path.is_file():
         raise DataError(path, "shipped table is missing", hint=REBUILD_HINT)
     found = hashlib.sha256(path.read_bytes()).hexdigest()
     expected = manifest["tables"][table]["sha256"]
     if found != expected:
-        raise ChecksumError(path, "file differs from the one the data build recorded", found=found[:16] + "…",
-                            expected=f"sha256 {expected[:16]}…", hint=REBUILD_HINT)
+        raise ChecksumError(
+            path,
+            "file differs from the one the data build recorded",
+            found=found[:16] + "…",
+            expected=f"sha256 {expected[:16]}…",
+            hint=REBUILD_HINT,
+        )
     return found
 
 
@@ -83,8 +93,14 @@ def sources_table(folder: str | Path | None = None) -> pd.DataFrame:
     manifest = read_manifest(folder)
     return pd.DataFrame(
         [
-            {"source": source_id, "table": entry["table"], "dataset": entry["dataset"], "version": entry["version"],
-             "licence": entry["licence"], "raw files": len(entry["raw_files"])}
+            {
+                "source": source_id,
+                "table": entry["table"],
+                "dataset": entry["dataset"],
+                "version": entry["version"],
+                "licence": entry["licence"],
+                "raw files": len(entry["raw_files"]),
+            }
             for source_id, entry in manifest["sources"].items()
         ]
     )
@@ -187,11 +203,21 @@ def render_data_readme(manifest: dict, coverage: pd.DataFrame) -> str:
         "| file | rows | sha256 | sources |",
         "|---|---:|---|---|",
     ]
-    for name, entry in manifest["tables"].items():
-        lines.append(f"| `{entry['file']}` | {entry['rows']} | `{entry['sha256']}` | {', '.join(entry['sources'])} |")
-    lines += ["", "## Coverage", "", "| table | group | rows | years | years without rows |", "|---|---|---:|---|---|"]
+    for entry in manifest["tables"].values():
+        lines.append(
+            f"| `{entry['file']}` | {entry['rows']} | `{entry['sha256']}` | {', '.join(entry['sources'])} |"
+        )
+    lines += [
+        "",
+        "## Coverage",
+        "",
+        "| table | group | rows | years | years without rows |",
+        "|---|---|---:|---|---|",
+    ]
     for row in coverage.itertuples(index=False):
-        lines.append(f"| {row.table} | {row.group} | {row.rows} | {row.years} | {row.years_without_rows} |")
+        lines.append(
+            f"| {row.table} | {row.group} | {row.rows} | {row.years} | {row.years_without_rows} |"
+        )
     lines += ["", "## Sources", ""]
     for source_id, entry in manifest["sources"].items():
         lines += [

@@ -22,7 +22,13 @@ def incident_timeline(yearly: pd.DataFrame, claims: pd.DataFrame | None = None):
         positions = {year: i for i, year in enumerate(yearly.index)}
         for claim in claims.itertuples(index=False):
             if claim.year in positions:
-                ax.scatter(positions[claim.year], claim.stated_incidents, marker="D", color="black", zorder=3)
+                ax.scatter(
+                    positions[claim.year],
+                    claim.stated_incidents,
+                    marker="D",
+                    color="black",
+                    zorder=3,
+                )
         ax.scatter([], [], marker="D", color="black", label="count stated by a source")
     ax.set_xlabel("")
     ax.set_ylabel("incidents catalogued")
@@ -44,9 +50,20 @@ def monthly_bars(profile: pd.DataFrame):
 def severity_chart(severity: pd.DataFrame):
     fig, ax = plt.subplots(figsize=(7, 3))
     ax.bar(severity["year"], severity["incidents"], color="#cccccc", label="incidents")
-    ax.bar(severity["year"], severity["with_fatality_figure"], color="#1f77b4", label="with a stated fatality figure")
+    ax.bar(
+        severity["year"],
+        severity["with_fatality_figure"],
+        color="#1f77b4",
+        label="with a stated fatality figure",
+    )
     ax2 = ax.twinx()
-    ax2.plot(severity["year"], severity["stated_fatalities"], "o-", color="#d62728", label="stated fatalities")
+    ax2.plot(
+        severity["year"],
+        severity["stated_fatalities"],
+        "o-",
+        color="#d62728",
+        label="stated fatalities",
+    )
     ax2.set_yscale("symlog")
     ax.set_ylabel("incidents")
     ax2.set_ylabel("stated fatalities (symlog)")
@@ -62,8 +79,15 @@ def forest(rows: pd.DataFrame, label: str = "hypothesis"):
     rows = rows.iloc[::-1]
     fig, ax = plt.subplots(figsize=(7, 0.35 * len(rows) + 1.2))
     y = np.arange(len(rows))
-    ax.errorbar(rows["irr"], y, xerr=[rows["irr"] - rows["irr_low"], rows["irr_high"] - rows["irr"]],
-                fmt="o", color="#1f77b4", ecolor="#555555", capsize=2)
+    ax.errorbar(
+        rows["irr"],
+        y,
+        xerr=[rows["irr"] - rows["irr_low"], rows["irr_high"] - rows["irr"]],
+        fmt="o",
+        color="#1f77b4",
+        ecolor="#555555",
+        capsize=2,
+    )
     ax.axvline(1, color="black", lw=0.8)
     ax.set_xscale("log")
     ax.set_yticks(y, rows[label])
@@ -77,15 +101,26 @@ def small_sample_check(result):
     tested with cluster-robust inference (global panels) a panel that says so instead."""
     if result.permutation is not None:
         check = result.permutation
-        return null_distribution(check.null_statistics, check.statistic, f"block permutation: p = {check.p_value:.3f}")
+        return null_distribution(
+            check.null_statistics, check.statistic, f"block permutation: p = {check.p_value:.3f}"
+        )
     if result.placebo is not None:
         check = result.placebo
-        return null_distribution(check.placebo["statistic"].to_numpy(), check.statistic,
-                                 f"placebo break dates: p = {check.p_value:.3f}")
+        return null_distribution(
+            check.placebo["statistic"].to_numpy(),
+            check.statistic,
+            f"placebo break dates: p = {check.p_value:.3f}",
+        )
     fig, ax = plt.subplots(figsize=(5, 1.2))
     ax.axis("off")
-    ax.text(0.5, 0.5, f"cluster-robust inference: p = {result.p_asymptotic:.3f} (no permutation distribution)",
-            ha="center", va="center", fontsize=8)
+    ax.text(
+        0.5,
+        0.5,
+        f"cluster-robust inference: p = {result.p_asymptotic:.3f} (no permutation distribution)",
+        ha="center",
+        va="center",
+        fontsize=8,
+    )
     return fig
 
 
@@ -129,10 +164,19 @@ def observed_vs_fitted(periods: pd.Index, observed: np.ndarray, fitted: np.ndarr
 def specification_curve(variants: pd.DataFrame):
     """Estimates of one focal term across specifications, sorted, with intervals."""
     ordered = variants.dropna(subset=["irr"]).sort_values("irr").reset_index(drop=True)
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(8, 5), sharex=True, gridspec_kw={"height_ratios": [2, 1]})
+    fig, (top, bottom) = plt.subplots(
+        2, 1, figsize=(8, 5), sharex=True, gridspec_kw={"height_ratios": [2, 1]}
+    )
     x = np.arange(len(ordered))
-    top.errorbar(x, ordered["irr"], yerr=[ordered["irr"] - ordered["irr_low"], ordered["irr_high"] - ordered["irr"]],
-                 fmt="o", ms=3, color="#1f77b4", ecolor="#999999")
+    top.errorbar(
+        x,
+        ordered["irr"],
+        yerr=[ordered["irr"] - ordered["irr_low"], ordered["irr_high"] - ordered["irr"]],
+        fmt="o",
+        ms=3,
+        color="#1f77b4",
+        ecolor="#999999",
+    )
     top.axhline(1, color="black", lw=0.8)
     top.set_yscale("log")
     top.set_ylabel("IRR (95% CI)")

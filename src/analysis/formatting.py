@@ -62,7 +62,9 @@ def latex_escape(text: str) -> str:
     return "".join(_LATEX_SPECIAL.get(ch, ch) for ch in str(text))
 
 
-def markdown_table(header: Sequence[str], rows: Sequence[Sequence[str]], notes: Sequence[str] = ()) -> str:
+def markdown_table(
+    header: Sequence[str], rows: Sequence[Sequence[str]], notes: Sequence[str] = ()
+) -> str:
     """A pipe table (first column left-aligned, the rest right-aligned) and bullet notes."""
     lines = [md_row(list(header)), md_row(["---"] + ["---:"] * (len(header) - 1))]
     lines += [md_row(list(row)) for row in rows]
@@ -102,12 +104,18 @@ def latex_table(
 
 
 def html_table(
-    header: Sequence[str], rows: Sequence[Sequence[str]], *, notes: Sequence[str] = (), css_class: str = "table"
+    header: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    notes: Sequence[str] = (),
+    css_class: str = "table",
 ) -> str:
     """An HTML table with every cell escaped; notes go in the footer."""
     esc = html.escape
     head = "".join(f"<th>{esc(str(c))}</th>" for c in header)
-    body = "".join("<tr>" + "".join(f"<td>{esc(str(c))}</td>" for c in row) + "</tr>" for row in rows)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{esc(str(c))}</td>" for c in row) + "</tr>" for row in rows
+    )
     foot = "".join(f'<tr><td colspan="{len(header)}">{esc(note)}</td></tr>' for note in notes)
     foot = f"<tfoot>{foot}</tfoot>" if foot else ""
     return f'<table class="{esc(css_class)}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody>{foot}</table>\n'

@@ -77,7 +77,9 @@ class GlobalOutcomeSpec:
         if self.unit not in UNITS:
             raise ConfigError(f"outcome unit '{self.unit}' is not one of {list(UNITS)}")
         if self.measure not in MEASURES:
-            raise ConfigError(f"global outcome measure '{self.measure}' is not one of {list(MEASURES)}")
+            raise ConfigError(
+                f"global outcome measure '{self.measure}' is not one of {list(MEASURES)}"
+            )
         if self.contiguity not in CONTIGUITY:
             raise ConfigError(f"contiguity '{self.contiguity}' is not one of {list(CONTIGUITY)}")
         if not set(self.conflict_types) <= {1, 2, 3, 4}:
@@ -102,12 +104,20 @@ class GlobalPanel:
 # --------------------------------------------------------------------------- units
 
 
-def state_years(states: pd.DataFrame, countries: pd.DataFrame, start: int, end: int,
-                *, carry_forward: bool = True) -> pd.DataFrame:
+def state_years(
+    states: pd.DataFrame,
+    countries: pd.DataFrame,
+    start: int,
+    end: int,
+    *,
+    carry_forward: bool = True,
+) -> pd.DataFrame:
     """GW states alive on at least one day of each year: gwno, year, iso3, carried_forward."""
     gw = states[states["system"] == "gw"]
     if gw.empty:
-        raise DataError(None, "no Gleditsch-Ward states in the states table", expected="rows with system 'gw'")
+        raise DataError(
+            None, "no Gleditsch-Ward states in the states table", expected="rows with system 'gw'"
+        )
     list_end = gw["date_end"].max()
     list_last_year = int(list_end[:4])
     first = gw["date_start"].str[:4].astype(int).to_numpy()
@@ -122,8 +132,9 @@ def state_years(states: pd.DataFrame, countries: pd.DataFrame, start: int, end: 
     return years.sort_values(["gwno", "year"], kind="stable").reset_index(drop=True)
 
 
-def _spell_years(code: np.ndarray, first: np.ndarray, last: np.ndarray, start: int, end: int,
-                 **extra: np.ndarray) -> pd.DataFrame:
+def _spell_years(
+    code: np.ndarray, first: np.ndarray, last: np.ndarray, start: int, end: int, **extra: np.ndarray
+) -> pd.DataFrame:
     """One row per year of each spell, clipped to [start, end]."""
     lo, hi = np.maximum(first, start), np.minimum(last, end)
     length = np.clip(hi - lo + 1, 0, None)
@@ -139,9 +150,16 @@ def _unit_label(iso3: pd.Series, gwno: pd.Series) -> pd.Series:
     return iso3.fillna("GW" + gwno.astype(str))
 
 
-def contiguous_dyads(contiguity: pd.DataFrame, states: pd.DataFrame, countries: pd.DataFrame,
-                     start: int, end: int, *, source: str = "cshapes",
-                     carry_forward: bool = True) -> tuple[pd.DataFrame, tuple[str, ...]]:
+def contiguous_dyads(
+    contiguity: pd.DataFrame,
+    states: pd.DataFrame,
+    countries: pd.DataFrame,
+    start: int,
+    end: int,
+    *,
+    source: str = "cshapes",
+    carry_forward: bool = True,
+) -> tuple[pd.DataFrame, tuple[str, ...]]:
     """Pairs of GW states sharing a land border in a year, both alive: gwno_1 < gwno_2, year,
     iso3_1, iso3_2, carried_forward; plus notes on what could not be placed."""
     dataset, conttype = CONTIGUITY[source]
@@ -155,48 +173,77 @@ def contiguous_dyads(contiguity: pd.DataFrame, states: pd.DataFrame, countries: 
     last = rows["date_end"].str[:4].astype(int).to_numpy()
     if carry_forward:
         last = np.where(last == source_last, max(end, source_last), last)
-    pairs = _spell_years(rows["state1"].astype(int).to_numpy(), first, last, start, end,
-                         state2=rows["state2"].astype(int).to_numpy())  # fmt: skip
+    pairs = _spell_years(
+        rows["state1"].astype(int).to_numpy(),
+        first,
+        last,
+        start,
+        end,
+        state2=rows["state2"].astype(int).to_numpy(),
+    )
     pairs = pairs.rename(columns={"code": "state1"})
     alive = state_years(states, countries, start, end, carry_forward=carry_forward)
     notes = []
     if rows["system"].iloc[0] == "cow":
         pairs, lost = _cow_to_gw(pairs, alive, countries)
-        notes.append(f"COW contiguity: {lost} pair-years dropped because a COW code has no GW state "
-                     "alive that year under the same ISO3 code (e.g. COW 345 Serbia)")
+        notes.append(
+            f"COW contiguity: {lost} pair-years dropped because a COW code has no GW state "
+            "alive that year under the same ISO3 code (e.g. COW 345 Serbia)"
+        )
     else:
         pairs = pairs.rename(columns={"state1": "gwno_1", "state2": "gwno_2"})
     pairs = pairs.drop_duplicates(["gwno_1", "gwno_2", "year"])
     for side in ("1", "2"):
-        pairs = pairs.merge(alive.rename(columns={"gwno": f"gwno_{side}", "iso3": f"iso3_{side}",
-                                                  "carried_forward": f"alive_carried_{side}"}),
-                            on=[f"gwno_{side}", "year"])  # fmt: skip
-    pairs["carried_forward"] = (pairs["year"] > source_last) | pairs["alive_carried_1"] | pairs["alive_carried_2"]
+        pairs = pairs.merge(
+            alive.rename(
+                columns={
+                    "gwno": f"gwno_{side}",
+                    "iso3": f"iso3_{side}",
+                    "carried_forward": f"alive_carried_{side}",
+                }
+            ),
+            on=[f"gwno_{side}", "year"],
+        )
+    pairs["carried_forward"] = (
+        (pairs["year"] > source_last) | pairs["alive_carried_1"] | pairs["alive_carried_2"]
+    )
     pairs = pairs.drop(columns=["alive_carried_1", "alive_carried_2"])
-    return pairs.sort_values(["gwno_1", "gwno_2", "year"], kind="stable").reset_index(drop=True), tuple(notes)
+    return pairs.sort_values(["gwno_1", "gwno_2", "year"], kind="stable").reset_index(
+        drop=True
+    ), tuple(notes)
 
 
-def _cow_to_gw(pairs: pd.DataFrame, alive: pd.DataFrame, countries: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+def _cow_to_gw(
+    pairs: pd.DataFrame, alive: pd.DataFrame, countries: pd.DataFrame
+) -> tuple[pd.DataFrame, int]:
     """COW codes -> GW codes through ISO3: the GW state alive that year with the same ISO3."""
-    cow_iso3 = dict(zip(countries["cown"].dropna().astype(int), countries.loc[countries["cown"].notna(), "iso3"]))
+    cow_iso3 = dict(
+        zip(
+            countries["cown"].dropna().astype(int), countries.loc[countries["cown"].notna(), "iso3"]
+        )
+    )
     gw_of = alive.dropna(subset=["iso3"]).set_index(["iso3", "year"])["gwno"]
     gw_of = gw_of[~gw_of.index.duplicated(keep=False)]
     mapped = {}
     for side in ("state1", "state2"):
         iso3 = pairs[side].map(cow_iso3)
-        mapped[side] = pd.Series(gw_of.reindex(pd.MultiIndex.from_arrays([iso3, pairs["year"]])).to_numpy(),
-                                 index=pairs.index)  # fmt: skip
+        mapped[side] = pd.Series(
+            gw_of.reindex(pd.MultiIndex.from_arrays([iso3, pairs["year"]])).to_numpy(),
+            index=pairs.index,
+        )
     ok = mapped["state1"].notna() & mapped["state2"].notna()
     low = np.minimum(mapped["state1"][ok], mapped["state2"][ok]).astype(int)
     high = np.maximum(mapped["state1"][ok], mapped["state2"][ok]).astype(int)
-    return pd.DataFrame({"gwno_1": low, "gwno_2": high, "year": pairs.loc[ok, "year"]}), int((~ok).sum())
+    return pd.DataFrame({"gwno_1": low, "gwno_2": high, "year": pairs.loc[ok, "year"]}), int(
+        (~ok).sum()
+    )
 
 
 # --------------------------------------------------------------------------- UCDP outcomes
 
 
 def _gw_lists(cells: pd.Series) -> pd.Series:
-    """"702, 703" -> 702 and 703 (one row each, the cell's index kept); blanks dropped."""
+    """ "702, 703" -> 702 and 703 (one row each, the cell's index kept); blanks dropped."""
     codes = cells.dropna().astype(str).str.split(",").explode().str.strip()
     codes = codes[codes.ne("")]
     return codes.astype(int)
@@ -204,10 +251,15 @@ def _gw_lists(cells: pd.Series) -> pd.Series:
 
 def _ucdp_rows(conflict_years: pd.DataFrame, dataset: str, version: str, types: tuple[int, ...]):
     """One UCDP dataset/version, its coverage (first, last year with any row) and rows kept."""
-    rows = conflict_years[(conflict_years["dataset"] == dataset) & (conflict_years["version"] == version)]
+    rows = conflict_years[
+        (conflict_years["dataset"] == dataset) & (conflict_years["version"] == version)
+    ]
     if rows.empty:
-        raise DataError(None, f"no UCDP {dataset} {version} rows in the conflict_years table",
-                        expected="a dataset and version present in data/conflict_years.csv")  # fmt: skip
+        raise DataError(
+            None,
+            f"no UCDP {dataset} {version} rows in the conflict_years table",
+            expected="a dataset and version present in data/conflict_years.csv",
+        )
     coverage = (int(rows["year"].min()), int(rows["year"].max()))
     if types:
         rows = rows[rows["type_of_conflict"].isin(types)]
@@ -218,21 +270,29 @@ def _located(rows: pd.DataFrame, unit: str) -> pd.DataFrame:
     """UCDP rows keyed by unit: (key, year, row) with key a GW number or a (low, high) pair."""
     if unit == "country":
         codes = _gw_lists(rows["gwno_loc"])
-        return pd.DataFrame({"key": codes.to_numpy(), "year": rows.loc[codes.index, "year"].astype(int).to_numpy(),
-                             "row": codes.index})  # fmt: skip
+        return pd.DataFrame(
+            {
+                "key": codes.to_numpy(),
+                "year": rows.loc[codes.index, "year"].astype(int).to_numpy(),
+                "row": codes.index,
+            }
+        )
     a, b = _gw_lists(rows["gwno_a"]), _gw_lists(rows["gwno_b"])
     both = pd.DataFrame({"a": a}).join(pd.DataFrame({"b": b}), how="inner")
     both = both[both["a"] != both["b"]]
     key = list(zip(np.minimum(both["a"], both["b"]), np.maximum(both["a"], both["b"])))
-    return pd.DataFrame({"key": key, "year": rows.loc[both.index, "year"].astype(int).to_numpy(),
-                         "row": both.index})  # fmt: skip
+    return pd.DataFrame(
+        {"key": key, "year": rows.loc[both.index, "year"].astype(int).to_numpy(), "row": both.index}
+    )
 
 
 class _History:
     """A UCDP measure over (unit key, year): evaluated at any year, missing outside coverage."""
 
     def __init__(self, conflict_years: pd.DataFrame, outcome: GlobalOutcomeSpec, unit: str):
-        acd, self.acd_coverage = _ucdp_rows(conflict_years, "acd", outcome.acd_version, outcome.conflict_types)
+        acd, self.acd_coverage = _ucdp_rows(
+            conflict_years, "acd", outcome.acd_version, outcome.conflict_types
+        )
         located = _located(acd, unit)
         self.conflict = located.groupby(["key", "year"])["row"].nunique()
         self._brd_args = (conflict_years, "brd", outcome.brd_version, outcome.conflict_types)
@@ -246,9 +306,13 @@ class _History:
         if self._deaths is None:
             brd, coverage = _ucdp_rows(*self._brd_args)
             located = _located(brd, self._unit)
-            deaths = brd.loc[located["row"], "deaths_best"].to_numpy(dtype="float64", na_value=np.nan)
+            deaths = brd.loc[located["row"], "deaths_best"].to_numpy(
+                dtype="float64", na_value=np.nan
+            )
             grouped = located.assign(deaths=deaths, blank=np.isnan(deaths)).groupby(["key", "year"])
-            total = grouped["deaths"].sum().where(~grouped["blank"].any())  # a blank figure: sum unknown
+            total = (
+                grouped["deaths"].sum().where(~grouped["blank"].any())
+            )  # a blank figure: sum unknown
             self._deaths = (total, coverage)
         return self._deaths
 
@@ -260,9 +324,15 @@ class _History:
         if measure == "conflicts":
             index = pd.MultiIndex.from_arrays([keys, years])
             counts = self.conflict.reindex(index).fillna(0).to_numpy()
-            return pd.Series(counts, index=keys.index).astype("Int64").where(self._covered(years, self.acd_coverage))
+            return (
+                pd.Series(counts, index=keys.index)
+                .astype("Int64")
+                .where(self._covered(years, self.acd_coverage))
+            )
         if measure == "onset":  # at risk: the previous ONSET_GAP years known and without conflict
-            before = pd.concat([self._incidence(keys, years - k) for k in range(1, ONSET_GAP + 1)], axis=1)
+            before = pd.concat(
+                [self._incidence(keys, years - k) for k in range(1, ONSET_GAP + 1)], axis=1
+            )
             at_risk = before.notna().all(axis=1) & before.fillna(1).eq(0).all(axis=1)
             return self._incidence(keys, years).where(at_risk)
         total, coverage = self._brd()
@@ -284,23 +354,32 @@ class _History:
 # --------------------------------------------------------------------------- predictors
 
 
-def _country_values(indicators: pd.DataFrame, spec: PredictorSpec, start: int, end: int) -> pd.Series:
+def _country_values(
+    indicators: pd.DataFrame, spec: PredictorSpec, start: int, end: int
+) -> pd.Series:
     """One indicator for every country, transformed and lagged by the case panel's rules:
     values indexed by (iso3, year); countries without the indicator are simply absent."""
     rows = indicators[indicators["indicator"] == spec.indicator]
     if spec.source is not None:
         rows = rows[rows["source"] == spec.source]
     if rows.empty:
-        raise DataError(None, f"indicator {spec.indicator} is not in the indicators table"
-                        + (f" from source '{spec.source}'" if spec.source else ""),
-                        hint="check the registry entry against data/README.md")  # fmt: skip
+        raise DataError(
+            None,
+            f"indicator {spec.indicator} is not in the indicators table"
+            + (f" from source '{spec.source}'" if spec.source else ""),
+            hint="check the registry entry against data/README.md",
+        )
     index = case_panel.periods("A", str(start), str(end))
     if (rows["frequency"] == "A").all() and not rows.duplicated(["iso3", "period"]).any():
         # Every country at once: the same transform and lag as indicator_series, column-wise.
         wide = rows.pivot(index="period", columns="iso3", values="value").astype(float)
         wide.index = pd.PeriodIndex(wide.index, freq="Y")
         full = pd.period_range(wide.index.min(), wide.index.max() + spec.lag, freq="Y")
-        wide = case_panel.apply_transform(wide.reindex(full), spec.transform).shift(spec.lag).reindex(index)
+        wide = (
+            case_panel.apply_transform(wide.reindex(full), spec.transform)
+            .shift(spec.lag)
+            .reindex(index)
+        )
         wide.index = wide.index.year
         values = wide.T.stack(future_stack=True)
         values.index.names = ["iso3", "year"]
@@ -308,13 +387,21 @@ def _country_values(indicators: pd.DataFrame, spec: PredictorSpec, start: int, e
     parts = []  # monthly series, or several sources for one country (indicator_series says which)
     for iso3, part in rows.groupby("iso3", sort=True):
         series = case_panel.indicator_series(part, replace(spec, iso3=iso3), index)
-        parts.append(pd.Series(series.to_numpy(), index=pd.MultiIndex.from_arrays(
-            [np.repeat(iso3, len(index)), index.year], names=["iso3", "year"])))  # fmt: skip
+        parts.append(
+            pd.Series(
+                series.to_numpy(),
+                index=pd.MultiIndex.from_arrays(
+                    [np.repeat(iso3, len(index)), index.year], names=["iso3", "year"]
+                ),
+            )
+        )
     return pd.concat(parts)
 
 
 def _aligned(values: pd.Series, iso3: pd.Series, years: pd.Series) -> np.ndarray:
-    return values.reindex(pd.MultiIndex.from_arrays([iso3, years.astype(int)])).to_numpy(dtype=float)
+    return values.reindex(pd.MultiIndex.from_arrays([iso3, years.astype(int)])).to_numpy(
+        dtype=float
+    )
 
 
 _PREDICTOR_ISO3 = {
@@ -326,52 +413,119 @@ _PREDICTOR_ISO3 = {
 def _check_predictor(spec: PredictorSpec, unit: str) -> None:
     allowed, meaning = _PREDICTOR_ISO3[unit]
     if spec.iso3 not in allowed:
-        raise ConfigError(f"predictor {spec.indicator} on a {unit} panel needs iso3 = one of "
-                          f"{list(allowed)} ({meaning}); found '{spec.iso3}'")  # fmt: skip
+        raise ConfigError(
+            f"predictor {spec.indicator} on a {unit} panel needs iso3 = one of "
+            f"{list(allowed)} ({meaning}); found '{spec.iso3}'"
+        )
 
 
 # --------------------------------------------------------------------------- panels
 
 
-def country_year_panel(conflict_years: pd.DataFrame, states: pd.DataFrame, countries: pd.DataFrame,
-                       indicators: pd.DataFrame | None = None, *, start: int, end: int,
-                       outcome: GlobalOutcomeSpec = GlobalOutcomeSpec(),
-                       predictors: tuple[PredictorSpec, ...] = (),
-                       outcome_lags: tuple[int, ...] = ()) -> GlobalPanel:
+def country_year_panel(
+    conflict_years: pd.DataFrame,
+    states: pd.DataFrame,
+    countries: pd.DataFrame,
+    indicators: pd.DataFrame | None = None,
+    *,
+    start: int,
+    end: int,
+    outcome: GlobalOutcomeSpec = GlobalOutcomeSpec(),
+    predictors: tuple[PredictorSpec, ...] = (),
+    outcome_lags: tuple[int, ...] = (),
+) -> GlobalPanel:
     """One row per GW state and year: incidence, onset, battle deaths, conflicts, predictors."""
     if outcome.unit != "country":
         raise ConfigError("country_year_panel needs an outcome with unit 'country'")
     units = state_years(states, countries, start, end, carry_forward=outcome.carry_forward)
     units.insert(0, "unit", _unit_label(units["iso3"], units["gwno"]))
-    return _assemble(units, units["gwno"], conflict_years, indicators, outcome, predictors, outcome_lags,
-                     start, end, ("iso3",), _carried_note(units, "GW state list ends 2017-12-31"))  # fmt: skip
+    return _assemble(
+        units,
+        units["gwno"],
+        conflict_years,
+        indicators,
+        outcome,
+        predictors,
+        outcome_lags,
+        start,
+        end,
+        ("iso3",),
+        _carried_note(units, "GW state list ends 2017-12-31"),
+    )
 
 
-def dyad_year_panel(conflict_years: pd.DataFrame, states: pd.DataFrame, countries: pd.DataFrame,
-                    contiguity: pd.DataFrame, indicators: pd.DataFrame | None = None, *, start: int,
-                    end: int, outcome: GlobalOutcomeSpec = GlobalOutcomeSpec(unit="dyad"),
-                    predictors: tuple[PredictorSpec, ...] = (),
-                    outcome_lags: tuple[int, ...] = ()) -> GlobalPanel:
+def dyad_year_panel(
+    conflict_years: pd.DataFrame,
+    states: pd.DataFrame,
+    countries: pd.DataFrame,
+    contiguity: pd.DataFrame,
+    indicators: pd.DataFrame | None = None,
+    *,
+    start: int,
+    end: int,
+    outcome: GlobalOutcomeSpec = GlobalOutcomeSpec(unit="dyad"),
+    predictors: tuple[PredictorSpec, ...] = (),
+    outcome_lags: tuple[int, ...] = (),
+) -> GlobalPanel:
     """One row per land-contiguous pair of GW states and year; the outcome is between the two."""
     if outcome.unit != "dyad":
         raise ConfigError("dyad_year_panel needs an outcome with unit 'dyad'")
-    units, notes = contiguous_dyads(contiguity, states, countries, start, end, source=outcome.contiguity,
-                                    carry_forward=outcome.carry_forward)  # fmt: skip
-    label = _unit_label(units["iso3_1"], units["gwno_1"]) + "-" + _unit_label(units["iso3_2"], units["gwno_2"])
+    units, notes = contiguous_dyads(
+        contiguity,
+        states,
+        countries,
+        start,
+        end,
+        source=outcome.contiguity,
+        carry_forward=outcome.carry_forward,
+    )
+    label = (
+        _unit_label(units["iso3_1"], units["gwno_1"])
+        + "-"
+        + _unit_label(units["iso3_2"], units["gwno_2"])
+    )
     units.insert(0, "unit", label)
     keys = pd.Series(list(zip(units["gwno_1"], units["gwno_2"])), index=units.index)
-    notes = (*notes, *_carried_note(units, f"{outcome.contiguity} contiguity and the GW list end before {end}"))
-    return _assemble(units, keys, conflict_years, indicators, outcome, predictors, outcome_lags,
-                     start, end, ("iso3_1", "iso3_2"), notes)  # fmt: skip
+    notes = (
+        *notes,
+        *_carried_note(units, f"{outcome.contiguity} contiguity and the GW list end before {end}"),
+    )
+    return _assemble(
+        units,
+        keys,
+        conflict_years,
+        indicators,
+        outcome,
+        predictors,
+        outcome_lags,
+        start,
+        end,
+        ("iso3_1", "iso3_2"),
+        notes,
+    )
 
 
-def build_global_panel(conflict_years: pd.DataFrame, states: pd.DataFrame, countries: pd.DataFrame,
-                       indicators: pd.DataFrame | None, contiguity: pd.DataFrame | None = None, *,
-                       start: int, end: int, outcome: GlobalOutcomeSpec,
-                       predictors: tuple[PredictorSpec, ...] = (),
-                       outcome_lags: tuple[int, ...] = ()) -> GlobalPanel:
+def build_global_panel(
+    conflict_years: pd.DataFrame,
+    states: pd.DataFrame,
+    countries: pd.DataFrame,
+    indicators: pd.DataFrame | None,
+    contiguity: pd.DataFrame | None = None,
+    *,
+    start: int,
+    end: int,
+    outcome: GlobalOutcomeSpec,
+    predictors: tuple[PredictorSpec, ...] = (),
+    outcome_lags: tuple[int, ...] = (),
+) -> GlobalPanel:
     """The country-year or dyad-year panel, as the outcome's ``unit`` says (the registry's entry point)."""
-    options = {"start": start, "end": end, "outcome": outcome, "predictors": predictors, "outcome_lags": outcome_lags}
+    options = {
+        "start": start,
+        "end": end,
+        "outcome": outcome,
+        "predictors": predictors,
+        "outcome_lags": outcome_lags,
+    }
     if outcome.unit == "country":
         return country_year_panel(conflict_years, states, countries, indicators, **options)
     if contiguity is None:
@@ -388,8 +542,19 @@ def _carried_note(units: pd.DataFrame, why: str) -> tuple[str, ...]:
     return (note,)
 
 
-def _assemble(units, keys, conflict_years, indicators, outcome, predictors, outcome_lags, start, end,
-              iso3_columns, notes) -> GlobalPanel:
+def _assemble(
+    units,
+    keys,
+    conflict_years,
+    indicators,
+    outcome,
+    predictors,
+    outcome_lags,
+    start,
+    end,
+    iso3_columns,
+    notes,
+) -> GlobalPanel:
     """Add the UCDP measures, their lags and the predictors to the unit-years."""
     unit = outcome.unit
     history = _History(conflict_years, outcome, unit)
@@ -397,7 +562,9 @@ def _assemble(units, keys, conflict_years, indicators, outcome, predictors, outc
     for measure in (*MEASURES, "conflicts"):
         frame[measure] = history.evaluate(measure, keys, frame["year"])
     for lag in outcome_lags:
-        frame[f"{outcome.measure}_lag{lag}"] = history.evaluate(outcome.measure, keys, frame["year"] - lag)
+        frame[f"{outcome.measure}_lag{lag}"] = history.evaluate(
+            outcome.measure, keys, frame["year"] - lag
+        )
     for spec in predictors:
         _check_predictor(spec, unit)
         if indicators is None:
@@ -411,17 +578,33 @@ def _assemble(units, keys, conflict_years, indicators, outcome, predictors, outc
     first, last = history.coverage(outcome.measure)
     notes = list(notes)
     if outcome.measure == "battle_deaths" and unit == "country":
-        notes.append("battle deaths of a UCDP dyad located in several states count in full for each")
-    return GlobalPanel(frame=frame, unit=unit, outcome=outcome, coverage=(str(first), str(last)),
-                       notes=tuple(notes))  # fmt: skip
+        notes.append(
+            "battle deaths of a UCDP dyad located in several states count in full for each"
+        )
+    return GlobalPanel(
+        frame=frame,
+        unit=unit,
+        outcome=outcome,
+        coverage=(str(first), str(last)),
+        notes=tuple(notes),
+    )
 
 
 # --------------------------------------------------------------------------- events
 
 
-def event_counts(incidents: pd.DataFrame, states: pd.DataFrame, countries: pd.DataFrame, *,
-                 frequency: str = "A", start: int, end: int, source: str = "ucdp_ged",
-                 categories: tuple[str, ...] = (), carry_forward: bool = True) -> pd.DataFrame:
+def event_counts(
+    incidents: pd.DataFrame,
+    states: pd.DataFrame,
+    countries: pd.DataFrame,
+    *,
+    frequency: str = "A",
+    start: int,
+    end: int,
+    source: str = "ucdp_ged",
+    categories: tuple[str, ...] = (),
+    carry_forward: bool = True,
+) -> pd.DataFrame:
     """Events per GW state and year (or month): events, fatalities, events_coarse_date.
 
     An event counts in the period of its ``date_start`` (as in the case panel);
@@ -435,24 +618,44 @@ def event_counts(incidents: pd.DataFrame, states: pd.DataFrame, countries: pd.Da
         raise ConfigError(f"frequency '{frequency}' is not one of {list(case_panel.FREQUENCIES)}")
     rows = incidents[incidents["source_dataset"] == source]
     if rows.empty:
-        raise DataError(None, f"no incidents from source '{source}'", expected="events read by ucdp.read_ucdp_ged")
+        raise DataError(
+            None,
+            f"no incidents from source '{source}'",
+            expected="events read by ucdp.read_ucdp_ged",
+        )
     years = rows["date_start"].str[:4].astype(int)
     covered = (int(years.min()), int(years.max()))
     if categories:
         rows = rows[rows["event_category"].isin(categories)]
     width = 4 if frequency == "A" else 7
     period = rows["date_start"].str[:width]
-    coarse = rows["date_precision"].eq("year") if frequency == "M" else pd.Series(False, index=rows.index)
+    coarse = (
+        rows["date_precision"].eq("year")
+        if frequency == "M"
+        else pd.Series(False, index=rows.index)
+    )
     fatalities = rows["fatalities"].to_numpy(dtype="float64", na_value=np.nan)
-    grouped = pd.DataFrame({"iso3": rows["country"], "period": period, "fatalities": fatalities,
-                            "unknown": np.isnan(fatalities), "coarse": coarse.to_numpy()}).groupby(
-        ["iso3", "period"], sort=False)  # fmt: skip
-    counts = grouped.agg(events=("coarse", "size"), fatalities=("fatalities", "sum"),
-                         unknown=("unknown", "any"), events_coarse_date=("coarse", "sum"))  # fmt: skip
+    grouped = pd.DataFrame(
+        {
+            "iso3": rows["country"],
+            "period": period,
+            "fatalities": fatalities,
+            "unknown": np.isnan(fatalities),
+            "coarse": coarse.to_numpy(),
+        }
+    ).groupby(["iso3", "period"], sort=False)
+    counts = grouped.agg(
+        events=("coarse", "size"),
+        fatalities=("fatalities", "sum"),
+        unknown=("unknown", "any"),
+        events_coarse_date=("coarse", "sum"),
+    )
     counts["fatalities"] = counts["fatalities"].where(~counts["unknown"])
     units = state_years(states, countries, start, end, carry_forward=carry_forward)
     if frequency == "M":
-        units = units.loc[units.index.repeat(12)].assign(month=np.tile(np.arange(1, 13), len(units)))
+        units = units.loc[units.index.repeat(12)].assign(
+            month=np.tile(np.arange(1, 13), len(units))
+        )
         units["period"] = units["year"].astype(str) + "-" + units["month"].map("{:02d}".format)
         units = units.drop(columns="month").reset_index(drop=True)
     else:
@@ -461,8 +664,13 @@ def event_counts(incidents: pd.DataFrame, states: pd.DataFrame, countries: pd.Da
     known = units["iso3"].notna() & units["year"].between(*covered)
     out = units[["gwno", "iso3", "year", "period", "carried_forward"]].copy()
     for column in ("events", "events_coarse_date"):
-        out[column] = pd.Series(found[column].fillna(0).to_numpy(), index=out.index).astype("Int64").where(known)
+        out[column] = (
+            pd.Series(found[column].fillna(0).to_numpy(), index=out.index)
+            .astype("Int64")
+            .where(known)
+        )
     has_events = found["events"].notna().to_numpy()
-    out["fatalities"] = pd.Series(np.where(has_events, found["fatalities"].to_numpy(), 0.0),
-                                  index=out.index).where(known)  # fmt: skip
+    out["fatalities"] = pd.Series(
+        np.where(has_events, found["fatalities"].to_numpy(), 0.0), index=out.index
+    ).where(known)
     return out

@@ -81,18 +81,26 @@ class HypothesisSpec:
         if isinstance(self.outcome, GlobalOutcomeSpec) != (self.scope == "global"):
             raise ConfigError(f"{self.id}: a {self.scope} entry needs a {self.scope} outcome")
         if (self.inference == "cluster_robust") != (self.scope == "global"):
-            raise ConfigError(f"{self.id}: inference 'cluster_robust' is for global entries, and "
-                              "global entries use it (fixed-effects panels, clustered by unit)")  # fmt: skip
+            raise ConfigError(
+                f"{self.id}: inference 'cluster_robust' is for global entries, and "
+                "global entries use it (fixed-effects panels, clustered by unit)"
+            )
         if self.expected_sign not in SIGNS:
-            raise ConfigError(f"{self.id}: expected_sign '{self.expected_sign}' is not one of {list(SIGNS)}")
+            raise ConfigError(
+                f"{self.id}: expected_sign '{self.expected_sign}' is not one of {list(SIGNS)}"
+            )
         if self.inference not in INFERENCE:
-            raise ConfigError(f"{self.id}: inference '{self.inference}' is not one of {list(INFERENCE)}")
+            raise ConfigError(
+                f"{self.id}: inference '{self.inference}' is not one of {list(INFERENCE)}"
+            )
         if self.focal not in self.terms:
             raise ConfigError(
                 f"{self.id}: focal term '{self.focal}' is none of the entry's terms {list(self.terms)}"
             )
         if self.inference == "placebo_dates" and self.focal not in dict(self.steps):
-            raise ConfigError(f"{self.id}: inference 'placebo_dates' needs the focal term to be a step")
+            raise ConfigError(
+                f"{self.id}: inference 'placebo_dates' needs the focal term to be a step"
+            )
         self.model_spec()  # model, cov, season names are checked by the model layer
 
     @property
@@ -121,9 +129,14 @@ class HypothesisSpec:
     def needs(self) -> list[str]:
         """The data this test reads, in words (for `hypotheses list` and missing-data errors)."""
         if self.scope == "global":
-            needs = [f"conflict_years: UCDP ACD {self.outcome.acd_version}, BRD {self.outcome.brd_version}",
-                     "states: Gleditsch-Ward list", "countries: crosswalk"]  # fmt: skip
-            needs += [f"contiguity: {self.outcome.contiguity}"] if self.outcome.unit == "dyad" else []
+            needs = [
+                f"conflict_years: UCDP ACD {self.outcome.acd_version}, BRD {self.outcome.brd_version}",
+                "states: Gleditsch-Ward list",
+                "countries: crosswalk",
+            ]
+            needs += (
+                [f"contiguity: {self.outcome.contiguity}"] if self.outcome.unit == "dyad" else []
+            )
         else:
             needs = [f"incidents: {self.outcome.source} {self.outcome.dyad}"]
         needs += [f"indicators: {p.indicator} ({p.iso3})" for p in self.predictors]
@@ -140,7 +153,10 @@ class HypothesisSpec:
             lag = int(overrides.pop("lag"))
             overrides["predictors"] = tuple(replace(p, lag=lag) for p in self.predictors)
         if "start" in overrides or "end" in overrides:
-            overrides["window"] = (str(overrides.pop("start", self.window[0])), str(overrides.pop("end", self.window[1])))
+            overrides["window"] = (
+                str(overrides.pop("start", self.window[0])),
+                str(overrides.pop("end", self.window[1])),
+            )
         _check_keys(overrides, {f.name for f in fields(self)}, f"override of {self.id}")
         return replace(self, **overrides)
 
@@ -168,8 +184,10 @@ class Tables:
     def require(self, names: list[str], hypothesis_id: str) -> None:
         absent = [name for name in names if getattr(self, name) is None]
         if absent:
-            raise ConfigError(f"{hypothesis_id} needs the table(s) {absent}: pass them in Tables "
-                              "(Tables.load() reads every shipped table)")  # fmt: skip
+            raise ConfigError(
+                f"{hypothesis_id} needs the table(s) {absent}: pass them in Tables "
+                "(Tables.load() reads every shipped table)"
+            )
 
 
 def _check_keys(given, allowed, where: str) -> None:
@@ -192,7 +210,9 @@ def parse_entry(entry_id: str, entry: dict[str, Any]) -> HypothesisSpec:
     """Validate one registry entry and build its spec; every error names the entry and key."""
     where = f"hypothesis {entry_id}"
     _check_keys(entry, _ENTRY_KEYS, where)
-    missing = sorted({"statement", "family", "frequency", "window", "outcome", "focal", "rationale"} - set(entry))
+    missing = sorted(
+        {"statement", "family", "frequency", "window", "outcome", "focal", "rationale"} - set(entry)
+    )
     if missing:
         raise ConfigError(f"{where}: missing key(s) {missing}")
     scope = entry.get("scope", "case")
@@ -203,8 +223,12 @@ def parse_entry(entry_id: str, entry: dict[str, Any]) -> HypothesisSpec:
     for predictor in entry.get("predictors", []):
         _check_keys(predictor, _PREDICTOR_KEYS, f"{where}, predictor")
     window = entry["window"]
-    if not (isinstance(window, list) and len(window) == 2 and all(isinstance(w, str) for w in window)):
-        raise ConfigError(f"{where}: window must be [first, last] as text periods, found {window!r}")
+    if not (
+        isinstance(window, list) and len(window) == 2 and all(isinstance(w, str) for w in window)
+    ):
+        raise ConfigError(
+            f"{where}: window must be [first, last] as text periods, found {window!r}"
+        )
     try:
         return HypothesisSpec(
             id=entry_id,
@@ -223,7 +247,9 @@ def parse_entry(entry_id: str, entry: dict[str, Any]) -> HypothesisSpec:
         raise ConfigError(f"{where}: {exc}") from None
     except ConfigError as exc:
         message = str(exc)
-        raise ConfigError(message if message.startswith(entry_id) else f"{where}: {message}") from None
+        raise ConfigError(
+            message if message.startswith(entry_id) else f"{where}: {message}"
+        ) from None
 
 
 def _outcome(spec_class, entry: dict[str, Any]) -> OutcomeSpec | GlobalOutcomeSpec:
@@ -245,7 +271,9 @@ def get(hypothesis_id: str, registry: dict[str, HypothesisSpec] | None = None) -
     if hypothesis_id not in registry:
         close = difflib.get_close_matches(hypothesis_id, list(registry), n=1)
         hint = f"; did you mean '{close[0]}'?" if close else ""
-        raise ConfigError(f"unknown hypothesis '{hypothesis_id}'{hint} (registered: {', '.join(registry)})")
+        raise ConfigError(
+            f"unknown hypothesis '{hypothesis_id}'{hint} (registered: {', '.join(registry)})"
+        )
     return registry[hypothesis_id]
 
 
@@ -253,7 +281,9 @@ def select(registry: dict[str, HypothesisSpec], names: list[str]) -> dict[str, H
     """Entries named by id, or by id prefix ("H1" selects H1a..H1g); unknown names are errors."""
     chosen: dict[str, HypothesisSpec] = {}
     for name in names:
-        matches = [hid for hid in registry if hid == name] or [hid for hid in registry if hid.startswith(name)]
+        matches = [hid for hid in registry if hid == name] or [
+            hid for hid in registry if hid.startswith(name)
+        ]
         if not matches:
             get(name, registry)  # raises with the closest id
         chosen.update({hid: registry[hid] for hid in matches})
@@ -285,15 +315,26 @@ def panel_for(spec: HypothesisSpec, tables: Tables) -> Panel | GlobalPanel:
     """The panel the entry's scope calls for (the case period panel, or a global unit-year
     panel); years in ``exclude_years`` lose their outcome (leave-one-year-out)."""
     if spec.scope == "global":
-        needed = ["conflict_years", "states", "countries"] + (["contiguity"] if spec.outcome.unit == "dyad" else [])
+        needed = ["conflict_years", "states", "countries"] + (
+            ["contiguity"] if spec.outcome.unit == "dyad" else []
+        )
         tables.require(needed, spec.id)
         panel = build_global_panel(
-            tables.conflict_years, tables.states, tables.countries, tables.indicators, tables.contiguity,
-            start=int(spec.window[0]), end=int(spec.window[1]), outcome=spec.outcome,
-            predictors=spec.predictors, outcome_lags=spec.outcome_lags,
-        )  # fmt: skip
+            tables.conflict_years,
+            tables.states,
+            tables.countries,
+            tables.indicators,
+            tables.contiguity,
+            start=int(spec.window[0]),
+            end=int(spec.window[1]),
+            outcome=spec.outcome,
+            predictors=spec.predictors,
+            outcome_lags=spec.outcome_lags,
+        )
         if spec.region:
-            panel = replace(panel, frame=_in_region(panel.frame, tables.countries, spec.region, spec.id))
+            panel = replace(
+                panel, frame=_in_region(panel.frame, tables.countries, spec.region, spec.id)
+            )
         years = panel.frame["year"]
     else:
         panel = build_panel(
@@ -316,13 +357,19 @@ def panel_for(spec: HypothesisSpec, tables: Tables) -> Panel | GlobalPanel:
     return panel
 
 
-def _in_region(frame: pd.DataFrame, countries: pd.DataFrame, region: str, hypothesis_id: str) -> pd.DataFrame:
+def _in_region(
+    frame: pd.DataFrame, countries: pd.DataFrame, region: str, hypothesis_id: str
+) -> pd.DataFrame:
     """Rows whose unit (every state of a dyad) lies in a World Bank region."""
     regions = dict(zip(countries["iso3"], countries["wb_region"]))
     known = sorted({r for r in regions.values() if isinstance(r, str)})
     if region not in known:
-        raise ConfigError(f"{hypothesis_id}: region '{region}' is not a World Bank region; expected one of {known}")
-    inside = frame["unit"].map(lambda unit: all(regions.get(code) == region for code in unit.split("-")))
+        raise ConfigError(
+            f"{hypothesis_id}: region '{region}' is not a World Bank region; expected one of {known}"
+        )
+    inside = frame["unit"].map(
+        lambda unit: all(regions.get(code) == region for code in unit.split("-"))
+    )
     return frame[inside.to_numpy(dtype=bool)].reset_index(drop=True)
 
 
@@ -348,7 +395,9 @@ def block_length(nobs: int) -> int:
     return max(1, round(nobs ** (1 / 3)))
 
 
-def test_hypothesis(spec: HypothesisSpec, tables: Tables, settings: TestSettings = TestSettings()) -> HypothesisResult:
+def test_hypothesis(
+    spec: HypothesisSpec, tables: Tables, settings: TestSettings = TestSettings()
+) -> HypothesisResult:
     """Estimate one hypothesis and attach its small-sample p-value and MDE."""
     panel = panel_for(spec, tables)
     model_spec = spec.model_spec()
@@ -358,28 +407,55 @@ def test_hypothesis(spec: HypothesisSpec, tables: Tables, settings: TestSettings
     permutation = placebo = None
     frame, tested_spec = panel.frame, model_spec
     if spec.inference == "cluster_robust":
-        notes += [f"p small-sample is the cluster-robust Wald p ({model.cov_label})",
-                  "MDE analytic, from the cluster-robust standard error", *panel.notes]  # fmt: skip
+        notes += [
+            f"p small-sample is the cluster-robust Wald p ({model.cov_label})",
+            "MDE analytic, from the cluster-robust standard error",
+            *panel.notes,
+        ]
         return HypothesisResult(
-            hypothesis_id=spec.id, model=model, term=spec.focal, sided=spec.sided,
+            hypothesis_id=spec.id,
+            model=model,
+            term=spec.focal,
+            sided=spec.sided,
             p_asymptotic=inference.asymptotic_pvalue(model, spec.focal, spec.sided),
-            expected_sign=SIGNS[spec.expected_sign], notes=tuple(notes),
-            mde=analytic_mde(model, frame, spec.focal, power=settings.power, alpha=model_spec.alpha, sided=spec.sided),
-        )  # fmt: skip
+            expected_sign=SIGNS[spec.expected_sign],
+            notes=tuple(notes),
+            mde=analytic_mde(
+                model,
+                frame,
+                spec.focal,
+                power=settings.power,
+                alpha=model_spec.alpha,
+                sided=spec.sided,
+            ),
+        )
     if spec.inference == "placebo_dates":
         # At least a year (or 3 years) on each side of a placebo break, fewer when the sample
         # is short (H2b has a dozen months with a stated fatality figure), never under 2.
         default = 12 if spec.frequency == "M" else 3
         min_segment = settings.min_segment or max(2, min(default, model.nobs // 4))
-        placebo = inference.placebo_date_pvalue(frame, tested_spec, spec.focal, min_segment=min_segment, sided=spec.sided)
+        placebo = inference.placebo_date_pvalue(
+            frame, tested_spec, spec.focal, min_segment=min_segment, sided=spec.sided
+        )
     else:
         permutation = inference.block_permutation_pvalue(
-            frame, tested_spec, spec.focal, block_length=block_length(model.nobs), n_perm=settings.n_perm,
-            seed=seed, sided=spec.sided,
+            frame,
+            tested_spec,
+            spec.focal,
+            block_length=block_length(model.nobs),
+            n_perm=settings.n_perm,
+            seed=seed,
+            sided=spec.sided,
         )
     mde = inference.minimum_detectable_effect(
-        frame, tested_spec, spec.focal, power=settings.power, alpha=model_spec.alpha, sided=spec.sided,
-        n_sim=settings.n_sim, seed=seed,
+        frame,
+        tested_spec,
+        spec.focal,
+        power=settings.power,
+        alpha=model_spec.alpha,
+        sided=spec.sided,
+        n_sim=settings.n_sim,
+        seed=seed,
     )
     return HypothesisResult(
         hypothesis_id=spec.id,
@@ -395,8 +471,15 @@ def test_hypothesis(spec: HypothesisSpec, tables: Tables, settings: TestSettings
     )
 
 
-def analytic_mde(model: CountModelResult, frame: pd.DataFrame, term: str, *, power: float = 0.8,
-                 alpha: float = 0.05, sided: str = "two-sided") -> MDEResult:
+def analytic_mde(
+    model: CountModelResult,
+    frame: pd.DataFrame,
+    term: str,
+    *,
+    power: float = 0.8,
+    alpha: float = 0.05,
+    sided: str = "two-sided",
+) -> MDEResult:
     """Minimum detectable effect of a Wald test from the model's own standard error.
 
     The estimate is taken as normal around the true effect with the fitted standard error
@@ -415,13 +498,30 @@ def analytic_mde(model: CountModelResult, frame: pd.DataFrame, term: str, *, pow
     log_irr = mde_log * np.linspace(0, 1.5, 7)
     shift = direction * log_irr / se
     curve_power = stats.norm.cdf(shift - crit) + (stats.norm.cdf(-shift - crit) if two else 0.0)
-    curve = pd.DataFrame({"irr": np.exp(log_irr), "log_irr": log_irr, "irr_per_sd": np.exp(log_irr * sd),
-                          "power": curve_power, "n_failed": 0})  # fmt: skip
+    curve = pd.DataFrame(
+        {
+            "irr": np.exp(log_irr),
+            "log_irr": log_irr,
+            "irr_per_sd": np.exp(log_irr * sd),
+            "power": curve_power,
+            "n_failed": 0,
+        }
+    )
     return MDEResult(
-        term=term, mde_irr=math.exp(mde_log), mde_log_irr=mde_log, mde_irr_per_sd=math.exp(mde_log * sd),
-        predictor_sd=sd, target_power=power, alpha=alpha, sided=sided, n_sim=0, seed=0, achieved=True,
-        null_dispersion=math.nan, curve=curve,
-    )  # fmt: skip
+        term=term,
+        mde_irr=math.exp(mde_log),
+        mde_log_irr=mde_log,
+        mde_irr_per_sd=math.exp(mde_log * sd),
+        predictor_sd=sd,
+        target_power=power,
+        alpha=alpha,
+        sided=sided,
+        n_sim=0,
+        seed=0,
+        achieved=True,
+        null_dispersion=math.nan,
+        curve=curve,
+    )
 
 
 @dataclass(frozen=True)
@@ -450,7 +550,13 @@ class RegistryResults:
             row["p_small_sample"] = small_sample_p(result)
             rows.append(row)
         for failure in self.failures:
-            rows.append({"hypothesis": failure.hypothesis_id, "family": failure.family, "note": failure.reason})
+            rows.append(
+                {
+                    "hypothesis": failure.hypothesis_id,
+                    "family": failure.family,
+                    "note": failure.reason,
+                }
+            )
         return pd.DataFrame(rows)
 
 
@@ -464,7 +570,9 @@ def small_sample_p(result: HypothesisResult) -> float:
     return result.p_asymptotic
 
 
-def test_all(registry: dict[str, HypothesisSpec], tables: Tables, settings: TestSettings = TestSettings()) -> RegistryResults:
+def test_all(
+    registry: dict[str, HypothesisSpec], tables: Tables, settings: TestSettings = TestSettings()
+) -> RegistryResults:
     """Test every entry; an entry the data cannot support is reported as a failure, not skipped."""
     results, failures = [], []
     for spec in registry.values():
@@ -525,8 +633,14 @@ def conclusion(result: HypothesisResult, spec: HypothesisSpec, level: float = 0.
     else:
         mde_value = mde.mde_irr if is_binary_focal(spec) else mde.mde_irr_per_sd
         mde_unit = "" if is_binary_focal(spec) else " per SD"
-        power = f"with 80% power it detects only effects of {ratio} {mde_value:.2f}{mde_unit} or larger"
+        power = (
+            f"with 80% power it detects only effects of {ratio} {mde_value:.2f}{mde_unit} or larger"
+        )
     if p_holm < level:
-        direction = "as expected" if result.sign_agrees in (True, None) else "in the direction opposite to the one expected"
+        direction = (
+            "as expected"
+            if result.sign_agrees in (True, None)
+            else "in the direction opposite to the one expected"
+        )
         return f"Evidence of an effect {direction}: {effect}; {power}."
     return f"No detectable effect: {effect}; {power}, so smaller effects are not ruled out."

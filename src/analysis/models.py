@@ -91,7 +91,7 @@ _ALPHA_BOUNDARY = 1e-6
 
 def default_hac_lags(n_periods: int) -> int:
     """Newey-West (1994) rule of thumb ``floor(4 * (T/100) ** (2/9))``."""
-    return int(math.floor(4 * (n_periods / 100) ** (2 / 9)))
+    return math.floor(4 * (n_periods / 100) ** (2 / 9))
 
 
 @dataclass(frozen=True)
@@ -121,7 +121,9 @@ class CountModelSpec:
         if self.fixed_effects:
             self._check_fixed_effects()
         elif self.family not in FAMILIES:
-            hint = " (logit and clogit need fixed_effects)" if self.family in BINARY_FAMILIES else ""
+            hint = (
+                " (logit and clogit need fixed_effects)" if self.family in BINARY_FAMILIES else ""
+            )
             raise ConfigError(f"family must be one of {FAMILIES}; found {self.family!r}{hint}")
         if self.cov not in COV_TYPES:
             raise ConfigError(f"cov must be one of {COV_TYPES}; found {self.cov!r}")
@@ -149,18 +151,28 @@ class CountModelSpec:
         if self.family not in PANEL_FAMILIES:
             why = ""
             if self.family == "negbin":
-                why = ("; NB with fixed-effect dummies is biased in short panels (incidental "
-                       "parameters): use 'poisson', the conditional Poisson, with cov='cluster'")
-            raise ConfigError(f"family must be one of {PANEL_FAMILIES} with fixed effects; found {self.family!r}{why}")
+                why = (
+                    "; NB with fixed-effect dummies is biased in short panels (incidental "
+                    "parameters): use 'poisson', the conditional Poisson, with cov='cluster'"
+                )
+            raise ConfigError(
+                f"family must be one of {PANEL_FAMILIES} with fixed effects; found {self.family!r}{why}"
+            )
         if self.cov not in PANEL_COV_TYPES:
-            raise ConfigError(f"cov must be one of {PANEL_COV_TYPES} with fixed effects; found {self.cov!r}")
+            raise ConfigError(
+                f"cov must be one of {PANEL_COV_TYPES} with fixed effects; found {self.cov!r}"
+            )
         if self.trend or self.season is not None:
-            raise ConfigError("trend and season cannot be combined with fixed effects: use year fixed effects")
+            raise ConfigError(
+                "trend and season cannot be combined with fixed effects: use year fixed effects"
+            )
         if self.family in BINARY_FAMILIES and self.exposure:
             raise ConfigError("exposure is for counts; a logit takes none")
         clash = sorted(set(self.fixed_effects) & {self.outcome, *self.predictors, *self.controls})
         if clash or len(set(self.fixed_effects)) < len(self.fixed_effects):
-            raise ConfigError(f"fixed effects {list(self.fixed_effects)} repeat or are also model terms: {clash}")
+            raise ConfigError(
+                f"fixed effects {list(self.fixed_effects)} repeat or are also model terms: {clash}"
+            )
 
     def without(self, *terms: str) -> CountModelSpec:
         """The same spec with some predictors/controls removed (a restricted model)."""
@@ -300,23 +312,43 @@ def _build_fe_design(data: pd.DataFrame, spec: CountModelSpec) -> Design:
         frame, values = frame[informative], values[informative]
         reason = f"fixed-effect level with no outcome variation ({', '.join(spec.fixed_effects)})"
         sample["dropped_by_reason"][reason] = dropped
-        sample.update(rows_used=sample["rows_used"] - dropped, rows_dropped=sample["rows_dropped"] + dropped)
+        sample.update(
+            rows_used=sample["rows_used"] - dropped, rows_dropped=sample["rows_dropped"] + dropped
+        )
     if len(values) == 0:
-        raise ModelError(f"no fixed-effect level of {list(spec.fixed_effects)} has any variation in {spec.outcome!r}")
+        raise ModelError(
+            f"no fixed-effect level of {list(spec.fixed_effects)} has any variation in {spec.outcome!r}"
+        )
     sample["gaps"] = 0
     conditioned = spec.fixed_effects[0] if spec.family == "clogit" else None
-    X = pd.DataFrame(index=frame.index) if conditioned else pd.DataFrame({"const": np.ones(len(frame))}, index=frame.index)
+    X = (
+        pd.DataFrame(index=frame.index)
+        if conditioned
+        else pd.DataFrame({"const": np.ones(len(frame))}, index=frame.index)
+    )
     for name in (*spec.predictors, *spec.controls):
         X[name] = _numeric(frame[name], name)
     dummies = [
-        pd.get_dummies(frame[fe].astype(str), prefix=fe, prefix_sep="=", drop_first=True, dtype=float)
-        for fe in spec.fixed_effects if fe != conditioned
+        pd.get_dummies(
+            frame[fe].astype(str), prefix=fe, prefix_sep="=", drop_first=True, dtype=float
+        )
+        for fe in spec.fixed_effects
+        if fe != conditioned
     ]
     absorbed = pd.concat(dummies, axis=1) if dummies else pd.DataFrame(index=frame.index)
     strata = pd.factorize(frame[conditioned])[0] if conditioned else None
     _check_fe_design(values, X, absorbed, strata, spec)
-    return Design(spec, values.astype(float), X.join(absorbed), _offset(frame, spec), _clusters(frame, spec),
-                  None, sample, absorbed=tuple(absorbed.columns), strata=strata)  # fmt: skip
+    return Design(
+        spec,
+        values.astype(float),
+        X.join(absorbed),
+        _offset(frame, spec),
+        _clusters(frame, spec),
+        None,
+        sample,
+        absorbed=tuple(absorbed.columns),
+        strata=strata,
+    )
 
 
 def _informative_rows(frame: pd.DataFrame, y: np.ndarray, spec: CountModelSpec) -> np.ndarray:
@@ -337,8 +369,13 @@ def _informative_rows(frame: pd.DataFrame, y: np.ndarray, spec: CountModelSpec) 
             return keep
 
 
-def _check_fe_design(y: np.ndarray, X: pd.DataFrame, absorbed: pd.DataFrame,
-                     strata: np.ndarray | None, spec: CountModelSpec) -> None:
+def _check_fe_design(
+    y: np.ndarray,
+    X: pd.DataFrame,
+    absorbed: pd.DataFrame,
+    strata: np.ndarray | None,
+    spec: CountModelSpec,
+) -> None:
     """Enough rows, and every term varies within the fixed effects and is not collinear with
     the other terms once the fixed effects are partialled out."""
     k = X.shape[1] + absorbed.shape[1]
@@ -358,7 +395,9 @@ def _check_fe_design(y: np.ndarray, X: pd.DataFrame, absorbed: pd.DataFrame,
     scale = np.linalg.norm(X[terms].to_numpy() - X[terms].to_numpy().mean(axis=0), axis=0)
     for j, name in enumerate(terms):
         if np.linalg.norm(values[:, j]) <= 1e-9 * max(scale[j], 1e-300):
-            raise ModelError(f"predictor {name!r} does not vary within the fixed effects {list(spec.fixed_effects)}")
+            raise ModelError(
+                f"predictor {name!r} does not vary within the fixed effects {list(spec.fixed_effects)}"
+            )
     _check_collinear(values, terms)
 
 
@@ -520,7 +559,9 @@ def fit_design(design: Design) -> CountModelResult:
     try:
         return _fit_design(design)
     except (ValueError, np.linalg.LinAlgError, OverflowError) as exc:
-        raise ModelError(f"{design.spec.family} estimation of {design.spec.outcome!r} broke down numerically: {exc}") from None
+        raise ModelError(
+            f"{design.spec.family} estimation of {design.spec.outcome!r} broke down numerically: {exc}"
+        ) from None
 
 
 def _fit_design(design: Design) -> CountModelResult:
@@ -564,9 +605,18 @@ def _fit_design(design: Design) -> CountModelResult:
                 "Poisson, and its standard error is not meaningful"
             )
 
-    return _result(design, main, messages, overdispersion=overdispersion, excess_zeros=excess_zeros,
-                   lr_test=lr_test, wald_test=wald_test, vuong=vuong, dispersion=dispersion,
-                   dispersion_se=dispersion_se)  # fmt: skip
+    return _result(
+        design,
+        main,
+        messages,
+        overdispersion=overdispersion,
+        excess_zeros=excess_zeros,
+        lr_test=lr_test,
+        wald_test=wald_test,
+        vuong=vuong,
+        dispersion=dispersion,
+        dispersion_se=dispersion_se,
+    )
 
 
 def _result(design: Design, main: _Fit, messages: list[str], **tests: Any) -> CountModelResult:
@@ -601,7 +651,9 @@ def _hidden_terms(design: Design) -> tuple[str, ...]:
 def _fit_fe_design(design: Design) -> CountModelResult:
     """Estimate a fixed-effects design: Poisson with dummies, or the conditional logit."""
     spec = design.spec
-    fit = {"poisson": _fit_poisson, "logit": _fit_logit, "clogit": _fit_conditional_logit}[spec.family]
+    fit = {"poisson": _fit_poisson, "logit": _fit_logit, "clogit": _fit_conditional_logit}[
+        spec.family
+    ]
     main = fit(design, _cov_options(design))
     messages = list(main.messages)
     if not main.converged:
@@ -611,9 +663,11 @@ def _fit_fe_design(design: Design) -> CountModelResult:
         excess_zeros = _excess_zeros(design, main)
     else:
         overdispersion = excess_zeros = StatTest(
-            name="Count diagnostics", statistic=math.nan, p_value=math.nan,
+            name="Count diagnostics",
+            statistic=math.nan,
+            p_value=math.nan,
             note="not applicable to a 0/1 outcome",
-        )  # fmt: skip
+        )
     lr_test = wald_test = None
     if spec.predictors:
         restricted = fit(design.without(*spec.predictors), {"cov_type": "nonrobust"})
@@ -621,9 +675,18 @@ def _fit_fe_design(design: Design) -> CountModelResult:
         if not restricted.converged:
             messages.append("restricted model for the LR test did not converge")
         wald_test = _wald_test(main, list(spec.predictors))
-    return _result(design, main, messages, overdispersion=overdispersion, excess_zeros=excess_zeros,
-                   lr_test=lr_test, wald_test=wald_test, vuong=None, dispersion=None,
-                   dispersion_se=None)  # fmt: skip
+    return _result(
+        design,
+        main,
+        messages,
+        overdispersion=overdispersion,
+        excess_zeros=excess_zeros,
+        lr_test=lr_test,
+        wald_test=wald_test,
+        vuong=None,
+        dispersion=None,
+        dispersion_se=None,
+    )
 
 
 def _hac_lags(design: Design) -> int:
@@ -783,13 +846,23 @@ def _fit_conditional_logit(design: Design, cov: dict[str, Any]) -> _Fit:
         meat_scores = np.zeros((clusters.max() + 1, len(params)))
         np.add.at(meat_scores, clusters, scores)
         g, n, k = len(meat_scores), design.nobs, len(params)
-        covariance = bread @ (meat_scores.T @ meat_scores) @ bread * (g / (g - 1)) * ((n - 1) / (n - k))
+        covariance = (
+            bread @ (meat_scores.T @ meat_scores) @ bread * (g / (g - 1)) * ((n - 1) / (n - k))
+        )
     else:
         covariance = bread
     if not converged:
         messages = (*messages, f"Newton did not converge in {iterations} iterations")
-    return _finish_manual(params, covariance, names, llf, model, converged, messages,
-                          np.exp(design.X.to_numpy(dtype=float) @ params))  # fmt: skip
+    return _finish_manual(
+        params,
+        covariance,
+        names,
+        llf,
+        model,
+        converged,
+        messages,
+        np.exp(design.X.to_numpy(dtype=float) @ params),
+    )
 
 
 def _strata_clusters(strata: np.ndarray, groups: np.ndarray) -> np.ndarray:
@@ -797,8 +870,10 @@ def _strata_clusters(strata: np.ndarray, groups: np.ndarray) -> np.ndarray:
     its own to add to one cluster, so that is an error."""
     pairs = pd.DataFrame({"stratum": strata, "cluster": groups}).drop_duplicates()
     if pairs["stratum"].duplicated().any():
-        raise ModelError("each group of the conditioned-out fixed effect must lie within one cluster "
-                         "(cluster by that fixed effect or by a coarser unit)")  # fmt: skip
+        raise ModelError(
+            "each group of the conditioned-out fixed effect must lie within one cluster "
+            "(cluster by that fixed effect or by a coarser unit)"
+        )
     return pairs.set_index("stratum")["cluster"].reindex(np.arange(strata.max() + 1)).to_numpy()
 
 
@@ -809,7 +884,9 @@ def _finish_manual(params, covariance, names, llf, model, converged, messages, m
     ok = converged and bool(np.all(np.isfinite(diagonal))) and bool(np.all(diagonal > 0))
     if converged and not ok:
         messages = (*messages, "covariance matrix is not positive definite")
-    return _Fit(model=model, params=params, cov=cov, llf=float(llf), mu=mu, converged=ok, messages=messages)
+    return _Fit(
+        model=model, params=params, cov=cov, llf=float(llf), mu=mu, converged=ok, messages=messages
+    )
 
 
 class ConditionalLogitLikelihood:
@@ -847,8 +924,12 @@ class ConditionalLogitLikelihood:
             e[0] = 1.0
             for wt, xt in zip(w, x):  # right-hand sides use the previous row's values
                 outer = np.multiply.outer(xt, xt)
-                h[1:] += wt * (h[:-1] + np.multiply.outer(d[:-1], xt) + np.multiply.outer(xt, d[:-1]).transpose(1, 0, 2)
-                               + e[:-1, None, None] * outer)  # fmt: skip
+                h[1:] += wt * (
+                    h[:-1]
+                    + np.multiply.outer(d[:-1], xt)
+                    + np.multiply.outer(xt, d[:-1]).transpose(1, 0, 2)
+                    + e[:-1, None, None] * outer
+                )
                 d[1:] += wt * (d[:-1] + e[:-1, None] * xt)
                 e[1:] += wt * e[:-1]
             mean = d[ones] / e[ones]

@@ -63,7 +63,9 @@ class PredictorSpec:
 
     def __post_init__(self):
         if self.transform not in TRANSFORMS:
-            raise ConfigError(f"transform '{self.transform}' of {self.indicator} is not one of {list(TRANSFORMS)}")
+            raise ConfigError(
+                f"transform '{self.transform}' of {self.indicator} is not one of {list(TRANSFORMS)}"
+            )
         if self.lag < 0:
             raise ConfigError(f"lag of {self.indicator} must be >= 0, got {self.lag}")
 
@@ -93,9 +95,13 @@ def periods(frequency: str, start: str, end: str) -> pd.PeriodIndex:
         raise ConfigError(f"frequency '{frequency}' is not one of {list(FREQUENCIES)}")
     freq = "M" if frequency == "M" else "Y"
     try:
-        index = pd.period_range(pd.Period(start, freq), pd.Period(end, freq), freq=freq, name="period")
+        index = pd.period_range(
+            pd.Period(start, freq), pd.Period(end, freq), freq=freq, name="period"
+        )
     except (ValueError, TypeError) as exc:
-        raise ConfigError(f"sample window {start}..{end} is not a valid period range ({exc})") from None
+        raise ConfigError(
+            f"sample window {start}..{end} is not a valid period range ({exc})"
+        ) from None
     if len(index) == 0:
         raise ConfigError(f"sample window {start}..{end} is empty: start must not be after end")
     return index
@@ -108,15 +114,22 @@ def outcome_coverage(incidents: pd.DataFrame, outcome: OutcomeSpec) -> tuple[str
     """
     rows = incidents[incidents["source_dataset"] == outcome.source]
     if rows.empty:
-        raise DataError(None, f"no incidents from source '{outcome.source}' in the incidents table",
-                        expected="a source present in data/incidents.csv")
+        raise DataError(
+            None,
+            f"no incidents from source '{outcome.source}' in the incidents table",
+            expected="a source present in data/incidents.csv",
+        )
     years = rows["date_start"].str[:4].astype(int)
     return str(years.min()), str(years.max())
 
 
-def count_incidents(incidents: pd.DataFrame, outcome: OutcomeSpec, index: pd.PeriodIndex) -> pd.DataFrame:
+def count_incidents(
+    incidents: pd.DataFrame, outcome: OutcomeSpec, index: pd.PeriodIndex
+) -> pd.DataFrame:
     """Per period: incidents, stated fatalities, incidents with a stated fatality figure."""
-    rows = incidents[(incidents["source_dataset"] == outcome.source) & (incidents["dyad"] == outcome.dyad)]
+    rows = incidents[
+        (incidents["source_dataset"] == outcome.source) & (incidents["dyad"] == outcome.dyad)
+    ]
     if outcome.categories:
         rows = rows[rows["event_category"].isin(outcome.categories)]
     if outcome.min_fatalities is not None:
@@ -141,15 +154,22 @@ def count_incidents(incidents: pd.DataFrame, outcome: OutcomeSpec, index: pd.Per
     return counts
 
 
-def indicator_series(indicators: pd.DataFrame, spec: PredictorSpec, index: pd.PeriodIndex) -> pd.Series:
+def indicator_series(
+    indicators: pd.DataFrame, spec: PredictorSpec, index: pd.PeriodIndex
+) -> pd.Series:
     """One indicator, transformed and lagged on its own frequency, aligned to ``index``."""
-    rows = indicators[(indicators["indicator"] == spec.indicator) & (indicators["iso3"] == spec.iso3)]
+    rows = indicators[
+        (indicators["indicator"] == spec.indicator) & (indicators["iso3"] == spec.iso3)
+    ]
     if spec.source is not None:
         rows = rows[rows["source"] == spec.source]
     if rows.empty:
-        raise DataError(None, f"indicator {spec.indicator} for {spec.iso3} is not in the indicators table"
-                        + (f" from source '{spec.source}'" if spec.source else ""),
-                        hint="check the registry entry against data/README.md")
+        raise DataError(
+            None,
+            f"indicator {spec.indicator} for {spec.iso3} is not in the indicators table"
+            + (f" from source '{spec.source}'" if spec.source else ""),
+            hint="check the registry entry against data/README.md",
+        )
     if rows["source"].nunique() > 1:
         raise ConfigError(
             f"indicator {spec.indicator} ({spec.iso3}) comes from several sources "
@@ -157,7 +177,9 @@ def indicator_series(indicators: pd.DataFrame, spec: PredictorSpec, index: pd.Pe
         )
     native = rows["frequency"].iloc[0]
     freq = "M" if native == "M" else "Y"
-    series = pd.Series(rows["value"].to_numpy(dtype=float), index=pd.PeriodIndex(rows["period"], freq=freq))
+    series = pd.Series(
+        rows["value"].to_numpy(dtype=float), index=pd.PeriodIndex(rows["period"], freq=freq)
+    )
     full = pd.period_range(series.index.min(), series.index.max() + spec.lag, freq=freq)
     series = apply_transform(series.reindex(full), spec.transform).shift(spec.lag)
     target_monthly = index.freqstr.startswith("M")
@@ -168,7 +190,9 @@ def indicator_series(indicators: pd.DataFrame, spec: PredictorSpec, index: pd.Pe
         return aligned.reindex(index).rename(spec.column)
     if native == "A" and target_monthly:
         by_year = dict(zip(series.index.year, series.to_numpy()))
-        return pd.Series([by_year.get(p.year, np.nan) for p in index], index=index, name=spec.column)
+        return pd.Series(
+            [by_year.get(p.year, np.nan) for p in index], index=index, name=spec.column
+        )
     return series.reindex(index).rename(spec.column)
 
 
@@ -229,4 +253,9 @@ def build_panel(
     frame = pd.concat(columns, axis=1)
     for lag in outcome_lags:
         frame[f"{outcome.column}_lag{lag}"] = frame[outcome.column].shift(lag)
-    return Panel(frame=frame, frequency=frequency, outcome=outcome, coverage=outcome_coverage(incidents, outcome))
+    return Panel(
+        frame=frame,
+        frequency=frequency,
+        outcome=outcome,
+        coverage=outcome_coverage(incidents, outcome),
+    )

@@ -16,9 +16,13 @@ def yearly_counts(incidents: pd.DataFrame, dyads: tuple[str, ...] | None = None)
     catalogue's span; the catalogue is a sample, so 0 means none catalogued, not none happened)."""
     rows = incidents if dyads is None else incidents[incidents["dyad"].isin(dyads)]
     years = rows["date_start"].str[:4].astype(int)
-    table = rows.assign(year=years).pivot_table(index="year", columns="dyad", values="incident_id",
-                                                aggfunc="count", fill_value=0)
-    span = range(int(incidents["date_start"].str[:4].astype(int).min()), int(incidents["date_start"].str[:4].astype(int).max()) + 1)
+    table = rows.assign(year=years).pivot_table(
+        index="year", columns="dyad", values="incident_id", aggfunc="count", fill_value=0
+    )
+    span = range(
+        int(incidents["date_start"].str[:4].astype(int).min()),
+        int(incidents["date_start"].str[:4].astype(int).max()) + 1,
+    )
     table = table.reindex(span, fill_value=0)
     table.columns.name = None
     table.index.name = "year"
@@ -36,14 +40,18 @@ def catalogue_vs_claims(incidents: pd.DataFrame, claims: pd.DataFrame) -> pd.Dat
     rows = []
     for claim in stated.itertuples(index=False):
         year = claim.period_start[:4]
-        held = int(((incidents["dyad"] == claim.dyad) & (incidents["date_start"].str[:4] == year)).sum())
+        held = int(
+            ((incidents["dyad"] == claim.dyad) & (incidents["date_start"].str[:4] == year)).sum()
+        )
         rows.append(
             {
                 "dyad": claim.dyad,
                 "year": int(year),
                 "stated_incidents": int(claim.incidents_stated),
                 "catalogued": held,
-                "share_catalogued": held / int(claim.incidents_stated) if claim.incidents_stated else float("nan"),
+                "share_catalogued": held / int(claim.incidents_stated)
+                if claim.incidents_stated
+                else float("nan"),
                 "claimant": claim.claimant,
                 "claim_id": claim.claim_id,
             }
@@ -56,8 +64,13 @@ def monthly_profile(incidents: pd.DataFrame, dyad: str) -> pd.DataFrame:
     rows = incidents[incidents["dyad"] == dyad]
     months = pd.to_datetime(rows["date_start"]).dt.month
     counts = months.value_counts().reindex(range(1, 13), fill_value=0)
-    return pd.DataFrame({"month": MONTH_NAMES, "incidents": counts.to_numpy(),
-                         "irrigation_season": [4 <= m <= 9 for m in range(1, 13)]})
+    return pd.DataFrame(
+        {
+            "month": MONTH_NAMES,
+            "incidents": counts.to_numpy(),
+            "irrigation_season": [4 <= m <= 9 for m in range(1, 13)],
+        }
+    )
 
 
 def severity_by_year(incidents: pd.DataFrame, dyad: str) -> pd.DataFrame:
@@ -77,8 +90,10 @@ def severity_by_year(incidents: pd.DataFrame, dyad: str) -> pd.DataFrame:
 
 def by_category(incidents: pd.DataFrame, dyad: str) -> pd.DataFrame:
     rows = incidents[incidents["dyad"] == dyad]
-    table = rows.groupby("event_category").agg(incidents=("incident_id", "count"),
-                                                stated_fatalities=("fatalities", lambda s: s.sum(min_count=1)))
+    table = rows.groupby("event_category").agg(
+        incidents=("incident_id", "count"),
+        stated_fatalities=("fatalities", lambda s: s.sum(min_count=1)),
+    )
     return table.sort_values("incidents", ascending=False).reset_index()
 
 
@@ -90,13 +105,30 @@ def by_location(incidents: pd.DataFrame, dyad: str, top: int = 12) -> pd.DataFra
     return table.head(top)
 
 
-def indicator_coverage(indicators: pd.DataFrame, iso3: tuple[str, ...] = ("KGZ", "TJK")) -> pd.DataFrame:
+def indicator_coverage(
+    indicators: pd.DataFrame, iso3: tuple[str, ...] = ("KGZ", "TJK")
+) -> pd.DataFrame:
     """For each annual series of the study countries: first and last year and years missing."""
-    rows = indicators[(indicators["iso3"].isin(iso3)) & (indicators["frequency"] == "A") & indicators["value"].notna()]
+    rows = indicators[
+        (indicators["iso3"].isin(iso3))
+        & (indicators["frequency"] == "A")
+        & indicators["value"].notna()
+    ]
     out = []
-    for (indicator, country, source), part in rows.groupby(["indicator", "iso3", "source"], sort=True):
+    for (indicator, country, source), part in rows.groupby(
+        ["indicator", "iso3", "source"], sort=True
+    ):
         years = sorted(part["period"].astype(int))
         missing = len(range(years[0], years[-1] + 1)) - len(years)
-        out.append({"indicator": indicator, "iso3": country, "first": years[0], "last": years[-1],
-                    "years": len(years), "internal_gaps": missing, "source": source})
+        out.append(
+            {
+                "indicator": indicator,
+                "iso3": country,
+                "first": years[0],
+                "last": years[-1],
+                "years": len(years),
+                "internal_gaps": missing,
+                "source": source,
+            }
+        )
     return pd.DataFrame(out)

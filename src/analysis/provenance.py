@@ -28,7 +28,9 @@ def sha256_file(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def tree_sha256(root: str | Path, patterns: tuple[str, ...] = SOURCE_PATTERNS, exclude: tuple[str, ...] = ()) -> str:
+def tree_sha256(
+    root: str | Path, patterns: tuple[str, ...] = SOURCE_PATTERNS, exclude: tuple[str, ...] = ()
+) -> str:
     """One hash over every matching file under ``root``: relative paths and contents.
 
     Paths are part of the hash so that renaming or moving a module counts as a change; bytecode
@@ -37,8 +39,14 @@ def tree_sha256(root: str | Path, patterns: tuple[str, ...] = SOURCE_PATTERNS, e
     """
     root = Path(root)
     files = sorted(
-        {p for pattern in patterns for p in root.rglob(pattern)
-         if p.is_file() and "__pycache__" not in p.parts and p.relative_to(root).as_posix() not in exclude}
+        {
+            p
+            for pattern in patterns
+            for p in root.rglob(pattern)
+            if p.is_file()
+            and "__pycache__" not in p.parts
+            and p.relative_to(root).as_posix() not in exclude
+        }
     )
     digest = hashlib.sha256()
     for path in files:
@@ -56,9 +64,12 @@ def git_state(repo: str | Path) -> dict[str, object]:
 
     Both are None outside a git work tree or without git, rather than guessed.
     """
+
     def git(*args: str) -> str | None:
         try:
-            done = subprocess.run(["git", "-C", str(repo), *args], capture_output=True, text=True, check=False)
+            done = subprocess.run(
+                ["git", "-C", str(repo), *args], capture_output=True, text=True, check=False
+            )
         except OSError:
             return None
         return done.stdout if done.returncode == 0 else None

@@ -77,12 +77,21 @@ class ReportOutputs:
         _check_name(name, "figure")
         if self.saving:
             folder = self._folder("figures")
-            with matplotlib.rc_context({"svg.hashsalt": f"{self.report}/{name}", "pdf.compression": 6}):
+            with matplotlib.rc_context(
+                {"svg.hashsalt": f"{self.report}/{name}", "pdf.compression": 6}
+            ):
                 for fmt in FIGURE_FORMATS:
-                    fig.savefig(folder / f"{name}.{fmt}", format=fmt, dpi=150, bbox_inches="tight",
-                                metadata=_FIXED_METADATA[fmt])
+                    fig.savefig(
+                        folder / f"{name}.{fmt}",
+                        format=fmt,
+                        dpi=150,
+                        bbox_inches="tight",
+                        metadata=_FIXED_METADATA[fmt],
+                    )
             if caption:
-                (folder / f"{name}.caption.txt").write_text(caption.strip() + "\n", encoding="utf-8")
+                (folder / f"{name}.caption.txt").write_text(
+                    caption.strip() + "\n", encoding="utf-8"
+                )
         _display_figure(fig)
 
     def table(self, frame: pd.DataFrame, name: str, caption: str = "", index: bool = False) -> None:
@@ -93,10 +102,13 @@ class ReportOutputs:
             folder = self._folder("tables")
             header = [str(c) for c in shown.columns]
             rows = [[_cell(v) for v in row] for row in shown.itertuples(index=False)]
-            (folder / f"{name}.csv").write_text(shown.to_csv(index=False, lineterminator="\n"), encoding="utf-8")
+            (folder / f"{name}.csv").write_text(
+                shown.to_csv(index=False, lineterminator="\n"), encoding="utf-8"
+            )
             label = f"tab:{self.report}:{name}"
-            (folder / f"{name}.tex").write_text(latex_table(header, rows, caption=caption or None, label=label),
-                                                encoding="utf-8")
+            (folder / f"{name}.tex").write_text(
+                latex_table(header, rows, caption=caption or None, label=label), encoding="utf-8"
+            )
             (folder / f"{name}.md").write_text(markdown_table(header, rows), encoding="utf-8")
         _display_table(shown)
 
@@ -106,7 +118,12 @@ class ReportOutputs:
         if any(entry["macro"] == macro and k != key for k, entry in self.numbers.items()):
             raise ConfigError(f"number keys map to the same macro \\{macro}: rename {key!r}")
         text = _format_quoted(value, digits)
-        self.numbers[key] = {"macro": macro, "value": _plain(value), "text": text, "description": description}
+        self.numbers[key] = {
+            "macro": macro,
+            "value": _plain(value),
+            "text": text,
+            "description": description,
+        }
         if self.saving:
             self._write_numbers()
         return text
@@ -116,14 +133,21 @@ class ReportOutputs:
         folder.mkdir(parents=True, exist_ok=True)
         ordered = dict(sorted(self.numbers.items()))
         (folder / "numbers.json").write_text(
-            json.dumps({"report": self.report, "numbers": ordered}, indent=2, sort_keys=True, ensure_ascii=False)
+            json.dumps(
+                {"report": self.report, "numbers": ordered},
+                indent=2,
+                sort_keys=True,
+                ensure_ascii=False,
+            )
             + "\n",
             encoding="utf-8",
         )
         lines = [f"% Numbers quoted from report '{self.report}'. Generated; do not edit."]
-        for key, entry in ordered.items():
+        for entry in ordered.values():
             note = f"  % {latex_escape(entry['description'])}" if entry["description"] else ""
-            lines.append(f"\\newcommand{{\\{entry['macro']}}}{{{latex_escape(entry['text'])}}}{note}")
+            lines.append(
+                f"\\newcommand{{\\{entry['macro']}}}{{{latex_escape(entry['text'])}}}{note}"
+            )
         (folder / "numbers.tex").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
@@ -170,7 +194,14 @@ def _display_table(frame: pd.DataFrame) -> None:
         return
     from .formatting import html_table
 
-    display(HTML(html_table([str(c) for c in frame.columns], [[_cell(v) for v in r] for r in frame.itertuples(index=False)])))
+    display(
+        HTML(
+            html_table(
+                [str(c) for c in frame.columns],
+                [[_cell(v) for v in r] for r in frame.itertuples(index=False)],
+            )
+        )
+    )
 
 
 def markdown(text: str) -> None:

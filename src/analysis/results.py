@@ -182,7 +182,9 @@ class CountModelResult:
         self, digits: int = 3, caption: str | None = None, label: str | None = None
     ) -> str:
         header, rows = _cells(self.coefficients, digits)
-        return latex_table(["term", *header], rows, notes=self._notes(), caption=caption, label=label)
+        return latex_table(
+            ["term", *header], rows, notes=self._notes(), caption=caption, label=label
+        )
 
     def to_html(self, digits: int = 3) -> str:
         header, rows = _cells(self.coefficients, digits)

@@ -28,26 +28,51 @@ def variants(spec: HypothesisSpec) -> list[tuple[str, str, HypothesisSpec | str]
     focal_lag = f"{spec.outcome.column}_lag1"
     candidates = [("registered", "as registered", lambda: spec)]
     if spec.predictors:
-        candidates += [("lag", f"predictor lag {lag}", lambda lag=lag: spec.with_overrides(lag=lag))
-                       for lag in (0, 1, 2) if any(p.lag != lag for p in spec.predictors)]
-    candidates += [("model", family, lambda family=family: replace(spec, model=family))
-                   for family in ("poisson", "negbin") if family != spec.model]
+        candidates += [
+            ("lag", f"predictor lag {lag}", lambda lag=lag: spec.with_overrides(lag=lag))
+            for lag in (0, 1, 2)
+            if any(p.lag != lag for p in spec.predictors)
+        ]
+    candidates += [
+        ("model", family, lambda family=family: replace(spec, model=family))
+        for family in ("poisson", "negbin")
+        if family != spec.model
+    ]
     if spec.outcome.measure == "incidents":
         candidates += [
-            ("incidents", "armed clashes and shootings only",
-             lambda: replace(spec, outcome=replace(spec.outcome, categories=VIOLENT))),
-            ("incidents", "fatal incidents only", lambda: replace(spec, outcome=replace(spec.outcome, min_fatalities=1))),
+            (
+                "incidents",
+                "armed clashes and shootings only",
+                lambda: replace(spec, outcome=replace(spec.outcome, categories=VIOLENT)),
+            ),
+            (
+                "incidents",
+                "fatal incidents only",
+                lambda: replace(spec, outcome=replace(spec.outcome, min_fatalities=1)),
+            ),
         ]
     if spec.outcome_lags and spec.focal != focal_lag:
-        candidates.append(("dependence", "no lagged outcome", lambda: replace(spec, outcome_lags=())))
+        candidates.append(
+            ("dependence", "no lagged outcome", lambda: replace(spec, outcome_lags=()))
+        )
     candidates += [
-        ("trend", "trend off" if spec.trend else "trend on", lambda: replace(spec, trend=not spec.trend)),
+        (
+            "trend",
+            "trend off" if spec.trend else "trend on",
+            lambda: replace(spec, trend=not spec.trend),
+        ),
         ("window", f"start {later[:4]}", lambda: spec.with_overrides(start=later)),
         ("window", "end 2021", lambda: spec.with_overrides(end="2021" + last[4:])),
     ]
     if spec.scope == "case":  # a global panel has power to spare and each refit costs seconds
-        candidates += [("leave one year out", f"without {year}", lambda year=year: replace(spec, exclude_years=(year,)))
-                       for year in range(int(first[:4]), int(last[:4]) + 1)]
+        candidates += [
+            (
+                "leave one year out",
+                f"without {year}",
+                lambda year=year: replace(spec, exclude_years=(year,)),
+            )
+            for year in range(int(first[:4]), int(last[:4]) + 1)
+        ]
     out = []
     for dimension, label, make in candidates:
         try:
@@ -67,10 +92,24 @@ def run_variants(spec: HypothesisSpec, tables: Tables) -> pd.DataFrame:
                 raise AnalysisError(variant)
             model = fit_only(variant, tables)
             term = model.term(variant.focal)
-            row.update(irr=term["irr"], irr_low=term["irr_low"], irr_high=term["irr_high"], p_value=term["p_value"],
-                       nobs=model.nobs, converged=model.converged, note="")
+            row.update(
+                irr=term["irr"],
+                irr_low=term["irr_low"],
+                irr_high=term["irr_high"],
+                p_value=term["p_value"],
+                nobs=model.nobs,
+                converged=model.converged,
+                note="",
+            )
         except AnalysisError as exc:
-            row.update(irr=float("nan"), irr_low=float("nan"), irr_high=float("nan"), p_value=float("nan"),
-                       nobs=0, converged=False, note=str(exc))
+            row.update(
+                irr=float("nan"),
+                irr_low=float("nan"),
+                irr_high=float("nan"),
+                p_value=float("nan"),
+                nobs=0,
+                converged=False,
+                note=str(exc),
+            )
         rows.append(row)
     return pd.DataFrame(rows)

@@ -160,7 +160,9 @@ CONTRACTS: dict[str, pa.DataFrameSchema] = {
             "date_end": _date(),
             "date_precision": _one_of(DATE_PRECISIONS),
             "date_note": _text(),
-            "dyad": pa.Column(str, nullable=True, checks=pa.Check.str_matches(r"^[A-Z]{3}-[A-Z]{3}$")),
+            "dyad": pa.Column(
+                str, nullable=True, checks=pa.Check.str_matches(r"^[A-Z]{3}-[A-Z]{3}$")
+            ),
             "country": _iso3(nullable=True),
             "location": _text(),
             "admin_units": _text(),
@@ -198,7 +200,9 @@ CONTRACTS: dict[str, pa.DataFrameSchema] = {
     "incident_claims": pa.DataFrameSchema(
         {
             "claim_id": _text(False),
-            "dyad": pa.Column(str, nullable=True, checks=pa.Check.str_matches(r"^[A-Z]{3}-[A-Z]{3}$")),
+            "dyad": pa.Column(
+                str, nullable=True, checks=pa.Check.str_matches(r"^[A-Z]{3}-[A-Z]{3}$")
+            ),
             "period_start": _text(),  # blank when the source gives no period (e.g. AGG-008)
             "period_end": _text(),
             "metric": _text(False),
@@ -268,7 +272,9 @@ CONTRACTS: dict[str, pa.DataFrameSchema] = {
             "side_b": _text(),
             "incompatibility": pa.Column("Int64", nullable=True, checks=pa.Check.isin([1, 2, 3])),
             "territory_name": _text(),
-            "type_of_conflict": pa.Column("Int64", nullable=True, checks=pa.Check.isin([1, 2, 3, 4])),
+            "type_of_conflict": pa.Column(
+                "Int64", nullable=True, checks=pa.Check.isin([1, 2, 3, 4])
+            ),
             "intensity_level": pa.Column("Int64", nullable=True, checks=pa.Check.isin([1, 2])),
             "deaths_best": _count(),
             "deaths_low": _count(),
@@ -304,7 +310,9 @@ CONTRACTS: dict[str, pa.DataFrameSchema] = {
         },
         unique=["dataset", "state1", "state2", "date_start"],
         checks=[
-            pa.Check(lambda df: df["state1"] < df["state2"], error="state1 < state2 (non-directed pair)"),
+            pa.Check(
+                lambda df: df["state1"] < df["state2"], error="state1 < state2 (non-directed pair)"
+            ),
             pa.Check(_ends_after_start, error="date_end on or after date_start"),
         ],
         strict=True,
@@ -353,7 +361,9 @@ def _contract(table: str) -> pa.DataFrameSchema:
     try:
         return CONTRACTS[table]
     except KeyError:
-        raise DataError(None, f"unknown table '{table}'", expected=f"one of {list(CONTRACTS)}") from None
+        raise DataError(
+            None, f"unknown table '{table}'", expected=f"one of {list(CONTRACTS)}"
+        ) from None
 
 
 def coerce(table: str, frame: pd.DataFrame) -> pd.DataFrame:
@@ -403,17 +413,32 @@ def _to_data_error(table, frame, failures: pd.DataFrame, file) -> DataError:
     column = None if pd.isna(first["column"]) else str(first["column"])
     found = first["failure_case"]
     index = first["index"]
-    if check.startswith("multiple_fields_uniqueness") or check.startswith("field_uniqueness"):
+    if check.startswith(("multiple_fields_uniqueness", "field_uniqueness")):
         key = [c for c in failures.loc[failures["check"] == first["check"], "column"].unique()]
-        rows = sorted(failures.loc[failures["check"] == first["check"], "index"].dropna().astype(int).unique())
+        rows = sorted(
+            failures.loc[failures["check"] == first["check"], "index"].dropna().astype(int).unique()
+        )
         index = rows[-1] if rows else index
         found = tuple(frame.loc[index, key]) if len(key) > 1 else frame.loc[index, key[0]]
-        problem, expected = "duplicate key", f"each ({', '.join(key)}) once; also at {_where(frame, rows[0], file)}"
+        problem, expected = (
+            "duplicate key",
+            f"each ({', '.join(key)}) once; also at {_where(frame, rows[0], file)}",
+        )
         column = ", ".join(key)
     elif check.startswith("column_in_dataframe"):
-        problem, expected, column, found = f"column '{found}' is missing", "it to be present", str(found), None
+        problem, expected, column, found = (
+            f"column '{found}' is missing",
+            "it to be present",
+            str(found),
+            None,
+        )
     elif check.startswith("column_in_schema"):
-        problem, expected, column, found = f"column '{found}' is not in the contract", "contract columns only", str(found), None
+        problem, expected, column, found = (
+            f"column '{found}' is not in the contract",
+            "contract columns only",
+            str(found),
+            None,
+        )
     elif check.startswith("not_nullable"):
         problem, expected, found = "missing value", "a value (this column may not be blank)", None
     elif first["schema_context"] != "Column":
@@ -426,7 +451,14 @@ def _to_data_error(table, frame, failures: pd.DataFrame, file) -> DataError:
     if index is not None and not pd.isna(index) and int(index) in frame.index:
         row_file, line = _locate(frame, int(index), file)
     more = f" ({count - 1} more problem(s) in this table)" if count > 1 else ""
-    return DataError(row_file, f"{table}: {problem}{more}", row=line, column=column, found=found, expected=expected)
+    return DataError(
+        row_file,
+        f"{table}: {problem}{more}",
+        row=line,
+        column=column,
+        found=found,
+        expected=expected,
+    )
 
 
 def _locate(frame: pd.DataFrame, index: int, file) -> tuple[object, int | None]:

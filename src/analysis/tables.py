@@ -17,12 +17,25 @@ from .hypotheses import HypothesisSpec, RegistryResults, conclusion, effect_scal
 from .models import BINARY_FAMILIES
 
 SUMMARY_COLUMNS = [
-    "hypothesis", "scope", "family", "n", "IRR / OR", "95% CI", "scale", "p asympt.", "p small-sample",
-    "p Holm (family)", "q BH (all)", "MDE (ratio)", "conclusion",
+    "hypothesis",
+    "scope",
+    "family",
+    "n",
+    "IRR / OR",
+    "95% CI",
+    "scale",
+    "p asympt.",
+    "p small-sample",
+    "p Holm (family)",
+    "q BH (all)",
+    "MDE (ratio)",
+    "conclusion",
 ]
 
 
-def hypothesis_summary(results: RegistryResults, registry: dict[str, HypothesisSpec]) -> pd.DataFrame:
+def hypothesis_summary(
+    results: RegistryResults, registry: dict[str, HypothesisSpec]
+) -> pd.DataFrame:
     """Every registered test in one frame of display strings; untestable entries say why."""
     rows = []
     for result in results.results:
@@ -30,8 +43,10 @@ def hypothesis_summary(results: RegistryResults, registry: dict[str, HypothesisS
         irr, low, high, unit = effect_scale(result, spec)
         mde = result.mde
         binary = unit == "switching on"
-        mde_text = "not reached" if mde is None or not mde.achieved else format_number(
-            mde.mde_irr if binary else mde.mde_irr_per_sd, 2
+        mde_text = (
+            "not reached"
+            if mde is None or not mde.achieved
+            else format_number(mde.mde_irr if binary else mde.mde_irr_per_sd, 2)
         )
         rows.append(
             {
@@ -51,13 +66,20 @@ def hypothesis_summary(results: RegistryResults, registry: dict[str, HypothesisS
             }
         )
     for failure in results.failures:
-        rows.append({"hypothesis": failure.hypothesis_id, "scope": registry[failure.hypothesis_id].scope,
-                     "family": failure.family,
-                     "conclusion": f"Not testable on these data: {failure.reason}"})
+        rows.append(
+            {
+                "hypothesis": failure.hypothesis_id,
+                "scope": registry[failure.hypothesis_id].scope,
+                "family": failure.family,
+                "conclusion": f"Not testable on these data: {failure.reason}",
+            }
+        )
     return pd.DataFrame(rows, columns=SUMMARY_COLUMNS).astype(object).fillna("")
 
 
-def render(frame: pd.DataFrame, fmt: str, *, caption: str | None = None, label: str | None = None) -> str:
+def render(
+    frame: pd.DataFrame, fmt: str, *, caption: str | None = None, label: str | None = None
+) -> str:
     """A display frame as text, markdown, latex (booktabs), html or csv."""
     header = list(frame.columns)
     rows = frame.astype(str).to_numpy().tolist()
@@ -80,5 +102,13 @@ def forest_rows(results: RegistryResults, registry: dict[str, HypothesisSpec]) -
     rows = []
     for result in results.results:
         irr, low, high, unit = effect_scale(result, registry[result.hypothesis_id])
-        rows.append({"hypothesis": result.hypothesis_id, "irr": irr, "irr_low": low, "irr_high": high, "scale": unit})
+        rows.append(
+            {
+                "hypothesis": result.hypothesis_id,
+                "irr": irr,
+                "irr_low": low,
+                "irr_high": high,
+                "scale": unit,
+            }
+        )
     return pd.DataFrame(rows, columns=["hypothesis", "irr", "irr_low", "irr_high", "scale"])

@@ -60,12 +60,17 @@ class _State:
     statuses: dict[str, cache.Status] = field(default_factory=dict)
 
     def refresh(self) -> None:
-        self.statuses = {r.name: cache.status(r.name, self.parts[r.name], self.reports_dir) for r in self.plan.reports}
+        self.statuses = {
+            r.name: cache.status(r.name, self.parts[r.name], self.reports_dir)
+            for r in self.plan.reports
+        }
 
     def write_index(self) -> Path:
         self.refresh()
         rows = [(r, self.parts[r.name], self.statuses[r.name]) for r in self.plan.reports]
-        return index.write_index(self.reports_dir, index.render_index(rows, _label(self.plan.path, self.plan.root)))
+        return index.write_index(
+            self.reports_dir, index.render_index(rows, _label(self.plan.path, self.plan.root))
+        )
 
 
 def run(options: RunOptions, out: TextIO | None = None) -> int:
@@ -73,7 +78,11 @@ def run(options: RunOptions, out: TextIO | None = None) -> int:
     out = out or sys.stdout
     _check_options(options)
     plan_path = Path(options.plan).absolute()
-    reports_dir = Path(options.reports_dir).absolute() if options.reports_dir else plan_path.parent / "reports"
+    reports_dir = (
+        Path(options.reports_dir).absolute()
+        if options.reports_dir
+        else plan_path.parent / "reports"
+    )
     if options.list_plan or options.dry_run:
         state = _survey(options, plan_path, reports_dir)
         (_print_list if options.list_plan else _print_dry_run)(state, options, out)
@@ -84,7 +93,10 @@ def run(options: RunOptions, out: TextIO | None = None) -> int:
             state = None
             try:
                 for name in clean_leftovers(reports_dir):
-                    print(f"restored {reports_dir / name}, which a killed run had moved aside", file=out)
+                    print(
+                        f"restored {reports_dir / name}, which a killed run had moved aside",
+                        file=out,
+                    )
                 state = _survey(options, plan_path, reports_dir)
                 return _build(state, options, lock, out)
             except Interrupted as stop:
@@ -92,8 +104,11 @@ def run(options: RunOptions, out: TextIO | None = None) -> int:
                     shutil.rmtree(staging_root(reports_dir), ignore_errors=True)
                     if state is not None:
                         state.write_index()
-                print(f"\ninterrupted ({stop}): workers stopped, staging folders removed, "
-                      "published reports and index.html left consistent", file=out)
+                print(
+                    f"\ninterrupted ({stop}): workers stopped, staging folders removed, "
+                    "published reports and index.html left consistent",
+                    file=out,
+                )
                 return EXIT_INTERRUPTED
     finally:
         lock.release()
@@ -105,7 +120,9 @@ def _check_options(options: RunOptions) -> None:
     if options.jobs is not None and options.jobs < 1:
         raise ConfigError(f"--jobs must be at least 1, found {options.jobs}")
     if options.timeout is not None and not options.timeout > 0:
-        raise ConfigError(f"--timeout must be a positive number of seconds, found {options.timeout}")
+        raise ConfigError(
+            f"--timeout must be a positive number of seconds, found {options.timeout}"
+        )
     if options.wait < 0:
         raise ConfigError(f"--wait must be zero or more seconds, found {options.wait}")
 
@@ -138,20 +155,31 @@ def _build(state: _State, options: RunOptions, lock: RunLock, out: TextIO) -> in
     if todo:
         jobs = options.jobs or state.plan.jobs or os.cpu_count() or 1
         timeout = options.timeout or state.plan.timeout
-        print(f"running {len(todo)} report(s) with {min(jobs, len(todo))} worker(s), engine {options.engine}",
-              file=out, flush=True)
+        print(
+            f"running {len(todo)} report(s) with {min(jobs, len(todo))} worker(s), engine {options.engine}",
+            file=out,
+            flush=True,
+        )
         warm_up(options.engine, options.warm_modules)
-        origin = {"git": provenance.git_state(state.plan.root), "packages": provenance.package_versions()}
+        origin = {
+            "git": provenance.git_state(state.plan.root),
+            "packages": provenance.package_versions(),
+        }
         builder = _Builder(state, options, origin, len(todo), out)
         tasks = [builder.task(report, timeout) for report in _longest_first(todo, state)]
         run_pool(tasks, jobs, builder.done, after_fork=lock.forget)
         failures = builder.failures
     index_path = state.write_index()
-    if staging_root(state.reports_dir).is_dir() and not any(staging_root(state.reports_dir).iterdir()):
+    if staging_root(state.reports_dir).is_dir() and not any(
+        staging_root(state.reports_dir).iterdir()
+    ):
         staging_root(state.reports_dir).rmdir()
     ran = len(todo)
-    print(f"{ran} run ({ran - len(failures)} ok, {len(failures)} failed), {len(fresh)} fresh and skipped, "
-          f"in {time.monotonic() - started:.1f} s; index: {_label(index_path, state.plan.root)}", file=out)
+    print(
+        f"{ran} run ({ran - len(failures)} ok, {len(failures)} failed), {len(fresh)} fresh and skipped, "
+        f"in {time.monotonic() - started:.1f} s; index: {_label(index_path, state.plan.root)}",
+        file=out,
+    )
     if failures:
         _print_failures(failures, state, out)
         return 1
@@ -162,17 +190,32 @@ class _Builder:
     """Makes a worker task per report, and publishes or keeps its result in the parent."""
 
     def __init__(self, state: _State, options: RunOptions, origin: dict, total: int, out: TextIO):
-        self.state, self.options, self.origin, self.total, self.out = state, options, origin, total, out
+        self.state, self.options, self.origin, self.total, self.out = (
+            state,
+            options,
+            origin,
+            total,
+            out,
+        )
         self.jobs: dict[str, Job] = {}
         self.failures: list[tuple[str, dict]] = []
         self.finished = 0
 
     def task(self, report: Report, timeout: float) -> Task:
         staging = new_staging(self.state.reports_dir, report.name)
-        reports_dir, root = self.options.published_as or self.state.reports_dir, self.state.plan.root
-        job = Job(report, staging, _label(reports_dir / report.name, root),
-                  _label(reports_dir / cache.FAILED / report.name, root), self.options.engine, timeout,
-                  self.options.with_code)
+        reports_dir, root = (
+            self.options.published_as or self.state.reports_dir,
+            self.state.plan.root,
+        )
+        job = Job(
+            report,
+            staging,
+            _label(reports_dir / report.name, root),
+            _label(reports_dir / cache.FAILED / report.name, root),
+            self.options.engine,
+            timeout,
+            self.options.with_code,
+        )
         self.jobs[report.name] = job
         log = staging.with_name(staging.name + ".log")
         return Task(report.name, lambda: build(job), timeout + self.options.kill_grace, log)
@@ -185,8 +228,12 @@ class _Builder:
         error = result["error"]
         if error is None:
             manifest = {
-                "report": report.name, "notebook": report.notebook_label, "content_key": key, **parts,
-                "engine": job.engine, **self.origin,
+                "report": report.name,
+                "notebook": report.notebook_label,
+                "content_key": key,
+                **parts,
+                "engine": job.engine,
+                **self.origin,
                 "outputs": output_files(job.staging, exclude=(cache.MANIFEST, TIMINGS)),
             }
             cache.write_json(job.staging / cache.MANIFEST, manifest)
@@ -194,8 +241,13 @@ class _Builder:
             publish(job.staging, self.state.reports_dir, report.name)
             line = "ok"
         else:
-            failure = {"report": report.name, "notebook": report.notebook_label, "content_key": key,
-                       "engine": job.engine, **error}
+            failure = {
+                "report": report.name,
+                "notebook": report.notebook_label,
+                "content_key": key,
+                "engine": job.engine,
+                **error,
+            }
             cache.write_json(job.staging / TIMINGS, timings)
             if task.log.is_file() and task.log.stat().st_size:
                 shutil.move(task.log, job.staging / WORKER_LOG)
@@ -206,7 +258,11 @@ class _Builder:
         task.log.unlink(missing_ok=True)
         self.finished += 1
         width = len(str(self.total))
-        print(f"[{self.finished:>{width}}/{self.total}] {report.name}  {seconds:.1f} s  {line}", file=self.out, flush=True)
+        print(
+            f"[{self.finished:>{width}}/{self.total}] {report.name}  {seconds:.1f} s  {line}",
+            file=self.out,
+            flush=True,
+        )
 
 
 def _longest_first(todo: list[Report], state: _State) -> list[Report]:
@@ -214,7 +270,10 @@ def _longest_first(todo: list[Report], state: _State) -> list[Report]:
     so that a long report does not start last and leave the other workers idle."""
 
     def last_seconds(report: Report) -> float:
-        for folder in (state.reports_dir / report.name, state.reports_dir / cache.FAILED / report.name):
+        for folder in (
+            state.reports_dir / report.name,
+            state.reports_dir / cache.FAILED / report.name,
+        ):
             timings = cache.read_json(folder / TIMINGS)
             if timings is not None:
                 return timings["seconds"]["total"]
@@ -224,10 +283,16 @@ def _longest_first(todo: list[Report], state: _State) -> list[Report]:
 
 
 def _print_failures(failures: list[tuple[str, dict]], state: _State, out: TextIO) -> None:
-    rows = [(name, str(error["cell"] or "-"), f"{error['ename']}: {_one_line(error['evalue'])}") for name, error in failures]
+    rows = [
+        (name, str(error["cell"] or "-"), f"{error['ename']}: {_one_line(error['evalue'])}")
+        for name, error in failures
+    ]
     widths = [max(len(row[i]) for row in [("report", "cell", "error"), *rows]) for i in range(2)]
-    print(f"\n{len(failures)} report(s) failed; executed notebooks kept in "
-          f"{_label(state.reports_dir / cache.FAILED, state.plan.root)}/<report>/", file=out)
+    print(
+        f"\n{len(failures)} report(s) failed; executed notebooks kept in "
+        f"{_label(state.reports_dir / cache.FAILED, state.plan.root)}/<report>/",
+        file=out,
+    )
     for name, cell, error in [("report", "cell", "error"), *rows]:
         print(f"  {name:<{widths[0]}}  {cell:>{widths[1]}}  {error}", file=out)
 

@@ -25,8 +25,16 @@ KERNEL = "python3"  # the native kernel: the interpreter running `analysis run`
 # Imported once in the parent so that every forked worker starts with them; best effort, since
 # a module that fails to import will fail again, visibly, in the notebook that imports it.
 WARM_MODULES = (
-    "numpy", "pandas", "scipy.stats", "statsmodels.api", "statsmodels.formula.api", "matplotlib.pyplot",
-    "seaborn", "analysis.datasets", "analysis.hypotheses", "analysis.reporting",
+    "numpy",
+    "pandas",
+    "scipy.stats",
+    "statsmodels.api",
+    "statsmodels.formula.api",
+    "matplotlib.pyplot",
+    "seaborn",
+    "analysis.datasets",
+    "analysis.hypotheses",
+    "analysis.reporting",
 )
 
 
@@ -58,9 +66,18 @@ def warm_up(engine: str, modules: tuple[str, ...]) -> None:
             importlib.import_module(name)
         except Exception:  # noqa: BLE001, S112 - see WARM_MODULES
             continue
-    render_html(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x", outputs=[
-        nbformat.v4.new_output("stream", name="stdout", text="x")]), nbformat.v4.new_markdown_cell("x")]),
-        "warm-up", with_code=True)  # compiles nbconvert's templates and loads its filters
+    render_html(
+        nbformat.v4.new_notebook(
+            cells=[
+                nbformat.v4.new_code_cell(
+                    "x", outputs=[nbformat.v4.new_output("stream", name="stdout", text="x")]
+                ),
+                nbformat.v4.new_markdown_cell("x"),
+            ]
+        ),
+        "warm-up",
+        with_code=True,
+    )  # compiles nbconvert's templates and loads its filters
 
 
 def build(job: Job) -> dict:
@@ -76,8 +93,13 @@ def build(job: Job) -> dict:
     nb = normalise(nb, job.report.notebook_label, job.staging, label)
     nbformat.write(nb, job.staging / notebook_file(name))
     if error is None:
-        (job.staging / html_file(name)).write_text(render_html(nb, name, job.with_code), encoding="utf-8")
-    return {"error": error, "seconds": {"execute": executed - started, "render": time.perf_counter() - executed}}
+        (job.staging / html_file(name)).write_text(
+            render_html(nb, name, job.with_code), encoding="utf-8"
+        )
+    return {
+        "error": error,
+        "seconds": {"execute": executed - started, "render": time.perf_counter() - executed},
+    }
 
 
 @contextmanager
@@ -102,7 +124,9 @@ def _execute_forked(job: Job, parameters: dict):
     from .kernel import execute
 
     source = str(job.report.notebook)
-    nb = parameterize_notebook(load_notebook_node(source), parameters, kernel_name=KERNEL, language="python")
+    nb = parameterize_notebook(
+        load_notebook_node(source), parameters, kernel_name=KERNEL, language="python"
+    )
     nb = prepare_notebook_metadata(nb, source, str(job.staging / notebook_file(job.report.name)))
     with _time_limit(job.timeout):
         nb = execute(nb, job.report.notebook.parent)
@@ -120,8 +144,12 @@ def _execute_papermill(job: Job, parameters: dict):
     try:
         with _time_limit(job.timeout):
             papermill.execute_notebook(
-                str(job.report.notebook), str(output), parameters=parameters, kernel_name=KERNEL,
-                cwd=str(job.report.notebook.parent), progress_bar=False,
+                str(job.report.notebook),
+                str(output),
+                parameters=parameters,
+                kernel_name=KERNEL,
+                cwd=str(job.report.notebook.parent),
+                progress_bar=False,
             )
     except PapermillExecutionError:
         pass  # papermill saved the notebook with the error in its cell
@@ -134,11 +162,24 @@ def _execute_papermill(job: Job, parameters: dict):
 def first_error(nb, timed_out: ReportTimeout | None = None) -> dict | None:
     """Where and how the run failed (cells numbered from 1): the timeout if there was one (the
     kernel reports it as an interrupt in the running cell), else the first error output."""
-    errors = [(i, o) for i, c in enumerate(nb.cells, start=1) for o in c.get("outputs", []) if o.output_type == "error"]
+    errors = [
+        (i, o)
+        for i, c in enumerate(nb.cells, start=1)
+        for o in c.get("outputs", [])
+        if o.output_type == "error"
+    ]
     if timed_out is not None:
-        running = [i for i, c in enumerate(nb.cells, start=1) if c.metadata.get("papermill", {}).get("status") == "running"]
+        running = [
+            i
+            for i, c in enumerate(nb.cells, start=1)
+            if c.metadata.get("papermill", {}).get("status") == "running"
+        ]
         cells = running or [i for i, _ in errors]
-        return {"cell": cells[0] if cells else None, "ename": type(timed_out).__name__, "evalue": str(timed_out)}
+        return {
+            "cell": cells[0] if cells else None,
+            "ename": type(timed_out).__name__,
+            "evalue": str(timed_out),
+        }
     if errors:
         index, output = errors[0]
         return {"cell": index, "ename": output.ename, "evalue": output.evalue}

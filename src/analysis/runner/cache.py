@@ -29,7 +29,9 @@ FAILURE = "failure.json"
 VOLATILE_METADATA = ("execution", "papermill")
 
 
-REGISTRY_FILE = "hypotheses.toml"  # keyed per entry, not as code: one edited entry re-runs its reports
+REGISTRY_FILE = (
+    "hypotheses.toml"  # keyed per entry, not as code: one edited entry re-runs its reports
+)
 REGISTRY_INPUT = "registry"  # a report that reads every entry declares this among its inputs
 
 
@@ -60,7 +62,10 @@ def environment(root: Path, with_code: bool) -> Environment:
         python=provenance.python_version(),
         with_code=with_code,
         registry_sha256=provenance.sha256_file(registry) if registry.is_file() else "no registry",
-        registry_entries=tuple((hid, hashlib.sha256(canonical_json(entry)).hexdigest()) for hid, entry in entries.items()),
+        registry_entries=tuple(
+            (hid, hashlib.sha256(canonical_json(entry)).hexdigest())
+            for hid, entry in entries.items()
+        ),
     )
 
 
@@ -83,12 +88,16 @@ def notebook_sha256(path: Path) -> str:
     cells = []
     for cell in read_cells(path):
         cell = {k: v for k, v in cell.items() if k not in ("outputs", "execution_count")}
-        cell["metadata"] = {k: v for k, v in cell.get("metadata", {}).items() if k not in VOLATILE_METADATA}
+        cell["metadata"] = {
+            k: v for k, v in cell.get("metadata", {}).items() if k not in VOLATILE_METADATA
+        }
         cells.append(cell)
     return hashlib.sha256(canonical_json(cells)).hexdigest()
 
 
-def key_parts(reports: Sequence[Report], env: Environment, tables: dict[str, str], where: str) -> dict[str, dict]:
+def key_parts(
+    reports: Sequence[Report], env: Environment, tables: dict[str, str], where: str
+) -> dict[str, dict]:
     """Each report's key parts; ``tables`` maps data table names to their manifest sha256."""
     notebooks: dict[Path, str] = {}
     parts = {}
@@ -104,7 +113,9 @@ def key_parts(reports: Sequence[Report], env: Environment, tables: dict[str, str
         parts[report.name] = {
             "notebook_sha256": notebooks[report.notebook],
             "parameters": report.parameters,
-            "inputs": {table: tables[table] for table in sorted(report.inputs) if table != REGISTRY_INPUT},
+            "inputs": {
+                table: tables[table] for table in sorted(report.inputs) if table != REGISTRY_INPUT
+            },
             "registry": registry_part(report, env),
             "source_sha256": env.source_sha256,
             "lock_sha256": env.lock_sha256,
@@ -141,7 +152,9 @@ def status(name: str, parts: dict, reports_dir: Path) -> Status:
         return Status("never run", ("never run",), None, None)
     if published.get("content_key") == content_key(parts):
         return Status("fresh", (), published, None)
-    return Status("stale", tuple(changes(published, parts)) or ("content key differs",), published, None)
+    return Status(
+        "stale", tuple(changes(published, parts)) or ("content key differs",), published, None
+    )
 
 
 def changes(published: dict, parts: dict) -> list[str]:
@@ -154,23 +167,33 @@ def changes(published: dict, parts: dict) -> list[str]:
         if part == "inputs":
             for table in sorted(set(before or {}) | set(now)):
                 if (before or {}).get(table) != now.get(table):
-                    change = "added" if table not in (before or {}) else "dropped" if table not in now else "changed"
+                    change = (
+                        "added"
+                        if table not in (before or {})
+                        else "dropped"
+                        if table not in now
+                        else "changed"
+                    )
                     reasons.append(f"input '{table}' {change}")
         elif part == "parameters":
             for name in sorted(set(before or {}) | set(now)):
                 if (before or {}).get(name) != now.get(name):
-                    reasons.append(f"parameter '{name}' {(before or {}).get(name)!r} → {now.get(name)!r}")
+                    reasons.append(
+                        f"parameter '{name}' {(before or {}).get(name)!r} → {now.get(name)!r}"
+                    )
         elif part == "python":
             reasons.append(f"Python {before} → {now}")
         elif part == "with_code":
             reasons.append("HTML now " + ("shows" if now else "hides") + " code")
         else:
-            reasons.append({
-                "notebook_sha256": "notebook changed",
-                "source_sha256": "code in src/analysis changed",
-                "lock_sha256": f"{LOCK_FILE} changed",
-                "registry": "the hypothesis registry (its entry, or every entry it reads) changed",
-            }[part])
+            reasons.append(
+                {
+                    "notebook_sha256": "notebook changed",
+                    "source_sha256": "code in src/analysis changed",
+                    "lock_sha256": f"{LOCK_FILE} changed",
+                    "registry": "the hypothesis registry (its entry, or every entry it reads) changed",
+                }[part]
+            )
     return reasons
 
 
@@ -236,12 +259,18 @@ def table_hashes(memo: Memo, env: Environment) -> dict[str, str]:
         return str(data_dir() / MANIFEST)
 
     # Where the manifest lives depends only on the code and $ANALYSIS_DATA_DIR.
-    path = Path(memo.get("data_manifest", [env.source_sha256, os.environ.get("ANALYSIS_DATA_DIR")], manifest_path))
+    path = Path(
+        memo.get(
+            "data_manifest", [env.source_sha256, os.environ.get("ANALYSIS_DATA_DIR")], manifest_path
+        )
+    )
 
     def read() -> dict[str, str]:
         from ..datasets import read_manifest
 
-        return {table: entry["sha256"] for table, entry in read_manifest(path.parent)["tables"].items()}
+        return {
+            table: entry["sha256"] for table, entry in read_manifest(path.parent)["tables"].items()
+        }
 
     digest = provenance.sha256_file(path) if path.is_file() else None
     recorded = memo.get("table_hashes", [str(path), digest, env.source_sha256], read)
@@ -249,6 +278,11 @@ def table_hashes(memo: Memo, env: Environment) -> dict[str, str]:
         file = path.parent / f"{table}.csv"
         found = provenance.sha256_file(file) if file.is_file() else "missing"
         if found != expected:
-            raise ChecksumError(file, "file differs from the one the data build recorded",
-                                found=found[:16], expected=f"sha256 {expected[:16]}…", hint=REBUILD_HINT)
+            raise ChecksumError(
+                file,
+                "file differs from the one the data build recorded",
+                found=found[:16],
+                expected=f"sha256 {expected[:16]}…",
+                hint=REBUILD_HINT,
+            )
     return recorded

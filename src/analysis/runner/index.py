@@ -33,16 +33,22 @@ def render_index(rows: list[tuple[Report, dict, Status]], plan_label: str) -> st
     counts = {}
     for _, _, status in rows:
         counts[status.state] = counts.get(status.state, 0) + 1
-    summary = ", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "no reports planned"
+    summary = (
+        ", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "no reports planned"
+    )
     lines = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8"><title>Reports</title>',
         f"<style>{STYLE}</style></head><body>",
         "<h1>Reports</h1>",
-        (f"<p>Planned in <code>{e(plan_label)}</code>: {e(summary)}. Rebuild with <code>analysis run</code>; "
-         "<code>analysis run --list</code> says why a report is stale.</p>"),
-        ("<table><thead><tr><th>report</th><th>status</th><th>notebook</th><th>parameters</th>"
-         "<th>inputs</th><th>built from</th><th>files</th></tr></thead><tbody>"),
+        (
+            f"<p>Planned in <code>{e(plan_label)}</code>: {e(summary)}. Rebuild with <code>analysis run</code>; "
+            "<code>analysis run --list</code> says why a report is stale.</p>"
+        ),
+        (
+            "<table><thead><tr><th>report</th><th>status</th><th>notebook</th><th>parameters</th>"
+            "<th>inputs</th><th>built from</th><th>files</th></tr></thead><tbody>"
+        ),
     ]
     for report, parts, status in rows:
         lines.append(
@@ -75,7 +81,9 @@ def _reasons(status: Status) -> str:
 def _parameters(parameters: dict) -> str:
     if not parameters:
         return "—"
-    return "<br>".join(f"<code>{html.escape(k)} = {html.escape(repr(v))}</code>" for k, v in parameters.items())
+    return "<br>".join(
+        f"<code>{html.escape(k)} = {html.escape(repr(v))}</code>" for k, v in parameters.items()
+    )
 
 
 def _inputs(parts: dict, status: Status) -> str:
@@ -114,7 +122,9 @@ def _links(name: str, status: Status) -> str:
             f'<a href="{folder}/{MANIFEST}">manifest</a>',
         ]
     if status.failure is not None:
-        links.append(f'<a href="{FAILED}/{folder}/{quote(notebook_file(name))}">failed notebook</a>')
+        links.append(
+            f'<a href="{FAILED}/{folder}/{quote(notebook_file(name))}">failed notebook</a>'
+        )
         detail = f"{status.failure['ename']}: {status.failure['evalue']}"
         links.append(f"<small>{html.escape(detail)}</small>")
     return " · ".join(links) or "—"

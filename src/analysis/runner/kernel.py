@@ -74,7 +74,9 @@ class _Stream(io.TextIOBase):
 def _jsonable(data: dict) -> dict:
     """Binary representations as base64 text, as ipykernel sends them and nbformat stores them."""
     return {
-        mime: base64.b64encode(value).decode("ascii") if isinstance(value, bytes) and mime in BINARY_MIMES else value
+        mime: base64.b64encode(value).decode("ascii")
+        if isinstance(value, bytes) and mime in BINARY_MIMES
+        else value
         for mime, value in data.items()
     }
 
@@ -87,14 +89,22 @@ class _DisplayHook(DisplayHook):
 
     def write_format_data(self, format_dict, md_dict=None) -> None:
         self.shell.outputs.add(
-            new_output("execute_result", data=_jsonable(format_dict), metadata=md_dict or {},
-                       execution_count=self.prompt_count)
+            new_output(
+                "execute_result",
+                data=_jsonable(format_dict),
+                metadata=md_dict or {},
+                execution_count=self.prompt_count,
+            )
         )
 
 
 class _DisplayPublisher(DisplayPublisher):
-    def publish(self, data, metadata=None, source=None, *, transient=None, update=False, **kwargs) -> None:
-        self.shell.outputs.add(new_output("display_data", data=_jsonable(data), metadata=metadata or {}))
+    def publish(
+        self, data, metadata=None, source=None, *, transient=None, update=False, **kwargs
+    ) -> None:
+        self.shell.outputs.add(
+            new_output("display_data", data=_jsonable(data), metadata=metadata or {})
+        )
 
     def clear_output(self, wait=False) -> None:
         self.shell.outputs.clear(wait)
@@ -108,7 +118,9 @@ class CellShell(InteractiveShell):
     outputs: Outputs
 
     def _showtraceback(self, etype, evalue, stb) -> None:
-        self.outputs.add(new_output("error", ename=etype.__name__, evalue=str(evalue), traceback=stb))
+        self.outputs.add(
+            new_output("error", ename=etype.__name__, evalue=str(evalue), traceback=stb)
+        )
 
     def enable_gui(self, gui=None) -> None:
         """No GUI event loop in a batch run: the inline backend, the only one used, needs none."""
@@ -144,7 +156,9 @@ def execute(nb: NotebookNode, cwd: Path) -> NotebookNode:
         try:
             succeeded = shell.run_cell(cell.source, store_history=True).success
         except Exception as exc:  # noqa: BLE001 - raised outside user code, e.g. the report's timeout between statements
-            shell.outputs.add(new_output("error", ename=type(exc).__name__, evalue=str(exc), traceback=[]))
+            shell.outputs.add(
+                new_output("error", ename=type(exc).__name__, evalue=str(exc), traceback=[])
+            )
             succeeded = False
         finally:
             sys.stdout, sys.stderr = saved

@@ -53,7 +53,9 @@ class Parameter:
         allowed = tuple(registry_ids) if self.from_registry else self.choices
         if allowed is not None and value not in allowed:
             where = "the hypothesis registry" if self.from_registry else "the choices"
-            raise ValueError(f"{value!r} is not in {where} ({', '.join(map(str, allowed))}){suggest(value, allowed)}")
+            raise ValueError(
+                f"{value!r} is not in {where} ({', '.join(map(str, allowed))}){suggest(value, allowed)}"
+            )
         return value
 
 
@@ -64,7 +66,9 @@ def suggest(value: object, names: Sequence) -> str:
 
 
 def _describe(value: object) -> str:
-    kind = {bool: "bool", int: "int", float: "float", str: "str"}.get(type(value), type(value).__name__)
+    kind = {bool: "bool", int: "int", float: "float", str: "str"}.get(
+        type(value), type(value).__name__
+    )
     return f"{kind} {value!r}"
 
 
@@ -109,7 +113,9 @@ def parse_parameters(source: str, where: str) -> dict[str, Parameter]:
     }
     parameters: dict[str, Parameter] = {}
     for node in tree.body:
-        parameter = _declaration(node, comments.get(node.end_lineno, ""), f"{where}, line {node.lineno}")
+        parameter = _declaration(
+            node, comments.get(node.end_lineno, ""), f"{where}, line {node.lineno}"
+        )
         if parameter.name in parameters:
             raise ConfigError(f"{where}, line {node.lineno}: '{parameter.name}' is declared twice")
         parameters[parameter.name] = parameter
@@ -129,7 +135,9 @@ def _declaration(node: ast.stmt, help_text: str, where: str) -> Parameter:
     try:
         default = ast.literal_eval(node.value)
     except ValueError:
-        raise ConfigError(f"{where}: the default of '{node.target.id}' must be a plain literal") from None
+        raise ConfigError(
+            f"{where}: the default of '{node.target.id}' must be a plain literal"
+        ) from None
     parameter = _with_constraint(
         Parameter(node.target.id, node.annotation.id, default, help_text), help_text, where
     )
@@ -153,11 +161,17 @@ def _with_constraint(parameter: Parameter, help_text: str, where: str) -> Parame
             low, high = (_number(part) for part in spec.split(".."))
             return replace(parameter, range=(low, high))
         convert = _parse_bool if parameter.type == "bool" else TYPES[parameter.type]
-        return replace(parameter, choices=tuple(convert(c.strip().strip("'\"")) for c in spec.split(",")))
+        return replace(
+            parameter, choices=tuple(convert(c.strip().strip("'\"")) for c in spec.split(","))
+        )
     except ValueError:
         raise ConfigError(
             f"{where}: cannot read the {kind} of '{parameter.name}' from '({kind}: {spec})'; expected "
-            + ("(range: LOW..HIGH)" if kind == "range" else "(choices: a, b, c) or (choices: registry)")
+            + (
+                "(range: LOW..HIGH)"
+                if kind == "range"
+                else "(choices: a, b, c) or (choices: registry)"
+            )
         ) from None
 
 

@@ -35,7 +35,9 @@ class Report:
     name: str
     notebook: Path  # absolute
     notebook_label: str  # as written in the plan (relative to the plan's folder)
-    parameters: dict  # every declared parameter but output_dir: notebook defaults, then the plan's values
+    parameters: (
+        dict  # every declared parameter but output_dir: notebook defaults, then the plan's values
+    )
     inputs: tuple[str, ...]
 
 
@@ -58,7 +60,9 @@ class Plan:
         names = [r.name for r in self.reports]
         for pattern in patterns:
             if not fnmatch.filter(names, pattern):
-                raise ConfigError(f"{self.path}: --only '{pattern}' matches no report{suggest(pattern, names)}")
+                raise ConfigError(
+                    f"{self.path}: --only '{pattern}' matches no report{suggest(pattern, names)}"
+                )
         return [r for r in self.reports if any(fnmatch.fnmatchcase(r.name, p) for p in patterns)]
 
 
@@ -77,7 +81,9 @@ def load_plan(path: str | Path, registry_ids: Callable[[], Sequence[str]]) -> Pl
     _check_keys(defaults, DEFAULT_KEYS, f"{path}: [defaults]")
     timeout = defaults.get("timeout", DEFAULT_TIMEOUT)
     if type(timeout) not in (int, float) or not timeout > 0:
-        raise ConfigError(f"{path}: [defaults] timeout must be a positive number of seconds, found {timeout!r}")
+        raise ConfigError(
+            f"{path}: [defaults] timeout must be a positive number of seconds, found {timeout!r}"
+        )
     jobs = defaults.get("jobs")
     if jobs is not None and (type(jobs) is not int or jobs < 1):
         raise ConfigError(f"{path}: [defaults] jobs must be a positive integer, found {jobs!r}")
@@ -123,7 +129,9 @@ class _Expander:
         where = f"{self.path}: report '{template}'"
         notebook = (self.path.parent / entry["notebook"]).resolve()
         if not notebook.is_file():
-            raise ConfigError(f"{where}: notebook '{entry['notebook']}' not found (looked for {notebook})")
+            raise ConfigError(
+                f"{where}: notebook '{entry['notebook']}' not found (looked for {notebook})"
+            )
         if notebook not in self._declared:
             self._declared[notebook] = read_parameters(notebook)
         declared = self._declared[notebook]
@@ -133,12 +141,16 @@ class _Expander:
         _check_table(grid, f"{where}: grid")
         inputs = entry.get("inputs", [])
         if not isinstance(inputs, list) or not all(isinstance(i, str) for i in inputs):
-            raise ConfigError(f"{where}: inputs must be a list of data table names, found {inputs!r}")
+            raise ConfigError(
+                f"{where}: inputs must be a list of data table names, found {inputs!r}"
+            )
         for name in [*fixed, *grid]:
             self._check_name(name, declared, where)
         both = sorted(set(fixed) & set(grid))
         if both:
-            raise ConfigError(f"{where}: parameter '{both[0]}' is set both in parameters and in grid")
+            raise ConfigError(
+                f"{where}: parameter '{both[0]}' is set both in parameters and in grid"
+            )
         axes = {name: self._grid_values(name, values, where) for name, values in grid.items()}
         fields = _template_fields(template, where)
         reports = []
@@ -158,7 +170,9 @@ class _Expander:
 
     def _check_name(self, name: str, declared: dict[str, Parameter], where: str) -> None:
         if name == OUTPUT_DIR:
-            raise ConfigError(f"{where}: parameter '{OUTPUT_DIR}' is set by the runner, not by the plan")
+            raise ConfigError(
+                f"{where}: parameter '{OUTPUT_DIR}' is set by the runner, not by the plan"
+            )
         if name not in declared:
             names = [n for n in declared if n != OUTPUT_DIR]
             raise ConfigError(
@@ -170,9 +184,13 @@ class _Expander:
         if values == REGISTRY:
             values = list(self.registry())
         if not isinstance(values, list):
-            raise ConfigError(f"{where}: grid '{name}' must be a list of values or \"{REGISTRY}\", found {values!r}")
+            raise ConfigError(
+                f"{where}: grid '{name}' must be a list of values or \"{REGISTRY}\", found {values!r}"
+            )
         if not values:
-            raise ConfigError(f"{where}: grid '{name}' is empty, so the entry would produce no report")
+            raise ConfigError(
+                f"{where}: grid '{name}' is empty, so the entry would produce no report"
+            )
         return values
 
     def _resolve(self, declared: dict[str, Parameter], values: dict, where: str) -> dict:
@@ -204,8 +222,12 @@ def _template_fields(template: str, where: str) -> list[str]:
     except ValueError as exc:
         raise ConfigError(f"{where}: cannot read the name template ({exc})") from None
     fields = [f for _, f, spec, conversion in parsed if f is not None]
-    if any(not f.isidentifier() for f in fields) or any(spec or conv for _, f, spec, conv in parsed if f):
-        raise ConfigError(f"{where}: name placeholders must be plain parameter names like '{{hypothesis}}'")
+    if any(not f.isidentifier() for f in fields) or any(
+        spec or conv for _, f, spec, conv in parsed if f
+    ):
+        raise ConfigError(
+            f"{where}: name placeholders must be plain parameter names like '{{hypothesis}}'"
+        )
     return fields
 
 
@@ -217,4 +239,6 @@ def _check_table(value: object, where: str) -> None:
 def _check_keys(table: dict, allowed: Sequence[str], where: str) -> None:
     for key in table:
         if key not in allowed:
-            raise ConfigError(f"{where}: unknown key '{key}'{suggest(key, allowed)} (allowed: {', '.join(allowed)})")
+            raise ConfigError(
+                f"{where}: unknown key '{key}'{suggest(key, allowed)} (allowed: {', '.join(allowed)})"
+            )

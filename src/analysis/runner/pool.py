@@ -119,7 +119,7 @@ def _child_main(task: Task, write_fd: int, after_fork: Callable[[], None]) -> No
         try:
             payload = json.dumps(result).encode()
             while payload:
-                payload = payload[os.write(write_fd, payload):]
+                payload = payload[os.write(write_fd, payload) :]
             sys.stdout.flush()
             sys.stderr.flush()
         finally:
@@ -147,8 +147,12 @@ def _result(child: _Child, status: int, killed: str | None) -> dict:
         return json.loads(child.data)
     except ValueError:
         if os.WIFSIGNALED(status):
-            return failure("WorkerDied", f"the worker died of {signal.Signals(os.WTERMSIG(status)).name}")
-        return failure("WorkerDied", f"the worker exited with status {os.WEXITSTATUS(status)} and no result")
+            return failure(
+                "WorkerDied", f"the worker died of {signal.Signals(os.WTERMSIG(status)).name}"
+            )
+        return failure(
+            "WorkerDied", f"the worker exited with status {os.WEXITSTATUS(status)} and no result"
+        )
 
 
 def _kill(pid: int) -> None:

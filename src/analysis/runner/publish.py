@@ -101,7 +101,9 @@ def normalise(nb, notebook_label: str, staging: Path, published_label: str):
     """
     from nbformat import from_dict  # nbformat takes seconds to import: only where a notebook ran
 
-    nb = from_dict(_replace_text(nb, {str(staging.resolve()): published_label, str(staging): published_label}))
+    nb = from_dict(
+        _replace_text(nb, {str(staging.resolve()): published_label, str(staging): published_label})
+    )
     nb.nbformat_minor = max(nb.nbformat_minor, 5)  # cell ids exist from 4.5 on
     for index, cell in enumerate(nb.cells):
         cell.id = cell_id(notebook_label, index)
@@ -132,7 +134,9 @@ def render_html(nb, title: str, with_code: bool) -> str:
     """The reader's version of the report, rendered in-process (no ``jupyter nbconvert`` process)."""
     from nbconvert import HTMLExporter
 
-    body, _ = HTMLExporter(exclude_input=not with_code).from_notebook_node(nb, resources={"metadata": {"name": title}})
+    body, _ = HTMLExporter(exclude_input=not with_code).from_notebook_node(
+        nb, resources={"metadata": {"name": title}}
+    )
     return body
 
 

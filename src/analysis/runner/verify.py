@@ -23,15 +23,27 @@ MANIFEST = "manifest.json"
 
 def compare_trees(published: Path, rebuilt: Path) -> list[tuple[str, str]]:
     """(relative path, what differs) for every file that is missing, extra or different."""
+
     def files(root: Path) -> dict[str, Path]:
-        return {p.relative_to(root).as_posix(): p for p in root.rglob("*") if p.is_file() and p.name not in IGNORED}
+        return {
+            p.relative_to(root).as_posix(): p
+            for p in root.rglob("*")
+            if p.is_file() and p.name not in IGNORED
+        }
 
     old, new = files(published), files(rebuilt)
     problems = [(name, "missing from the rebuild") for name in sorted(old.keys() - new.keys())]
     problems += [(name, "only in the rebuild") for name in sorted(new.keys() - old.keys())]
     for name in sorted(old.keys() & new.keys()):
         if old[name].read_bytes() != new[name].read_bytes():
-            problems.append((name, _manifest_difference(old[name], new[name]) if name == MANIFEST else "bytes differ"))
+            problems.append(
+                (
+                    name,
+                    _manifest_difference(old[name], new[name])
+                    if name == MANIFEST
+                    else "bytes differ",
+                )
+            )
     return [(name, what) for name, what in problems if what]
 
 
@@ -56,23 +68,39 @@ def verify(options: RunOptions, out: TextIO | None = None) -> int:
     def say(line: str) -> None:
         print(line, file=stream)
 
-    reports_dir = (Path(options.reports_dir) if options.reports_dir else Path(options.plan).parent / "reports").absolute()
+    reports_dir = (
+        Path(options.reports_dir) if options.reports_dir else Path(options.plan).parent / "reports"
+    ).absolute()
     with tempfile.TemporaryDirectory(prefix="analysis-verify-") as scratch:
         log = io.StringIO()
-        status = run(replace(options, reports_dir=Path(scratch), force=True, published_as=reports_dir), out=log)
+        status = run(
+            replace(options, reports_dir=Path(scratch), force=True, published_as=reports_dir),
+            out=log,
+        )
         if status != 0:
-            say(log.getvalue() + f"verify: the rebuild itself failed (exit {status}); nothing compared")
+            say(
+                log.getvalue()
+                + f"verify: the rebuild itself failed (exit {status}); nothing compared"
+            )
             return status
         differing = 0
-        for folder in sorted(p for p in Path(scratch).iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
+        for folder in sorted(
+            p for p in Path(scratch).iterdir() if p.is_dir() and not p.name.startswith((".", "_"))
+        ):
             published = reports_dir / folder.name
             if not published.is_dir():
                 say(f"{folder.name}: not published yet, nothing to compare")
                 continue
             problems = compare_trees(published, folder)
             differing += bool(problems)
-            say(f"{folder.name}: {'identical' if not problems else f'{len(problems)} file(s) differ'}")
+            say(
+                f"{folder.name}: {'identical' if not problems else f'{len(problems)} file(s) differ'}"
+            )
             for name, what in problems:
                 say(f"    {name}: {what}")
-    say("all compared reports are byte-identical" if not differing else f"{differing} report(s) differ")
+    say(
+        "all compared reports are byte-identical"
+        if not differing
+        else f"{differing} report(s) differ"
+    )
     return 1 if differing else 0

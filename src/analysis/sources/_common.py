@@ -72,7 +72,9 @@ def read_csv_table(
     try:
         header = next(reader)
     except StopIteration:
-        raise DataError(path, "file has no header line", expected=f"columns {list(required)}") from None
+        raise DataError(
+            path, "file has no header line", expected=f"columns {list(required)}"
+        ) from None
     header = [h.strip() for h in header]
     header_line = skip_lines + 1
     if len(header) == 1 and len(required) > 1:
@@ -130,11 +132,27 @@ def parse_int(value, *, path: Path, row: int, column: str, minimum: int | None =
     except ValueError:
         number = float("nan")
     if not math.isfinite(number):
-        raise DataError(path, "not a number", row=row, column=column, found=text, expected="a whole number")
+        raise DataError(
+            path, "not a number", row=row, column=column, found=text, expected="a whole number"
+        )
     if number != int(number):
-        raise DataError(path, "not a whole number", row=row, column=column, found=text, expected="a whole number")
+        raise DataError(
+            path,
+            "not a whole number",
+            row=row,
+            column=column,
+            found=text,
+            expected="a whole number",
+        )
     if minimum is not None and number < minimum:
-        raise DataError(path, "negative count", row=row, column=column, found=text, expected=f"a number >= {minimum}")
+        raise DataError(
+            path,
+            "negative count",
+            row=row,
+            column=column,
+            found=text,
+            expected=f"a number >= {minimum}",
+        )
     return int(number)
 
 
@@ -148,7 +166,9 @@ def parse_float(value, *, path: Path, row: int, column: str):
     except ValueError:
         number = float("nan")
     if not math.isfinite(number):
-        raise DataError(path, "not a number", row=row, column=column, found=text, expected="a decimal number")
+        raise DataError(
+            path, "not a number", row=row, column=column, found=text, expected="a decimal number"
+        )
     return number
 
 
@@ -259,8 +279,9 @@ def _raise_first_problem(
 ) -> None:
     """``checks``: (mask over the distinct values, problem, expected). The first row failing
     any check is reported, with the problem that row has."""
-    kinds = np.select([np.asarray(mask, dtype=bool) for mask, _, _ in checks],
-                      np.arange(1, len(checks) + 1), 0)  # fmt: skip
+    kinds = np.select(
+        [np.asarray(mask, dtype=bool) for mask, _, _ in checks], np.arange(1, len(checks) + 1), 0
+    )
     rows = _to_rows(kinds, codes, 0)
     failing = np.flatnonzero(rows)
     if len(failing):
@@ -277,9 +298,12 @@ def parse_int_series(
     finite = np.isfinite(number)
     checks = [
         (values.notna().to_numpy() & ~finite, "not a number", "a whole number"),
-        (finite & (np.mod(number, 1, where=finite, out=np.zeros_like(number)) != 0),
-         "not a whole number", "a whole number"),
-    ]  # fmt: skip
+        (
+            finite & (np.mod(number, 1, where=finite, out=np.zeros_like(number)) != 0),
+            "not a whole number",
+            "a whole number",
+        ),
+    ]
     if minimum is not None:
         checks.append((finite & (number < minimum), "negative count", f"a number >= {minimum}"))
     _raise_first_problem(frame, column, path, codes, checks)
@@ -300,11 +324,23 @@ def parse_float_series(frame: pd.DataFrame, column: str, path: Path) -> pd.Serie
 _MONTH_NAMES = {
     name: number
     for number, name in enumerate(
-        ("january", "february", "march", "april", "may", "june", "july", "august",
-         "september", "october", "november", "december"),
+        (
+            "january",
+            "february",
+            "march",
+            "april",
+            "may",
+            "june",
+            "july",
+            "august",
+            "september",
+            "october",
+            "november",
+            "december",
+        ),
         start=1,
     )
-}  # fmt: skip
+}
 
 
 def detect_date_format(
@@ -323,8 +359,14 @@ def detect_date_format(
             for name, pattern in formats.items():
                 if re.fullmatch(pattern, first):
                     return name
-            raise_at_first(frame, stated, path, column, "unparseable date",
-                           f"a date written as one of {list(formats)}")  # fmt: skip
+            raise_at_first(
+                frame,
+                stated,
+                path,
+                column,
+                "unparseable date",
+                f"a date written as one of {list(formats)}",
+            )
     return next(iter(formats))  # no date at all: any format parses blanks
 
 

@@ -40,10 +40,27 @@ from ._common import (
 )
 
 ACLED_COLUMNS = (
-    "event_id_cnty", "event_date", "year", "time_precision", "event_type", "sub_event_type",
-    "actor1", "assoc_actor_1", "actor2", "assoc_actor_2", "iso", "admin1", "admin2", "admin3",
-    "location", "latitude", "longitude", "source", "notes", "fatalities",
-)  # fmt: skip
+    "event_id_cnty",
+    "event_date",
+    "year",
+    "time_precision",
+    "event_type",
+    "sub_event_type",
+    "actor1",
+    "assoc_actor_1",
+    "actor2",
+    "assoc_actor_2",
+    "iso",
+    "admin1",
+    "admin2",
+    "admin3",
+    "location",
+    "latitude",
+    "longitude",
+    "source",
+    "notes",
+    "fatalities",
+)
 ACLED_EVENT_TYPES = {
     "Battles": "battles",
     "Explosions/Remote violence": "explosions_remote_violence",
@@ -54,11 +71,21 @@ ACLED_EVENT_TYPES = {
 }
 ACLED_TIME_PRECISION = {
     1: ("day", None),
-    2: ("day", ("ACLED time_precision 2: the source gives a span of days or a week, not the day; "
-               "ACLED dated the event within it")),
-    3: ("month", ("ACLED time_precision 3: the source gives only the month (or a longer span); "
-                 "ACLED dated the event within it")),
-}  # fmt: skip
+    2: (
+        "day",
+        (
+            "ACLED time_precision 2: the source gives a span of days or a week, not the day; "
+            "ACLED dated the event within it"
+        ),
+    ),
+    3: (
+        "month",
+        (
+            "ACLED time_precision 3: the source gives only the month (or a longer span); "
+            "ACLED dated the event within it"
+        ),
+    ),
+}
 ACLED_DATE_FORMATS = {
     "yyyy-mm-dd": r"(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})",
     "d Month yyyy": r"(?P<day>\d{1,2}) (?P<month>[A-Za-z]+) (?P<year>\d{4})",
@@ -71,8 +98,14 @@ def iso_numeric_to_iso3(codelist: Path) -> dict[int, str]:
     raw = read_csv_table(codelist, CODELIST_NUMERIC)
     raw = raw[raw["iso3c"].notna() & raw["iso3n"].notna()].reset_index(drop=True)
     numbers = parse_int_series(raw, "iso3n", codelist, minimum=1)
-    raise_at_first(raw, numbers.duplicated(keep=False), codelist, "iso3n",
-                   "one ISO numeric code given to two countries", "each code once")  # fmt: skip
+    raise_at_first(
+        raw,
+        numbers.duplicated(keep=False),
+        codelist,
+        "iso3n",
+        "one ISO numeric code given to two countries",
+        "each code once",
+    )
     return dict(zip(numbers.astype(int), raw["iso3c"].str.strip()))
 
 
@@ -85,20 +118,44 @@ def read_acled(
     """
     path = Path(path)
     raw = read_large_csv_table(path, ACLED_COLUMNS)
-    raise_at_first(raw, raw["event_id_cnty"].isna(), path, "event_id_cnty", "missing value",
-                   "an ACLED event id")  # fmt: skip
+    raise_at_first(
+        raw,
+        raw["event_id_cnty"].isna(),
+        path,
+        "event_id_cnty",
+        "missing value",
+        "an ACLED event id",
+    )
     raise_at_first(raw, raw["event_date"].isna(), path, "event_date", "missing value", "a date")
     date_format = detect_date_format(raw, ["event_date"], path, ACLED_DATE_FORMATS)
     date = parse_date_series(raw, "event_date", path, ACLED_DATE_FORMATS[date_format], date_format)
     year = parse_int_series(raw, "year", path)
-    raise_at_first(raw, year.notna() & year.astype(str).ne(date.str[:4]), path, "year",
-                   "year disagrees with event_date", "the year of event_date")  # fmt: skip
+    raise_at_first(
+        raw,
+        year.notna() & year.astype(str).ne(date.str[:4]),
+        path,
+        "year",
+        "year disagrees with event_date",
+        "the year of event_date",
+    )
     precision_code = parse_int_series(raw, "time_precision", path)
-    raise_at_first(raw, ~precision_code.isin(list(ACLED_TIME_PRECISION)), path, "time_precision",
-                   "unknown code", f"one of {list(ACLED_TIME_PRECISION)}")  # fmt: skip
+    raise_at_first(
+        raw,
+        ~precision_code.isin(list(ACLED_TIME_PRECISION)),
+        path,
+        "time_precision",
+        "unknown code",
+        f"one of {list(ACLED_TIME_PRECISION)}",
+    )
     event_type = raw["event_type"].str.strip()
-    raise_at_first(raw, ~event_type.isin(list(ACLED_EVENT_TYPES)), path, "event_type",
-                   "unknown ACLED event type", f"one of {list(ACLED_EVENT_TYPES)}")  # fmt: skip
+    raise_at_first(
+        raw,
+        ~event_type.isin(list(ACLED_EVENT_TYPES)),
+        path,
+        "event_type",
+        "unknown ACLED event type",
+        f"one of {list(ACLED_EVENT_TYPES)}",
+    )
     frame = pd.DataFrame(
         {
             "incident_id": "ACLED-" + raw["event_id_cnty"].str.strip(),
@@ -147,8 +204,14 @@ def _country(raw: pd.DataFrame, path: Path, iso_numeric: Mapping[int, str]) -> p
     """ISO3 of ACLED's numeric ``iso``; blank stays missing, an unknown code is an error."""
     codes = parse_int_series(raw, "iso", path)
     unknown = codes.notna() & ~codes.isin(list(iso_numeric))
-    raise_at_first(raw, unknown, path, "iso", "unknown ISO 3166 numeric code",
-                   "a numeric code in the countrycode code list (iso3n)")  # fmt: skip
+    raise_at_first(
+        raw,
+        unknown,
+        path,
+        "iso",
+        "unknown ISO 3166 numeric code",
+        "a numeric code in the countrycode code list (iso3n)",
+    )
     return codes.map(dict(iso_numeric), na_action="ignore").astype(str)
 
 

@@ -102,19 +102,66 @@ CASUALTY_COLUMNS = (*COUNT_COLUMNS, "evacuated_displaced", "detained_or_hostages
 # 81 real rows: warning shots alone are not a shooting at people (last rule), a mortar merely
 # "positioned" is not mortar fire, and a "verbal skirmish" is not an armed one.
 EVENT_KEYWORDS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("armed_clash", ("exchange of fire", r"shoot-?out", "shots exchanged",
-                     r"\bmortars?\b(?! positioned)", "military", "heavy weapons", r"\btroops\b",
-                     r"(?<!verbal )skirmish")),
-    ("shooting", (r"\bshot\b", "opened fire", "fired at", "fired toward", "used weapons against",
-                  "shooting", "shots fired", "killed by border guards")),
-    ("civilian_clash", ("stone throwing", r"\bstones\b", "stoning", "stoned", "brawl", "scuffle",
-                        r"\bfight", "clash between residents", "mass clash")),
+    (
+        "armed_clash",
+        (
+            "exchange of fire",
+            r"shoot-?out",
+            "shots exchanged",
+            r"\bmortars?\b(?! positioned)",
+            "military",
+            "heavy weapons",
+            r"\btroops\b",
+            r"(?<!verbal )skirmish",
+        ),
+    ),
+    (
+        "shooting",
+        (
+            r"\bshot\b",
+            "opened fire",
+            "fired at",
+            "fired toward",
+            "used weapons against",
+            "shooting",
+            "shots fired",
+            "killed by border guards",
+        ),
+    ),
+    (
+        "civilian_clash",
+        (
+            "stone throwing",
+            r"\bstones\b",
+            "stoning",
+            "stoned",
+            "brawl",
+            "scuffle",
+            r"\bfight",
+            "clash between residents",
+            "mass clash",
+        ),
+    ),
     ("detention", ("detain", "detention", "hostage", "arrest")),
-    ("infrastructure_dispute", ("water", "canal", "pipeline", "pipes", "construction", "road works",
-                                "asphalting", r"\bdams?\b", "fence", "bridge", "power lines",
-                                "reservoir")),
+    (
+        "infrastructure_dispute",
+        (
+            "water",
+            "canal",
+            "pipeline",
+            "pipes",
+            "construction",
+            "road works",
+            "asphalting",
+            r"\bdams?\b",
+            "fence",
+            "bridge",
+            "power lines",
+            "reservoir",
+        ),
+    ),
     ("shooting", (r"warning shots?", "warning fire", "fired in the air")),
-)  # fmt: skip
+)
 EVENT_RULES = tuple(
     (category, re.compile("|".join(keywords), re.IGNORECASE))
     for category, keywords in EVENT_KEYWORDS
@@ -134,12 +181,31 @@ _QUALIFIERS = {
 _NUMBER_WORDS = {
     word: number
     for number, word in enumerate(
-        ("one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten", "eleven",
-         "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen", "eighteen",
-         "nineteen", "twenty"),
+        (
+            "one",
+            "two",
+            "three",
+            "four",
+            "five",
+            "six",
+            "seven",
+            "eight",
+            "nine",
+            "ten",
+            "eleven",
+            "twelve",
+            "thirteen",
+            "fourteen",
+            "fifteen",
+            "sixteen",
+            "seventeen",
+            "eighteen",
+            "nineteen",
+            "twenty",
+        ),
         start=1,
     )
-}  # fmt: skip
+}
 _QUANTITY = re.compile(
     r"^(?:(?P<qualifier>"
     + "|".join(re.escape(q) for q in sorted(_QUALIFIERS, key=len, reverse=True))
@@ -360,9 +426,14 @@ def _check_dyad(dyad: str | None, *, path, row: int) -> None:
     if dyad and _DYAD.match(dyad):
         unknown = [code for code in dyad.split("-") if code not in schema.known_iso3()]
         if unknown:
-            raise DataError(path, f"unknown country code {unknown[0]!r} in border_dyad", row=row,
-                            column="border_dyad", found=dyad,
-                            expected="two ISO3 codes of the country table, e.g. KGZ-TJK")  # fmt: skip
+            raise DataError(
+                path,
+                f"unknown country code {unknown[0]!r} in border_dyad",
+                row=row,
+                column="border_dyad",
+                found=dyad,
+                expected="two ISO3 codes of the country table, e.g. KGZ-TJK",
+            )
 
 
 def _text_or_none(value) -> str | None:

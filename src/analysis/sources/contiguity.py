@@ -48,11 +48,25 @@ def read_cow_contdir(path: Path, root: Path | None = None) -> pd.DataFrame:
     _require_filled(raw, COW_COLUMNS, path)
     codes = {c: parse_int_series(raw, c, path, minimum=1) for c in ("ccode1", "ccode2")}
     conttype = parse_int_series(raw, "conttype", path)
-    raise_at_first(raw, ~conttype.isin([0, 1, 2, 3, 4, 5]), path, "conttype",
-                   "unknown contiguity type", "0 (none) or 1-5 (COW)")  # fmt: skip
-    raise_at_first(raw, codes["ccode1"] == codes["ccode2"], path, "ccode2",
-                   "a state paired with itself", "two different COW codes")  # fmt: skip
-    dates = {c: parse_date_series(raw, c, path, ISO_DATE, "yyyy-mm-dd") for c in ("stdate", "enddate")}
+    raise_at_first(
+        raw,
+        ~conttype.isin([0, 1, 2, 3, 4, 5]),
+        path,
+        "conttype",
+        "unknown contiguity type",
+        "0 (none) or 1-5 (COW)",
+    )
+    raise_at_first(
+        raw,
+        codes["ccode1"] == codes["ccode2"],
+        path,
+        "ccode2",
+        "a state paired with itself",
+        "two different COW codes",
+    )
+    dates = {
+        c: parse_date_series(raw, c, path, ISO_DATE, "yyyy-mm-dd") for c in ("stdate", "enddate")
+    }
     spells = pd.DataFrame(
         {
             "low": np.minimum(codes["ccode1"], codes["ccode2"]),
@@ -65,8 +79,14 @@ def read_cow_contdir(path: Path, root: Path | None = None) -> pd.DataFrame:
     key = ["low", "high", "conttype", "start", "end"]
     copies = spells.groupby(key)["low"].transform("size")
     repeated = pd.DataFrame({**codes, "start": dates["stdate"]}).duplicated()
-    raise_at_first(raw, (copies != 2) | repeated, path, "ccode2", "a directed spell without its mirror (or repeated)",
-                   "each spell once as ccode1-ccode2 and once as ccode2-ccode1")  # fmt: skip
+    raise_at_first(
+        raw,
+        (copies != 2) | repeated,
+        path,
+        "ccode2",
+        "a directed spell without its mirror (or repeated)",
+        "each spell once as ccode1-ccode2 and once as ccode2-ccode1",
+    )
     keep = codes["ccode1"] < codes["ccode2"]
     frame = pd.DataFrame(
         {
@@ -93,22 +113,49 @@ def read_gw_mindist_zero(path: Path, root: Path | None = None) -> pd.DataFrame:
     _require_filled(raw, MINDIST_COLUMNS, path)
     codes = {c: parse_int_series(raw, c, path, minimum=1) for c in ("gwcode1", "gwcode2", "year")}
     distance = parse_float_series(raw, "mindist", path)
-    raise_at_first(raw, distance != 0, path, "mindist", "a distance other than 0",
-                   "only pairs with a shared boundary (mindist 0), as in the filtered file")  # fmt: skip
-    raise_at_first(raw, codes["gwcode1"] >= codes["gwcode2"], path, "gwcode2",
-                   "pair not in ascending order", "gwcode1 < gwcode2 (non-directed)")  # fmt: skip
-    rows = pd.DataFrame({"state1": codes["gwcode1"], "state2": codes["gwcode2"],
-                         "year": codes["year"], "source_row": raw["source_row"]}).astype(int)  # fmt: skip
-    raise_at_first(raw, rows.duplicated(["state1", "state2", "year"]), path, "year",
-                   "pair-year repeated", "each pair and year once")  # fmt: skip
+    raise_at_first(
+        raw,
+        distance != 0,
+        path,
+        "mindist",
+        "a distance other than 0",
+        "only pairs with a shared boundary (mindist 0), as in the filtered file",
+    )
+    raise_at_first(
+        raw,
+        codes["gwcode1"] >= codes["gwcode2"],
+        path,
+        "gwcode2",
+        "pair not in ascending order",
+        "gwcode1 < gwcode2 (non-directed)",
+    )
+    rows = pd.DataFrame(
+        {
+            "state1": codes["gwcode1"],
+            "state2": codes["gwcode2"],
+            "year": codes["year"],
+            "source_row": raw["source_row"],
+        }
+    ).astype(int)
+    raise_at_first(
+        raw,
+        rows.duplicated(["state1", "state2", "year"]),
+        path,
+        "year",
+        "pair-year repeated",
+        "each pair and year once",
+    )
     rows = rows.sort_values(["state1", "state2", "year"], kind="stable")
     pair = ["state1", "state2"]
     new_spell = rows.groupby(pair)["year"].diff().ne(1)
     spell = new_spell.cumsum()
     spells = rows.groupby(spell).agg(
-        state1=("state1", "first"), state2=("state2", "first"), first=("year", "first"),
-        last=("year", "last"), source_row=("source_row", "first"),
-    )  # fmt: skip
+        state1=("state1", "first"),
+        state2=("state2", "first"),
+        first=("year", "first"),
+        last=("year", "last"),
+        source_row=("source_row", "first"),
+    )
     frame = pd.DataFrame(
         {
             "dataset": "cshapes_mindist",

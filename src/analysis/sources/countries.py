@@ -1,7 +1,7 @@
 """Country table from the `countrycode` R package's code list (Arel-Bundock et al. 2018).
 
 UCDP files name countries by Gleditsch-Ward numbers, SIPRI by English names, WDI by ISO3; this
-table is the one crosswalk between them. GW numbers that have no ISO3 equivalent (e.g. 
+table is the one crosswalk between them. GW numbers that have no ISO3 equivalent (e.g.
 historical states) are simply absent: a reader meeting one reports it rather than guessing.
 """
 

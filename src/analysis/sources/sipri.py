@@ -135,9 +135,19 @@ MEASURES = (
 
 MILEX_SOURCE = "SIPRI Military Expenditure Database ({release} release, data {first}-{last})"
 _MONTHS = (
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
-)  # fmt: skip
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 EXTRACT_COLUMNS = (
     "sipri_country",
     "iso3",
@@ -226,12 +236,20 @@ def _iso3_of(name, names: dict, *, file, row: int, column: str, what: str = "SIP
     return names[text]
 
 
-def _stated_iso3(rec: dict, name_column: str, names: dict, *, file, row: int, what: str = "SIPRI country") -> str:
+def _stated_iso3(
+    rec: dict, name_column: str, names: dict, *, file, row: int, what: str = "SIPRI country"
+) -> str:
     """ISO3 of a long extract's country name, which must agree with the extract's own iso3 cell."""
     iso3 = _iso3_of(rec[name_column], names, file=file, row=row, column=name_column, what=what)
     if iso3 != _text(rec["iso3"]):
-        raise DataError(file, f"iso3 does not match the {name_column.replace('sipri_', '')} name", row=row,
-                        column="iso3", found=rec["iso3"], expected=f"{iso3} for {rec[name_column]!r}")
+        raise DataError(
+            file,
+            f"iso3 does not match the {name_column.replace('sipri_', '')} name",
+            row=row,
+            column="iso3",
+            found=rec["iso3"],
+            expected=f"{iso3} for {rec[name_column]!r}",
+        )
     return iso3
 
 
@@ -374,9 +392,11 @@ def _read_sheet(sheet, measure: Measure, fields: dict, path: Path, root, names: 
             )
     if not records:
         raise DataError(
-            file, "no country rows below the header", row=header[0].row + 1,
+            file,
+            "no country rows below the header",
+            row=header[0].row + 1,
             expected="one row per country with its figures",
-        )  # fmt: skip
+        )
     frame = pd.DataFrame(records, columns=_COLUMNS)
     require_unique(frame, ["iso3", "period"], file, "A", "country and year")
     return frame, list(years.values())
@@ -558,7 +578,9 @@ def read_sipri_tiv_imports(
                 "unit": TIV_UNIT,
                 "source": f"{_text(rec['source_table'])}, generated "
                 f"{_text(rec['source_generated'])}",
-                "flags": "none_recorded" if pd.isna(number) else ("below_half_unit" if number == 0 else None),
+                "flags": "none_recorded"
+                if pd.isna(number)
+                else ("below_half_unit" if number == 0 else None),
                 "source_file": label,
                 "source_row": line,
             }

@@ -93,30 +93,91 @@ class Layout:
 _COMMON = {c: c for c in ("conflict_id", "year", "location", "region", "version")}
 _STATE_BASED = {
     **_COMMON,
-    **{c: c for c in ("side_a", "side_b", "incompatibility", "territory_name",
-                      "type_of_conflict", "gwno_a", "gwno_b", "gwno_loc")},
-}  # fmt: skip
+    **{
+        c: c
+        for c in (
+            "side_a",
+            "side_b",
+            "incompatibility",
+            "territory_name",
+            "type_of_conflict",
+            "gwno_a",
+            "gwno_b",
+            "gwno_loc",
+        )
+    },
+}
 _FATALITY_ESTIMATES = {
     "deaths_best": "best_fatality_estimate",
     "deaths_low": "low_fatality_estimate",
     "deaths_high": "high_fatality_estimate",
 }
 LAYOUTS = (
-    Layout("acd", {**_STATE_BASED, "intensity_level": "intensity_level",
-                   "start_date": "start_date", "ep_end_date": "ep_end_date"}),
-    Layout("dyadic", {**_STATE_BASED, "dyad_id": "dyad_id", "intensity_level": "intensity_level",
-                      "start_date": "start_date"}),
-    Layout("brd", {**_STATE_BASED, "dyad_id": "dyad_id", "location": "location_inc",
-                   "deaths_best": "bd_best", "deaths_low": "bd_low", "deaths_high": "bd_high"}),
-    Layout("nonstate", {**_COMMON, "dyad_id": "dyad_id", "side_a": "side_a_name",
-                        "side_b": "side_b_name", "gwno_loc": "gwno_location",
-                        "start_date": "start_date", "ep_end_date": "ep_end_date",
-                        **_FATALITY_ESTIMATES}),
-    Layout("onesided", {**_COMMON, "dyad_id": "dyad_id", "side_a": "actor_name", "gwno_a": "gwnoa",
-                        "gwno_loc": "gwno_location", **_FATALITY_ESTIMATES}),
-)  # fmt: skip
-_INTEGERS = ("conflict_id", "dyad_id", "year", "incompatibility", "type_of_conflict",
-             "intensity_level", "deaths_best", "deaths_low", "deaths_high")  # fmt: skip
+    Layout(
+        "acd",
+        {
+            **_STATE_BASED,
+            "intensity_level": "intensity_level",
+            "start_date": "start_date",
+            "ep_end_date": "ep_end_date",
+        },
+    ),
+    Layout(
+        "dyadic",
+        {
+            **_STATE_BASED,
+            "dyad_id": "dyad_id",
+            "intensity_level": "intensity_level",
+            "start_date": "start_date",
+        },
+    ),
+    Layout(
+        "brd",
+        {
+            **_STATE_BASED,
+            "dyad_id": "dyad_id",
+            "location": "location_inc",
+            "deaths_best": "bd_best",
+            "deaths_low": "bd_low",
+            "deaths_high": "bd_high",
+        },
+    ),
+    Layout(
+        "nonstate",
+        {
+            **_COMMON,
+            "dyad_id": "dyad_id",
+            "side_a": "side_a_name",
+            "side_b": "side_b_name",
+            "gwno_loc": "gwno_location",
+            "start_date": "start_date",
+            "ep_end_date": "ep_end_date",
+            **_FATALITY_ESTIMATES,
+        },
+    ),
+    Layout(
+        "onesided",
+        {
+            **_COMMON,
+            "dyad_id": "dyad_id",
+            "side_a": "actor_name",
+            "gwno_a": "gwnoa",
+            "gwno_loc": "gwno_location",
+            **_FATALITY_ESTIMATES,
+        },
+    ),
+)
+_INTEGERS = (
+    "conflict_id",
+    "dyad_id",
+    "year",
+    "incompatibility",
+    "type_of_conflict",
+    "intensity_level",
+    "deaths_best",
+    "deaths_low",
+    "deaths_high",
+)
 _DATES = ("start_date", "ep_end_date")
 UCDP_DATE_FORMATS = {
     "yyyy-mm-dd": r"(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})",
@@ -127,12 +188,35 @@ SORT_ORDER = ["dataset", "version", "conflict_id", "dyad_id", "year"]
 
 # The official ACD column order; the known split record is recognised only in a file laid out so.
 ACD_COLUMNS = (
-    "conflict_id", "location", "side_a", "side_a_id", "side_a_2nd", "side_b", "side_b_id",
-    "side_b_2nd", "incompatibility", "territory_name", "year", "intensity_level",
-    "cumulative_intensity", "type_of_conflict", "start_date", "start_prec", "start_date2",
-    "start_prec2", "ep_end", "ep_end_date", "ep_end_prec", "gwno_a", "gwno_a_2nd", "gwno_b",
-    "gwno_b_2nd", "gwno_loc", "region", "version",
-)  # fmt: skip
+    "conflict_id",
+    "location",
+    "side_a",
+    "side_a_id",
+    "side_a_2nd",
+    "side_b",
+    "side_b_id",
+    "side_b_2nd",
+    "incompatibility",
+    "territory_name",
+    "year",
+    "intensity_level",
+    "cumulative_intensity",
+    "type_of_conflict",
+    "start_date",
+    "start_prec",
+    "start_date2",
+    "start_prec2",
+    "ep_end",
+    "ep_end_date",
+    "ep_end_prec",
+    "gwno_a",
+    "gwno_a_2nd",
+    "gwno_b",
+    "gwno_b_2nd",
+    "gwno_loc",
+    "region",
+    "version",
+)
 # The one known broken record (global/ucdp/PROVENANCE.md): in the Excel re-save of ACD 25.1 the
 # record of conflict 11349 (China vs ETIM) for 2008 stops after territory_name (line 42) and the
 # rest sits on the next line exactly as below: one cell to the right, with "ep_end_prec,gwno_a,
@@ -140,9 +224,23 @@ ACD_COLUMNS = (
 # of lines is repaired; ACD 23.1 holds the record intact (a test compares the two).
 SPLIT_RECORD = {"conflict_id": "11349", "territory_name": "East Turkestan"}
 SPLIT_CONTINUATION = (
-    "", "2008", "1", "0", "3", "5-4-1990", "1", "10-8-2008", "1", "1", "29-8-2008",
-    ",710,", ",", "710", "3", "25.1",
-) + ("",) * 12  # fmt: skip
+    "",
+    "2008",
+    "1",
+    "0",
+    "3",
+    "5-4-1990",
+    "1",
+    "10-8-2008",
+    "1",
+    "1",
+    "29-8-2008",
+    ",710,",
+    ",",
+    "710",
+    "3",
+    "25.1",
+) + ("",) * 12
 
 
 def read_ucdp_table(path: Path, countries: pd.DataFrame, root: Path | None = None) -> pd.DataFrame:
@@ -160,8 +258,14 @@ def read_ucdp_table(path: Path, countries: pd.DataFrame, root: Path | None = Non
     incomplete = raw["conflict_id"].isna() | raw["year"].isna()
     if incomplete.any():
         key = "conflict_id" if pd.isna(raw.loc[incomplete, "conflict_id"].iloc[0]) else "year"
-        raise_at_first(raw, incomplete, path, key, "incomplete record (its key is blank)",
-                       "every record on one line, with its conflict_id and year")  # fmt: skip
+        raise_at_first(
+            raw,
+            incomplete,
+            path,
+            key,
+            "incomplete record (its key is blank)",
+            "every record on one line, with its conflict_id and year",
+        )
     dates = [layout.columns[c] for c in _DATES if c in layout.columns]
     date_format = detect_date_format(raw, dates, path, UCDP_DATE_FORMATS)
     frame = pd.DataFrame(index=raw.index)
@@ -172,8 +276,9 @@ def read_ucdp_table(path: Path, countries: pd.DataFrame, root: Path | None = Non
         elif column in _INTEGERS:
             frame[column] = parse_int_series(raw, source, path)
         elif column in _DATES:
-            frame[column] = parse_date_series(raw, source, path, UCDP_DATE_FORMATS[date_format],
-                                              date_format)  # fmt: skip
+            frame[column] = parse_date_series(
+                raw, source, path, UCDP_DATE_FORMATS[date_format], date_format
+            )
         else:
             frame[column] = raw[source].str.strip()
     frame["dataset"] = layout.dataset
@@ -192,8 +297,13 @@ def _sniff_header(path: Path) -> tuple[str, list[str]]:
     elif ";" in first:
         delimiter = ";"
     else:
-        raise DataError(path, "cannot tell the delimiter", row=1, found=first[:80],
-                        expected="a comma- or semicolon-delimited UCDP header")  # fmt: skip
+        raise DataError(
+            path,
+            "cannot tell the delimiter",
+            row=1,
+            found=first[:80],
+            expected="a comma- or semicolon-delimited UCDP header",
+        )
     return delimiter, [name.strip().strip('"') for name in first.split(delimiter)]
 
 
@@ -271,11 +381,33 @@ def _iso3_list(raw: pd.DataFrame, column: str, path: Path, lookup: dict) -> pd.S
 # --- GED events ----------------------------------------------------------------------------
 
 GED_COLUMNS = (
-    "id", "type_of_violence", "side_a", "side_b", "source_article", "source_date",
-    "source_headline", "where_coordinates", "where_description", "adm_1", "adm_2", "latitude",
-    "longitude", "country_id", "date_prec", "date_start", "date_end", "deaths_a", "deaths_b",
-    "deaths_civilians", "deaths_unknown", "best", "high", "low", "gwnoa", "gwnob",
-)  # fmt: skip
+    "id",
+    "type_of_violence",
+    "side_a",
+    "side_b",
+    "source_article",
+    "source_date",
+    "source_headline",
+    "where_coordinates",
+    "where_description",
+    "adm_1",
+    "adm_2",
+    "latitude",
+    "longitude",
+    "country_id",
+    "date_prec",
+    "date_start",
+    "date_end",
+    "deaths_a",
+    "deaths_b",
+    "deaths_civilians",
+    "deaths_unknown",
+    "best",
+    "high",
+    "low",
+    "gwnoa",
+    "gwnob",
+)
 GED_VIOLENCE = {1: "state_based", 2: "non_state", 3: "one_sided"}
 GED_VIOLENCE_LABEL = {1: "state-based conflict", 2: "non-state conflict", 3: "one-sided violence"}
 # GED date_prec (GED codebook) -> our precision and a note; date_start..date_end stay as GED gives
@@ -303,12 +435,33 @@ def read_ucdp_ged(path: Path, countries: pd.DataFrame, root: Path | None = None)
     raw = read_large_csv_table(path, GED_COLUMNS)
     lookup = gw_lookup(countries)
     raise_at_first(raw, raw["id"].isna(), path, "id", "missing value", "a GED event id")
-    ints = {c: parse_int_series(raw, c, path) for c in (
-        "id", "type_of_violence", "date_prec", "country_id", "gwnoa", "gwnob", "best", "low",
-        "high", "deaths_a", "deaths_b", "deaths_civilians", "deaths_unknown")}  # fmt: skip
+    ints = {
+        c: parse_int_series(raw, c, path)
+        for c in (
+            "id",
+            "type_of_violence",
+            "date_prec",
+            "country_id",
+            "gwnoa",
+            "gwnob",
+            "best",
+            "low",
+            "high",
+            "deaths_a",
+            "deaths_b",
+            "deaths_civilians",
+            "deaths_unknown",
+        )
+    }
     for column, allowed in (("type_of_violence", GED_VIOLENCE), ("date_prec", GED_DATE_PRECISION)):
-        raise_at_first(raw, ~ints[column].isin(list(allowed)), path, column, "unknown code",
-                       f"one of {list(allowed)}")  # fmt: skip
+        raise_at_first(
+            raw,
+            ~ints[column].isin(list(allowed)),
+            path,
+            column,
+            "unknown code",
+            f"one of {list(allowed)}",
+        )
     precision = ints["date_prec"].map({code: p for code, (p, _) in GED_DATE_PRECISION.items()})
     note = ints["date_prec"].map({code: n for code, (_, n) in GED_DATE_PRECISION.items()})
     iso_a, iso_b = (_iso3_of(raw, ints[c], c, path, lookup) for c in ("gwnoa", "gwnob"))
@@ -373,7 +526,11 @@ def _ged_casualty_text(ints: dict[str, pd.Series]) -> pd.Series:
     """GED's split of its best estimate: "side A 3; side B 2; civilians 0; unknown 1"."""
     parts = [
         (label + " " + ints[column].astype(str)).where(ints[column].notna())
-        for label, column in (("side A", "deaths_a"), ("side B", "deaths_b"),
-                              ("civilians", "deaths_civilians"), ("unknown", "deaths_unknown"))
-    ]  # fmt: skip
+        for label, column in (
+            ("side A", "deaths_a"),
+            ("side B", "deaths_b"),
+            ("civilians", "deaths_civilians"),
+            ("unknown", "deaths_unknown"),
+        )
+    ]
     return join_present(parts, "; ")
