@@ -1,16 +1,46 @@
-"""Shared test helpers: where the raw data lives, and a skip when it is absent."""
+"""Shared test helpers: where the repository and the raw data are, and what to do without them.
 
+The raw data is ``../shared/data`` beside the repository, never an absolute machine path. Without
+it a raw-data test skips on a developer's machine but fails under CI (``CI`` set), where a
+missing folder means a broken checkout that skips would hide.
+"""
+
+import os
 from pathlib import Path
 
 import pytest
 
+from analysis import paths
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
-requires_shared = pytest.mark.skipif(
-    not SHARED_DATA.is_dir(),
-    reason=f"raw data not found at {SHARED_DATA} (clone the project beside ../shared to run this)",
-)
+# Every command in the tests works on this clone, wherever pytest was started from; the tests of
+# root finding itself run the CLI in subprocesses with an environment of their own.
+os.environ[paths.ROOT_ENV] = str(ROOT)
+
+
+def in_ci() -> bool:
+    return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def require_shared(path: Path = SHARED_DATA) -> Path:
+    """``path`` (the raw data folder, or a file in it); skip without it, fail under CI."""
+    if not path.exists():
+        reason = f"raw data not found at {path} (clone the project beside ../shared to run this)"
+        if in_ci():
+            pytest.fail(f"{reason}; CI must provide ../shared/data", pytrace=False)
+        pytest.skip(reason)
+    return path
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    return require_shared()
+
+
+# Session scope, so that it is checked before any module fixture reads the raw files.
+requires_shared = pytest.mark.usefixtures("shared_data")
 
 
 @pytest.fixture

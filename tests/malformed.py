@@ -39,7 +39,17 @@ from sources_fixtures_ucdp import (
 )
 
 from analysis import schema
-from analysis.sources import acled, catalogue, countries, milestones, monthly, sipri, ucdp, wdi
+from analysis.sources import (
+    acled,
+    catalogue,
+    countries,
+    milestones,
+    monthly,
+    remittances_panel,
+    sipri,
+    ucdp,
+    wdi,
+)
 from analysis.sources.catalogue import CATALOGUE_COLUMNS, CLAIM_COLUMNS, CORRECTION_COLUMNS
 
 CSV_VARIANTS = (
@@ -660,7 +670,7 @@ GEN_WDI_BULK = grid(
 )
 RUS_BY_YEAR = {"2019": ("2.2", "1.5"), "2020": ("-2.7", "11.3"), "2021": ("5.9", "-2.0")}
 GEN_FOZICH = grid(
-    wdi.FOZICH_COLUMNS,
+    remittances_panel.FOZICH_COLUMNS,
     [
         (code, name, year, remit, *RUS_BY_YEAR[year])
         for code, name, remit in (("KGZ", "Kyrgyz Republic", "27.1"), ("TJK", "Tajikistan", "28.9"))
@@ -1238,7 +1248,7 @@ _FORMATS = [
     ),
     Format(
         "fozich_panel",
-        lambda root: wdi.read_fozich_panel(root / FOZICH, root),
+        lambda root: remittances_panel.read_fozich_panel(root / FOZICH, root),
         generated(
             FOZICH,
             GEN_FOZICH,
@@ -1461,7 +1471,7 @@ def synthesize(path: str) -> bytes | None:
 
 
 def registered_source(target: str, registry: Mapping) -> str | None:
-    """The registry entry whose file patterns select ``target`` (None: the build does not read it)."""
+    """The registry entry whose file patterns select ``target`` (None: the build skips it)."""
     return next((s.id for s in registry.values() if any(fnmatch(target, p) for p in s.files)), None)
 
 

@@ -1,11 +1,11 @@
-"""The shipped tables rebuild byte-identically from the raw files, and a failed build writes nothing."""
+"""The shipped tables rebuild byte-identically from the raw files; a failed build writes nothing."""
 
 import shutil
 
 import pytest
 from conftest import ROOT, SHARED_DATA, requires_shared
 
-from analysis import databuild, datasets
+from analysis import databuild, datasets, provenance
 from analysis.errors import DataError
 
 
@@ -31,7 +31,8 @@ def test_committed_tables_rebuild_byte_identically(tmp_path):
     ]:
         committed = ROOT / "data" / name
         assert committed.read_bytes() == (tmp_path / name).read_bytes(), (
-            f"data/{name} differs from a fresh build: run `analysis data build --raw ../shared/data` and commit"
+            f"data/{name} differs from a fresh build: "
+            "run `analysis data build --raw ../shared/data` and commit"
         )
 
 
@@ -41,7 +42,7 @@ def test_manifest_records_raw_checksums_and_rows():
     raw = manifest["sources"]["catalogue"]["raw_files"]
     assert any(path.startswith("incidents/border_incidents_catalogue") for path in raw)
     for path, digest in raw.items():
-        assert databuild.sha256_file(SHARED_DATA / path) == digest
+        assert provenance.sha256_file(SHARED_DATA / path) == digest
     assert manifest["tables"]["incidents"]["rows"] == len(datasets.load("incidents"))
 
 

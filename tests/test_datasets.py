@@ -1,5 +1,6 @@
 """Loading verifies checksums and contracts; a corrupted copy is refused with a precise message."""
 
+import datetime as dt
 import hashlib
 import json
 import shutil
@@ -7,7 +8,8 @@ import shutil
 import pytest
 from conftest import ROOT
 
-from analysis import datasets, schema
+from analysis import databuild, datasets, schema
+from analysis.cli import main
 from analysis.errors import ChecksumError, DataError
 
 
@@ -22,6 +24,33 @@ def test_shipped_data_passes_the_check():
     problems, coverage = datasets.check()
     assert problems == []
     assert set(coverage["table"]) == set(datasets.read_manifest()["tables"])
+
+
+@pytest.mark.parametrize("clock", [dt.date(1990, 1, 1), dt.date(2999, 12, 31)])
+def test_shipped_data_passes_whatever_the_clock_says(monkeypatch, clock):
+    """The build held every date to its own day; loading must not depend on today's."""
+
+    class Clock(dt.date):
+        @classmethod
+        def today(cls):
+            return clock
+
+    monkeypatch.setattr(schema.dt, "date", Clock)
+    datasets._load_verified.cache_clear()
+    try:
+        assert datasets.check()[0] == []
+    finally:
+        datasets._load_verified.cache_clear()
+
+
+def test_the_build_holds_dates_to_the_day_it_runs(monkeypatch, tmp_path):
+    """`analysis data build` passes today's date down; a date after it is an error there."""
+    given = {}
+    monkeypatch.setattr(
+        databuild, "build", lambda raw, out, today: given.update(today=today) or {"tables": {}}
+    )
+    assert main(["data", "build", "--raw", str(tmp_path), "--out", str(tmp_path)]) == 0
+    assert given["today"] == dt.date.today()
 
 
 def test_load_gives_contract_columns_and_types():

@@ -28,7 +28,7 @@ from pathlib import Path
 import malformed as m
 import pandas as pd
 import pytest
-from conftest import ROOT, SHARED_DATA
+from conftest import ROOT, SHARED_DATA, require_shared
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -49,9 +49,7 @@ def sample(name: str, flavour: str) -> m.Sample:
     fmt = m.FORMATS[name]
     if flavour == "generated":
         return fmt.generated()
-    if not SHARED_DATA.is_dir():
-        pytest.skip(f"raw data not found at {SHARED_DATA}")
-    return fmt.real(SHARED_DATA)
+    return fmt.real(require_shared())
 
 
 @functools.cache

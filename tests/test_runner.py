@@ -211,7 +211,10 @@ ENTRY = '[[report]]\nname = "{name}"\nnotebook = "nb/report.ipynb"\n'
         ),
         (
             ENTRY.format(name="r") + 'parameters = { hypotesis = "H1a" }\n',
-            "report 'r': parameter 'hypotesis' is not declared in the notebook's parameters cell; did you mean 'hypothesis'?",
+            (
+                "report 'r': parameter 'hypotesis' is not declared in the notebook's parameters cell; "
+                "did you mean 'hypothesis'?"
+            ),
         ),
         (
             ENTRY.format(name="r") + 'parameters = { n = "3" }\n',
@@ -235,7 +238,10 @@ ENTRY = '[[report]]\nname = "{name}"\nnotebook = "nb/report.ipynb"\n'
         ),
         (
             ENTRY.format(name="r") + 'parameters = { hypothesis = "H2b" }\n',
-            "parameter 'hypothesis': 'H2b' is not in the hypothesis registry (H1a, H1b, H2a); did you mean 'H2a'?",
+            (
+                "parameter 'hypothesis': 'H2b' is not in the hypothesis registry (H1a, H1b, H2a); "
+                "did you mean 'H2a'?"
+            ),
         ),
         (
             ENTRY.format(name="r") + "parameters = { kind = 1979-05-27 }\n",
@@ -280,7 +286,7 @@ def test_a_missing_plan_file_is_named(tmp_path):
 
 
 def test_the_repository_plan_is_well_formed():
-    """reports.toml at the root: known keys only, and notebooks in notebooks/ (written separately)."""
+    """reports.toml at the root: known keys only, notebooks in notebooks/ (written separately)."""
     import tomllib
 
     document = tomllib.loads((ROOT / "reports.toml").read_text())
@@ -530,7 +536,7 @@ def test_normalise_makes_the_executed_notebook_independent_of_the_run(tmp_path):
         "end_time": "t",
         "duration": 2.0,
         "parameters": {"output_dir": str(staging)},
-        "input_path": "/abs/nb/report.ipynb",
+        "input_path": str(tmp_path / "nb" / "report.ipynb"),
         "output_path": f"{staging}/r.ipynb",
     }
     normalised = publish.normalise(nb, "nb/report.ipynb", staging, "reports/r")

@@ -1,5 +1,7 @@
 """Contracts reject what they must, and name the raw file, line and column when they do."""
 
+import datetime as dt
+
 import pandas as pd
 import pytest
 from hypothesis import given, settings
@@ -66,11 +68,23 @@ def test_shipped_file_errors_use_the_line_in_that_file():
         schema.validate("indicators", frame, file="data/indicators.csv")
 
 
+CHECK_DAY = dt.date(2025, 6, 30)
+
+
 @pytest.mark.parametrize(
-    "date, ok",
-    [("2021-02-28", True), ("2021-02-30", False), ("21-02-01", False), ("2999-01-01", False)],
+    "date, today, ok",
+    [
+        ("2021-02-28", CHECK_DAY, True),
+        ("2021-02-30", CHECK_DAY, False),
+        ("21-02-01", CHECK_DAY, False),
+        ("2025-07-01", CHECK_DAY, False),  # after the day of the check
+        ("2025-06-30", CHECK_DAY, True),
+        ("2021-02-28", dt.date(2020, 1, 1), False),  # a check run "before" the event
+        ("2999-01-01", None, True),  # no day given (shipped tables): no date is too late
+        ("2021-02-30", None, False),
+    ],
 )
-def test_milestone_dates_must_be_real_calendar_dates(date, ok):
+def test_milestone_dates_must_be_real_calendar_dates(date, today, ok):
     frame = schema.coerce(
         "milestones",
         pd.DataFrame(
@@ -90,10 +104,10 @@ def test_milestone_dates_must_be_real_calendar_dates(date, ok):
         ),
     )
     if ok:
-        schema.validate("milestones", frame)
+        schema.validate("milestones", frame, today=today)
     else:
-        with pytest.raises(DataError, match="event_date"):
-            schema.validate("milestones", frame)
+        with pytest.raises(DataError, match="line 2, column 'event_date'"):
+            schema.validate("milestones", frame, today=today)
 
 
 def test_unknown_table():
@@ -101,7 +115,7 @@ def test_unknown_table():
         schema.columns("nope")
 
 
-# Property-based: any well-formed annual series passes; corrupting one cell of it fails at that line.
+# Property-based: any well-formed annual series passes; one corrupted cell fails at its line.
 years = st.lists(st.integers(1960, 2025), min_size=1, max_size=30, unique=True)
 values = st.one_of(st.none(), st.floats(allow_nan=False, allow_infinity=False, width=64))
 
@@ -128,3 +142,13 @@ def test_property_one_bad_country_code_fails_at_its_line(years, data, bad):
     with pytest.raises(DataError) as caught:
         schema.validate("indicators", frame)
     assert f"line {position + 2}" in str(caught.value)
+
+
+@pytest.mark.parametrize("flag, ok", [("derived", True), (None, True), ("derived;modelled", False)])
+def test_indicator_flags_are_one_of_the_documented_flags(flag, ok):
+    frame = indicator_rows(1, flags=[flag])
+    if ok:
+        schema.validate("indicators", frame)
+    else:
+        with pytest.raises(DataError, match="line 2, column 'flags'"):
+            schema.validate("indicators", frame)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import SHARED_DATA, requires_shared
 
 from analysis.errors import DataError
 from analysis.sources import catalogue
@@ -19,12 +20,9 @@ from analysis.sources.catalogue import (
     read_catalogue,
 )
 
-RAW = Path("/work/shared/data")
+RAW = SHARED_DATA
 INCIDENTS = RAW / "incidents"
-needs_real = pytest.mark.skipif(
-    not INCIDENTS.is_dir(),
-    reason="the shared raw data (/work/shared/data/incidents) is not present",
-)
+needs_real = requires_shared
 
 
 def write_csv(path: Path, columns, rows: list[dict], delimiter: str = ",") -> Path:

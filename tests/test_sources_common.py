@@ -1,9 +1,18 @@
 """Every raw file goes through the same opening steps; each bad file fails with file/line/column."""
 
+import pandas as pd
 import pytest
 
 from analysis.errors import DataError
-from analysis.sources._common import parse_column, parse_int, read_csv_table, source_label
+from analysis.sources._common import (
+    parse_float_series,
+    parse_int_series,
+    parse_year_series,
+    raise_at_first,
+    read_csv_table,
+    require_unique,
+    source_label,
+)
 
 REQUIRED = ["id", "year", "value"]
 
@@ -48,6 +57,12 @@ def test_missing_file(tmp_path):
         read_csv_table(tmp_path / "nope.csv", REQUIRED)
 
 
+def one_column(write, values: list[str]):
+    """A file with one ``value`` column (cells as given, "" blank) and its frame."""
+    path = write("n.csv", "id,value\n" + "".join(f"{i},{v}\n" for i, v in enumerate(values)))
+    return path, read_csv_table(path, ["id", "value"])
+
+
 @pytest.mark.parametrize(
     "value, expected, problem",
     [
@@ -61,23 +76,58 @@ def test_missing_file(tmp_path):
         ("inf", None, "not a number"),
     ],
 )
-def test_parse_int(write, value, expected, problem):
-    path = write("n.csv", "id,year,value\n")
+def test_parse_int_series(write, value, expected, problem):
+    path, frame = one_column(write, ["1", "2", value])
     if problem:
         with pytest.raises(DataError, match=problem) as caught:
-            parse_int(value, path=path, row=7, column="value")
-        assert "line 7" in str(caught.value) and "column 'value'" in str(caught.value)
-    elif expected is None:
-        assert parse_int(value, path=path, row=7, column="value") is not None  # pd.NA
+            parse_int_series(frame, "value", path)
+        assert "line 4" in str(caught.value) and "column 'value'" in str(caught.value)
     else:
-        assert parse_int(value, path=path, row=7, column="value") == expected
+        parsed = parse_int_series(frame, "value", path)
+        assert parsed.iloc[2] == expected if expected is not None else pd.isna(parsed.iloc[2])
 
 
-def test_parse_column_reports_the_line_of_the_bad_cell(write):
-    path = write("t.csv", "id,year,value\na,2020,1\nb,2021,x\n")
-    frame = read_csv_table(path, REQUIRED)
-    with pytest.raises(DataError, match="line 3, column 'value'"):
-        parse_column(frame, "value", parse_int, path)
+@pytest.mark.parametrize(
+    "value, problem",
+    [
+        ("2021", None),
+        ("2021.0", None),
+        ("", "not a year"),  # a blank year is an error, not a missing value
+        ("1850", "not a year"),
+        ("21.5", "not a whole number"),
+        ("MMXXI", "not a number"),
+    ],
+)
+def test_parse_year_series(write, value, problem):
+    path, frame = one_column(write, ["2020", value])
+    if problem:
+        with pytest.raises(DataError, match=problem) as caught:
+            parse_year_series(frame, "value", path, label="Year")
+        assert "line 3, column 'Year'" in str(caught.value)
+    else:
+        assert parse_year_series(frame, "value", path).tolist() == [2020, 2021]
+
+
+def test_parse_float_series_names_each_rows_own_column(write):
+    """A wide file melted to long rows: the error names the raw column of the bad row."""
+    path, frame = one_column(write, ["1.5", "x", "2"])
+    label = pd.Series(["2019", "2020", "2021"], index=frame.index)
+    with pytest.raises(DataError, match="line 3, column '2020': not a number"):
+        parse_float_series(frame, "value", path, label=label)
+
+
+def test_raise_at_first_reports_the_first_flagged_row_and_its_own_expectation(write):
+    path, frame = one_column(write, ["a", "b", "c"])
+    expected = pd.Series(["A", "B", "C"], index=frame.index)
+    with pytest.raises(DataError) as caught:
+        raise_at_first(frame, frame["value"].ne("a"), path, "value", "odd", expected)
+    assert "line 3, column 'value': odd; found 'b'; expected B" in str(caught.value)
+
+
+def test_require_unique_names_both_lines(write):
+    path, frame = one_column(write, ["a", "b", "a"])
+    with pytest.raises(DataError, match="line 4, column 'value': duplicate value.*line 2"):
+        require_unique(frame, ["value"], path, "value", "value")
 
 
 def test_source_label_is_relative_to_root(tmp_path):

@@ -7,14 +7,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import SHARED_DATA, requires_shared
 
 from analysis.errors import DataError
 from analysis.sources.milestones import MILESTONE_COLUMNS, read_milestones
 
-REAL = Path("/work/shared/data/indicators/militarisation_milestones_from_pages.csv")
-needs_real = pytest.mark.skipif(
-    not REAL.is_file(), reason=f"the shared raw file {REAL} is not present"
-)
+REAL = SHARED_DATA / "indicators" / "militarisation_milestones_from_pages.csv"
+needs_real = requires_shared
 
 
 def milestone(event_date: str, precision: str, country: str = "KGZ", **cells) -> dict:

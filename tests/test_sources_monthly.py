@@ -6,16 +6,14 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import SHARED_DATA, requires_shared
 
 from analysis.errors import DataError
 from analysis.sources.monthly import read_monthly
 
-RAW = Path("/work/shared/data")
+RAW = SHARED_DATA
 INDICATORS = RAW / "indicators"
-needs_real = pytest.mark.skipif(
-    not INDICATORS.is_dir(),
-    reason="the shared raw data (/work/shared/data/indicators) is not present",
-)
+needs_real = requires_shared
 
 TRAIL = "," * 8  # FAO's empty trailing columns
 FAO = (

@@ -8,16 +8,15 @@ from pathlib import Path
 import openpyxl
 import pandas as pd
 import pytest
+from conftest import SHARED_DATA, requires_shared
 from openpyxl.styles import Font
 
 from analysis.errors import DataError
 from analysis.sources import sipri
 from analysis.sources.countries import read_countrycode_codelist
 
-SHARED = Path("/work/shared/data")
-needs_shared = pytest.mark.skipif(
-    not SHARED.is_dir(), reason="raw data folder /work/shared/data is not available"
-)
+SHARED = SHARED_DATA
+needs_shared = requires_shared
 CENTRAL_ASIA = {"KGZ", "TJK", "KAZ", "UZB", "TKM"}
 BLUE, RED, GREEN = "FF0000FF", "FFFF0000", "FF00FF00"
 

@@ -1,5 +1,5 @@
-"""WDI readers: the three layouts, aggregates, units/flags, the derived remittance share and the
-third-party panel; small generated fixtures first, then the shipped files."""
+"""WDI readers: the three layouts, aggregates, units/flags and the derived remittance share (checked
+against the third-party panel); small generated fixtures first, then the shipped files."""
 
 from __future__ import annotations
 
@@ -9,14 +9,13 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from conftest import SHARED_DATA, requires_shared
 
 from analysis.errors import ConfigError, DataError
-from analysis.sources import wdi
+from analysis.sources import remittances_panel, wdi
 
-SHARED = Path("/work/shared/data")
-needs_shared = pytest.mark.skipif(
-    not SHARED.is_dir(), reason="raw data folder /work/shared/data is not available"
-)
+SHARED = SHARED_DATA
+needs_shared = requires_shared
 
 REMIT_NAME = "Personal remittances, received (current US$)"
 ILO_NAME = "Unemployment, total (% of total labor force) (modeled ILO estimate)"
@@ -331,57 +330,6 @@ def test_remittance_share_refuses_a_non_positive_gdp():
     assert "f.csv, line 9, column 'value'" in str(err.value)
 
 
-# ---------------------------------------------------------------------------- third-party panel
-
-PANEL = """iso3c,country,year,remit_gdp,rus_gdp_growth,rub_depr
-KGZ,Kyrgyz Republic,2021,32.56,5.87,2.13
-TJK,Tajikistan,2021,32.69,5.87,2.13
-TJK,Tajikistan,2022,49.9,-1.44,
-"""
-
-
-def test_panel_keeps_its_series_apart_and_labelled(tmp_path):
-    table = wdi.read_fozich_panel(write(tmp_path, "panel.csv", PANEL))
-    assert values(table) == {
-        ("KGZ", "BX.TRF.PWKR.DT.GD.ZS", "2021"): 32.56,
-        ("TJK", "BX.TRF.PWKR.DT.GD.ZS", "2021"): 32.69,
-        ("TJK", "BX.TRF.PWKR.DT.GD.ZS", "2022"): 49.9,
-        ("RUS", "NY.GDP.MKTP.KD.ZG", "2021"): 5.87,  # one row although on every country's line
-        ("RUS", "NY.GDP.MKTP.KD.ZG", "2022"): -1.44,
-        ("RUS", "FOZICH.RUB_DEPR", "2021"): 2.13,  # 2022 is blank: no row
-    }
-    flags = dict(zip(table["indicator"], table["flags"]))
-    assert flags == {
-        "BX.TRF.PWKR.DT.GD.ZS": "secondary_copy",
-        "NY.GDP.MKTP.KD.ZG": "secondary_copy",
-        "FOZICH.RUB_DEPR": "derived",
-    }
-    depr = table[table["indicator"] == "FOZICH.RUB_DEPR"].iloc[0]
-    assert "author's own transformation" in depr["source"]
-    assert depr["source_row"] == 2
-
-
-def test_panel_copies_that_disagree_are_refused(tmp_path):
-    path = write(tmp_path, "panel.csv", PANEL.replace("32.69,5.87", "32.69,5.90"))
-    with pytest.raises(DataError, match="disagree") as err:
-        wdi.read_fozich_panel(path)
-    assert "panel.csv, line 3, column 'rus_gdp_growth'" in str(err.value)
-
-
-@pytest.mark.parametrize(
-    ("text", "where"),
-    [
-        (PANEL.replace("KGZ,Kyrgyz", "XYZ,Kyrgyz"), "line 2, column 'iso3c'"),
-        (PANEL.replace("TJK,Tajikistan,2022", "TJK,Tajikistan,2021"), "line 4, column 'iso3c'"),
-        (PANEL.replace("49.9", "49,9"), "line 4"),  # an unquoted comma: wrong field count
-    ],
-)
-def test_bad_panel_names_file_and_line(tmp_path, text, where):
-    with pytest.raises(DataError) as err:
-        wdi.read_fozich_panel(write(tmp_path, "panel.csv", text))
-    assert f"panel.csv, {where}" in str(err.value)
-
-
 # ---------------------------------------------------------------------------- shipped files
 
 EXTRACT_VINTAGES = {
@@ -432,7 +380,9 @@ def test_shipped_extract_matches_its_provenance(shipped_extract):
 @needs_shared
 def test_derived_share_agrees_with_the_third_party_copy_within_rounding(shipped_extract):
     ours = wdi.derive_remittances_share(shipped_extract)
-    panel = wdi.read_fozich_panel(SHARED / "indicators" / "thirdparty_fozich_remittances_panel.csv")
+    panel = remittances_panel.read_fozich_panel(
+        SHARED / "indicators" / "thirdparty_fozich_remittances_panel.csv"
+    )
     theirs = panel[panel["indicator"] == "BX.TRF.PWKR.DT.GD.ZS"]
     both = theirs.merge(ours, on=["iso3", "period"], suffixes=("_theirs", "_ours"))
     assert len(both) == len(theirs) == 46
@@ -452,7 +402,9 @@ def test_derived_share_agrees_with_the_third_party_copy_within_rounding(shipped_
 
 @needs_shared
 def test_panel_russian_growth_is_the_wdi_series_up_to_revisions(shipped_extract):
-    panel = wdi.read_fozich_panel(SHARED / "indicators" / "thirdparty_fozich_remittances_panel.csv")
+    panel = remittances_panel.read_fozich_panel(
+        SHARED / "indicators" / "thirdparty_fozich_remittances_panel.csv"
+    )
     theirs = panel[panel["indicator"] == "NY.GDP.MKTP.KD.ZG"].set_index("period")["value"]
     wdi_rus = shipped_extract[
         (shipped_extract["indicator"] == "NY.GDP.MKTP.KD.ZG") & (shipped_extract["iso3"] == "RUS")

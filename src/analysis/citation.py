@@ -12,17 +12,18 @@ import re
 import tomllib
 from pathlib import Path
 
-from .datasets import REPO_ROOT
 from .errors import ConfigError, DataError
+from .paths import project_root
 
 REGISTRY = Path(__file__).with_name("sources") / "registry.toml"
-CITATION_FILE = REPO_ROOT / "CITATION.cff"
+CITATION_FILE = "CITATION.cff"  # in the project root
 FORMATS = ("text", "bibtex")
 
 
 def software() -> dict[str, str]:
     """Title, version and authors from CITATION.cff (flat keys only; no YAML parser needed)."""
-    text = CITATION_FILE.read_text(encoding="utf-8") if CITATION_FILE.is_file() else ""
+    path = project_root() / CITATION_FILE
+    text = path.read_text(encoding="utf-8") if path.is_file() else ""
     found = {
         key: re.search(rf"^{key}:\s*\"?(.+?)\"?\s*$", text, re.MULTILINE)
         for key in ("title", "version")
@@ -49,7 +50,9 @@ def report_manifest(reports_dir: Path, report: str) -> dict:
     path = Path(reports_dir) / report / "manifest.json"
     if not path.is_file():
         raise DataError(
-            path, f"no published report '{report}'", hint="run `analysis run --only {report}` first"
+            path,
+            f"no published report '{report}'",
+            hint=f"run `analysis run --only {report}` first",
         )
     return json.loads(path.read_text(encoding="utf-8"))
 
@@ -75,12 +78,16 @@ def cite(item: str, reports_dir: Path, fmt: str = "text") -> str:
     if fmt == "bibtex":
         key = re.sub(r"[^A-Za-z0-9]", "", report)
         entry = (
-            f"@software{{analysis_{key},\n  author = {{{sw['author']}}},\n  title = {{{sw['title']}}},\n"
-            f"  version = {{{sw['version']}}},\n  note = {{Report {item}, commit {commit}{dirty}}}\n}}"
+            f"@software{{analysis_{key},\n  author = {{{sw['author']}}},\n"
+            f"  title = {{{sw['title']}}},\n  version = {{{sw['version']}}},\n"
+            f"  note = {{Report {item}, commit {commit}{dirty}}}\n}}"
         )
         return "\n\n".join([entry, *(source["bibtex"] for source in data)]) + "\n"
     lines = [
-        f"{sw['author']}. {sw['title']} (version {sw['version']}). Report `{item}`, commit {commit}{dirty}.",
+        (
+            f"{sw['author']}. {sw['title']} (version {sw['version']}). "
+            f"Report `{item}`, commit {commit}{dirty}."
+        ),
         "",
         "Data:",
         *(f"- {source['citation']}" for source in data),
@@ -92,13 +99,14 @@ def how_to_cite(report: str, tables: list[str] | tuple[str, ...]) -> str:
     """The closing "How to cite" section of a report (Markdown), from inside its notebook."""
     from .provenance import git_state
 
-    git = git_state(REPO_ROOT)
+    git = git_state(project_root())
     sw = software()
     commit = git.get("commit") or "unknown commit"
     lines = [
         "## How to cite",
         "",
-        f"{sw['author']}. *{sw['title']}* (version {sw['version']}), report `{report}`, commit `{commit}`."
+        f"{sw['author']}. *{sw['title']}* (version {sw['version']}), "
+        f"report `{report}`, commit `{commit}`."
         + (" The working tree had uncommitted changes." if git.get("dirty") else ""),
         "",
         "### Data",

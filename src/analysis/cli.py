@@ -7,9 +7,13 @@ Python traceback; anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
+from . import paths
 from .errors import AnalysisError, ConfigError
 from .formatting import TABLE_FORMATS
 
@@ -17,24 +21,25 @@ from .formatting import TABLE_FORMATS
 def _data_build(args: argparse.Namespace) -> int:
     from .databuild import build
 
-    manifest = build(Path(args.raw), Path(args.out))
+    manifest = build(Path(args.raw), paths.data_dir(args.out), today=dt.date.today())
     for entry in manifest["tables"].values():
         print(f"{entry['file']:<24} {entry['rows']:>7} rows  sha256 {entry['sha256'][:16]}…")
-    print(f"wrote {args.out}/ (manifest.json, README.md, sources.bib)")
+    print(f"wrote {paths.data_dir(args.out)}/ (manifest.json, README.md, sources.bib)")
     return 0
 
 
 def _data_check(args: argparse.Namespace) -> int:
-    from .datasets import check, data_dir
+    from .datasets import check
 
-    problems, coverage = check(args.data_dir)
+    folder = paths.data_dir(args.data_dir)
+    problems, coverage = check(folder)
     with_pandas_display(lambda: print(coverage.to_string(index=False)))
     if problems:
-        print(f"\n{len(problems)} problem(s) in {data_dir(args.data_dir)}:", file=sys.stderr)
+        print(f"\n{len(problems)} problem(s) in {folder}:", file=sys.stderr)
         for problem in problems:
             print(f"- {problem}", file=sys.stderr)
         return 1
-    print(f"\nall tables in {data_dir(args.data_dir)} match their checksums and contracts")
+    print(f"\nall tables in {folder} match their checksums and contracts")
     return 0
 
 
@@ -62,46 +67,55 @@ def _hypotheses_test(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from .runner import RunOptions, run
 
-    return run(
-        RunOptions(
-            plan=Path(args.plan),
-            reports_dir=Path(args.reports_dir) if args.reports_dir else None,
-            only=tuple(args.only or ()),
-            list_plan=args.list,
-            dry_run=args.dry_run,
-            force=args.force,
-            jobs=args.jobs,
-            timeout=args.timeout,
-            with_code=args.with_code,
-            engine=args.engine,
-            wait=args.wait,
+    with _plan_root(args) as plan:
+        return run(
+            RunOptions(
+                plan=plan,
+                reports_dir=Path(args.reports_dir) if args.reports_dir else None,
+                only=tuple(args.only or ()),
+                list_plan=args.list,
+                dry_run=args.dry_run,
+                force=args.force,
+                jobs=args.jobs,
+                timeout=args.timeout,
+                with_code=args.with_code,
+                engine=args.engine,
+                wait=args.wait,
+            )
         )
-    )
 
 
 def _verify(args: argparse.Namespace) -> int:
     from .runner import RunOptions
     from .runner.verify import verify
 
-    return verify(
-        RunOptions(
-            plan=Path(args.plan),
-            reports_dir=Path(args.reports_dir) if args.reports_dir else None,
-            only=tuple(args.only or ()),
-            jobs=args.jobs,
+    with _plan_root(args) as plan:
+        return verify(
+            RunOptions(
+                plan=plan,
+                reports_dir=Path(args.reports_dir) if args.reports_dir else None,
+                only=tuple(args.only or ()),
+                jobs=args.jobs,
+            )
         )
-    )
+
+
+@contextmanager
+def _plan_root(args: argparse.Namespace) -> Iterator[Path]:
+    """The plan to run; without --plan, the project root's, and that root is pinned for the
+    workers (a notebook's kernel starts in notebooks/, and must find the same data)."""
+    if args.plan:
+        yield Path(args.plan)
+        return
+    root = paths.project_root()
+    with paths.pinned_root(root):
+        yield root / paths.PLAN_FILE
 
 
 def _cite(args: argparse.Namespace) -> int:
     from .citation import cite
 
-    reports_dir = (
-        Path(args.reports_dir)
-        if args.reports_dir
-        else Path(__file__).resolve().parents[2] / "reports"
-    )
-    print(cite(args.item, reports_dir, args.format), end="")
+    print(cite(args.item, paths.reports_dir(args.reports_dir), args.format), end="")
     return 0
 
 
@@ -116,17 +130,19 @@ def with_pandas_display(show) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="analysis", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--root",
+        default=None,
+        help=f"the project folder (default: ${paths.ROOT_ENV}, else the first folder upwards from "
+        f"the working directory holding {' and '.join(paths.MARKERS)})",
+    )
     verbs = parser.add_subparsers(dest="verb", required=True)
 
     data = verbs.add_parser("data", help="build and check the shipped tables in data/")
     data_verbs = data.add_subparsers(dest="data_verb", required=True)
     build = data_verbs.add_parser("build", help="rebuild data/ from the official raw files")
     build.add_argument("--raw", required=True, help="folder of raw files, e.g. ../shared/data")
-    build.add_argument(
-        "--out",
-        default=str(Path(__file__).resolve().parents[2] / "data"),
-        help="output folder (default: the repository's data/)",
-    )
+    build.add_argument("--out", default=None, help="output folder (default: the project's data/)")
     build.set_defaults(run=_data_build)
     check = data_verbs.add_parser("check", help="verify checksums and contracts; print coverage")
     check.add_argument("--data-dir", default=None, help="folder to check (default: data/)")
@@ -158,7 +174,9 @@ def build_parser() -> argparse.ArgumentParser:
         "tables, package code, lock file or Python changed; publish each "
         "atomically and rewrite reports/index.html.",
     )
-    run.add_argument("--plan", default="reports.toml", help="the run plan (default: reports.toml)")
+    run.add_argument(
+        "--plan", default=None, help="the run plan (default: the project's reports.toml)"
+    )
     run.add_argument(
         "--reports-dir", default=None, help="output folder (default: reports/ beside the plan)"
     )
@@ -199,7 +217,7 @@ def build_parser() -> argparse.ArgumentParser:
         "verify", help="rebuild published reports in scratch and diff them byte for byte"
     )
     verify.add_argument(
-        "--plan", default="reports.toml", help="the run plan (default: reports.toml)"
+        "--plan", default=None, help="the run plan (default: the project's reports.toml)"
     )
     verify.add_argument(
         "--reports-dir", default=None, help="published reports (default: reports/ beside the plan)"
@@ -222,7 +240,9 @@ def build_parser() -> argparse.ArgumentParser:
         default="text",
         help="citation format (default text)",
     )
-    cite.add_argument("--reports-dir", default=None, help="published reports (default: reports/)")
+    cite.add_argument(
+        "--reports-dir", default=None, help="published reports (default: the project's reports/)"
+    )
     cite.set_defaults(run=_cite)
     return parser
 
@@ -230,7 +250,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.run(args)
+        with paths.pinned_root(args.root):
+            return args.run(args)
     except AnalysisError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

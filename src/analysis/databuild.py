@@ -9,6 +9,7 @@ atomically, so a failed build never leaves ``data/`` half old, half new.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import os
@@ -22,7 +23,19 @@ import pandas as pd
 
 from . import schema
 from .errors import DataError
-from .sources import catalogue, contiguity, countries, milestones, monthly, sipri, states, ucdp, wdi
+from .provenance import sha256_file
+from .sources import (
+    catalogue,
+    contiguity,
+    countries,
+    milestones,
+    monthly,
+    remittances_panel,
+    sipri,
+    states,
+    ucdp,
+    wdi,
+)
 
 REGISTRY = Path(__file__).with_name("sources") / "registry.toml"
 # The case study's countries: the two border states, their other Central Asian neighbours and
@@ -116,7 +129,7 @@ READERS: dict[str, Callable[..., pd.DataFrame]] = {
         [ucdp.read_ucdp_table(p, ctx.countries, root=ctx.root) for p in paths]
     ),
     "wdi": lambda paths, ctx, **opts: _read_wdi(paths, ctx, **opts),
-    "remittances_secondary": lambda paths, ctx, **opts: wdi.read_fozich_panel(
+    "remittances_secondary": lambda paths, ctx, **opts: remittances_panel.read_fozich_panel(
         paths[0], root=ctx.root, countries=set(CASE_COUNTRIES)
     ),
     "sipri_milex": lambda paths, ctx, **opts: _read_sipri_milex(paths[0], ctx, **opts),
@@ -185,18 +198,11 @@ def resolve_files(source: RawSource, root: Path) -> list[Path]:
     return paths
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def build_tables(
-    raw: Path, sources: dict[str, RawSource] | None = None
+    raw: Path, sources: dict[str, RawSource] | None = None, today: dt.date | None = None
 ) -> tuple[dict[str, pd.DataFrame], dict[str, list[Path]]]:
-    """Read every registered source and return the validated tables and the raw files used."""
+    """Read every registered source and return the validated tables and the raw files used
+    (a date after ``today``, the day of the build, is an error)."""
     raw = Path(raw)
     if not raw.is_dir():
         raise DataError(
@@ -222,7 +228,7 @@ def build_tables(
         if table in DERIVATIONS:
             frame = _concat([frame, DERIVATIONS[table](frame)])
         frame = frame.sort_values(schema.SORT_KEYS[table], kind="stable", na_position="first")
-        tables[table] = schema.validate(table, schema.coerce(table, frame))
+        tables[table] = schema.validate(table, schema.coerce(table, frame), today=today)
     return tables, used
 
 
@@ -231,13 +237,13 @@ def table_bytes(frame: pd.DataFrame) -> bytes:
     return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 
-def build(raw: Path, out: Path) -> dict:
+def build(raw: Path, out: Path, today: dt.date | None = None) -> dict:
     """Build every table from ``raw`` and write them, with manifest, README and BibTeX, to ``out``."""
     from .datasets import coverage_summary, render_data_readme
 
     raw, out = Path(raw), Path(out)
     sources = load_registry()
-    tables, used = build_tables(raw, sources)
+    tables, used = build_tables(raw, sources, today)
     files: dict[str, bytes] = {f"{name}.csv": table_bytes(frame) for name, frame in tables.items()}
     manifest = {
         "tables": {

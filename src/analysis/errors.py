@@ -6,6 +6,8 @@ is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from pathlib import Path
 
 
@@ -65,6 +67,13 @@ class ChecksumError(DataError):
 
 class ConfigError(AnalysisError):
     """A parameter, plan or registry entry is invalid (unknown name, wrong type, out of range)."""
+
+
+def suggest(value: object, names: Iterable) -> str:
+    """ "; did you mean 'X'?" for the closest of ``names``, or "" when none is close (callers add
+    the full list with ``or``)."""
+    match = difflib.get_close_matches(str(value), [str(n) for n in names], n=1, cutoff=0.6)
+    return f"; did you mean '{match[0]}'?" if match else ""
 
 
 class ModelError(AnalysisError):

@@ -1,4 +1,4 @@
-"""Where a result came from, stated as content: hashes, versions and the git commit, never the clock.
+"""Where a result came from, stated as content: hashes, versions and git commit, never the clock.
 
 A published report records these so that a reader can tell exactly which code, data and
 packages produced it, and two builds from the same content record the same thing.
@@ -14,10 +14,6 @@ import subprocess
 from pathlib import Path
 
 SOURCE_PATTERNS = ("*.py", "*.toml")
-
-
-def sha256_bytes(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
 
 
 def sha256_file(path: str | Path) -> str:

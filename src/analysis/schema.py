@@ -7,19 +7,24 @@ and what was expected, taken from the table's own ``source_file``/``source_row``
 the message points at the raw file a user can open.
 
 Dates are kept as ISO-8601 text (``YYYY-MM-DD``) with a separate precision column: the CSV
-bytes stay stable, and a month-precision date is never mistaken for a day.
+bytes stay stable, and a month-precision date is never mistaken for a day. Whether a date lies in
+the future depends on the day of the check, so :func:`validate` takes that day (``today``) from
+its caller: the data build passes the day it runs; loading shipped tables passes none, so they
+validate whatever the clock says.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
 
 import pandas as pd
 import pandera.pandas as pa
 
-from .errors import DataError
+from .errors import ConfigError, DataError
+from .paths import data_dir
 
 DATE_PRECISIONS = ("day", "month", "year")
 INCIDENT_SOURCES = ("catalogue", "ucdp_ged", "acled")
@@ -45,7 +50,7 @@ EVENT_CATEGORIES = (
 )
 FREQUENCIES = ("A", "M")
 UCDP_DATASETS = ("acd", "dyadic", "brd", "nonstate", "onesided")
-INDICATOR_FLAGS = (
+INDICATOR_FLAGS = (  # the one flag an indicators row may carry
     "derived",  # computed in code from other rows of the same vintage (see `source`)
     "sipri_estimate",  # SIPRI blue font
     "highly_uncertain",  # SIPRI red font
@@ -57,13 +62,17 @@ INDICATOR_FLAGS = (
     "secondary_copy",  # third-party copy of an official series
 )
 PSEUDO_ISO3 = {"WLD": "World (global series with no country)"}
+# Accepted before the country table exists (the first build, or a bare tree without data/): the
+# study's own countries, so a contract check still rejects unknown codes.
+BOOTSTRAP_ISO3 = frozenset({"KGZ", "TJK", "UZB", "KAZ", "TKM", "RUS", "AFG", "CHN"})
 CONTIGUITY_DATASETS = ("cow_contdir", "cshapes_mindist")
 STATE_SYSTEMS = ("gw", "cow")  # Gleditsch-Ward (UCDP's codes) and Correlates of War
 
 _ISO_DATE = r"^\d{4}-\d{2}-\d{2}$"
 _EARLIEST = dt.date(1900, 1, 1)
 _STATE_SYSTEM_START = dt.date(1816, 1, 1)  # the COW and GW state lists begin in 1816
-_LATEST = dt.date.today()  # once per process: the check runs on every date cell
+# The day :func:`validate` was given, for the date checks (a pandera check takes no arguments).
+_TODAY: ContextVar[dt.date | None] = ContextVar("today", default=None)
 
 
 def _is_real_date(text: str, earliest: dt.date = _EARLIEST) -> bool:
@@ -71,7 +80,8 @@ def _is_real_date(text: str, earliest: dt.date = _EARLIEST) -> bool:
         day = dt.date.fromisoformat(text)
     except (TypeError, ValueError):
         return False
-    return earliest <= day <= _LATEST
+    latest = _TODAY.get()
+    return earliest <= day and (latest is None or day <= latest)
 
 
 def _date(nullable: bool = False, earliest: dt.date = _EARLIEST) -> pa.Column:
@@ -83,7 +93,7 @@ def _date(nullable: bool = False, earliest: dt.date = _EARLIEST) -> pa.Column:
             pa.Check(
                 lambda text: _is_real_date(text, earliest),
                 element_wise=True,
-                error=f"a real calendar date, {earliest.year} to today",
+                error=f"a real calendar date from {earliest.year}, not after the day of the check",
             ),
         ],
     )
@@ -111,26 +121,30 @@ def _iso3(nullable: bool = False) -> pa.Column:
     return pa.Column(
         str,
         nullable=nullable,
-        checks=pa.Check(_known_iso3, element_wise=True, error="a known ISO 3166 alpha-3 code"),
+        checks=pa.Check(
+            lambda codes: codes.isin(known_iso3()), error="a known ISO 3166 alpha-3 code"
+        ),
     )
 
 
-def _known_iso3(code: str) -> bool:
-    return code in known_iso3()
-
-
-@lru_cache(maxsize=1)
 def known_iso3() -> frozenset[str]:
-    """ISO3 codes accepted in any table: the shipped country table plus pseudo-codes like WLD."""
-    path = Path(__file__).resolve().parents[2] / "data" / "countries.csv"
-    codes = set(PSEUDO_ISO3)
-    if path.exists():
-        codes |= set(pd.read_csv(path, usecols=["iso3"], dtype=str)["iso3"].dropna())
-    else:  # bootstrap: the country table is the first thing a build writes
-        from .sources.countries import iso3_codes_fallback
+    """ISO3 codes accepted in any table: the project's country table plus pseudo-codes like WLD
+    (:data:`BOOTSTRAP_ISO3` while there is no country table: no project, or the first build)."""
+    try:
+        path = data_dir() / "countries.csv"
+    except ConfigError:
+        path = None
+    return _iso3_codes(str(path) if path is not None and path.is_file() else None)
 
-        codes |= iso3_codes_fallback()
-    return frozenset(codes)
+
+@lru_cache(maxsize=4)
+def _iso3_codes(countries_csv: str | None) -> frozenset[str]:
+    codes = BOOTSTRAP_ISO3 if countries_csv is None else _table_codes(countries_csv)
+    return frozenset(PSEUDO_ISO3) | codes
+
+
+def _table_codes(countries_csv: str) -> frozenset[str]:
+    return frozenset(pd.read_csv(countries_csv, usecols=["iso3"], dtype=str)["iso3"].dropna())
 
 
 _PROVENANCE = {
@@ -230,7 +244,7 @@ CONTRACTS: dict[str, pa.DataFrameSchema] = {
             "value": pa.Column(float, nullable=True),
             "unit": _text(False),
             "source": _text(False),
-            "flags": _text(),
+            "flags": _one_of(INDICATOR_FLAGS, nullable=True),  # one flag per row, or none
             **_PROVENANCE,
         },
         unique=["source", "iso3", "indicator", "frequency", "period"],
@@ -389,17 +403,27 @@ def coerce(table: str, frame: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def validate(table: str, frame: pd.DataFrame, *, file: str | Path | None = None) -> pd.DataFrame:
+def validate(
+    table: str,
+    frame: pd.DataFrame,
+    *,
+    file: str | Path | None = None,
+    today: dt.date | None = None,
+) -> pd.DataFrame:
     """Check ``frame`` against its contract; raise a DataError that points at the offending cell.
 
     ``file`` names the file being checked when the frame is a shipped table (then the line is
-    the line in that file); otherwise the line comes from the frame's ``source_row``.
+    the line in that file); otherwise the line comes from the frame's ``source_row``. A date
+    after ``today`` is refused; with ``today`` None, no date is too late.
     """
     contract = _contract(table)
+    token = _TODAY.set(today)
     try:
         return contract.validate(frame, lazy=True)
     except pa.errors.SchemaErrors as exc:
         raise _to_data_error(table, frame, exc.failure_cases, file) from None
+    finally:
+        _TODAY.reset(token)
 
 
 def _to_data_error(table, frame, failures: pd.DataFrame, file) -> DataError:

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .. import provenance
-from ..errors import REBUILD_HINT, ChecksumError, ConfigError
-from .parameters import read_cells, suggest
+from ..errors import REBUILD_HINT, ChecksumError, ConfigError, suggest
+from ..paths import data_dir
+from .parameters import read_cells
 from .plan import Report
 
 SOURCE_DIR = Path(__file__).resolve().parents[1]  # src/analysis
@@ -253,17 +254,7 @@ def registry_ids(memo: Memo, env: Environment) -> Callable[[], list[str]]:
 def table_hashes(memo: Memo, env: Environment) -> dict[str, str]:
     """sha256 of each data table as recorded in data/manifest.json (via datasets.read_manifest)."""
 
-    def manifest_path() -> str:
-        from ..datasets import data_dir
-
-        return str(data_dir() / MANIFEST)
-
-    # Where the manifest lives depends only on the code and $ANALYSIS_DATA_DIR.
-    path = Path(
-        memo.get(
-            "data_manifest", [env.source_sha256, os.environ.get("ANALYSIS_DATA_DIR")], manifest_path
-        )
-    )
+    path = data_dir() / MANIFEST
 
     def read() -> dict[str, str]:
         from ..datasets import read_manifest

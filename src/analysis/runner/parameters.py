@@ -10,7 +10,6 @@ no-op run must stay well under one.
 from __future__ import annotations
 
 import ast
-import difflib
 import io
 import json
 import math
@@ -20,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from ..errors import ConfigError
+from ..errors import ConfigError, suggest
 
 TYPES = {"int": int, "float": float, "str": str, "bool": bool}
 REGISTRY = "registry"
@@ -57,12 +56,6 @@ class Parameter:
                 f"{value!r} is not in {where} ({', '.join(map(str, allowed))}){suggest(value, allowed)}"
             )
         return value
-
-
-def suggest(value: object, names: Sequence) -> str:
-    """'; did you mean X?' for the closest of ``names``, or nothing."""
-    match = difflib.get_close_matches(str(value), [str(n) for n in names], n=1, cutoff=0.6)
-    return f"; did you mean '{match[0]}'?" if match else ""
 
 
 def _describe(value: object) -> str:

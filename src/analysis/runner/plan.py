@@ -16,8 +16,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import ConfigError
-from .parameters import OUTPUT_DIR, REGISTRY, Parameter, read_parameters, suggest
+from ..errors import ConfigError, suggest
+from .parameters import OUTPUT_DIR, REGISTRY, Parameter, read_parameters
 
 PLAN_KEYS = ("defaults", "report")
 DEFAULT_KEYS = ("timeout", "jobs")

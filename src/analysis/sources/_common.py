@@ -1,20 +1,22 @@
-"""Shared reading steps for every raw format: open safely, check the header, label provenance.
+"""Shared reading steps for every raw format: open safely, check the header, parse whole columns,
+label provenance, finish the table.
 
 Readers call these so that every bad file fails the same way: a DataError naming the file,
-the line and the column, what was found and what was expected.
+the line and the column, what was found and what was expected. Cells are parsed a column at a
+time (each distinct value once), and the first bad row is located only when there is one.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import math
 import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from .. import schema
 from ..errors import DataError
 
 
@@ -122,67 +124,7 @@ def read_csv_table(
     return frame
 
 
-def parse_int(value, *, path: Path, row: int, column: str, minimum: int | None = 0):
-    """A whole number from text, or missing when blank; anything else is a DataError."""
-    if value is None or (isinstance(value, float) and pd.isna(value)) or str(value).strip() == "":
-        return pd.NA
-    text = str(value).strip()
-    try:
-        number = float(text)
-    except ValueError:
-        number = float("nan")
-    if not math.isfinite(number):
-        raise DataError(
-            path, "not a number", row=row, column=column, found=text, expected="a whole number"
-        )
-    if number != int(number):
-        raise DataError(
-            path,
-            "not a whole number",
-            row=row,
-            column=column,
-            found=text,
-            expected="a whole number",
-        )
-    if minimum is not None and number < minimum:
-        raise DataError(
-            path,
-            "negative count",
-            row=row,
-            column=column,
-            found=text,
-            expected=f"a number >= {minimum}",
-        )
-    return int(number)
-
-
-def parse_float(value, *, path: Path, row: int, column: str):
-    """A decimal number from text, or missing when blank; anything else is a DataError."""
-    if value is None or (isinstance(value, float) and pd.isna(value)) or str(value).strip() == "":
-        return float("nan")
-    text = str(value).strip()
-    try:
-        number = float(text)
-    except ValueError:
-        number = float("nan")
-    if not math.isfinite(number):
-        raise DataError(
-            path, "not a number", row=row, column=column, found=text, expected="a decimal number"
-        )
-    return number
-
-
-def parse_column(frame: pd.DataFrame, column: str, parser, path: Path, **kwargs) -> list:
-    """Apply ``parse_int``/``parse_float`` down a column, keeping the line for error messages."""
-    return [
-        parser(value, path=path, row=int(row), column=column, **kwargs)
-        for value, row in zip(frame[column], frame["source_row"])
-    ]
-
-
 # --- Large files (UCDP GED, ACLED exports: hundreds of thousands of rows) ---------------------
-# The steps above call Python once per row; these do the same work column-wise, and locate the
-# first bad row only when there is one, so the messages stay those of the row-wise steps.
 
 
 def read_large_csv_table(
@@ -242,20 +184,62 @@ def read_large_csv_table(
 
 
 def raise_at_first(
-    frame: pd.DataFrame, bad, path: Path, column: str, problem: str, expected: str
+    frame: pd.DataFrame,
+    bad,
+    path: Path,
+    column: str,
+    problem: str,
+    expected: str | pd.Series,
+    *,
+    label: str | pd.Series | None = None,
 ) -> None:
-    """Raise a DataError at the first row flagged in ``bad`` (booleans aligned with ``frame``)."""
+    """Raise a DataError at the first row flagged in ``bad`` (booleans aligned with ``frame``),
+    showing that row's cell of ``column``. ``label`` names the column as the raw file does when
+    the frame's name differs (a Series: one name per row, e.g. the year column of a wide file);
+    ``expected`` may also be a Series, when what a row should hold depends on the row."""
     flagged = np.flatnonzero(np.asarray(bad, dtype=bool))
     if len(flagged):
         first = int(flagged[0])
+        named = label if label is not None else column
         raise DataError(
             path,
             problem,
             row=int(frame["source_row"].iloc[first]),
-            column=column,
+            column=named.iloc[first] if isinstance(named, pd.Series) else named,
             found=frame[column].iloc[first],
-            expected=expected,
+            expected=expected.iloc[first] if isinstance(expected, pd.Series) else expected,
         )
+
+
+def require_filled(frame: pd.DataFrame, columns, path: Path) -> None:
+    """Refuse a blank cell in any of ``columns``, at its line."""
+    for column in columns:
+        raise_at_first(frame, frame[column].isna(), path, column, "missing value", "a value")
+
+
+def require_unique(frame: pd.DataFrame, keys: list[str], path, column: str, what: str) -> None:
+    """Refuse a key seen twice, naming the second line and the first (a silent keep would pick
+    one of two conflicting numbers)."""
+    repeated = frame.duplicated(keys, keep="first")
+    if not repeated.any():
+        return
+    row = frame[repeated].iloc[0]
+    same = (frame[keys] == row[keys]).all(axis=1)
+    first = frame[same].iloc[0]
+    raise DataError(
+        path,
+        f"duplicate {what}",
+        row=int(row["source_row"]),
+        column=column,
+        found=tuple(str(v) for v in row[keys]),
+        expected=f"each {what} once (first seen at line {int(first['source_row'])})",
+    )
+
+
+def finish_table(table: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """A reader's last step: the table's stable row order, its dtypes, then its contract."""
+    frame = frame.sort_values(schema.SORT_KEYS[table], kind="stable")
+    return schema.validate(table, schema.coerce(table, frame))
 
 
 def _distinct(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, pd.Series]:
@@ -275,28 +259,37 @@ def _to_rows(per_value, codes: np.ndarray, missing) -> np.ndarray:
 
 
 def _raise_first_problem(
-    frame: pd.DataFrame, column: str, path: Path, codes: np.ndarray, checks: list[tuple]
+    frame: pd.DataFrame,
+    column: str,
+    path: Path,
+    codes: np.ndarray,
+    checks: list[tuple],
+    *,
+    blank: tuple[str, str] | None = None,
+    label: str | pd.Series | None = None,
 ) -> None:
-    """``checks``: (mask over the distinct values, problem, expected). The first row failing
-    any check is reported, with the problem that row has."""
+    """``checks``: (mask over the distinct values, problem, expected); ``blank``: (problem,
+    expected) when a blank cell is an error. The first row failing any check is reported, with
+    the problem that row has."""
     kinds = np.select(
         [np.asarray(mask, dtype=bool) for mask, _, _ in checks], np.arange(1, len(checks) + 1), 0
     )
-    rows = _to_rows(kinds, codes, 0)
+    checks = [*checks, (None, *blank)] if blank else checks
+    rows = _to_rows(kinds, codes, len(checks) if blank else 0)
     failing = np.flatnonzero(rows)
     if len(failing):
         _, problem, expected = checks[rows[failing[0]] - 1]
-        raise_at_first(frame, np.arange(len(rows)) == failing[0], path, column, problem, expected)
+        bad = np.arange(len(rows)) == failing[0]
+        raise_at_first(frame, bad, path, column, problem, expected, label=label)
 
 
-def parse_int_series(
-    frame: pd.DataFrame, column: str, path: Path, *, minimum: int | None = 0
-) -> pd.Series:
-    """:func:`parse_int` down a whole column at once (nullable Int64; blank stays missing)."""
-    codes, values = _distinct(frame, column)
-    number = pd.to_numeric(values, errors="coerce").astype(float).to_numpy()
+def _numbers(values: pd.Series) -> np.ndarray:
+    return pd.to_numeric(values, errors="coerce").astype(float).to_numpy()
+
+
+def _whole_number_checks(values: pd.Series, number: np.ndarray) -> list[tuple]:
     finite = np.isfinite(number)
-    checks = [
+    return [
         (values.notna().to_numpy() & ~finite, "not a number", "a whole number"),
         (
             finite & (np.mod(number, 1, where=finite, out=np.zeros_like(number)) != 0),
@@ -304,21 +297,57 @@ def parse_int_series(
             "a whole number",
         ),
     ]
+
+
+def parse_int_series(
+    frame: pd.DataFrame, column: str, path: Path, *, minimum: int | None = 0
+) -> pd.Series:
+    """Whole numbers from a text column (nullable Int64; blank stays missing); a cell that is
+    not a whole number, or is below ``minimum``, is a DataError at its line."""
+    codes, values = _distinct(frame, column)
+    number = _numbers(values)
+    finite = np.isfinite(number)
+    checks = _whole_number_checks(values, number)
     if minimum is not None:
         checks.append((finite & (number < minimum), "negative count", f"a number >= {minimum}"))
     _raise_first_problem(frame, column, path, codes, checks)
     return pd.Series(_to_rows(number, codes, np.nan), index=frame.index).astype("Int64")
 
 
-def parse_float_series(frame: pd.DataFrame, column: str, path: Path) -> pd.Series:
-    """:func:`parse_float` down a whole column at once (blank stays missing)."""
+def parse_float_series(
+    frame: pd.DataFrame, column: str, path: Path, *, label: str | pd.Series | None = None
+) -> pd.Series:
+    """Decimal numbers from a text column (blank stays missing; a cell that is not a finite
+    number is a DataError at its line). ``label``: as in :func:`raise_at_first`."""
     codes, values = _distinct(frame, column)
-    number = pd.to_numeric(values, errors="coerce").astype(float).to_numpy()
+    number = _numbers(values)
     checks = [
         (values.notna().to_numpy() & ~np.isfinite(number), "not a number", "a decimal number")
     ]
-    _raise_first_problem(frame, column, path, codes, checks)
+    _raise_first_problem(frame, column, path, codes, checks, label=label)
     return pd.Series(_to_rows(number, codes, np.nan), index=frame.index)
+
+
+YEARS = (1900, 2100)  # the calendar years any reader accepts
+
+
+def parse_year_series(
+    frame: pd.DataFrame, column: str, path: Path, *, label: str | None = None
+) -> pd.Series:
+    """Calendar years (:data:`YEARS`) from a text column, as int; blank is an error too."""
+    codes, values = _distinct(frame, column)
+    number = _numbers(values)
+    expected = f"a year {YEARS[0]}-{YEARS[1]}"
+    finite = np.isfinite(number)
+    whole = finite & (np.mod(number, 1, where=finite, out=np.zeros_like(number)) == 0)
+    checks = [
+        *_whole_number_checks(values, number),
+        (whole & ((number < YEARS[0]) | (number > YEARS[1])), "not a year", expected),
+    ]
+    _raise_first_problem(
+        frame, column, path, codes, checks, blank=("not a year", expected), label=label
+    )
+    return pd.Series(_to_rows(number, codes, np.nan), index=frame.index).astype(int)
 
 
 _MONTH_NAMES = {

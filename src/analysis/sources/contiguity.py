@@ -25,27 +25,27 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import schema
 from ._common import (
+    finish_table,
     parse_date_series,
     parse_float_series,
     parse_int_series,
     raise_at_first,
     read_csv_table,
+    require_filled,
     source_label,
 )
 
 COW_COLUMNS = ("ccode1", "ccode2", "conttype", "stdate", "enddate")
 MINDIST_COLUMNS = ("gwcode1", "gwcode2", "year", "mindist")
 ISO_DATE = r"(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})"
-_COLUMNS = schema.columns("contiguity")
 
 
 def read_cow_contdir(path: Path, root: Path | None = None) -> pd.DataFrame:
     """Read peacesciencer's directed COW Direct Contiguity file into non-directed spells."""
     path = Path(path)
     raw = read_csv_table(path, COW_COLUMNS)
-    _require_filled(raw, COW_COLUMNS, path)
+    require_filled(raw, COW_COLUMNS, path)
     codes = {c: parse_int_series(raw, c, path, minimum=1) for c in ("ccode1", "ccode2")}
     conttype = parse_int_series(raw, "conttype", path)
     raise_at_first(
@@ -103,14 +103,14 @@ def read_cow_contdir(path: Path, root: Path | None = None) -> pd.DataFrame:
             "source_row": raw["source_row"],
         }
     )[keep.to_numpy()]
-    return _finish(frame)
+    return finish_table("contiguity", frame)
 
 
 def read_gw_mindist_zero(path: Path, root: Path | None = None) -> pd.DataFrame:
     """Read CShapes GW pairs at distance 0 (one row per pair-year) into spells of years."""
     path = Path(path)
     raw = read_csv_table(path, MINDIST_COLUMNS)
-    _require_filled(raw, MINDIST_COLUMNS, path)
+    require_filled(raw, MINDIST_COLUMNS, path)
     codes = {c: parse_int_series(raw, c, path, minimum=1) for c in ("gwcode1", "gwcode2", "year")}
     distance = parse_float_series(raw, "mindist", path)
     raise_at_first(
@@ -171,14 +171,4 @@ def read_gw_mindist_zero(path: Path, root: Path | None = None) -> pd.DataFrame:
             "source_row": spells["source_row"],
         }
     )
-    return _finish(frame)
-
-
-def _require_filled(raw: pd.DataFrame, columns, path: Path) -> None:
-    for column in columns:
-        raise_at_first(raw, raw[column].isna(), path, column, "missing value", "a value")
-
-
-def _finish(frame: pd.DataFrame) -> pd.DataFrame:
-    frame = frame.loc[:, _COLUMNS].sort_values(schema.SORT_KEYS["contiguity"], kind="stable")
-    return schema.validate("contiguity", schema.coerce("contiguity", frame))
+    return finish_table("contiguity", frame)

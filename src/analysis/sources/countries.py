@@ -11,9 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import schema
 from ..errors import DataError
-from ._common import parse_column, parse_int, read_csv_table, source_label
+from ._common import finish_table, parse_int_series, read_csv_table, source_label
 
 CODELIST_COLUMNS = ("iso3c", "country.name.en", "gwn", "cown", "region")
 
@@ -26,15 +25,14 @@ def read_countrycode_codelist(path: Path, root: Path | None = None) -> pd.DataFr
         {
             "iso3": raw["iso3c"].str.strip(),
             "name": raw["country.name.en"],
-            "gwno": parse_column(raw, "gwn", parse_int, path, minimum=1),
-            "cown": parse_column(raw, "cown", parse_int, path, minimum=1),
+            "gwno": parse_int_series(raw, "gwn", path, minimum=1),
+            "cown": parse_int_series(raw, "cown", path, minimum=1),
             "wb_region": raw["region"],
             "source_file": source_label(path, root),
             "source_row": raw["source_row"],
         }
     )
-    frame = schema.coerce("countries", frame.sort_values("iso3"))
-    return schema.validate("countries", frame)
+    return finish_table("countries", frame)
 
 
 def gw_to_iso3(countries: pd.DataFrame) -> dict[int, str]:
@@ -52,9 +50,3 @@ def gw_to_iso3(countries: pd.DataFrame) -> dict[int, str]:
             expected="one ISO3 code per GW number",
         )
     return {int(g): iso for g, iso in zip(pairs["gwno"], pairs["iso3"])}
-
-
-def iso3_codes_fallback() -> set[str]:
-    """Before the country table exists (first build, or tests in a bare tree) accept the
-    study's own countries only, so a contract check still rejects unknown codes."""
-    return {"KGZ", "TJK", "UZB", "KAZ", "TKM", "RUS", "AFG", "CHN"}

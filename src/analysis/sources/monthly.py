@@ -1,4 +1,4 @@
-"""Monthly economic-stress series (FAO food prices, Brent, RUB/US$, World Bank GEM) -> ``indicators``.
+"""Monthly economic-stress series (FAO food prices, Brent, RUB/US$, World Bank GEM) → indicators.
 
 Four raw layouts, one reader: :func:`read_monthly` recognises the layout from the file's first
 line (:data:`LAYOUTS`), reads it into (period, series, value) records, then shares the parsing
@@ -25,9 +25,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import schema
 from ..errors import DataError
-from ._common import parse_float, read_csv_table, read_text, source_label
+from ._common import (
+    finish_table,
+    parse_float_series,
+    raise_at_first,
+    read_csv_table,
+    read_text,
+    source_label,
+)
 
 
 @dataclass(frozen=True)
@@ -92,31 +98,46 @@ class Layout:
 
     name: str
     matches: Callable[[list[str]], bool]  # on the first line's cells
-    read: Callable[[Path, list[str]], list[dict]]  # -> records with period/value text + Series
+    read: Callable[[Path, list[str]], pd.DataFrame]  # -> long rows, see _long
     period: re.Pattern  # groups: year, month
     period_form: str
     missing: tuple[str, ...] = ()
 
 
-def _records(raw: pd.DataFrame, period_column: str, series: dict[str, Series]) -> list[dict]:
-    """Wide -> long: one record per (row, value column)."""
-    return [
-        {
-            "period": period,
-            "period_column": period_column,
-            "value": value,
-            "value_column": column,
-            "source_row": int(row),
-            "series": meta,
-        }
-        for column, meta in series.items()
-        for period, value, row in zip(
-            raw[period_column], raw[column], raw["source_row"], strict=True
-        )
-    ]
+def _long(raw: pd.DataFrame, period_column: str, series: dict[str, Series]) -> pd.DataFrame:
+    """Wide -> long: one row per (record, value column), with that column's series, and the raw
+    column names of its period and value (for messages)."""
+    return pd.concat(
+        [
+            _described(
+                pd.DataFrame(
+                    {
+                        "period": raw[period_column],
+                        "period_column": period_column,
+                        "value": raw[column],
+                        "value_column": column,
+                        "source_row": raw["source_row"],
+                    }
+                ),
+                meta,
+            )
+            for column, meta in series.items()
+        ],
+        ignore_index=True,
+    )
 
 
-def _read_fao(path: Path, _cells: list[str]) -> list[dict]:
+def _described(frame: pd.DataFrame, meta: Series) -> pd.DataFrame:
+    return frame.assign(
+        iso3=meta.iso3,
+        indicator=meta.indicator,
+        indicator_name=meta.name,
+        unit=meta.unit,
+        source=meta.source,
+    )
+
+
+def _read_fao(path: Path, _cells: list[str]) -> pd.DataFrame:
     base_line = (read_text(path).splitlines() + [""])[1]
     base = re.match(r"^\s*(\d{4}-\d{4})\s*=\s*100\s*$", base_line.split(",")[0])
     if not base:
@@ -132,14 +153,14 @@ def _read_fao(path: Path, _cells: list[str]) -> list[dict]:
     series = {
         c: Series("WLD", code, name, unit, FAO_SOURCE) for c, (code, name) in FAO_COLUMNS.items()
     }
-    return _records(raw, "Date", series)
+    return _long(raw, "Date", series)
 
 
-def _read_eia(path: Path, _cells: list[str]) -> list[dict]:
-    return _records(read_csv_table(path, ("Date", "Price")), "Date", {"Price": BRENT})
+def _read_eia(path: Path, _cells: list[str]) -> pd.DataFrame:
+    return _long(read_csv_table(path, ("Date", "Price")), "Date", {"Price": BRENT})
 
 
-def _read_fred(path: Path, cells: list[str]) -> list[dict]:
+def _read_fred(path: Path, cells: list[str]) -> pd.DataFrame:
     series_id = cells[1].strip() if len(cells) > 1 else ""
     raw = read_csv_table(path, ("DATE", series_id))
     if series_id not in FRED_SERIES:
@@ -151,35 +172,29 @@ def _read_fred(path: Path, cells: list[str]) -> list[dict]:
             found=series_id,
             expected=f"one of {sorted(FRED_SERIES)} (add its metadata to FRED_SERIES)",
         )
-    return _records(raw, "DATE", {series_id: FRED_SERIES[series_id]})
+    return _long(raw, "DATE", {series_id: FRED_SERIES[series_id]})
 
 
-def _read_gem(path: Path, _cells: list[str]) -> list[dict]:
+def _read_gem(path: Path, _cells: list[str]) -> pd.DataFrame:
     raw = read_csv_table(path, GEM_COLUMNS)
-    records = []
-    for row in raw.to_dict("records"):
-        code = GEM_SERIES.get(row["series"])
-        if code is None:
-            raise DataError(
-                path,
-                "unknown GEM series",
-                row=int(row["source_row"]),
-                column="series",
-                found=row["series"],
-                expected=f"one of {sorted(GEM_SERIES)}",
-            )
-        meta = Series(row["iso3"], code, row["series"], row["unit"], GEM_SOURCE)
-        records.append(
-            {
-                "period": row["period"],
-                "period_column": "period",
-                "value": row["value"],
-                "value_column": "value",
-                "source_row": int(row["source_row"]),
-                "series": meta,
-            }
-        )
-    return records
+    code = raw["series"].map(GEM_SERIES)
+    raise_at_first(
+        raw, code.isna(), path, "series", "unknown GEM series", f"one of {sorted(GEM_SERIES)}"
+    )
+    return pd.DataFrame(
+        {
+            "period": raw["period"],
+            "period_column": "period",
+            "value": raw["value"],
+            "value_column": "value",
+            "source_row": raw["source_row"],
+            "iso3": raw["iso3"],
+            "indicator": code,
+            "indicator_name": raw["series"],
+            "unit": raw["unit"],
+            "source": GEM_SOURCE,
+        }
+    )
 
 
 LAYOUTS = (
@@ -230,44 +245,28 @@ def read_monthly(path: Path, root: Path | None = None) -> pd.DataFrame:
             found=first_line[:80],
             expected=f"one of: {', '.join(layout.name for layout in LAYOUTS)}",
         )
-    rows, label = [], source_label(path, root)  # once: it resolves paths on disk
-    for record in layout.read(path, cells):
-        meta: Series = record["series"]
-        value = record["value"]
-        if value is not None and str(value).strip() in layout.missing:
-            value = None
-        rows.append(
-            {
-                "iso3": meta.iso3,
-                "frequency": "M",
-                "period": _period(layout, record, path),
-                "indicator": meta.indicator,
-                "indicator_name": meta.name,
-                "value": parse_float(
-                    value, path=path, row=record["source_row"], column=record["value_column"]
-                ),
-                "unit": meta.unit,
-                "source": meta.source,
-                "flags": None,
-                "source_file": label,
-                "source_row": record["source_row"],
-            }
-        )
-    frame = pd.DataFrame(rows, columns=schema.columns("indicators"))
-    frame = frame.sort_values(schema.SORT_KEYS["indicators"], kind="stable")
-    return schema.validate("indicators", schema.coerce("indicators", frame))
+    rows = layout.read(path, cells)
+    rows["value"] = rows["value"].where(~rows["value"].str.strip().isin(layout.missing))
+    rows["value"] = parse_float_series(rows, "value", path, label=rows["value_column"])
+    rows["period"] = _periods(layout, rows, path)
+    return finish_table(
+        "indicators",
+        rows.assign(frequency="M", flags=None, source_file=source_label(path, root)),
+    )
 
 
-def _period(layout: Layout, record: dict, path: Path) -> str:
-    text = str(record["period"] or "").strip()
-    match = layout.period.match(text)
-    if not match or not 1 <= int(match[2]) <= 12:
-        raise DataError(
-            path,
-            "unparseable or impossible month",
-            row=record["source_row"],
-            column=record["period_column"],
-            found=text,
-            expected=layout.period_form,
-        )
-    return f"{match[1]}-{match[2]}"
+def _periods(layout: Layout, rows: pd.DataFrame, path: Path) -> pd.Series:
+    """YYYY-MM from the layout's way of writing a month; anything else is an error at its line."""
+    text = rows["period"].fillna("").str.strip()
+    parts = text.str.extract(layout.period.pattern)
+    month = pd.to_numeric(parts[1], errors="coerce")
+    raise_at_first(
+        rows.assign(period=text),
+        ~month.between(1, 12),
+        path,
+        "period",
+        "unparseable or impossible month",
+        layout.period_form,
+        label=rows["period_column"],
+    )
+    return parts[0] + "-" + parts[1]

@@ -3,8 +3,8 @@
 Three readers: the official Milex workbook (:func:`read_sipri_milex_workbook`), the long Central
 Asia extracts of it (:func:`read_sipri_milex_extract`) and the TIV arms-import table
 (:func:`read_sipri_tiv_imports`). The workbook and its extracts share one sheet → indicator
-mapping (:data:`MEASURES`) and one rule for SIPRI's cell conventions (:func:`_cell`), so the
-same cell gives the same row whichever file it is read from:
+mapping (:data:`MEASURES`) and one rule for SIPRI's cell conventions (:func:`_cell_values`), so
+the same cell gives the same row whichever file it is read from:
 
 * a number is kept; blue font → flag "sipri_estimate", red → "highly_uncertain";
 * "..." (the legend writes ". .") → value missing, flag "not_available"; "xxx" → missing,
@@ -28,14 +28,22 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import NamedTuple
 
+import numpy as np
 import openpyxl
 import pandas as pd
 from openpyxl.utils.exceptions import InvalidFileException
 
 from .. import schema
 from ..errors import DataError
-from ._common import parse_float, read_csv_table, source_label
-from .wdi import finish_indicators, parse_year, require_unique
+from ._common import (
+    finish_table,
+    parse_float_series,
+    parse_year_series,
+    raise_at_first,
+    read_csv_table,
+    require_unique,
+    source_label,
+)
 
 SIPRI_ALIASES = {
     "Bosnia and Herzegovina": "BIH",
@@ -66,6 +74,7 @@ NO_ISO3 = frozenset(
 )
 
 MARKERS = {"...": "not_available", ". .": "not_available", "xxx": "not_a_state"}
+MARKER_EXPECTED = "a number, '. .' (not available) or 'xxx' (not a state)"
 FONT_FLAGS = {"FF0000FF": "sipri_estimate", "FFFF0000": "highly_uncertain"}
 BLACK = "FF000000"
 EXTRACT_FONT_FLAGS = {
@@ -185,31 +194,28 @@ def _labels(measure: Measure, fields: dict[str, str], currency: str | None) -> t
     return measure.name.format(**fields), measure.unit.format(**fields)
 
 
-def _cell(
-    number: float | None,
-    marker: str | None,
-    font_flag: str | None,
-    scale: float,
-    *,
-    file,
-    row,
-    column,
-):
-    """(value, flags) of one SIPRI cell under the module's rules, or None for a blank cell."""
-    if marker is not None:
-        if marker not in MARKERS or number is not None:
-            raise DataError(
-                file,
-                "not a number nor a SIPRI marker",
-                row=row,
-                column=column,
-                found=marker if number is None else (number, marker),
-                expected="a number, '. .' (not available) or 'xxx' (not a state)",
-            )
-        return float("nan"), MARKERS[marker]
-    if number is None:
-        return None
-    return number * scale, font_flag
+def _cell_values(cells: pd.DataFrame, file, label: str | pd.Series) -> pd.DataFrame:
+    """SIPRI's cell rules over a frame of cells (``number``: float or NaN; ``marker``: text or
+    None; ``font_flag``; ``scale``; ``source_row``): the stated cells with their ``value`` and
+    ``flags``. A marker must be one of :data:`MARKERS` and stand alone; a blank cell gives no
+    row."""
+    marker = cells["marker"]
+    raise_at_first(
+        cells,
+        marker.notna() & (~marker.isin(list(MARKERS)) | cells["number"].notna()),
+        file,
+        "marker",
+        "not a number nor a SIPRI marker",
+        MARKER_EXPECTED,
+        label=label,
+    )
+    stated = marker.notna() | cells["number"].notna()
+    cells = cells[stated]
+    marked = cells["marker"].notna()
+    return cells.assign(
+        value=np.where(marked, np.nan, cells["number"] * cells["scale"]),
+        flags=cells["marker"].map(MARKERS).where(marked, cells["font_flag"]),
+    )
 
 
 def sipri_iso3(countries_table: pd.DataFrame) -> dict[str, str | None]:
@@ -222,34 +228,41 @@ def sipri_iso3(countries_table: pd.DataFrame) -> dict[str, str | None]:
     return {**names, **aliases, **dict.fromkeys(NO_ISO3)}
 
 
-def _iso3_of(name, names: dict, *, file, row: int, column: str, what: str = "SIPRI country"):
+_NAME_EXPECTED = "a name in the countries table, SIPRI_ALIASES or NO_ISO3 (sources/sipri.py)"
+
+
+def _iso3_of(name, names: dict, *, file, row: int, column: str) -> str | None:
+    """ISO3 of one worksheet row's country name."""
     text = _text(name)
     if text not in names:
         raise DataError(
             file,
-            f"unknown {what} name",
+            "unknown SIPRI country name",
             row=row,
             column=column,
             found=name,
-            expected="a name in the countries table, SIPRI_ALIASES or NO_ISO3 (sources/sipri.py)",
+            expected=_NAME_EXPECTED,
         )
     return names[text]
 
 
 def _stated_iso3(
-    rec: dict, name_column: str, names: dict, *, file, row: int, what: str = "SIPRI country"
-) -> str:
-    """ISO3 of a long extract's country name, which must agree with the extract's own iso3 cell."""
-    iso3 = _iso3_of(rec[name_column], names, file=file, row=row, column=name_column, what=what)
-    if iso3 != _text(rec["iso3"]):
-        raise DataError(
-            file,
-            f"iso3 does not match the {name_column.replace('sipri_', '')} name",
-            row=row,
-            column="iso3",
-            found=rec["iso3"],
-            expected=f"{iso3} for {rec[name_column]!r}",
-        )
+    raw: pd.DataFrame, name_column: str, names: dict, path: Path, what: str
+) -> pd.Series:
+    """ISO3 of a long extract's country names, which must agree with the extract's iso3 cells."""
+    text = raw[name_column].map(_text)
+    raise_at_first(
+        raw, ~text.isin(list(names)), path, name_column, f"unknown {what} name", _NAME_EXPECTED
+    )
+    iso3 = text.map(names)
+    raise_at_first(
+        raw,
+        iso3.ne(raw["iso3"].map(_text)),
+        path,
+        "iso3",
+        f"iso3 does not match the {name_column.replace('sipri_', '')} name",
+        iso3.fillna("None") + " for " + raw[name_column].map(repr),
+    )
     return iso3
 
 
@@ -315,7 +328,7 @@ def read_sipri_milex_workbook(
     release = f"{_MONTHS[modified.month - 1]} {modified.year}"
     table = pd.concat(frames, ignore_index=True)
     table["source"] = MILEX_SOURCE.format(release=release, first=min(years), last=max(years))
-    return finish_indicators(_restrict(table, countries))
+    return finish_table("indicators", _restrict(table, countries))
 
 
 def _read_sheet(sheet, measure: Measure, fields: dict, path: Path, root, names: dict):
@@ -354,7 +367,7 @@ def _read_sheet(sheet, measure: Measure, fields: dict, path: Path, root, names: 
             )
     if not years:
         raise DataError(file, "no year columns", row=header[0].row, expected="numeric year headers")
-    records = []
+    records = []  # openpyxl gives cells one by one: they are collected, then ruled on together
     for cells in rows:
         data = [(cells[i], year) for i, year in years.items() if i < len(cells)]
         if all(cell.value is None for cell, _ in data):
@@ -367,37 +380,29 @@ def _read_sheet(sheet, measure: Measure, fields: dict, path: Path, root, names: 
         indicator_name, unit = _labels(measure, fields, currency)
         for cell, year in data:
             column = f"{cell.column_letter} ({year})"
-            kept = _cell(
-                *_workbook_cell(cell, file, column),
-                measure.scale,
-                file=file,
-                row=number,
-                column=column,
-            )
-            if kept is None:
-                continue
             records.append(
-                {
-                    "iso3": iso3,
-                    "frequency": "A",
-                    "period": str(year),
-                    "indicator": measure.code,
-                    "indicator_name": indicator_name,
-                    "value": kept[0],
-                    "unit": unit,
-                    "flags": kept[1],
-                    "source_file": label,
-                    "source_row": number,
-                }
+                (iso3, str(year), indicator_name, unit, number, column)
+                + _workbook_cell(cell, file, column)
             )
-    if not records:
+    cells = pd.DataFrame(
+        records,
+        columns=["iso3", "period", "indicator_name", "unit", "source_row", "column"]
+        + ["number", "marker", "font_flag"],
+    )
+    cells = _cell_values(
+        cells.assign(number=cells["number"].astype(float), scale=measure.scale),
+        file,
+        cells["column"],
+    )
+    if cells.empty:
         raise DataError(
             file,
             "no country rows below the header",
             row=header[0].row + 1,
             expected="one row per country with its figures",
         )
-    frame = pd.DataFrame(records, columns=_COLUMNS)
+    frame = cells.assign(frequency="A", indicator=measure.code, source_file=label)
+    frame = frame.reindex(columns=_COLUMNS)
     require_unique(frame, ["iso3", "period"], file, "A", "country and year")
     return frame, list(years.values())
 
@@ -406,9 +411,9 @@ def _workbook_cell(cell, file: str, column: str):
     """(number, marker, font flag) of a worksheet cell; the font colour is SIPRI's flag."""
     value = cell.value
     if isinstance(value, str):
-        return None, value.strip() or None, None
+        return np.nan, value.strip() or None, None
     if value is None:
-        return None, None, None
+        return np.nan, None, None
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise DataError(file, "not a number", row=cell.row, column=column, found=value)
     color = cell.font.color if cell.font is not None else None
@@ -445,79 +450,84 @@ def read_sipri_milex_extract(
     """
     path = Path(path)
     raw = read_csv_table(path, EXTRACT_COLUMNS)
-    names = sipri_iso3(countries_table)
-    label = source_label(path, root)
-    records = []
-    for rec in raw.to_dict("records"):
-        line = int(rec["source_row"])
-        iso3 = _stated_iso3(rec, "sipri_country", names, file=path, row=line)
-        hit = measure_for_sheet(_text(rec["sipri_sheet"]))
-        if hit is None:
-            raise DataError(
-                path,
-                "unknown SIPRI sheet",
-                row=line,
-                column="sipri_sheet",
-                found=rec["sipri_sheet"],
-                expected=f"one of {[m.sheet.pattern for m in MEASURES]}",
-            )
-        measure, fields = hit
-        font = _text(rec["sipri_font_flag"])
-        if font and font not in EXTRACT_FONT_FLAGS:
-            raise DataError(
-                path,
-                "unknown font flag",
-                row=line,
-                column="sipri_font_flag",
-                found=font,
-                expected=f"blank or one of {list(EXTRACT_FONT_FLAGS)}",
-            )
-        number = parse_float(rec["value"], path=path, row=line, column="value")
-        kept = _cell(
-            None if pd.isna(number) else number,
-            _text(rec["non_numeric_marker"]) or None,
-            EXTRACT_FONT_FLAGS.get(font),
-            measure.scale,
-            file=path,
-            row=line,
-            column="non_numeric_marker",
-        )
-        if kept is None:
-            continue
-        indicator_name, unit = _labels(measure, fields, _text(rec["currency"]) or None)
-        records.append(
-            {
-                "iso3": iso3,
-                "frequency": "A",
-                "period": str(parse_year(rec["year"], path=path, row=line, column="year")),
-                "indicator": measure.code,
-                "indicator_name": indicator_name,
-                "value": kept[0],
-                "unit": unit,
-                "source": _extract_source(rec["sipri_release"], path, line),
-                "flags": kept[1],
-                "source_file": label,
-                "source_row": line,
-            }
-        )
-    table = pd.DataFrame(records, columns=_COLUMNS)
+    raw["iso3"] = _stated_iso3(
+        raw, "sipri_country", sipri_iso3(countries_table), path, "SIPRI country"
+    )
+    sheet = raw["sipri_sheet"].map(_text)
+    hits = {name: measure_for_sheet(name) for name in sheet.unique()}
+    raise_at_first(
+        raw,
+        sheet.map(hits).isna(),
+        path,
+        "sipri_sheet",
+        "unknown SIPRI sheet",
+        f"one of {[m.sheet.pattern for m in MEASURES]}",
+    )
+    font = raw["sipri_font_flag"].map(_text)
+    raise_at_first(
+        raw,
+        font.ne("") & ~font.isin(list(EXTRACT_FONT_FLAGS)),
+        path,
+        "sipri_font_flag",
+        "unknown font flag",
+        f"blank or one of {list(EXTRACT_FONT_FLAGS)}",
+    )
+    marker = raw["non_numeric_marker"].map(_text)
+    cells = raw.assign(
+        sheet=sheet,
+        currency=raw["currency"].map(_text),
+        number=parse_float_series(raw, "value", path),
+        marker=marker.where(marker.ne(""), None),
+        font_flag=font.map(EXTRACT_FONT_FLAGS),
+        scale=sheet.map(lambda name: hits[name][0].scale),
+    )
+    cells = _cell_values(cells, path, "non_numeric_marker")
+    labels = {
+        (name, currency): _labels(*hits[name], currency or None)
+        for name, currency in set(zip(cells["sheet"], cells["currency"]))
+    }
+    keys = list(zip(cells["sheet"], cells["currency"]))
+    table = pd.DataFrame(
+        {
+            "iso3": cells["iso3"],
+            "frequency": "A",
+            "period": parse_year_series(cells, "year", path).astype(str),
+            "indicator": cells["sheet"].map(lambda name: hits[name][0].code),
+            "indicator_name": [labels[key][0] for key in keys],
+            "value": cells["value"],
+            "unit": [labels[key][1] for key in keys],
+            "source": _extract_sources(cells, path),
+            "flags": cells["flags"],
+            "source_file": source_label(path, root),
+            "source_row": cells["source_row"],
+        },
+        columns=_COLUMNS,
+    )
     require_unique(
         table, ["iso3", "indicator", "period"], path, "sipri_country", "country, sheet and year"
     )
-    return finish_indicators(_restrict(table, countries))
+    return finish_table("indicators", _restrict(table, countries))
 
 
-def _extract_source(release, path: Path, line: int) -> str:
-    match = re.search(r"(\d{4})-(\d{4}) \((\w+ \d{4}) release\)", _text(release))
+def _extract_sources(cells: pd.DataFrame, path: Path) -> pd.Series:
+    """The source text of each row, from its ``sipri_release`` cell."""
+    text = cells["sipri_release"].map(_text)
+    source = text.map({release: _release_source(release) for release in text.unique()})
+    raise_at_first(
+        cells,
+        source.isna(),
+        path,
+        "sipri_release",
+        "cannot read the release",
+        "text like 'SIPRI Milex 1949-2024 (April 2025 release)'",
+    )
+    return source
+
+
+def _release_source(release: str) -> str | None:
+    match = re.search(r"(\d{4})-(\d{4}) \((\w+ \d{4}) release\)", release)
     if not match:
-        raise DataError(
-            path,
-            "cannot read the release",
-            row=line,
-            column="sipri_release",
-            found=release,
-            expected="text like 'SIPRI Milex 1949-2024 (April 2025 release)'",
-        )
+        return None
     return MILEX_SOURCE.format(release=match.group(3), first=match.group(1), last=match.group(2))
 
 
@@ -535,56 +545,44 @@ def read_sipri_tiv_imports(
 
     SIPRI's legend defines its cells, and they are read as it states: a blank cell means no
     deliveries were recorded, so the recorded volume is 0 (value 0.0, flag "none_recorded", so
-    a reader can tell it from a figure SIPRI printed); "0" means deliveries below 0.5m TIV (value 0.0, flag
-    "below_half_unit"). The ``Total`` rows (sum over 1950-2022) are not years and are skipped.
-    The source is the table's own title and generation date.
+    a reader can tell it from a figure SIPRI printed); "0" means deliveries below 0.5m TIV
+    (value 0.0, flag "below_half_unit"). The ``Total`` rows (sum over 1950-2022) are not years
+    and are skipped. The source is the table's own title and generation date.
     """
     path = Path(path)
     raw = read_csv_table(path, TIV_COLUMNS)
     raw = raw[raw["year"].map(_text) != "Total"]
-    names = sipri_iso3(countries_table)
-    label = source_label(path, root)
-    records = []
-    for rec in raw.to_dict("records"):
-        line = int(rec["source_row"])
-        iso3 = _stated_iso3(rec, "recipient", names, file=path, row=line, what="SIPRI recipient")
-        number = parse_float(rec["tiv_million"], path=path, row=line, column="tiv_million")
-        if number < 0:
-            raise DataError(
-                path,
-                "negative TIV",
-                row=line,
-                column="tiv_million",
-                found=rec["tiv_million"],
-                expected="a value >= 0",
-            )
-        for column in ("source_table", "source_generated"):
-            if not _text(rec[column]):
-                raise DataError(
-                    path,
-                    "missing value",
-                    row=line,
-                    column=column,
-                    expected="the SIPRI table's title and date",
-                )
-        records.append(
-            {
-                "iso3": iso3,
-                "frequency": "A",
-                "period": str(parse_year(rec["year"], path=path, row=line, column="year")),
-                "indicator": "SIPRI.TIV.IMPORTS",
-                "indicator_name": TIV_NAME,
-                "value": 0.0 if pd.isna(number) else number,
-                "unit": TIV_UNIT,
-                "source": f"{_text(rec['source_table'])}, generated "
-                f"{_text(rec['source_generated'])}",
-                "flags": "none_recorded"
-                if pd.isna(number)
-                else ("below_half_unit" if number == 0 else None),
-                "source_file": label,
-                "source_row": line,
-            }
+    iso3 = _stated_iso3(raw, "recipient", sipri_iso3(countries_table), path, "SIPRI recipient")
+    number = parse_float_series(raw, "tiv_million", path)
+    raise_at_first(raw, number < 0, path, "tiv_million", "negative TIV", "a value >= 0")
+    for column in ("source_table", "source_generated"):
+        raise_at_first(
+            raw,
+            raw[column].map(_text).eq(""),
+            path,
+            column,
+            "missing value",
+            "the SIPRI table's title and date",
         )
-    table = pd.DataFrame(records, columns=_COLUMNS)
+    table = pd.DataFrame(
+        {
+            "iso3": iso3,
+            "frequency": "A",
+            "period": parse_year_series(raw, "year", path).astype(str),
+            "indicator": "SIPRI.TIV.IMPORTS",
+            "indicator_name": TIV_NAME,
+            "value": number.fillna(0.0),
+            "unit": TIV_UNIT,
+            "source": raw["source_table"].str.strip()
+            + ", generated "
+            + raw["source_generated"].str.strip(),
+            "flags": np.select(
+                [number.isna(), number.eq(0)], ["none_recorded", "below_half_unit"], None
+            ),
+            "source_file": source_label(path, root),
+            "source_row": raw["source_row"],
+        },
+        columns=_COLUMNS,
+    )
     require_unique(table, ["iso3", "period"], path, "year", "recipient and year")
-    return finish_indicators(_restrict(table, countries))
+    return finish_table("indicators", _restrict(table, countries))

@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from .. import schema
 from ._common import (
+    finish_table,
     parse_date_series,
     parse_int_series,
-    raise_at_first,
     read_csv_table,
+    require_filled,
     source_label,
 )
 from .contiguity import ISO_DATE
@@ -30,8 +30,7 @@ def read_gw_states(path: Path, root: Path | None = None) -> pd.DataFrame:
     """Read the GW state list (one row per state and spell of independence)."""
     path = Path(path)
     raw = read_csv_table(path, GW_STATE_COLUMNS)
-    for column in GW_STATE_COLUMNS:
-        raise_at_first(raw, raw[column].isna(), path, column, "missing value", "a value")
+    require_filled(raw, GW_STATE_COLUMNS, path)
     frame = pd.DataFrame(
         {
             "system": "gw",
@@ -43,5 +42,5 @@ def read_gw_states(path: Path, root: Path | None = None) -> pd.DataFrame:
             "source_file": source_label(path, root),
             "source_row": raw["source_row"],
         }
-    ).sort_values(schema.SORT_KEYS["states"], kind="stable")
-    return schema.validate("states", schema.coerce("states", frame))
+    )
+    return finish_table("states", frame)

@@ -18,9 +18,6 @@ The mirror files carry no vintage, so their caller passes it (``vintage=``: the 
 date recorded in PROVENANCE.md, one date or a mapping per indicator code); the bulk file states
 its own and a ``vintage=`` for it is refused. The vintage is part of ``source``, so two pulls of
 the same series stay apart and :func:`derive_remittances_share` only pairs numbers of one pull.
-
-This module also holds the steps every ``indicators`` reader shares (:func:`finish_indicators`,
-:func:`require_unique`, :func:`parse_year`); ``sipri.py`` uses them.
 """
 
 from __future__ import annotations
@@ -33,17 +30,28 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import NamedTuple
 
+import numpy as np
 import pandas as pd
 
 from .. import schema
 from ..errors import ConfigError, DataError
-from ._common import parse_float, parse_int, read_csv_table, read_text, source_label
+from ._common import (
+    YEARS,
+    finish_table,
+    parse_float_series,
+    parse_year_series,
+    raise_at_first,
+    read_csv_table,
+    read_text,
+    require_filled,
+    require_unique,
+    source_label,
+)
 
 MIRROR_COLUMNS = ("Country Name", "Country Code", "Year", "Value")
 EXTRACT_COLUMNS = ("indicator_code", "indicator_name", "country_name", "iso3", "year", "value")
 BULK_COLUMNS = ("Country Name", "Country Code", "Indicator Name", "Indicator Code")
 METADATA_COLUMNS = ("Country Code", "Region")
-FOZICH_COLUMNS = ("iso3c", "country", "year", "remit_gdp", "rus_gdp_growth", "rub_depr")
 
 MIRROR_SOURCE = "World Bank WDI (datasets/world-development-indicators mirror, {vintage})"
 BULK_SOURCE = "World Bank WDI (bulk download, last updated {vintage})"
@@ -55,47 +63,6 @@ REMITTANCES_SHARE = "BX.TRF.PWKR.CD.DT_PCT_GDP"
 
 ILO_NOTE = "(modeled ILO estimate)"
 SIPRI_NOTE = " [SIPRI figures re-published by WDI]"
-SORT_KEY = ["source", "iso3", "indicator", "frequency", "period"]
-_YEARS = (1900, 2100)
-
-
-# --------------------------------------------------------------------------------------------
-# steps shared by every indicators reader
-
-
-def finish_indicators(frame: pd.DataFrame) -> pd.DataFrame:
-    """Sort by (source, iso3, indicator, frequency, period) and check against the contract."""
-    frame = frame.sort_values(SORT_KEY, kind="stable")
-    return schema.validate("indicators", schema.coerce("indicators", frame))
-
-
-def require_unique(frame: pd.DataFrame, keys: list[str], path, column: str, what: str) -> None:
-    """Refuse a key seen twice, naming the second line and the first (a silent keep would pick
-    one of two conflicting numbers)."""
-    repeated = frame.duplicated(keys, keep="first")
-    if not repeated.any():
-        return
-    row = frame[repeated].iloc[0]
-    same = (frame[keys] == row[keys]).all(axis=1)
-    first = frame[same].iloc[0]
-    raise DataError(
-        path,
-        f"duplicate {what}",
-        row=int(row["source_row"]),
-        column=column,
-        found=tuple(str(v) for v in row[keys]),
-        expected=f"each {what} once (first seen at line {int(first['source_row'])})",
-    )
-
-
-def parse_year(value, *, path, row: int, column: str) -> int:
-    """A calendar year 1900-2100 from text; blank or anything else is a DataError."""
-    year = parse_int(value, path=path, row=row, column=column, minimum=None)
-    if year is pd.NA or not _YEARS[0] <= year <= _YEARS[1]:
-        raise DataError(
-            path, "not a year", row=row, column=column, found=value, expected="a year 1900-2100"
-        )
-    return year
 
 
 def _iso_date(text, *, path, row: int | None, column: str) -> str:
@@ -105,10 +72,6 @@ def _iso_date(text, *, path, row: int | None, column: str) -> str:
         raise DataError(
             path, "not a date", row=row, column=column, found=text, expected="YYYY-MM-DD"
         ) from None
-
-
-# --------------------------------------------------------------------------------------------
-# WDI
 
 
 class _Rows(NamedTuple):
@@ -251,7 +214,7 @@ def _datapackage_title(path: Path, code: str) -> str:
 
 def _extract_rows(path: Path, vintage) -> _Rows:
     raw = read_csv_table(path, EXTRACT_COLUMNS)
-    _require_filled(raw, ["indicator_code", "indicator_name"], path)
+    require_filled(raw, ["indicator_code", "indicator_name"], path)
     codes = raw["indicator_code"].str.strip().str.upper()
     frame = pd.DataFrame(
         {
@@ -266,14 +229,6 @@ def _extract_rows(path: Path, vintage) -> _Rows:
         }
     )
     return _Rows(frame, "iso3", "year")
-
-
-def _require_filled(raw: pd.DataFrame, columns: list[str], path: Path) -> None:
-    for column in columns:
-        blank = raw[column].isna()
-        if blank.any():
-            row = int(raw.loc[blank, "source_row"].iloc[0])
-            raise DataError(path, "missing value", row=row, column=column, expected="a value")
 
 
 def _bulk_rows(path: Path) -> _Rows:
@@ -306,10 +261,18 @@ def _bulk_rows(path: Path) -> _Rows:
     number, text = preamble["Last Updated Date"]
     updated = _iso_date(text, path=path, row=number, column="Last Updated Date")
     raw = read_csv_table(path, BULK_COLUMNS, skip_lines=header_at)
-    _require_filled(raw, ["Indicator Code", "Indicator Name"], path)
+    require_filled(raw, ["Indicator Code", "Indicator Name"], path)
     years = [c for c in raw.columns if re.fullmatch(r"\d{4}", c)]
     for year in years:  # a bad year is a header cell, so reported at the header line
-        parse_year(year, path=path, row=header_at + 1, column=year)
+        if not YEARS[0] <= int(year) <= YEARS[1]:
+            raise DataError(
+                path,
+                "not a year",
+                row=header_at + 1,
+                column=year,
+                found=year,
+                expected=f"a year {YEARS[0]}-{YEARS[1]}",
+            )
     unexpected = [c for c in raw.columns if c not in (*BULK_COLUMNS, *years, "", "source_row")]
     if unexpected or not years:
         raise DataError(
@@ -346,25 +309,17 @@ def _to_indicators(rows: _Rows, path: Path, root, countries, metadata) -> pd.Dat
     """Check, filter and label the long rows of one WDI file (the steps all layouts share)."""
     frame = rows.frame.copy()
     frame["code"] = frame["code"].str.strip()
-    malformed = ~frame["code"].fillna("").str.fullmatch(r"[A-Z0-9]{3}")
-    if malformed.any():
-        row = frame[malformed].iloc[0]
-        raise DataError(
-            path,
-            "malformed country code",
-            row=int(row["source_row"]),
-            column=rows.code_column,
-            found=row["code"],
-            expected="a three-letter ISO3 or World Bank code",
-        )
-    frame["year"] = [
-        parse_year(v, path=path, row=int(r), column=rows.year_column)
-        for v, r in zip(frame["year"], frame["source_row"])
-    ]
-    frame["value"] = [
-        parse_float(v, path=path, row=int(r), column=c)
-        for v, r, c in zip(frame["value"], frame["source_row"], frame["value_column"])
-    ]
+    raise_at_first(
+        frame,
+        ~frame["code"].fillna("").str.fullmatch(r"[A-Z0-9]{3}"),
+        path,
+        "code",
+        "malformed country code",
+        "a three-letter ISO3 or World Bank code",
+        label=rows.code_column,
+    )
+    frame["year"] = parse_year_series(frame, "year", path, label=rows.year_column)
+    frame["value"] = parse_float_series(frame, "value", path, label=frame["value_column"])
     require_unique(
         frame, ["indicator", "code", "year"], path, rows.code_column, "indicator, country and year"
     )
@@ -382,19 +337,18 @@ def _to_indicators(rows: _Rows, path: Path, root, countries, metadata) -> pd.Dat
             "frequency": "A",
             "period": frame["year"].astype(str),
             "indicator": frame["indicator"],
-            "indicator_name": [
-                name + SIPRI_NOTE if code.startswith("MS.MIL.") else name
-                for name, code in zip(names, frame["indicator"])
-            ],
+            "indicator_name": names.where(
+                ~frame["indicator"].str.startswith("MS.MIL."), names + SIPRI_NOTE
+            ),
             "value": frame["value"],
             "unit": names.map(wdi_unit),
             "source": frame["source"],
-            "flags": [("modelled" if ILO_NOTE in name else None) for name in names],
+            "flags": np.where(names.str.contains(ILO_NOTE, regex=False), "modelled", None),
             "source_file": source_label(path, root),
             "source_row": frame["source_row"],
         }
     )
-    return finish_indicators(table)
+    return finish_table("indicators", table)
 
 
 def _economies(metadata: Path, frame: pd.DataFrame, path: Path, code_column: str) -> set[str]:
@@ -402,17 +356,15 @@ def _economies(metadata: Path, frame: pd.DataFrame, path: Path, code_column: str
     (it can be neither told apart as an aggregate nor trusted as a country)."""
     table = read_csv_table(metadata, METADATA_COLUMNS)
     listed = set(table["Country Code"].str.strip())
-    unknown = ~frame["code"].isin(listed)
-    if unknown.any():
-        row = frame[unknown].iloc[0]
-        raise DataError(
-            path,
-            "unknown country code",
-            row=int(row["source_row"]),
-            column=code_column,
-            found=row["code"],
-            expected=f"a code listed in {Path(metadata).name}",
-        )
+    raise_at_first(
+        frame,
+        ~frame["code"].isin(listed),
+        path,
+        "code",
+        "unknown country code",
+        f"a code listed in {Path(metadata).name}",
+        label=code_column,
+    )
     return set(table.loc[table["Region"].notna(), "Country Code"].str.strip())
 
 
@@ -423,10 +375,6 @@ def wdi_unit(name: str) -> str:
     without one are head counts ("Population, total", "Net migration") → "number"."""
     parts = re.findall(r"\(([^()]*)\)", name.replace(ILO_NOTE, ""))
     return parts[-1].strip() if parts else "number"
-
-
-# --------------------------------------------------------------------------------------------
-# derived series and the third-party panel
 
 
 def derive_remittances_share(indicators: pd.DataFrame) -> pd.DataFrame:
@@ -468,127 +416,4 @@ def derive_remittances_share(indicators: pd.DataFrame) -> pd.DataFrame:
             "source_row": pairs["source_row"],
         }
     )
-    return finish_indicators(table)
-
-
-_FOZICH = "Fozich/remittances-central-asia data/panel.csv"
-
-
-class _PanelSeries(NamedTuple):
-    column: str
-    iso3: str | None  # None: the row's own country; else the series belongs to this country
-    indicator: str
-    indicator_name: str
-    unit: str
-    flags: str
-    source: str
-
-
-FOZICH_SERIES = (
-    _PanelSeries(
-        "remit_gdp",
-        None,
-        "BX.TRF.PWKR.DT.GD.ZS",
-        "Personal remittances, received (% of GDP) [third-party copy, rounded to 2 dp]",
-        "% of GDP",
-        "secondary_copy",
-        f"{_FOZICH} (third-party copy of World Bank WDI)",
-    ),
-    _PanelSeries(
-        "rus_gdp_growth",
-        "RUS",
-        "NY.GDP.MKTP.KD.ZG",
-        "GDP growth (annual %) [Russia; third-party copy, rounded to 2 dp]",
-        "annual %",
-        "secondary_copy",
-        f"{_FOZICH} (third-party copy of World Bank WDI)",
-    ),
-    _PanelSeries(
-        "rub_depr",
-        "RUS",
-        "FOZICH.RUB_DEPR",
-        "Rouble depreciation against the US$: the panel author's Δlog of PA.NUS.FCRF, in %",
-        "% (100 × Δlog of RUB per US$)",
-        "derived",
-        f"{_FOZICH} (the author's own transformation of World Bank WDI PA.NUS.FCRF)",
-    ),
-)
-
-
-def read_fozich_panel(
-    path: Path, root: Path | None = None, countries: Iterable[str] | None = None
-) -> pd.DataFrame:
-    """Read the third-party remittances panel (kept only to cross-check our derived share).
-
-    ``remit_gdp`` is WDI's BX.TRF.PWKR.DT.GD.ZS (flag "secondary_copy"); ``rus_gdp_growth`` is
-    Russia's NY.GDP.MKTP.KD.ZG, repeated on every country's row, so it becomes one RUS row per
-    year (the copies must agree); ``rub_depr`` is the author's own transformation, kept apart
-    under its own code and flagged "derived". Blank cells give no row.
-    """
-    path = Path(path)
-    raw = read_csv_table(path, FOZICH_COLUMNS)
-    raw["iso3c"] = raw["iso3c"].str.strip()
-    unknown = ~raw["iso3c"].isin(schema.known_iso3())
-    if unknown.any():
-        row = raw[unknown].iloc[0]
-        raise DataError(
-            path,
-            "unknown country code",
-            row=int(row["source_row"]),
-            column="iso3c",
-            found=row["iso3c"],
-            expected="an ISO3 code in the country table",
-        )
-    raw["year"] = [
-        parse_year(v, path=path, row=int(r), column="year")
-        for v, r in zip(raw["year"], raw["source_row"])
-    ]
-    require_unique(raw, ["iso3c", "year"], path, "iso3c", "country and year")
-    parts = []
-    for series in FOZICH_SERIES:
-        values = [
-            parse_float(v, path=path, row=int(r), column=series.column)
-            for v, r in zip(raw[series.column], raw["source_row"])
-        ]
-        part = pd.DataFrame(
-            {
-                "iso3": series.iso3 or raw["iso3c"],
-                "period": raw["year"].astype(str),
-                "value": values,
-                "source_row": raw["source_row"],
-            }
-        ).dropna(subset=["value"])
-        if series.iso3:
-            part = _one_copy_per_year(part, path, series.column)
-        parts.append(
-            part.assign(
-                indicator=series.indicator,
-                indicator_name=series.indicator_name,
-                unit=series.unit,
-                flags=series.flags,
-                source=series.source,
-            )
-        )
-    table = pd.concat(parts, ignore_index=True).assign(
-        frequency="A", source_file=source_label(path, root)
-    )
-    if countries is not None:
-        table = table[table["iso3"].isin(set(countries))]
-    return finish_indicators(table)
-
-
-def _one_copy_per_year(part: pd.DataFrame, path: Path, column: str) -> pd.DataFrame:
-    """A series repeated on each country's row: every copy of a year must carry the same number."""
-    first = part.groupby("period")["value"].transform("first")
-    differs = part["value"] != first
-    if differs.any():
-        row = part[differs].iloc[0]
-        raise DataError(
-            path,
-            "the copies of one year's value disagree",
-            row=int(row["source_row"]),
-            column=column,
-            found=row["value"],
-            expected=f"{first[differs].iloc[0]} as on the year's first row",
-        )
-    return part.drop_duplicates("period", keep="first")
+    return finish_table("indicators", table)
