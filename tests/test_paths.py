@@ -11,7 +11,7 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT
+from conftest import ROOT, require_shared
 
 from analysis import paths
 from analysis.errors import ConfigError
@@ -165,3 +165,12 @@ def test_no_test_names_an_absolute_path():
             ):
                 found.append(f"{path.name}:{node.lineno}: {node.value}")
     assert found == []
+
+
+@pytest.mark.parametrize(
+    "ci, outcome", [("true", pytest.fail.Exception), ("", pytest.skip.Exception)]
+)
+def test_missing_raw_data_fails_under_ci_and_skips_elsewhere(monkeypatch, tmp_path, ci, outcome):
+    monkeypatch.setenv("CI", ci)
+    with pytest.raises(outcome, match="raw data not found"):
+        require_shared(tmp_path / "shared" / "data")
