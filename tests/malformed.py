@@ -42,6 +42,7 @@ from analysis import schema
 from analysis.sources import (
     acled,
     catalogue,
+    claims,
     countries,
     milestones,
     monthly,
@@ -50,7 +51,8 @@ from analysis.sources import (
     ucdp,
     wdi,
 )
-from analysis.sources.catalogue import CATALOGUE_COLUMNS, CLAIM_COLUMNS, CORRECTION_COLUMNS
+from analysis.sources.catalogue import CATALOGUE_COLUMNS, CORRECTION_COLUMNS
+from analysis.sources.claims import CLAIM_COLUMNS
 
 CSV_VARIANTS = (
     "truncated",
@@ -569,7 +571,7 @@ GEN_CLAIMS = grid(
             "2014-12-31",
             "incidents",
             "12",
-            "border service",
+            "Kyrgyz State Border Service (test)",  # claimants a counter of claim_counters.toml
             "12 incidents in 2014",
             "https://example.org/1",
             "T1",
@@ -583,7 +585,7 @@ GEN_CLAIMS = grid(
             "2019-12-31",
             "clashes",
             "at least 4",
-            "agency",
+            "Asia-Plus (Tajik news agency)",
             "at least four clashes",
             "https://example.org/2",
             "T2",
@@ -597,7 +599,7 @@ GEN_CLAIMS = grid(
             "2022-09",
             "incidents",
             "about 50",
-            "ministry",
+            "Kyrgyz Interior Ministry (test)",
             "some fifty incidents",
             "https://example.org/3",
             "T3",
@@ -784,6 +786,44 @@ GEN_MILESTONES = grid(
     ],
 )
 
+GEN_MILESTONES_2020 = grid(
+    milestones.MILESTONE_2020_2025_COLUMNS,
+    [
+        {
+            "id": "M101",
+            "event_date": "2023-10-07",
+            "date_precision": "day",
+            "country": "both",
+            "kind": "delimitation",
+            "event": "Working groups agree 12.5 km of border",
+            "source_url": "https://example.org/n1",
+            "source_publication_date": "2023-10-08",
+            "quote_original_language": "made-up quote",
+        },
+        {
+            "id": "M102",
+            "event_date": "2022-05-04",
+            "date_precision": "reported_by",
+            "country": "KGZ",
+            "kind": "militarisation",
+            "event": "Drone contract denied",
+            "source_url": "https://example.org/n2",
+            "source_title": "Report N2",
+            "source_publication_date": "2022-05-04",
+        },
+        {
+            "id": "M103",
+            "event_date": "2024-12",
+            "date_precision": "month",
+            "country": "KGZ+UZB",
+            "kind": "border_regime",
+            "event": "Checkpoint reopened",
+            "source_url": "https://example.org/n3",
+            "notes": "made-up test row",
+        },
+    ],
+)
+
 
 def _ucdp_impossible(g: Grid) -> str:
     """2021-02-30 in the date style the file already uses (one style per file)."""
@@ -880,6 +920,7 @@ FRED = "indicators/oecd_fred_rub_per_usd_monthly_CCUSMA02RUM618N.csv"
 GEM = "indicators/monthly/wb_gem_fx_lcu_per_usd_monthly.csv"
 GEM_CPI = "indicators/monthly/wb_gem_cpi_monthly.csv"
 MILESTONES = "indicators/militarisation_milestones_from_pages.csv"
+MILESTONES_2020 = "indicators/milestones_2020_2025.csv"
 CATALOGUE_FILES = (
     CATALOGUE,
     "incidents/border_incidents_catalogue_2008_2016_additions.csv",
@@ -1098,7 +1139,7 @@ _FORMATS = [
     ),
     Format(
         "aggregate_claims",
-        lambda root: catalogue.read_aggregate_claims(root / CLAIMS, root),
+        lambda root: claims.read_aggregate_claims(root / CLAIMS, root),
         generated(
             CLAIMS,
             GEN_CLAIMS,
@@ -1405,6 +1446,32 @@ _FORMATS = [
             lambda i: {
                 "iso3": codes[i // 2412 % len(codes)],
                 "period": "{}M{}".format(*_month(i % 2412, 1900)),
+            },
+        ),
+    ),
+    Format(
+        "milestones_2020_2025",
+        lambda root: milestones.read_milestones_2020_2025(root / MILESTONES_2020, root),
+        generated(
+            MILESTONES_2020,
+            GEN_MILESTONES_2020,
+            roles := Roles(
+                required="kind",
+                text="event",
+                key="id",
+                date=("event_date", 1),
+                country=("country", 1, "XXX"),
+            ),
+        ),
+        real(MILESTONES_2020, 6, roles),
+        na={"negative_count": NO_COUNT, "non_numeric_count": NO_COUNT},
+        grow=lambda s, n: _grow(
+            s,
+            n,
+            lambda i: {
+                "id": f"M{i:04d}",
+                "event_date": (dt.date(2000, 1, 1) + dt.timedelta(days=i % 9000)).isoformat(),
+                "source_publication_date": "",
             },
         ),
     ),

@@ -5,7 +5,7 @@ import shutil
 import pytest
 from conftest import ROOT, SHARED_DATA, requires_shared
 
-from analysis import databuild, datasets, provenance
+from analysis import databuild, datasets, provenance, schema
 from analysis.errors import DataError
 
 
@@ -78,3 +78,23 @@ def test_missing_raw_folder_and_missing_raw_file(tmp_path):
 def test_built_files_are_world_readable():
     for path in (ROOT / "data").iterdir():
         assert path.stat().st_mode & 0o044 == 0o044, path
+
+
+def test_every_documented_table_documents_exactly_its_contract_columns():
+    for table, docs in schema.COLUMN_DOCS.items():
+        assert list(docs) == schema.columns(table), table
+        assert all(text.strip() for text in docs.values()), table
+
+
+@requires_shared
+def test_the_coverage_table_is_built_listed_and_documented():
+    manifest = datasets.read_manifest()
+    entry = manifest["tables"]["incident_coverage"]
+    assert entry["sources"] == ["aggregate_claims", "catalogue"]  # the sources of its inputs
+    coverage = datasets.load("incident_coverage")
+    assert entry["rows"] == len(coverage)
+    dyads = set(datasets.load("incidents")["dyad"].dropna())
+    assert set(coverage["dyad"]) == dyads
+    assert len(coverage) == len(dyads) * coverage["year"].nunique()
+    readme = (ROOT / "data" / "README.md").read_text(encoding="utf-8")
+    assert "`incident_coverage.csv`" in readme and "| `status` |" in readme

@@ -121,9 +121,13 @@ def docstrings(path):
 def resolves(name: str, module) -> bool:
     owner, _, attribute = name.rpartition(".")
     if owner:
-        try:
-            module = importlib.import_module(owner)
-        except ImportError:
+        for candidate in (owner, f"analysis.{owner}"):  # "schema.X" inside the package
+            try:
+                module = importlib.import_module(candidate)
+                break
+            except ImportError:
+                continue
+        else:
             return False
     return hasattr(module, attribute)
 

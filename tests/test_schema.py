@@ -90,14 +90,19 @@ def test_milestone_dates_must_be_real_calendar_dates(date, today, ok):
         pd.DataFrame(
             {
                 "milestone_id": ["m"],
-                "event_date": [date],
+                "kind": ["militarisation"],
+                "earliest_date": [date],
+                "latest_date": [date],
                 "date_precision": ["day"],
                 "country": ["KGZ"],
                 "event": ["e"],
+                "quantity": [None],
+                "unit": [None],
                 "source_url": ["u"],
+                "source_title": [None],
                 "source_publication_date": [None],
                 "statement": [None],
-                "reliability_note": [None],
+                "notes": [None],
                 "source_file": ["f"],
                 "source_row": [2],
             }
@@ -106,7 +111,7 @@ def test_milestone_dates_must_be_real_calendar_dates(date, today, ok):
     if ok:
         schema.validate("milestones", frame, today=today)
     else:
-        with pytest.raises(DataError, match="line 2, column 'event_date'"):
+        with pytest.raises(DataError, match="line 2, column 'earliest_date'"):
             schema.validate("milestones", frame, today=today)
 
 

@@ -9,19 +9,20 @@ import pandas as pd
 import pytest
 from conftest import SHARED_DATA, requires_shared
 
+from analysis import datasets
 from analysis.errors import DataError
 from analysis.sources import catalogue
 from analysis.sources.catalogue import (
     CATALOGUE_COLUMNS,
-    CLAIM_COLUMNS,
     CORRECTION_COLUMNS,
+    SUPERSEDED,
     event_category,
-    read_aggregate_claims,
+    incident_coverage,
     read_catalogue,
 )
+from analysis.sources.claims import CLAIM_COLUMNS, read_aggregate_claims
 
-RAW = SHARED_DATA
-INCIDENTS = RAW / "incidents"
+INCIDENTS = SHARED_DATA / "incidents"
 needs_real = requires_shared
 
 
@@ -170,10 +171,15 @@ def test_errata_are_applied_and_recorded(tmp_path):
         "date_start 2013-05-07 -> 2014-05-07 (evidence: https://asiaplus.example/147260); "
         "date_end 2013-05-08 -> 2014-05-08 (evidence: https://asiaplus.example/147260)"
     )
-    # A corrected month-only row becomes a day-precision row; its note is kept verbatim.
+    # A corrected month-only row becomes a day-precision row; its note, which the erratum
+    # contradicts, is kept but marked superseded.
     third = table.loc["KGZ-UZB-003"]
     assert (third["date_start"], third["date_precision"]) == ("2013-06-20", "day")
-    assert third["date_note"] == "month only: 'earlier this month'"
+    assert third["date_note"] == (
+        "[superseded by erratum (date_start, date_end); see corrections] "
+        "month only: 'earlier this month'"
+    )
+    assert pd.isna(first["date_note"])  # no note, nothing to supersede
     assert "evacuated_displaced (blank) -> 12 residents evacuated" in third["corrections"]
     assert third["displaced"] == 12
 
@@ -486,106 +492,34 @@ def test_bad_encoding_fails_at_its_line(tmp_path):
     assert_points_at(caught.value, "border_incidents_catalogue.csv", 3, None)
 
 
-# --- aggregate claims ------------------------------------------------------------------------
-
-
-def claim(claim_id: str, metric: str, value: str, **cells) -> dict:
-    return {
-        "claim_id": claim_id,
-        "border_dyad": "KGZ-TJK",
-        "period_start": "2014-01-01",
-        "period_end": "2014-12-31",
-        "metric": metric,
-        "value_stated": value,
-        **cells,
-    }
-
-
-def test_claims_keep_text_and_read_incident_counts(tmp_path):
-    path = write_csv(
-        tmp_path / "border_incident_aggregate_claims.csv",
-        CLAIM_COLUMNS,
-        [
-            claim("AGG-001", "incidents", "32"),
-            claim(
-                "AGG-003",
-                "cases of violence; killed; injured",
-                "at least 14 cases; 6 Tajik + 1 Kyrgyz killed",
-            ),
-            claim(
-                "AGG-004",
-                "border incidents",
-                "some 230",
-                period_start="c.2002",
-                period_end="2022-09",
-            ),
-            claim("AGG-005", "killed; wounded", "55 dead; 270 wounded"),
-            claim("AGG-007", "people shot dead in border-guard clashes", "three"),
-            claim(
-                "AGG-008", "disputed border sections", "about 70", period_start="", period_end=""
-            ),
-            claim(
-                "AGG-009",
-                "conflicts (seed claim)",
-                "more than 150",
-                notes="NOT FOUND: no origin located",
-            ),
-            claim(
-                "AGG-010",
-                "border conflicts recorded",
-                "41",
-                border_dyad="KGZ (all borders; most on KGZ-TJK)",
-                notes="covers all Kyrgyz borders",
-            ),
-            claim("AGG-012", "border incidents on the KGZ-TJK section", "at least 32"),
-        ],
-    )
-    table = read_aggregate_claims(path, root=tmp_path).set_index("claim_id")
-    stated = table["incidents_stated"]
-    assert stated[["AGG-001", "AGG-003", "AGG-004", "AGG-010", "AGG-012"]].tolist() == [
-        32,
-        14,
-        230,
-        41,
-        32,
-    ]
-    assert stated[["AGG-005", "AGG-007", "AGG-008", "AGG-009"]].isna().all()
-    assert table.loc["AGG-003", "value_stated"] == "at least 14 cases; 6 Tajik + 1 Kyrgyz killed"
-    assert table.loc["AGG-004", "period_start"] == "c.2002"
-    assert pd.isna(table.loc["AGG-008", "period_start"])
-    assert pd.isna(table.loc["AGG-010", "dyad"])
-    assert table.loc["AGG-010", "notes"] == (
-        "border_dyad as stated: KGZ (all borders; most on KGZ-TJK); covers all Kyrgyz borders"
-    )
-    assert table.loc["AGG-009", "value_stated"] == "more than 150"
-
-
-def test_claims_missing_column_fails(tmp_path):
-    path = write_csv(
-        tmp_path / "border_incident_aggregate_claims.csv",
-        [c for c in CLAIM_COLUMNS if c != "value_stated"],
-        [{"claim_id": "AGG-001"}],
-    )
-    with pytest.raises(DataError, match="missing column") as caught:
-        read_aggregate_claims(path)
-    assert_points_at(caught.value, "border_incident_aggregate_claims.csv", 1, "value_stated")
-
-
 # --- the shipped files -----------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def real_catalogue() -> pd.DataFrame:
     paths = sorted(INCIDENTS.glob("border_incidents_catalogue*.csv"))
-    return read_catalogue(paths, INCIDENTS / "catalogue_corrections.csv", root=RAW)
+    return read_catalogue(paths, INCIDENTS / "catalogue_corrections.csv", root=SHARED_DATA)
 
 
 @needs_real
 def test_real_catalogue_keeps_every_row(real_catalogue):
     paths = sorted(INCIDENTS.glob("border_incidents_catalogue*.csv"))
-    assert len(paths) == 5
+    assert len(paths) == 6
     expected = sum(len(pd.read_csv(p, dtype=str)) for p in paths)
-    assert len(real_catalogue) == expected == 81
+    assert len(real_catalogue) == expected == 86
+    assert set(real_catalogue["source_file"]) == {
+        f"incidents/{p.name}" for p in paths
+    }  # every file contributes, the E additions included
+    e_rows = real_catalogue[
+        real_catalogue["incident_id"].str.endswith(("E001", "E002", "E003", "E004"))
+    ]
+    assert sorted(e_rows["incident_id"]) == [
+        "KGZ-TJK-E001",
+        "KGZ-TJK-E002",
+        "KGZ-TJK-E003",
+        "KGZ-TJK-E004",
+        "TJK-UZB-E001",
+    ]
     assert real_catalogue["incident_id"].is_unique
     assert real_catalogue["source_reference"].notna().all()
     assert list(real_catalogue["date_start"]) == sorted(real_catalogue["date_start"])
@@ -641,18 +575,160 @@ def test_real_catalogue_known_rows(real_catalogue):
     assert set(real_catalogue["dyad"]) == {"KGZ-TJK", "KGZ-UZB", "TJK-UZB"}
 
 
-@needs_real
-def test_real_claims():
-    table = read_aggregate_claims(INCIDENTS / "border_incident_aggregate_claims.csv", root=RAW)
-    assert len(table) == 16
-    stated = table.set_index("claim_id")["incidents_stated"]
-    assert stated["AGG-003"] == 14 and stated["AGG-004"] == 230 and stated["AGG-012"] == 32
-    assert pd.isna(stated["AGG-009"])  # the NOT FOUND seed claim
-    assert table.loc[table["claim_id"] == "AGG-009", "value_stated"].item() == "more than 150"
-
-
 def test_quantity_parser_reads_thousands_and_words():
     assert catalogue.parse_quantity("136,000 (KGZ claim)").value == 136000
     assert catalogue.parse_quantity("More than ten").value == 10
     assert catalogue.parse_quantity("tenfold") is None
     assert catalogue.parse_quantity("several") is None
+
+
+# --- date notes an erratum contradicts --------------------------------------------------------
+
+
+def test_a_date_note_an_erratum_contradicts_is_marked_superseded(tmp_path):
+    path = write_csv(
+        tmp_path / "border_incidents_catalogue.csv",
+        CATALOGUE_COLUMNS,
+        [
+            incident("DATES-FIXED", "2013-05-07", date_note="'On May 7' among 2013 clashes"),
+            incident("NOTE-FIXED", "2021-06-06", date_note="start date not stated"),
+            incident("END-FIXED", "2016-08-22", date_end="2016-09-02", date_note="as reported"),
+            incident("OTHER-FIX", "2020-01-05", date_note="day from the dateline"),
+            incident("NO-NOTE", "2020-02-05", date_end="2020-02-06"),
+        ],
+    )
+    rows = [
+        ("DATES-FIXED", "date_start", "2013-05-07", "2014-05-07"),
+        ("DATES-FIXED", "date_end", "2013-05-07", "2014-05-07"),
+        ("NOTE-FIXED", "date_start", "2021-06-06", "2021-06-04"),
+        ("NOTE-FIXED", "date_note", "start date not stated", "start 4 June (RIA)"),
+        ("END-FIXED", "date_end", "2016-09-02", "2016-09-18"),
+        ("OTHER-FIX", "notes", "", "added"),
+        ("NO-NOTE", "date_end", "2020-02-06", "2020-02-07"),
+    ]
+    corrections = write_csv(
+        tmp_path / "catalogue_corrections.csv",
+        CORRECTION_COLUMNS,
+        [dict(zip(CORRECTION_COLUMNS, (*row, "https://x.example", "made up"))) for row in rows],
+    )
+    note = read_catalogue([path], corrections).set_index("incident_id")["date_note"]
+    assert note["DATES-FIXED"] == (
+        SUPERSEDED.format(fields="date_start, date_end") + "'On May 7' among 2013 clashes"
+    )
+    assert note["END-FIXED"] == SUPERSEDED.format(fields="date_end") + "as reported"
+    assert note["NOTE-FIXED"] == "start 4 June (RIA)"  # the erratum rewrote the note itself
+    assert note["OTHER-FIX"] == "day from the dateline"  # its dates stand
+    assert pd.isna(note["NO-NOTE"])
+
+
+@needs_real
+def test_real_date_notes_the_errata_contradict_are_superseded(real_catalogue):
+    table = real_catalogue.set_index("incident_id")
+    marked = table["date_note"].fillna("").str.startswith("[superseded by erratum")
+    assert sorted(table.index[marked]) == ["KGZ-TJK-001", "KGZ-UZB-003"]
+    for incident_id, stale in (
+        ("KGZ-UZB-003", "month only: 'Earlier this month' in a report dated 2013-07-23"),
+        ("KGZ-TJK-001", "azernews states 'On May 7' among 2013 clashes"),
+    ):
+        assert table.loc[incident_id, "date_note"] == (
+            SUPERSEDED.format(fields="date_start, date_end") + stale
+        )
+    # B011's note was itself corrected: the new note stands
+    assert table.loc["KGZ-TJK-B011", "date_note"].startswith("Start 4 Jun 2021")
+
+
+# --- coverage --------------------------------------------------------------------------------
+
+
+def coverage_of(tmp_path, incidents: list[dict], claims: pd.DataFrame | None = None):
+    table = read_one(tmp_path, *incidents)
+    claims = claims if claims is not None else stated_counts(tmp_path, [])
+    return incident_coverage(table, claims).set_index(["dyad", "year"])
+
+
+def stated_counts(tmp_path, rows: list[dict]) -> pd.DataFrame:
+    """An incident_claims table read by the claims reader from ``rows`` (made-up claims)."""
+    base = {
+        "metric": "incidents",
+        "claimant": "Kyrgyz State Border Service (test)",
+        "source_url": "https://example.org",
+    }
+    path = write_csv(
+        tmp_path / "border_incident_aggregate_claims.csv",
+        CLAIM_COLUMNS,
+        [{**base, **row} for row in rows] or [{**base, "claim_id": "AGG-X", "value_stated": "1"}],
+    )
+    return read_aggregate_claims(path, root=tmp_path)
+
+
+def test_coverage_statuses(tmp_path):
+    coverage = coverage_of(
+        tmp_path,
+        [
+            incident("T1", "2019-06-03", source_date="2019-06-04"),
+            incident("U1", "2020-05-01", border_dyad="KGZ-UZB", source_date="2020-05"),
+            incident("T2", "2022-01-10", source_date="2022-03-02"),
+        ],
+    )
+    status = coverage["status"].to_dict()
+    assert status == {
+        ("KGZ-TJK", 2019): "rows_found",
+        ("KGZ-TJK", 2020): "searched_empty",
+        ("KGZ-TJK", 2021): "not_covered",
+        ("KGZ-TJK", 2022): "rows_found",
+        ("KGZ-UZB", 2019): "searched_empty",
+        ("KGZ-UZB", 2020): "rows_found",
+        ("KGZ-UZB", 2021): "not_covered",
+        ("KGZ-UZB", 2022): "searched_empty",
+    }
+    # a year with no row at all is missing, never zero; a searched-empty year is a zero
+    assert coverage.loc[("KGZ-TJK", 2021), "catalogued"] is pd.NA
+    assert coverage.loc[("KGZ-TJK", 2020), "catalogued"] == 0
+    assert coverage.loc[("KGZ-TJK", 2019), "catalogued"] == 1
+    assert "KGZ-UZB 1" in coverage.loc[("KGZ-TJK", 2020), "basis"]
+    # covered to the latest month a cited source was published (2022-03), no further
+    assert coverage.loc[("KGZ-TJK", 2022), ["first_month", "last_month"]].tolist() == [1, 3]
+    assert coverage.loc[("KGZ-TJK", 2019), ["first_month", "last_month"]].tolist() == [1, 12]
+    assert "2022-03" in coverage.loc[("KGZ-UZB", 2022), "basis"]
+
+
+def test_coverage_uses_a_stated_zero_only_for_a_whole_year_of_that_dyad(tmp_path):
+    claims = stated_counts(
+        tmp_path,
+        [
+            {
+                "claim_id": "AGG-1",
+                "border_dyad": "KGZ-TJK",
+                "value_stated": "0",
+                "period_start": "2021-01-01",
+                "period_end": "2021-12-31",
+            },
+            {
+                "claim_id": "AGG-2",
+                "border_dyad": "KGZ-UZB",
+                "value_stated": "0",
+                "period_start": "2021-01-01",
+                "period_end": "2021-06-30",
+            },
+        ],
+    )
+    coverage = coverage_of(
+        tmp_path,
+        [incident("T1", "2020-06-03"), incident("T2", "2022-01-10", source_date="2022-02")],
+        claims,
+    )
+    assert coverage.loc[("KGZ-TJK", 2021), "status"] == "stated_zero"
+    assert coverage.loc[("KGZ-TJK", 2021), "catalogued"] == 0
+    assert "AGG-1" in coverage.loc[("KGZ-TJK", 2021), "basis"]
+
+
+@needs_real
+def test_real_coverage_of_the_kyrgyz_tajik_border():
+    coverage = datasets.load("incident_coverage").set_index(["dyad", "year"]).loc["KGZ-TJK"]
+    assert coverage.index.min() == 2008 and coverage.index.max() == 2025
+    assert coverage.loc[2023, "status"] == "not_covered"  # no catalogue row for any dyad
+    assert coverage.loc[[2009, 2010, 2016, 2017], "status"].eq("searched_empty").all()
+    assert coverage.loc[2019, ["status", "catalogued"]].tolist() == ["rows_found", 17]
+    assert coverage.loc[2021, "catalogued"] == 12  # the two E additions included
+    # collection cutoff: the latest publication the catalogue cites (KGZ-UZB-010, 2025-09)
+    assert coverage.loc[2025, "last_month"] == 9 and coverage.loc[2024, "last_month"] == 12

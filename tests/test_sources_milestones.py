@@ -1,4 +1,4 @@
-"""The militarisation-milestones reader."""
+"""The milestones readers: both layouts, date bounds (reported_by = on or before), quantities."""
 
 from __future__ import annotations
 
@@ -10,10 +10,14 @@ import pytest
 from conftest import SHARED_DATA, requires_shared
 
 from analysis.errors import DataError
-from analysis.sources.milestones import MILESTONE_COLUMNS, read_milestones
+from analysis.sources.milestones import (
+    MILESTONE_2020_2025_COLUMNS,
+    MILESTONE_COLUMNS,
+    read_milestones,
+    read_milestones_2020_2025,
+)
 
-REAL = SHARED_DATA / "indicators" / "militarisation_milestones_from_pages.csv"
-needs_real = requires_shared
+INDICATORS = SHARED_DATA / "indicators"
 
 
 def milestone(event_date: str, precision: str, country: str = "KGZ", **cells) -> dict:
@@ -30,10 +34,23 @@ def milestone(event_date: str, precision: str, country: str = "KGZ", **cells) ->
     }
 
 
-def write(tmp_path: Path, rows: list[dict]) -> Path:
+def later(n: int, event_date: str, precision: str = "day", **cells) -> dict:
+    return {
+        "id": f"M{n:03d}",
+        "event_date": event_date,
+        "date_precision": precision,
+        "country": "both",
+        "kind": "delimitation",
+        "event": f"event {n}",
+        "source_url": f"https://example.org/{n}",
+        **cells,
+    }
+
+
+def write(tmp_path: Path, rows: list[dict], columns=MILESTONE_COLUMNS) -> Path:
     path = tmp_path / "milestones.csv"
     with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(MILESTONE_COLUMNS))
+        writer = csv.DictWriter(handle, fieldnames=list(columns))
         writer.writeheader()
         writer.writerows(rows)
     return path
@@ -49,31 +66,75 @@ def test_ids_dates_and_statements(tmp_path):
             milestone("2022-04", "month", country="TJK"),
         ],
     )
-    table = read_milestones(path, root=tmp_path)
-    assert table["milestone_id"].tolist() == [
-        "KGZ-2021-1",
-        "KGZ-2021-10-21-1",
-        "KGZ-2021-10-21-2",
-        "TJK-2022-04-1",
+    table = read_milestones(path, root=tmp_path).set_index("milestone_id")
+    # M001... in file order (as the 2020-2025 notes number the older file)
+    assert table.index.tolist() == ["M001", "M002", "M003", "M004"]
+    assert table["earliest_date"].tolist() == [
+        "2021-10-21",
+        "2021-10-21",
+        "2021-01-01",
+        "2022-04-01",
     ]
-    assert table["event_date"].tolist() == ["2021-01-01", "2021-10-21", "2021-10-21", "2022-04-01"]
-    assert table["date_precision"].tolist() == ["year", "day", "day", "month"]
-    first = table.set_index("milestone_id").loc["KGZ-2021-10-21-1"]
-    assert first["statement"] == "announced TB2 purchase" and first["source_row"] == 2
-    assert pd.isna(table.set_index("milestone_id").loc["KGZ-2021-1", "source_publication_date"])
+    assert table["latest_date"].tolist() == ["2021-10-21", "2021-10-21", "2021-12-31", "2022-04-30"]
+    assert table["date_precision"].tolist() == ["day", "day", "year", "month"]
+    assert set(table["kind"]) == {"militarisation"}
+    assert table.loc["M001", "statement"] == "announced TB2 purchase"
+    assert table.loc["M001", "source_row"] == 2
+    assert table.loc["M001", "notes"] == "news outlet"
+    assert pd.isna(table.loc["M003", "source_publication_date"])
+    assert table[["quantity", "unit"]].isna().all().all()
 
 
-def test_ids_do_not_depend_on_other_rows_order(tmp_path):
-    rows = [milestone("2021-12-18", "day"), milestone("2021-10-21", "day", country="TJK")]
-    forward = read_milestones(write(tmp_path, rows))
-    backward = read_milestones(write(tmp_path, rows[::-1]))
-    assert forward["milestone_id"].tolist() == backward["milestone_id"].tolist()
+def test_reported_by_is_an_upper_bound_only(tmp_path):
+    table = read_milestones_2020_2025(
+        write(
+            tmp_path,
+            [
+                later(7, "2022-05-04", "reported_by", source_publication_date="2022-05-04"),
+                later(8, "2025-03-25", "reported_by"),
+                later(9, "2022-10", "month"),
+            ],
+            MILESTONE_2020_2025_COLUMNS,
+        )
+    ).set_index("milestone_id")
+    reported = table.loc["M007"]
+    assert reported["date_precision"] == "reported_by"
+    assert reported["latest_date"] == "2022-05-04"  # happened on or before the report
+    assert pd.isna(reported["earliest_date"])  # unknown: never the report's date
+    assert pd.isna(table.loc["M008", "earliest_date"])
+    assert table.loc["M009", ["earliest_date", "latest_date"]].tolist() == [
+        "2022-10-01",
+        "2022-10-31",
+    ]
+    assert set(table["country"]) == {"KGZ+TJK"}  # "both"
+
+
+@pytest.mark.parametrize(
+    "event, quantity",
+    [
+        ("Topographic working groups agree 43.32 km (Batken, 3-7 Oct 2023)", 43.32),
+        ("Treaty on certain sections of the KG-UZ border (302.29 km) signed", 302.29),
+        ("Border of 1,006.84 km described", 1006.84),
+        ("Working groups agree 28.37 km; 2 km still open", None),  # two figures: none read
+        ("Ceasefire from 16:00", None),
+        ("Spending 3.5bn som (2020)", None),
+    ],
+)
+def test_kilometres_only_where_the_text_states_one_figure(tmp_path, event, quantity):
+    row = read_milestones_2020_2025(
+        write(tmp_path, [later(7, "2023-10-07", event=event)], MILESTONE_2020_2025_COLUMNS)
+    ).iloc[0]
+    if quantity is None:
+        assert pd.isna(row["quantity"]) and pd.isna(row["unit"])
+    else:
+        assert row["quantity"] == quantity and row["unit"] == "km of border"
 
 
 @pytest.mark.parametrize(
     "row, column, problem",
     [
         (milestone("2021-10", "day"), "date_precision", "does not match"),
+        (milestone("2021-10-21", "week"), "date_precision", "unknown date precision"),
         (milestone("2021-02-30", "day"), "event_date", "impossible date"),
         (milestone("21 Oct 2021", "day"), "event_date", "unparseable date"),
         (
@@ -81,7 +142,7 @@ def test_ids_do_not_depend_on_other_rows_order(tmp_path):
             "source_publication_date",
             "impossible date",
         ),
-        (milestone("2021-10-21", "day", country="XYZ"), "country", "ISO"),
+        (milestone("2021-10-21", "day", country="XYZ"), "country", "unknown country code"),
     ],
 )
 def test_bad_rows_fail_at_file_line_column(tmp_path, row, column, problem):
@@ -91,17 +152,81 @@ def test_bad_rows_fail_at_file_line_column(tmp_path, row, column, problem):
     assert "milestones.csv" in text and "line 3" in text and f"column '{column}'" in text
 
 
-@needs_real
+@pytest.mark.parametrize(
+    "row, column, problem",
+    [
+        (later(8, "2022-05", "reported_by"), "event_date", "not a whole day"),
+        (
+            later(8, "2022-05-04", "reported_by", source_publication_date="2022-05-06"),
+            "event_date",
+            "differs from the report's publication date",
+        ),
+        (later(8, "2022-05-04", kind="war"), "kind", "unknown kind"),
+        (later(7, "2022-05-04"), "id", "duplicate id"),
+        ({**later(8, "2022-05-04"), "id": "8"}, "id", "bad id"),
+        (later(8, "2022-05-04", country="KGZ+XXX"), "country", "unknown country code 'XXX'"),
+    ],
+)
+def test_bad_2020_2025_rows_fail_at_file_line_column(tmp_path, row, column, problem):
+    rows = [later(7, "2021-04-29"), row]
+    with pytest.raises(DataError, match=problem) as caught:
+        read_milestones_2020_2025(write(tmp_path, rows, MILESTONE_2020_2025_COLUMNS))
+    text = str(caught.value)
+    assert "milestones.csv" in text and "line 3" in text and f"column '{column}'" in text
+
+
+@requires_shared
 def test_real_milestones():
-    table = read_milestones(REAL)
+    table = read_milestones(INDICATORS / "militarisation_milestones_from_pages.csv")
     assert len(table) == 6 and table["milestone_id"].is_unique
-    ids = table.set_index("milestone_id")
+    rows = table.set_index("milestone_id")
     assert (
-        ids.loc["KGZ-2021-12-18-1", "event"]
-        == "Bayraktar TB2 drones enter service with Kyrgyz border troops"
+        rows.loc["M004", "event"] == "Bayraktar TB2 drones enter service with Kyrgyz border troops"
     )
-    assert ids.loc["TJK-2022-04-1", ["event_date", "date_precision"]].tolist() == [
+    assert rows.loc["M004", ["earliest_date", "latest_date"]].tolist() == ["2021-12-18"] * 2
+    assert rows.loc["M006", ["earliest_date", "latest_date", "date_precision"]].tolist() == [
         "2022-04-01",
+        "2022-04-30",
         "month",
     ]
-    assert ids.loc["KGZ-2021-1", "date_precision"] == "year"
+    assert rows.loc["M005", "date_precision"] == "year"
+
+
+@requires_shared
+def test_real_2020_2025_milestones_keep_reported_by_as_on_or_before():
+    table = read_milestones_2020_2025(INDICATORS / "milestones_2020_2025.csv", root=SHARED_DATA)
+    raw = pd.read_csv(INDICATORS / "milestones_2020_2025.csv", dtype=str)
+    assert len(table) == len(raw) == 49
+    assert sorted(table["milestone_id"]) == [f"M{n:03d}" for n in range(7, 56)]
+    rows = table.set_index("milestone_id")
+    reported = rows[rows["date_precision"].eq("reported_by")]
+    assert sorted(reported.index) == ["M013", "M052", "M054"]
+    # Japarov's ratification signature: reported on 25 March 2025, so on or before that day
+    assert pd.isna(rows.loc["M052", "earliest_date"])
+    assert rows.loc["M052", "latest_date"] == "2025-03-25"
+    assert reported["earliest_date"].isna().all()
+    assert (reported["latest_date"] == reported["source_publication_date"]).all()
+    # conflicting dates stay in the notes, never averaged (Ababil-2 plant: 17 vs 16 May)
+    assert rows.loc["M014", "latest_date"] == "2022-05-17" and "16" in rows.loc["M014", "notes"]
+    # kilometres of border the 2023-24 protocols agreed, read from the rows' own text
+    km = rows["quantity"].dropna()
+    assert km.to_dict() == {
+        "M027": 302.29,
+        "M038": 43.32,
+        "M039": 17.98,
+        "M040": 11.88,
+        "M041": 38.35,
+        "M042": 1.11,
+        "M043": 10.76,
+        "M044": 28.37,
+    }
+    assert rows.loc["M047", "country"] == "KGZ+TJK" and rows.loc["M053", "country"] == (
+        "KGZ+TJK+UZB"
+    )
+    assert set(rows["kind"]) == {
+        "militarisation",
+        "delimitation",
+        "border_regime",
+        "ceasefire",
+        "mediation",
+    }

@@ -1,8 +1,10 @@
 """Build the shipped tables in ``data/`` from the official raw files (``analysis data build``).
 
 Raw files → one reader per format (``analysis.sources``) → canonical tables, validated against
-``schema`` → deterministic CSV (stable row order, repr floats, ``\\n`` line ends) plus
-``manifest.json`` (sha256 of every derived and raw file), ``README.md`` and ``sources.bib``.
+``schema`` (plus tables computed from them, :data:`DERIVED_TABLES`) → deterministic CSV (stable
+row order, repr floats, ``\\n`` line ends) plus ``manifest.json`` (sha256 of every derived and
+raw file), ``README.md`` (with the column dictionary of ``schema.COLUMN_DOCS``) and
+``sources.bib``.
 Nothing is written until every table has been built and validated, and files are replaced
 atomically, so a failed build never leaves ``data/`` half old, half new.
 """
@@ -26,6 +28,7 @@ from .errors import DataError
 from .provenance import sha256_file
 from .sources import (
     catalogue,
+    claims,
     contiguity,
     countries,
     milestones,
@@ -122,7 +125,7 @@ READERS: dict[str, Callable[..., pd.DataFrame]] = {
         corrections=next(p for p in paths if p.name == "catalogue_corrections.csv"),
         root=ctx.root,
     ),
-    "aggregate_claims": lambda paths, ctx, **opts: catalogue.read_aggregate_claims(
+    "aggregate_claims": lambda paths, ctx, **opts: claims.read_aggregate_claims(
         paths[0], root=ctx.root
     ),
     "ucdp": lambda paths, ctx, **opts: _concat(
@@ -146,6 +149,9 @@ READERS: dict[str, Callable[..., pd.DataFrame]] = {
         [monthly.read_monthly(p, root=ctx.root) for p in paths]
     ),
     "milestones": lambda paths, ctx, **opts: milestones.read_milestones(paths[0], root=ctx.root),
+    "milestones_2020_2025": lambda paths, ctx, **opts: milestones.read_milestones_2020_2025(
+        paths[0], root=ctx.root
+    ),
     "cow_contiguity": lambda paths, ctx, **opts: contiguity.read_cow_contdir(
         paths[0], root=ctx.root
     ),
@@ -158,6 +164,11 @@ READERS: dict[str, Callable[..., pd.DataFrame]] = {
 # Quantities computed in code from other rows of a built table (labelled "derived" in it).
 DERIVATIONS: dict[str, Callable[[pd.DataFrame], pd.DataFrame]] = {
     "indicators": lambda table: wdi.derive_remittances_share(table),
+}
+# Tables computed from other built tables, not read from raw files: name -> (the tables it
+# reads, how). Its manifest entry lists the sources of those tables.
+DERIVED_TABLES: dict[str, tuple[tuple[str, ...], Callable[..., pd.DataFrame]]] = {
+    "incident_coverage": (("incidents", "incident_claims"), catalogue.incident_coverage),
 }
 
 
@@ -229,7 +240,17 @@ def build_tables(
             frame = _concat([frame, DERIVATIONS[table](frame)])
         frame = frame.sort_values(schema.SORT_KEYS[table], kind="stable", na_position="first")
         tables[table] = schema.validate(table, schema.coerce(table, frame), today=today)
+    for table, (inputs, derive) in DERIVED_TABLES.items():
+        frame = derive(*(tables[name] for name in inputs))
+        frame = frame.sort_values(schema.SORT_KEYS[table], kind="stable")
+        tables[table] = schema.validate(table, schema.coerce(table, frame), today=today)
     return tables, used
+
+
+def table_sources(table: str, sources: dict[str, RawSource]) -> list[str]:
+    """The raw sources a table is built from (for a derived table, those of its inputs)."""
+    tables = DERIVED_TABLES[table][0] if table in DERIVED_TABLES else (table,)
+    return sorted(s.id for s in sources.values() if s.table in tables)
 
 
 def table_bytes(frame: pd.DataFrame) -> bytes:
@@ -251,7 +272,7 @@ def build(raw: Path, out: Path, today: dt.date | None = None) -> dict:
                 "file": f"{name}.csv",
                 "sha256": hashlib.sha256(files[f"{name}.csv"]).hexdigest(),
                 "rows": len(frame),
-                "sources": sorted(s.id for s in sources.values() if s.table == name),
+                "sources": table_sources(name, sources),
             }
             for name, frame in sorted(tables.items())
         },
@@ -274,7 +295,8 @@ def build(raw: Path, out: Path, today: dt.date | None = None) -> dict:
     files["sources.bib"] = ("\n\n".join(s.bibtex.strip() for s in sources.values()) + "\n").encode(
         "utf-8"
     )
-    files["README.md"] = render_data_readme(manifest, coverage_summary(tables)).encode("utf-8")
+    readme = render_data_readme(manifest, coverage_summary(tables)) + schema.column_docs()
+    files["README.md"] = readme.encode("utf-8")
     _write_atomically(out, files)
     return manifest
 

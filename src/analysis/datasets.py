@@ -138,7 +138,8 @@ def coverage_summary(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
 def _coverage_groups(table: str, frame: pd.DataFrame):
     key = {
         "incidents": "dyad",
-        "incident_claims": "dyad",
+        "incident_claims": "dyad_scope",
+        "incident_coverage": "dyad",
         "indicators": "source",
         "conflict_years": ["dataset", "version"],
         "milestones": "country",
@@ -157,7 +158,8 @@ def _years(table: str, frame: pd.DataFrame) -> list[int]:
     column = {
         "incidents": "date_start",
         "indicators": "period",
-        "milestones": "event_date",
+        "incident_coverage": "year",
+        "milestones": "latest_date",
         "conflict_years": "year",  # spell tables (states, contiguity) have no yearly coverage
     }.get(table)
     if column is None:

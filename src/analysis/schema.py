@@ -27,6 +27,13 @@ from .errors import ConfigError, DataError
 from .paths import data_dir
 
 DATE_PRECISIONS = ("day", "month", "year")
+# A milestone dated only by the report that mentions it happened on or before that date.
+MILESTONE_PRECISIONS = (*DATE_PRECISIONS, "reported_by")
+MILESTONE_KINDS = ("militarisation", "delimitation", "border_regime", "ceasefire", "mediation")
+CLAIMANT_KINDS = ("government", "border_service", "media_tally", "researcher", "unverified")
+PERIOD_KINDS = ("full_year", "partial_year", "multi_year", "point")
+COUNT_BOUNDS = ("exact", "lower_bound", "approximate")
+COVERAGE_STATUSES = ("rows_found", "searched_empty", "not_covered", "stated_zero")
 INCIDENT_SOURCES = ("catalogue", "ucdp_ged", "acled")
 EVENT_CATEGORIES = (
     # catalogue (keyword rules in sources/catalogue.py)
@@ -111,6 +118,14 @@ def _text(nullable: bool = True) -> pa.Column:
     return pa.Column(str, nullable=nullable)
 
 
+def _dyad(nullable: bool = True) -> pa.Column:
+    return pa.Column(
+        str,
+        nullable=nullable,
+        checks=pa.Check.str_matches(r"^[A-Z]{3}-[A-Z]{3}$", error="a dyad AAA-BBB"),
+    )
+
+
 def _one_of(values, nullable: bool = False) -> pa.Column:
     return pa.Column(
         str, nullable=nullable, checks=pa.Check.isin(values, error=f"one of {list(values)}")
@@ -174,9 +189,7 @@ CONTRACTS: dict[str, pa.DataFrameSchema] = {
             "date_end": _date(),
             "date_precision": _one_of(DATE_PRECISIONS),
             "date_note": _text(),
-            "dyad": pa.Column(
-                str, nullable=True, checks=pa.Check.str_matches(r"^[A-Z]{3}-[A-Z]{3}$")
-            ),
+            "dyad": _dyad(),
             "country": _iso3(nullable=True),
             "location": _text(),
             "admin_units": _text(),
@@ -214,15 +227,30 @@ CONTRACTS: dict[str, pa.DataFrameSchema] = {
     "incident_claims": pa.DataFrameSchema(
         {
             "claim_id": _text(False),
-            "dyad": pa.Column(
-                str, nullable=True, checks=pa.Check.str_matches(r"^[A-Z]{3}-[A-Z]{3}$")
+            "dyad": _dyad(),
+            "dyad_scope": pa.Column(
+                str,
+                nullable=True,
+                checks=pa.Check.str_matches(
+                    r"^([A-Z]{3}-[A-Z]{3}|[A-Z]{3} \(all borders\))$",
+                    error="a dyad AAA-BBB or 'AAA (all borders)'",
+                ),
             ),
-            "period_start": _text(),  # blank when the source gives no period (e.g. AGG-008)
+            "period_start": _text(),  # verbatim; blank when the source gives no period (AGG-008)
             "period_end": _text(),
+            "period_first": _date(nullable=True),
+            "period_last": _date(nullable=True),
+            "period_kind": _one_of(PERIOD_KINDS),
             "metric": _text(False),
             "value_stated": _text(False),
             "incidents_stated": _count(),
-            "claimant": _text(),
+            "incidents_bound": _one_of(COUNT_BOUNDS, nullable=True),
+            "counter": pa.Column(
+                str, checks=pa.Check.str_matches(r"^[a-z0-9][a-z0-9_]*$", error="a counter id")
+            ),
+            "claimant_kind": _one_of(CLAIMANT_KINDS),
+            "counting_rule": _text(),
+            "claimant": _text(False),
             "quote_paraphrase": _text(),
             "source_reference": _text(),
             "source_title": _text(),
@@ -231,6 +259,54 @@ CONTRACTS: dict[str, pa.DataFrameSchema] = {
             **_PROVENANCE,
         },
         unique=["claim_id"],
+        checks=[
+            pa.Check(
+                lambda df: df["incidents_stated"].isna() == df["incidents_bound"].isna(),
+                error="incidents_bound given exactly when incidents_stated is",
+            ),
+            pa.Check(
+                lambda df: df["dyad"].isna() | (df["dyad"] == df["dyad_scope"]),
+                error="dyad equal to dyad_scope where a dyad is given",
+            ),
+            pa.Check(
+                lambda df: (
+                    df["period_first"].isna()
+                    | df["period_last"].isna()
+                    | (df["period_first"] <= df["period_last"])
+                ),
+                error="period_first on or before period_last",
+            ),
+        ],
+        strict=True,
+        ordered=True,
+    ),
+    # The incident catalogue's coverage: one row per dyad and year of its span, built from the
+    # incidents and claims tables (sources/catalogue.py, incident_coverage).
+    "incident_coverage": pa.DataFrameSchema(
+        {
+            "dyad": _dyad(nullable=False),
+            "year": pa.Column("Int64", checks=pa.Check.in_range(1900, 2100)),
+            "catalogued": _count(),
+            "status": _one_of(COVERAGE_STATUSES),
+            "first_month": pa.Column("Int64", checks=pa.Check.in_range(1, 12)),
+            "last_month": pa.Column("Int64", checks=pa.Check.in_range(1, 12)),
+            "basis": _text(False),
+        },
+        unique=["dyad", "year"],
+        checks=[
+            pa.Check(
+                lambda df: df["first_month"] <= df["last_month"],
+                error="first_month on or before last_month",
+            ),
+            pa.Check(
+                lambda df: df["catalogued"].gt(0).fillna(False) == df["status"].eq("rows_found"),
+                error="status rows_found exactly when catalogued > 0",
+            ),
+            pa.Check(
+                lambda df: df["catalogued"].isna() == df["status"].eq("not_covered"),
+                error="catalogued blank exactly when the year is not covered",
+            ),
+        ],
         strict=True,
         ordered=True,
     ),
@@ -260,17 +336,43 @@ CONTRACTS: dict[str, pa.DataFrameSchema] = {
     "milestones": pa.DataFrameSchema(
         {
             "milestone_id": _text(False),
-            "event_date": _date(),
-            "date_precision": _one_of(DATE_PRECISIONS),
-            "country": _iso3(),
+            "kind": _one_of(MILESTONE_KINDS),
+            "earliest_date": _date(nullable=True),
+            "latest_date": _date(),
+            "date_precision": _one_of(MILESTONE_PRECISIONS),
+            "country": pa.Column(
+                str,
+                checks=pa.Check(
+                    lambda text: all(code in known_iso3() for code in text.split("+")),
+                    element_wise=True,
+                    error="known ISO 3166 alpha-3 codes joined by '+'",
+                ),
+            ),
             "event": _text(False),
+            "quantity": pa.Column(float, nullable=True, checks=pa.Check.ge(0)),
+            "unit": _text(),
             "source_url": _text(False),
+            "source_title": _text(),
             "source_publication_date": _date(nullable=True),
             "statement": _text(),
-            "reliability_note": _text(),
+            "notes": _text(),
             **_PROVENANCE,
         },
         unique=["milestone_id"],
+        checks=[
+            pa.Check(
+                lambda df: df["earliest_date"].isna() == df["date_precision"].eq("reported_by"),
+                error="earliest_date blank exactly when date_precision is reported_by",
+            ),
+            pa.Check(
+                lambda df: df["earliest_date"].isna() | (df["earliest_date"] <= df["latest_date"]),
+                error="earliest_date on or before latest_date",
+            ),
+            pa.Check(
+                lambda df: df["quantity"].isna() == df["unit"].isna(),
+                error="a unit exactly when there is a quantity",
+            ),
+        ],
         strict=True,
         ordered=True,
     ),
@@ -358,12 +460,126 @@ SORT_KEYS: dict[str, list[str]] = {
     "countries": ["iso3"],
     "incidents": ["date_start", "incident_id"],
     "incident_claims": ["claim_id"],
+    "incident_coverage": ["dyad", "year"],
     "indicators": ["source", "iso3", "indicator", "frequency", "period"],
-    "milestones": ["event_date", "milestone_id"],
+    "milestones": ["latest_date", "milestone_id"],
     "conflict_years": ["dataset", "version", "conflict_id", "dyad_id", "year"],
     "contiguity": ["dataset", "state1", "state2", "date_start"],
     "states": ["system", "code", "date_start"],
 }
+
+
+# What each column means, for the tables whose columns are not self-explanatory; rendered into
+# data/README.md by the build (a test keeps these in step with the contracts).
+COLUMN_DOCS: dict[str, dict[str, str]] = {
+    "incidents": {
+        "incident_id": "the source's id (catalogue: KGZ-TJK-001, suffixes A-E for the additions)",
+        "source_dataset": f"one of {', '.join(INCIDENT_SOURCES)}",
+        "date_start": "first day (ISO); a month or year date is its first day",
+        "date_end": "last day (ISO); a month or year date is its last day",
+        "date_precision": f"one of {', '.join(DATE_PRECISIONS)}",
+        "date_note": "the source's note on the date, verbatim; prefixed '[superseded by "
+        "erratum ...]' when an erratum corrected the dates it describes but not the note",
+        "dyad": "border dyad AAA-BBB (catalogue); blank for single-country events",
+        "country": "ISO3 of the country an event is located in (GED, ACLED); blank for the "
+        "catalogue, whose incidents involve both states",
+        "location": "place as the source names it",
+        "admin_units": "administrative units as the source names them",
+        "latitude": "decimal degrees where the source gives them",
+        "longitude": "decimal degrees where the source gives them",
+        "incident_type": "the source's description of what happened, verbatim",
+        "event_category": "category read from incident_type (catalogue) or the source's type",
+        "actors": "who was involved, as stated",
+        "fatalities": "stated total, else the sum of stated per-country figures; blank = not "
+        "stated (never zero)",
+        "fatalities_low": "low estimate where the source gives a range",
+        "fatalities_high": "high estimate where the source gives a range",
+        "fatalities_basis": "how fatalities was read (stated total, sum, qualifier)",
+        "injured": "as fatalities, for the injured",
+        "displaced": "a single stated figure of people evacuated or displaced",
+        "casualty_text": "every stated casualty cell, verbatim",
+        "casualty_attribution": "which side or agency gave each figure",
+        "source_reference": "the row's source URL (or the dataset's event id)",
+        "source_title": "title of the source",
+        "source_date": "publication date of the source, as stated",
+        "secondary_sources": "further sources, verbatim",
+        "notes": "the compiler's notes",
+        "corrections": "errata applied to the row: 'field old -> new (evidence: url)'",
+        "source_file": "raw file the row comes from",
+        "source_row": "its line in that file",
+    },
+    "incident_claims": {
+        "claim_id": "AGG-nnn",
+        "dyad": "the dyad when the count is for one dyad; blank for a wider scope",
+        "dyad_scope": "the dyad, or 'KGZ (all borders)' for a count over every Kyrgyz border",
+        "period_start": "period start as stated (verbatim, e.g. c.2002)",
+        "period_end": "period end as stated (verbatim)",
+        "period_first": "first day of the period where it is written as a date; blank when "
+        "approximate",
+        "period_last": "last day of the period where it is written as a date",
+        "period_kind": "full_year; partial_year (within one year, kept as stated, never scaled "
+        "up); multi_year; point (no period)",
+        "metric": "what is counted, as stated",
+        "value_stated": "the figure as stated, verbatim",
+        "incidents_stated": "the number of incidents read from value_stated (blank for other "
+        "metrics and for unfound claims)",
+        "incidents_bound": f"one of {', '.join(COUNT_BOUNDS)} ('at least 32' is a lower bound)",
+        "counter": "stable id of who counted (sources/claim_counters.toml); relays of one "
+        "counter share it",
+        "claimant_kind": f"one of {', '.join(CLAIMANT_KINDS)}",
+        "counting_rule": "what the counter counts, where a source or the notes say; blank = "
+        "not stated",
+        "claimant": "who states the count, verbatim",
+        "quote_paraphrase": "the statement (exact quote in the original language for AGG-101+)",
+        "source_reference": "source URL",
+        "source_title": "source title",
+        "source_date": "source date, as stated",
+        "notes": "compiler's notes; a non-dyad border_dyad is kept here verbatim",
+        "source_file": "raw file",
+        "source_row": "its line",
+    },
+    "incident_coverage": {
+        "dyad": "border dyad of the catalogue",
+        "year": "calendar year, from the catalogue's first year to its collection cutoff",
+        "catalogued": "catalogue rows of the dyad dated (date_start) in the year; blank when "
+        "the year is not covered (missing, not zero)",
+        "status": "rows_found; searched_empty (rows for other dyads that year: a catalogue "
+        "zero); not_covered (no row for any dyad: missing, never zero); stated_zero (a "
+        "source states zero for the dyad and year)",
+        "first_month": "first month of the year the catalogue covers",
+        "last_month": "last month covered (the cutoff month in the cutoff's year)",
+        "basis": "why: the rule applied, the other dyads' rows, the claim stating zero, the cutoff",
+    },
+    "milestones": {
+        "milestone_id": "M001-M006 (the older file, in file order), M007-M055",
+        "kind": f"one of {', '.join(MILESTONE_KINDS)}",
+        "earliest_date": "first day the event can have happened; blank when unknown (reported_by)",
+        "latest_date": "last day it can have happened; for reported_by, the report's date",
+        "date_precision": "day, month, year, or reported_by (only the report's date is known: "
+        "the event happened on or before latest_date)",
+        "country": "state(s) concerned, ISO3 joined by '+'",
+        "event": "what happened, as the compiler summarises the page",
+        "quantity": "a figure the event text states (km of border agreed or covered)",
+        "unit": "its unit",
+        "source_url": "the page",
+        "source_title": "its title",
+        "source_publication_date": "its publication date",
+        "statement": "what the page states (quote in the page's language for M007+)",
+        "notes": "reliability, cross-checks and conflicting dates (never averaged)",
+        "source_file": "raw file",
+        "source_row": "its line",
+    },
+}
+
+
+def column_docs() -> str:
+    """The column dictionary of :data:`COLUMN_DOCS` as a Markdown section of data/README.md."""
+    lines = ["", "## Columns", ""]
+    for table, docs in COLUMN_DOCS.items():
+        lines += [f"### `{table}.csv`", "", "| column | meaning |", "|---|---|"]
+        lines += [f"| `{column}` | {text} |" for column, text in docs.items()]
+        lines.append("")
+    return "\n".join(lines)
 
 
 def columns(table: str) -> list[str]:

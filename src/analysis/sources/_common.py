@@ -448,3 +448,46 @@ def join_present(parts: list[pd.Series], sep: str) -> pd.Series:
             both = joined.notna() & part.notna()
             joined = (joined + sep + part).where(both, joined.fillna(part))
     return joined
+
+
+class CellProblem(ValueError):
+    """Raised by a cell parser given to :func:`parse_series`: what is wrong, what was expected."""
+
+    def __init__(self, problem: str, expected: str) -> None:
+        super().__init__(problem)
+        self.problem, self.expected = problem, expected
+
+
+def parse_series(frame: pd.DataFrame, column: str, path: Path, parse, missing=None) -> pd.Series:
+    """``parse`` applied once per distinct non-blank value of ``column`` (stripped), spread back
+    to the rows; blank cells get ``missing``.
+
+    For text rules no regex can state alone (qualified counts, partial dates). ``parse``
+    returns any object or raises :class:`CellProblem`; the first row holding a value that
+    failed is reported as a DataError at its line, with the cell as found.
+    """
+    codes, values = _distinct(frame, column)
+    results = np.empty(len(values) + 1, dtype=object)  # object cells: parse may return tuples
+    results[-1] = missing
+    problems: dict[int, CellProblem] = {}
+    for i, value in enumerate(values):
+        if pd.isna(value):
+            results[i] = missing
+            continue
+        try:
+            results[i] = parse(value)
+        except CellProblem as problem:
+            problems[i] = problem
+    failing = np.flatnonzero(np.isin(codes, list(problems)))
+    if len(failing):
+        first = int(failing[0])
+        problem = problems[int(codes[first])]
+        raise DataError(
+            path,
+            problem.problem,
+            row=int(frame["source_row"].iloc[first]),
+            column=column,
+            found=frame[column].iloc[first],
+            expected=problem.expected,
+        )
+    return pd.Series(results[codes], index=frame.index, dtype=object)
