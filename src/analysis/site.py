@@ -574,31 +574,35 @@ def summary_box(title: str, points: Sequence[str]) -> str:
 
 
 def paper_table(rows: Sequence[dict], *, caption: str, label: str) -> str:
-    """The compact booktabs table a paper cites: claim, outcome, effect [95% interval],
-    small-sample p, size, MDE and verdict; the claim's id once per group of outcomes. The
-    outcome column wraps (``tabularx``), so the table never runs past the text width."""
+    """The compact booktabs table a paper cites: claim, outcome and window, effect [95%
+    interval] with its scale under it, small-sample p, size, MDE and verdict; the claim's id
+    once per group of outcomes. Text columns wrap (``tabularx``, ``p``), so the table never runs
+    past the text width; the paper needs ``booktabs``, ``tabularx`` (and ``array``)."""
     lines = [
         r"\begin{table}[htbp]",
         r"\centering",
-        r"\small",
+        r"\footnotesize",
         rf"\caption{{{latex_escape(caption)}}}",
         rf"\label{{{label}}}",
-        r"\begin{tabularx}{\linewidth}{@{}l>{\raggedright\arraybackslash}Xrrrrl@{}}",
+        (
+            r"\begin{tabularx}{\linewidth}{@{}>{\raggedright\arraybackslash}p{2.2cm}"
+            r">{\raggedright\arraybackslash}X>{\raggedleft\arraybackslash}p{2.9cm}rrr"
+            r">{\raggedright\arraybackslash}p{1.9cm}@{}}"
+        ),
         r"\toprule",
-        r"Claim & Outcome, window; effect scale & Effect [95\% CI] & $p$ & Size & MDE & Verdict \\",
+        r"Claim & Outcome, window & Effect [95\% CI] & $p$ & Size & MDE & Verdict \\",
         r"\midrule",
     ]
-    for group in claim_groups(rows):
+    groups = claim_groups(rows)
+    for number, group in enumerate(groups):
+        if number and (len(group) > 1 or len(groups[number - 1]) > 1):
+            lines.append(r"\addlinespace[3pt]")  # a claim with several outcomes stands apart
         for i, row in enumerate(group):
-            claim = latex_escape(row["id"]) if i == 0 else ""
-            outcome = (
-                f"{latex_escape(row['outcome_label'])}, {latex_escape(row['window'])}; "
-                rf"\emph{{{latex_escape(row['effect_label'])}}}"
-            )
-            effect = latex_escape(_interval(row))
+            claim = latex_escape(row["id"]).replace(r"\_", r"\_\allowbreak{}") if i == 0 else ""
+            effect = rf"{latex_escape(_interval(row))}\newline\emph{{{latex_escape(row['effect_label'])}}}"
             cells = [
                 claim,
-                outcome,
+                f"{latex_escape(row['outcome_label'])}, {latex_escape(row['window'])}",
                 effect,
                 latex_escape(_p(row["p"])),
                 latex_escape(_number(row["size"], 3)),
@@ -606,10 +610,5 @@ def paper_table(rows: Sequence[dict], *, caption: str, label: str) -> str:
                 latex_escape(labels.verdict(row["verdict"]).label),
             ]
             lines.append(" & ".join(cells) + r" \\")
-        lines.append(r"\addlinespace[2pt]")
-    lines[-1:] = [
-        r"\bottomrule",
-        r"\end{tabularx}",
-        r"\end{table}",
-    ]
+    lines += [r"\bottomrule", r"\end{tabularx}", r"\end{table}"]
     return "\n".join(lines) + "\n"
