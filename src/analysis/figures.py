@@ -432,6 +432,19 @@ def forest(
     A row without an estimate stays in the plot, marked "not estimated".
     """
     frame = rows.reset_index(drop=True)
+    if frame.empty:
+        fig, ax = plt.subplots(figsize=(8, 1.2))
+        ax.axis("off")
+        ax.text(
+            0.5,
+            0.5,
+            "No estimate to show: no entry could be estimated on these data.",
+            ha="center",
+            va="center",
+            fontsize=10,
+        )
+        footer(fig, "", source)
+        return fig
     names = [
         labels.term(str(v)) if label in ("term", "focal") else str(v) for v in frame[label].tolist()
     ]
@@ -443,7 +456,8 @@ def forest(
     scales = frame[scale].astype(str).tolist() if scale in frame.columns else []
     single_scale = len(set(scales)) == 1
     n = len(frame)
-    fig, ax = plt.subplots(figsize=(10, 0.32 * n + 1.3))
+    width = 10 if single_scale or not scales else 12  # room for the scale column at right
+    fig, ax = plt.subplots(figsize=(width, 0.32 * n + 1.3))
     y = np.arange(n)[::-1]
     values = frame[[estimate, low, high]].apply(pd.to_numeric, errors="coerce").to_numpy(float)
     codes = frame[verdict].tolist() if verdict is not None else [None] * n

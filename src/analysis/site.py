@@ -358,10 +358,11 @@ def render_landing(
     title: str,
     cite: dict,
     problem: str | None = None,
-    forest_caption: str | None = None,
+    forest: tuple[str, str] | None = None,
 ) -> str:
     """The landing page. ``headline`` is the validated contract (None: not built yet);
-    ``problem`` an error met reading it; ``forest_caption`` the forest figure's caption."""
+    ``problem`` an error met reading it; ``forest`` the forest figure's path relative to the
+    reports folder and its caption (None: no figure exists)."""
     by_name = {r.name: r for r in reports}
     nav = [
         ("Results", "#results"),
@@ -394,7 +395,12 @@ def render_landing(
         body.append('<h2 id="results">Every registered claim, and what its test can say</h2>')
         body.append(headline_table(headline["rows"], by_name))
         body.append(verdict_key(headline["rows"]))
-        body.append(_forest(headline, by_name, forest_caption))
+        if forest is not None:
+            src, caption = forest
+            body.append(
+                f'<h2 id="forest">The estimates side by side</h2><figure><img src="{e(src)}" '
+                f'alt="{e(caption)}"><figcaption>{e(caption)}</figcaption></figure>'
+            )
     body.append(_report_lists(reports, headline))
     return page(title, nav, "\n".join(body), cite)
 
@@ -459,18 +465,6 @@ def verdict_key(rows: Sequence[dict]) -> str:
         if look.code in shown
     )
     return f'<ul class="key" aria-label="What the verdicts mean">{items}</ul>'
-
-
-def _forest(headline: dict, reports: dict[str, ReportLink], caption: str | None) -> str:
-    summary = reports.get(headline["generated_from"])
-    if not headline["forest"] or summary is None or not summary.published:
-        return ""
-    src = f"{quote(headline['generated_from'])}/{quote(headline['forest'])}"
-    text = caption or "Forest plot: the effect of every claim with its 95% interval, by verdict."
-    return (
-        f'<h2 id="forest">The estimates side by side</h2><figure><img src="{src}" '
-        f'alt="{e(text)}"><figcaption>{e(text)}</figcaption></figure>'
-    )
 
 
 def _report_lists(reports: Sequence[ReportLink], headline: dict | None) -> str:

@@ -40,20 +40,31 @@ def write_site(reports_dir: Path, rows: list[Row], plan_label: str) -> Path:
         headline, problem = None, str(exc)
     cite = headline["citation"] if headline else _study_citation(rows)
     title = citation.software()["title"]
-    caption = None
-    if headline and headline["forest"]:
-        stem = (reports_dir / headline["generated_from"] / headline["forest"]).with_suffix("")
-        caption_file = stem.with_name(stem.name + ".caption.txt")
-        caption = (
-            caption_file.read_text(encoding="utf-8").strip() if caption_file.is_file() else None
-        )
+    forest = _forest(reports_dir, headline) if headline else None
     write_atomic(reports_dir / STATUS, render_status(rows, plan_label, title=title, cite=cite))
     landing = site.render_landing(
-        headline, links, title=title, cite=cite, problem=problem, forest_caption=caption
+        headline, links, title=title, cite=cite, problem=problem, forest=forest
     )
     path = reports_dir / INDEX
     write_atomic(path, landing)
     return path
+
+
+def _forest(reports_dir: Path, headline: dict) -> tuple[str, str] | None:
+    """The summary's forest figure (path relative to reports/) and its caption, if it exists."""
+    if not headline["forest"]:
+        return None
+    relative = f"{headline['generated_from']}/{headline['forest']}"
+    figure = reports_dir / relative
+    if not figure.is_file():
+        return None
+    caption_file = figure.with_name(figure.stem + ".caption.txt")
+    caption = (
+        caption_file.read_text(encoding="utf-8").strip()
+        if caption_file.is_file()
+        else "The effect of every claim with its 95% interval, by verdict."
+    )
+    return quote(relative), caption
 
 
 def _study_citation(rows: list[Row]) -> dict:
