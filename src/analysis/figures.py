@@ -460,7 +460,7 @@ def forest(
     fig, ax = plt.subplots(figsize=(width, 0.32 * n + 1.3))
     y = np.arange(n)[::-1]
     values = frame[[estimate, low, high]].apply(pd.to_numeric, errors="coerce").to_numpy(float)
-    codes = frame[verdict].tolist() if verdict is not None else [None] * n
+    codes = [c if isinstance(c, str) else None for c in frame[verdict]] if verdict else [None] * n
     used = {}
     for i in range(n):
         point, lower, upper = values[i]
