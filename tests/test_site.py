@@ -63,6 +63,13 @@ def test_every_text_of_the_contract_is_escaped(headline):
     assert "Why &lt;b&gt;?" in page
 
 
+def test_results_that_may_be_out_of_date_say_so(headline):
+    stale = [site.ReportLink("90_summary", "stale", True)]
+    page = site.render_landing(headline, stale, title="Study", cite=CITE)
+    assert "The summary is stale" in page
+    assert "is stale" not in _landing(headline)
+
+
 def test_the_landing_page_is_useful_before_the_summary_exists():
     page = _landing(None)
     assert "has not been built yet" in page and "analysis run --only 90_summary" in page

@@ -351,6 +351,14 @@ SECTIONS = (
 )
 
 
+#: What the landing page says above results that may not match the current code and data.
+SUMMARY_NOTES = {
+    "stale": "The summary is stale (its code, data or registry changed since it was built): "
+    "these results come from its last build.",
+    "failed": "The summary's last run failed: these results come from its last successful build.",
+}
+
+
 def render_landing(
     headline: dict | None,
     reports: Sequence[ReportLink],
@@ -386,10 +394,10 @@ def render_landing(
             "<code>make reports</code>); the reports built so far are listed below and on the "
             '<a href="status.html">build status</a> page.</p>'
         )
-    elif summary is not None and summary.state != "fresh":
+    elif summary is not None and summary.state in SUMMARY_NOTES:
         body.append(
-            f'<p class="note">The summary is {e(summary.state)}: these results come from its '
-            'last successful build. See the <a href="status.html">build status</a>.</p>'
+            f'<p class="note">{e(SUMMARY_NOTES[summary.state])} See the '
+            '<a href="status.html">build status</a>.</p>'
         )
     if headline is not None:
         body.append('<h2 id="results">Every registered claim, and what its test can say</h2>')
