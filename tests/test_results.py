@@ -68,7 +68,7 @@ def test_markdown_latex_html_show_terms_and_escape(model):
     page = model.to_html()
     assert "<script>" not in page and "<script>" not in markdown
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
-    assert "<td>rain_mm</td>" in page
+    assert '<td style="text-align:left">rain_mm</td>' in page
 
 
 def test_summary_text(model):

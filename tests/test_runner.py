@@ -566,7 +566,13 @@ def test_index_escapes_every_text_it_shows(tmp_path, notebook):
     report.parameters["kind"] = "<script>alert(1)</script>"
     failure = {"cell": 2, "ename": "ValueError", "evalue": "<b>bad</b> & worse"}
     status = cache.Status("failed", ("last run failed at cell 2: ValueError",), None, failure)
-    page = index.render_index([(report, {"inputs": {"incidents": "a"}}, status)], "reports.toml")
+    page = index.render_status(
+        [(report, {"inputs": {"incidents": "a"}}, status)],
+        "reports.toml",
+        title="<i>study</i>",
+        cite={"text": "cite <me>", "bibtex": "@misc{x}"},
+    )
+    assert "<i>study</i>" not in page and "cite &lt;me&gt;" in page
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<b>bad</b>" not in page and "&lt;b&gt;bad&lt;/b&gt; &amp; worse" in page
     assert 'href="_failed/r/r.ipynb"' in page and "incidents: not yet used" in page

@@ -221,7 +221,7 @@ def test_a_failing_report_is_kept_apart_and_the_others_publish(project):
     executed = json.loads((failed / "bad.ipynb").read_text())
     assert "".join(executed["cells"][3]["outputs"][0]["text"]) == "before\n"
     assert executed["cells"][4]["outputs"][0]["output_type"] == "error"
-    page = (project / "reports" / "index.html").read_text()
+    page = (project / "reports" / "status.html").read_text()
     assert "no &lt;data&gt; here" in page and '<td class="failed">failed' in page
     assert not (project / "reports" / ".staging").exists()
 
@@ -403,7 +403,7 @@ def test_a_stop_signal_ends_the_run_and_leaves_published_reports_consistent(proj
         not (project / "reports" / "slow").exists() and files(project / "reports" / "quick") != {}
     )
     assert set(files(project / "reports" / "quick")) == set(published)
-    page = (project / "reports" / "index.html").read_text()
+    page = (project / "reports" / "status.html").read_text()
     assert "slow" in page and "never run" in page
 
 

@@ -1,59 +1,385 @@
 """Figures over tidy frames. They never estimate and never save: ``reporting`` saves them.
 
 Each function returns a matplotlib Figure, so a notebook can show it and hand it to
-``ReportOutputs.figure``.
+``ReportOutputs.figure``. Every figure is drawn inside :func:`style` (importing this module
+changes no matplotlib setting), uses the Okabe–Ito palette, writes model terms and outcomes in
+words (``labels``), puts plain numbers on log axes (0.25, 0.5, 1, 2, 4) and ends with a footer
+naming the units plotted and the source of the data (``units=`` and ``source=`` on every
+function; each has a default that says what it draws).
 """
 
 from __future__ import annotations
 
+import functools
+import textwrap
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+
+import matplotlib as mpl
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from cycler import cycler
+from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
 
-sns.set_theme(style="whitegrid", context="paper")
+from . import labels
+
+#: Okabe & Ito (2008), "Color Universal Design": distinguishable with every common colour-vision
+#: deficiency. Defined once; every figure takes its colours from here.
+OKABE_ITO = {
+    "blue": "#0072B2",
+    "orange": "#E69F00",
+    "sky blue": "#56B4E9",
+    "bluish green": "#009E73",
+    "vermillion": "#D55E00",
+    "reddish purple": "#CC79A7",
+    "yellow": "#F0E442",
+    "black": "#000000",
+}
+CYCLE = [OKABE_ITO[name] for name in ("blue", "orange", "bluish green", "vermillion")] + [
+    OKABE_ITO[name] for name in ("reddish purple", "sky blue", "yellow", "black")
+]
+GREY = "#999999"
+LIGHT = "#DDDDDD"
+INK = "#222222"
+NOTE = "#555555"
+
+CATALOGUE = "Source: curated incident catalogue, data/incidents.csv (see data/README.md)."
+CASE_MODELS = (
+    "Source: count models on the curated incident catalogue and WDI/SIPRI/IMF/FAO indicators "
+    "(data/README.md)."
+)
+GLOBAL_MODELS = "Source: UCDP/PRIO conflict data, World Bank WDI, SIPRI (data/README.md)."
+SIMULATION = "Source: simulation from the fitted model (see the report's method notes)."
+
+#: Milestone kinds (data/milestones.csv ``kind``): a colour and a marker each, so they read in grey.
+MILESTONE_KINDS = {
+    "militarisation": (OKABE_ITO["vermillion"], "^"),
+    "delimitation": (OKABE_ITO["blue"], "s"),
+    "border_regime": (OKABE_ITO["orange"], "D"),
+    "ceasefire": (OKABE_ITO["bluish green"], "o"),
+    "mediation": (OKABE_ITO["reddish purple"], "P"),
+}
+MILESTONE_OTHER = (INK, "o")
+
+_STYLE = {
+    **sns.axes_style("whitegrid"),
+    **sns.plotting_context("notebook", font_scale=0.85),
+    "axes.prop_cycle": cycler(color=CYCLE),
+    "axes.edgecolor": "#BBBBBB",
+    "grid.color": "#E6E6E6",
+    "text.color": INK,
+    "axes.labelcolor": INK,
+    "xtick.color": INK,
+    "ytick.color": INK,
+    "legend.frameon": False,
+    "figure.dpi": 100,
+}
 
 
-def incident_timeline(yearly: pd.DataFrame, claims: pd.DataFrame | None = None):
-    """Catalogued incidents per year and dyad; stated counts (where sources give one) as markers."""
-    fig, ax = plt.subplots(figsize=(8, 3.6))
-    yearly.plot(kind="bar", stacked=True, ax=ax, width=0.8, colormap="tab10")
+@contextmanager
+def style() -> Iterator[None]:
+    """The project's figure style, for the duration of a ``with`` block only."""
+    with mpl.rc_context(_STYLE):
+        yield
+
+
+def _styled(function: Callable) -> Callable:
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        with style():
+            return function(*args, **kwargs)
+
+    return wrapper
+
+
+def footer(fig, units: str, source: str, width: int = 110) -> None:
+    """The units line and the source line under the axes (kept by ``bbox_inches="tight"``)."""
+    lines = [f"Units: {units}" if units else "", source]
+    text = "\n".join(textwrap.fill(line, width) for line in lines if line)
+    fig.text(0.01, 0.0, text, ha="left", va="top", fontsize=8, color=NOTE, wrap=False)
+
+
+# --- log axes with plain ticks ---------------------------------------------------------------
+
+_POWERS_OF_TWO = [2.0**k for k in range(-4, 5)]  # 1/16 ... 16
+_STEPS = (  # ever coarser tick series for wider ranges; the first with few enough ticks is used
+    [m * 10.0**k for k in range(-3, 5) for m in (1, 2, 5)],
+    [m * 10.0**k for k in range(-3, 5) for m in (1, 3)],
+    [10.0**k for k in range(-3, 5)],
+)
+MAX_TICKS = 8
+
+
+def plain_number(value: float, _position=None) -> str:
+    """0.25, 0.5, 1, 2, 4, 1,000: how a reader writes a ratio (never 10^0 or 2×10^0)."""
+    if value >= 1000:
+        return f"{value:,.0f}"
+    return f"{value:g}"
+
+
+def log_ratio_axis(ax, axis: str = "x") -> None:
+    """A log axis for ratios with ticks a reader knows: halvings and doublings around 1 for a
+    narrow range (0.25, 0.5, 1, 2, 4), 1-2-5 or 1-3-10 steps for wider ones; no minor ticks."""
+    getattr(ax, f"set_{axis}scale")("log")
+    low, high = getattr(ax, f"get_{axis}lim")()
+    low, high = max(low, 1e-3), max(high, low * 1.01)
+
+    def within(candidates):
+        return [t for t in candidates if low <= t <= high]
+
+    ticks = within(_POWERS_OF_TWO) if low >= 1 / 16 and high <= 16 else []
+    for series in _STEPS:
+        if ticks:
+            break
+        if len(within(series)) <= MAX_TICKS:
+            ticks = within(series)
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    target.set_major_locator(FixedLocator(ticks or [1.0]))
+    target.set_major_formatter(FuncFormatter(plain_number))
+    target.set_minor_locator(NullLocator())
+    getattr(ax, f"set_{axis}lim")(low, high)
+
+
+# --- descriptive figures -----------------------------------------------------------------------
+
+
+@_styled
+def incident_timeline(
+    yearly: pd.DataFrame,
+    claims: pd.DataFrame | None = None,
+    milestones: pd.DataFrame | None = None,
+    *,
+    units: str = "incidents per calendar year, by border dyad",
+    source: str = CATALOGUE,
+):
+    """Catalogued incidents per year and dyad; stated counts (where sources give one) as
+    markers; dated milestones (wars, purchases, laws, treaties) as a strip under the bars."""
+    if milestones is not None and len(milestones):
+        fig, (ax, strip) = plt.subplots(
+            2, 1, figsize=(9, 5.2), sharex=True, gridspec_kw={"height_ratios": [3, 1.4]}
+        )
+    else:
+        fig, ax = plt.subplots(figsize=(9, 3.8))
+        strip = None
+    years = [int(y) for y in yearly.index]
+    x = np.arange(len(years))
+    bottom = np.zeros(len(years))
+    for colour, dyad in zip(CYCLE, yearly.columns):
+        values = yearly[dyad].to_numpy(dtype=float)
+        ax.bar(x, values, bottom=bottom, width=0.8, color=colour, label=dyad.replace("-", "–"))
+        bottom += values
     if claims is not None and len(claims):
-        positions = {year: i for i, year in enumerate(yearly.index)}
-        for claim in claims.itertuples(index=False):
-            if claim.year in positions:
-                ax.scatter(
-                    positions[claim.year],
-                    claim.stated_incidents,
-                    marker="D",
-                    color="black",
-                    zorder=3,
-                )
-        ax.scatter([], [], marker="D", color="black", label="count stated by a source")
-    ax.set_xlabel("")
+        positions = dict(zip(years, x))
+        shown = claims[claims["year"].isin(positions)]
+        ax.scatter(
+            [positions[y] for y in shown["year"]],
+            shown["stated_incidents"],
+            marker="D",
+            s=28,
+            facecolor="white",
+            edgecolor=INK,
+            zorder=3,
+            label="count stated by a source",
+        )
+    ax.set_xticks(x, [str(y) if y % 2 == 0 else "" for y in years])
     ax.set_ylabel("incidents catalogued")
-    ax.legend(frameon=False, fontsize=7)
+    ax.grid(axis="x", visible=False)
+    ax.legend(fontsize=8, ncols=4, loc="lower left", bbox_to_anchor=(0, 1.0))
+    note = ""
+    if strip is not None:
+        drawn = milestone_strip(strip, milestones, position=_year_position(years))
+        left = len(milestones) - drawn
+        note = f" {left} milestone(s) outside {years[0]}–{years[-1]} not drawn." if left else ""
+        strip.set_xticks(x, [str(y) if y % 2 == 0 else "" for y in years])
     fig.tight_layout()
+    footer(fig, units, source + note)
     return fig
 
 
-def monthly_bars(profile: pd.DataFrame):
-    fig, ax = plt.subplots(figsize=(6, 3))
-    colours = ["#1f77b4" if s else "#bbbbbb" for s in profile["irrigation_season"]]
-    ax.bar(profile["month"], profile["incidents"], color=colours)
+def _year_position(years: Sequence[int]) -> Callable[[pd.Timestamp], float | None]:
+    """Date → x on a bar chart with one bar per year at 0, 1, 2, ... (None outside the years)."""
+    first, last = years[0], years[-1]
+
+    def position(date: pd.Timestamp) -> float | None:
+        if not first <= date.year <= last:
+            return None
+        start = pd.Timestamp(year=date.year, month=1, day=1)
+        days = 366 if date.is_leap_year else 365
+        return (
+            years.index(date.year) - 0.5 + (date - start).days / days
+            if date.year in years
+            else None
+        )
+
+    return position
+
+
+def milestone_strip(
+    ax,
+    milestones: pd.DataFrame,
+    position: Callable[[pd.Timestamp], float | None] | None = None,
+    *,
+    max_label: int = 38,
+) -> int:
+    """Dated events as a labelled strip on ``ax``; returns how many were drawn.
+
+    ``milestones`` has ``event_date``, ``event`` and ``date_precision`` (day, month, year or
+    reported_by), and optionally ``kind`` (colour and marker, see :data:`MILESTONE_KINDS`) and
+    ``label`` (short text; else the event, shortened). A month or year precision is drawn as a
+    bar over that month or year; ``reported_by`` (the event happened on or before the date) as a
+    left-pointing arrow ending at the date. ``position`` maps a date to x (default: the date).
+    """
+    position = position or (lambda date: mpl.dates.date2num(date))
+    rows = milestones.assign(when=pd.to_datetime(milestones["event_date"])).sort_values("when")
+    levels: list[list[tuple[float, float]]] = []  # x-intervals taken by the labels of each row
+    renderer = ax.figure.canvas.get_renderer()
+    right_edge = ax.get_xlim()[1]
+    drawn = 0
+    kinds_shown = {}
+    for row in rows.itertuples(index=False):
+        x = position(row.when)
+        if x is None:
+            continue
+        precision = getattr(row, "date_precision", "day")
+        kind = getattr(row, "kind", None)
+        colour, marker = MILESTONE_KINDS.get(kind, MILESTONE_OTHER)
+        text = str(getattr(row, "label", None) or row.event)
+        if len(text) > max_label:
+            text = text[: max_label - 1].rstrip() + "…"
+        label = ax.text(
+            x, 0, f" {_when(row.when, precision)}: {text} ", va="center", fontsize=7, color=INK
+        )
+        extent = label.get_window_extent(renderer).transformed(ax.transData.inverted())
+        width = extent.x1 - extent.x0
+        span = _precision_span(row.when, precision, position)
+        x = (span[0] + span[1]) / 2  # a month or a year known: the mark sits in its middle
+        start = x - 0.6 if precision == "reported_by" else span[0]
+        if (
+            span[1] + width > right_edge
+        ):  # no room on the right: the label ends where the mark starts
+            label.set_horizontalalignment("right")
+            label.set_x(start)
+            taken = (start - width, span[1])
+        else:
+            label.set_x(span[1])
+            taken = (start, span[1] + width)
+        level = next(
+            (
+                i
+                for i, used in enumerate(levels)
+                if all(taken[1] < a or taken[0] > b for a, b in used)
+            ),
+            len(levels),
+        )
+        if level == len(levels):
+            levels.append([])
+        levels[level].append(taken)
+        y = -level
+        label.set_y(y)
+        if precision == "reported_by":
+            ax.annotate(
+                "",
+                xy=(x, y),
+                xytext=(x - 0.6, y),
+                arrowprops={"arrowstyle": "<-", "color": colour, "lw": 1.2},
+            )
+            ax.plot([x, x], [y - 0.25, y + 0.25], color=colour, lw=1.5)
+        elif span[1] > span[0]:
+            ax.plot(list(span), [y, y], color=colour, lw=5, alpha=0.4, solid_capstyle="butt")
+        ax.scatter([x], [y], marker=marker, s=30, color=colour, zorder=3)
+        if kind in MILESTONE_KINDS:
+            kinds_shown[kind] = MILESTONE_KINDS[kind]
+        drawn += 1
+    placed = levels
+    ax.set_ylim(-len(placed) + 0.4, 0.6)
+    ax.set_yticks([])
+    ax.grid(False)
+    ax.set_ylabel("milestones", fontsize=8)
+    for spine in ("top", "right", "left"):
+        ax.spines[spine].set_visible(False)
+    if kinds_shown:
+        handles = [
+            plt.Line2D([], [], ls="", marker=m, color=c, label=k.replace("_", " "))
+            for k, (c, m) in kinds_shown.items()
+        ]
+        ax.legend(handles=handles, fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    return drawn
+
+
+def _when(date: pd.Timestamp, precision: str) -> str:
+    """A date written as precisely as it is known."""
+    if precision == "year":
+        return f"{date:%Y}"
+    if precision == "month":
+        return f"{date:%b %Y}"
+    return (
+        f"by {date.day} {date:%b %Y}" if precision == "reported_by" else f"{date.day} {date:%b %Y}"
+    )
+
+
+def _precision_span(date: pd.Timestamp, precision: str, position) -> tuple[float, float]:
+    """x-range of the period a date stands for: its month or year when that is all that is known."""
+    if precision == "year":
+        start, end = (
+            pd.Timestamp(year=date.year, month=1, day=1),
+            pd.Timestamp(year=date.year, month=12, day=31),
+        )
+    elif precision == "month":
+        start = date.replace(day=1)
+        end = start + pd.offsets.MonthEnd(0)
+    else:
+        x = position(date)
+        return x, x
+    a, b = position(start), position(end)
+    return (a, b) if a is not None and b is not None else (position(date), position(date))
+
+
+@_styled
+def monthly_bars(
+    profile: pd.DataFrame,
+    *,
+    units: str = "incidents per calendar month, all years pooled",
+    source: str = CATALOGUE,
+):
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    season = profile["irrigation_season"].to_numpy(dtype=bool)
+    ax.bar(
+        profile["month"][season],
+        profile["incidents"][season],
+        color=OKABE_ITO["blue"],
+        label="irrigation season (Apr–Sep)",
+    )
+    ax.bar(
+        profile["month"][~season],
+        profile["incidents"][~season],
+        color=LIGHT,
+        edgecolor=GREY,
+        hatch="///",
+        label="rest of the year",
+    )
     ax.set_ylabel("incidents (all years)")
-    ax.set_title("Blue: irrigation season (Apr-Sep)", fontsize=8)
+    ax.grid(axis="x", visible=False)
+    ax.legend(fontsize=8, loc="upper left")
     fig.tight_layout()
+    footer(fig, units, source)
     return fig
 
 
-def severity_chart(severity: pd.DataFrame):
-    fig, ax = plt.subplots(figsize=(7, 3))
-    ax.bar(severity["year"], severity["incidents"], color="#cccccc", label="incidents")
+@_styled
+def severity_chart(
+    severity: pd.DataFrame,
+    *,
+    units: str = "incidents per year (bars); stated fatalities per year (line, symmetric log axis)",
+    source: str = CATALOGUE,
+):
+    fig, ax = plt.subplots(figsize=(8, 3.4))
+    ax.bar(severity["year"], severity["incidents"], color=LIGHT, label="incidents")
     ax.bar(
         severity["year"],
         severity["with_fatality_figure"],
-        color="#1f77b4",
+        color=OKABE_ITO["sky blue"],
         label="with a stated fatality figure",
     )
     ax2 = ax.twinx()
@@ -61,48 +387,196 @@ def severity_chart(severity: pd.DataFrame):
         severity["year"],
         severity["stated_fatalities"],
         "o-",
-        color="#d62728",
+        color=OKABE_ITO["vermillion"],
         label="stated fatalities",
     )
     ax2.set_yscale("symlog")
+    ax2.yaxis.set_major_formatter(FuncFormatter(plain_number))
+    ax2.yaxis.set_minor_locator(NullLocator())
     ax.set_ylabel("incidents")
-    ax2.set_ylabel("stated fatalities (symlog)")
+    ax2.set_ylabel("stated fatalities")
+    ax.xaxis.get_major_locator().set_params(integer=True)
     handles = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
-    ax.legend(handles=handles, frameon=False, fontsize=7, loc="upper left")
+    ax.legend(handles=handles, fontsize=8, loc="upper left")
     ax2.grid(False)
     fig.tight_layout()
+    footer(fig, units, source)
     return fig
 
 
-def forest(rows: pd.DataFrame, label: str = "hypothesis"):
-    """IRRs with 95% intervals on a log axis; columns irr, irr_low, irr_high and ``label``."""
-    rows = rows.iloc[::-1]
-    fig, ax = plt.subplots(figsize=(7, 0.35 * len(rows) + 1.2))
-    y = np.arange(len(rows))
-    ax.errorbar(
-        rows["irr"],
-        y,
-        xerr=[rows["irr"] - rows["irr_low"], rows["irr_high"] - rows["irr"]],
-        fmt="o",
-        color="#1f77b4",
-        ecolor="#555555",
-        capsize=2,
-    )
-    ax.axvline(1, color="black", lw=0.8)
-    ax.set_xscale("log")
-    ax.set_yticks(y, rows[label])
-    ax.set_xlabel("incidence-rate ratio (log scale), 95% CI")
+# --- estimates ---------------------------------------------------------------------------------
+
+
+@_styled
+def forest(
+    rows: pd.DataFrame,
+    label: str = "hypothesis",
+    *,
+    estimate: str = "irr",
+    low: str = "irr_low",
+    high: str = "irr_high",
+    scale: str = "scale",
+    group: str | None = None,
+    verdict: str | None = None,
+    xlabel: str | None = None,
+    units: str | None = None,
+    source: str = CASE_MODELS,
+):
+    """Ratios with 95% intervals on a log axis, one row per line of ``rows`` (top to bottom).
+
+    ``label`` names each row (model terms are put in words). The x label comes from the rows'
+    ``scale`` column when all rows share one (an IRR per SD, an odds ratio...); when they differ,
+    each row's scale is written at its right. ``group`` keeps the rows of one claim together
+    (several outcomes per claim) and names the claim once; ``verdict`` (codes of
+    ``labels.VERDICT_CODES``) gives each point its verdict's colour and marker, with a legend.
+    A row without an estimate stays in the plot, marked "not estimated".
+    """
+    frame = rows.reset_index(drop=True)
+    if frame.empty:
+        fig, ax = plt.subplots(figsize=(8, 1.2))
+        ax.axis("off")
+        ax.text(
+            0.5,
+            0.5,
+            "No estimate to show: no entry could be estimated on these data.",
+            ha="center",
+            va="center",
+            fontsize=10,
+        )
+        footer(fig, "", source)
+        return fig
+    names = [
+        labels.term(str(v)) if label in ("term", "focal") else str(v) for v in frame[label].tolist()
+    ]
+    if group is not None:
+        previous = None
+        for i, key in enumerate(frame[group].tolist()):
+            names[i] = f"{key}   {names[i]}" if key != previous else names[i]
+            previous = key
+    scales = frame[scale].astype(str).tolist() if scale in frame.columns else []
+    single_scale = len(set(scales)) == 1
+    n = len(frame)
+    width = 10 if single_scale or not scales else 12  # room for the scale column at right
+    fig, ax = plt.subplots(figsize=(width, 0.32 * n + 1.3))
+    y = np.arange(n)[::-1]
+    values = frame[[estimate, low, high]].apply(pd.to_numeric, errors="coerce").to_numpy(float)
+    codes = [c if isinstance(c, str) else None for c in frame[verdict]] if verdict else [None] * n
+    used = {}
+    for i in range(n):
+        point, lower, upper = values[i]
+        if not np.isfinite(point):
+            ax.text(1, y[i], "not estimated", va="center", ha="center", fontsize=8, color=NOTE)
+            continue
+        look = labels.verdict(codes[i]) if codes[i] is not None else None
+        colour = look.colour if look else OKABE_ITO["blue"]
+        marker = look.marker if look else "o"
+        if np.isfinite(lower) and np.isfinite(upper):
+            ax.plot([lower, upper], [y[i], y[i]], color=colour, lw=1.6, solid_capstyle="butt")
+        ax.plot(
+            [point],
+            [y[i]],
+            marker=marker,
+            ms=7,
+            ls="",
+            color=colour,
+            markerfacecolor=colour if (look is None or look.filled) else "white",
+            markeredgewidth=1.5,
+            zorder=3,
+        )
+        if look is not None:
+            used[look.code] = look
+    if group is not None:
+        keys = frame[group].tolist()
+        band = False
+        start = 0
+        for i in range(1, n + 1):
+            if i == n or keys[i] != keys[start]:
+                if band:
+                    ax.axhspan(y[i - 1] - 0.5, y[start] + 0.5, color="#F3F3F3", zorder=0)
+                band = not band
+                start = i
+    ax.axvline(1, color=INK, lw=0.8)
+    ax.set_yticks(y, names)
+    ax.set_ylim(-0.7, n - 0.3)
+    ax.grid(axis="y", visible=False)
+    log_ratio_axis(ax, "x")
+    if scales and not single_scale:
+        right = ax.secondary_yaxis("right")
+        right.set_yticks(y, scales, fontsize=8, color=NOTE)
+        right.tick_params(length=0)
+    if xlabel is None:
+        kind = scales[0] if single_scale else "ratio (scale of each row at right)"
+        xlabel = f"{kind}, 95% interval (log scale)"
+    ax.set_xlabel(xlabel)
+    if used:
+        handles = [
+            plt.Line2D(
+                [],
+                [],
+                ls="",
+                marker=look.marker,
+                color=look.colour,
+                markerfacecolor=look.colour if look.filled else "white",
+                markeredgewidth=1.5,
+                label=look.label,
+            )
+            for look in labels.verdicts()
+            if look.code in used
+        ]
+        ax.legend(
+            handles=handles,
+            fontsize=8,
+            loc="lower center",
+            bbox_to_anchor=(0.5, 1.0),
+            ncols=min(4, len(handles)),
+        )
     fig.tight_layout()
+    footer(
+        fig, units or "ratio of expected counts (or odds) with 95% interval; 1 = no effect", source
+    )
     return fig
 
 
-def small_sample_check(result):
+def headline_forest(rows: Sequence[dict], *, source: str = CASE_MODELS):
+    """The study's forest plot from headline rows (``reports/90_summary/headline.json``): one
+    line per claim and outcome, grouped by claim, coloured by verdict, scale per row."""
+    frame = pd.DataFrame(
+        [
+            {
+                "id": row["id"],
+                "outcome": row["outcome_label"],
+                "effect": row["effect"],
+                "ci_low": row["ci_low"],
+                "ci_high": row["ci_high"],
+                "scale": row["effect_label"],
+                "verdict": row["verdict"],
+            }
+            for row in rows
+        ]
+    )
+    return forest(
+        frame,
+        label="outcome",
+        estimate="effect",
+        low="ci_low",
+        high="ci_high",
+        group="id",
+        verdict="verdict",
+        source=source,
+    )
+
+
+@_styled
+def small_sample_check(result, *, source: str = CASE_MODELS):
     """The focal statistic against its permutation or placebo-date distribution; for entries
     tested with cluster-robust inference (global panels) a panel that says so instead."""
     if result.permutation is not None:
         check = result.permutation
         return null_distribution(
-            check.null_statistics, check.statistic, f"block permutation: p = {check.p_value:.3f}"
+            check.null_statistics,
+            check.statistic,
+            f"block permutation: p = {check.p_value:.3f}",
+            source=source,
         )
     if result.placebo is not None:
         check = result.placebo
@@ -110,8 +584,9 @@ def small_sample_check(result):
             check.placebo["statistic"].to_numpy(),
             check.statistic,
             f"placebo break dates: p = {check.p_value:.3f}",
+            source=source,
         )
-    fig, ax = plt.subplots(figsize=(5, 1.2))
+    fig, ax = plt.subplots(figsize=(6, 1.2))
     ax.axis("off")
     ax.text(
         0.5,
@@ -119,72 +594,125 @@ def small_sample_check(result):
         f"cluster-robust inference: p = {result.p_asymptotic:.3f} (no permutation distribution)",
         ha="center",
         va="center",
-        fontsize=8,
+        fontsize=9,
     )
+    footer(fig, "", source)
     return fig
 
 
-def null_distribution(null_statistics: np.ndarray, observed: float, title: str):
-    fig, ax = plt.subplots(figsize=(5, 3))
-    ax.hist(null_statistics[np.isfinite(null_statistics)], bins=30, color="#bbbbbb")
-    ax.axvline(observed, color="#d62728", lw=2, label="observed")
+@_styled
+def null_distribution(
+    null_statistics: np.ndarray,
+    observed: float,
+    title: str,
+    *,
+    units: str = "score statistic of the focal term; bars: its distribution with no effect",
+    source: str = CASE_MODELS,
+):
+    fig, ax = plt.subplots(figsize=(6, 3.2))
+    ax.hist(null_statistics[np.isfinite(null_statistics)], bins=30, color=LIGHT, edgecolor=GREY)
+    ax.axvline(observed, color=OKABE_ITO["vermillion"], lw=2, label="observed")
     ax.set_xlabel("score statistic")
-    ax.set_title(title, fontsize=8)
-    ax.legend(frameon=False, fontsize=7)
+    ax.set_ylabel("draws")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=8)
     fig.tight_layout()
+    footer(fig, units, source)
     return fig
 
 
-def power_curve(curve: pd.DataFrame, mde: float, x: str = "irr_per_sd"):
-    fig, ax = plt.subplots(figsize=(5, 3))
+@_styled
+def power_curve(
+    curve: pd.DataFrame,
+    mde: float,
+    x: str = "irr_per_sd",
+    *,
+    units: str | None = None,
+    source: str = SIMULATION,
+):
+    fig, ax = plt.subplots(figsize=(6, 3.2))
     ordered = curve.sort_values(x)
-    ax.plot(ordered[x], ordered["power"], "o-")
-    ax.axhline(0.8, color="grey", ls="--", lw=0.8)
+    ax.plot(ordered[x], ordered["power"], "o-", color=OKABE_ITO["blue"])
+    ax.axhline(0.8, color=GREY, ls="--", lw=0.8, label="80% power")
     if np.isfinite(mde):
-        ax.axvline(mde, color="#d62728", lw=1, label=f"MDE {mde:.2f}")
-        ax.legend(frameon=False, fontsize=7)
-    ax.set_xscale("log")
-    ax.set_xlabel("true IRR" + (" per SD" if x == "irr_per_sd" else ""))
+        ax.axvline(
+            mde,
+            color=OKABE_ITO["vermillion"],
+            lw=1.2,
+            label=f"minimum detectable effect {plain_number(round(mde, 2))}",
+        )
+    ax.legend(fontsize=8)
+    per = " per SD" if x == "irr_per_sd" else ""
+    log_ratio_axis(ax, "x")
+    ax.set_xlabel(f"true ratio{per} (log scale)")
     ax.set_ylabel("power")
+    ax.set_ylim(0, 1.02)
     fig.tight_layout()
+    footer(fig, units or f"share of simulated samples that reject; true ratio{per}", source)
     return fig
 
 
-def observed_vs_fitted(periods: pd.Index, observed: np.ndarray, fitted: np.ndarray):
-    fig, ax = plt.subplots(figsize=(8, 3))
+@_styled
+def observed_vs_fitted(
+    periods: pd.Index,
+    observed: np.ndarray,
+    fitted: np.ndarray,
+    *,
+    units: str = "incidents per period",
+    source: str = CASE_MODELS,
+):
+    fig, ax = plt.subplots(figsize=(8, 3.2))
     x = periods.to_timestamp() if hasattr(periods, "to_timestamp") else periods
-    ax.plot(x, observed, color="#bbbbbb", lw=1, label="observed")
-    ax.plot(x, fitted, color="#1f77b4", lw=1.2, label="fitted")
+    ax.plot(x, observed, color=GREY, lw=1, label="observed")
+    ax.plot(x, fitted, color=OKABE_ITO["blue"], lw=1.4, label="fitted")
     ax.set_ylabel("incidents")
-    ax.legend(frameon=False, fontsize=7)
+    ax.legend(fontsize=8)
     fig.tight_layout()
+    footer(fig, units, source)
     return fig
 
 
-def specification_curve(variants: pd.DataFrame):
+@_styled
+def specification_curve(
+    variants: pd.DataFrame,
+    *,
+    units: str = "ratio of the focal term with its 95% interval (HAC), one point per specification",
+    source: str = CASE_MODELS,
+):
     """Estimates of one focal term across specifications, sorted, with intervals."""
     ordered = variants.dropna(subset=["irr"]).sort_values("irr").reset_index(drop=True)
     fig, (top, bottom) = plt.subplots(
         2, 1, figsize=(8, 5), sharex=True, gridspec_kw={"height_ratios": [2, 1]}
     )
     x = np.arange(len(ordered))
+    registered = (ordered["dimension"] == "registered").to_numpy()
     top.errorbar(
         x,
         ordered["irr"],
         yerr=[ordered["irr"] - ordered["irr_low"], ordered["irr_high"] - ordered["irr"]],
         fmt="o",
         ms=3,
-        color="#1f77b4",
-        ecolor="#999999",
+        color=OKABE_ITO["blue"],
+        ecolor="#AAAAAA",
     )
-    top.axhline(1, color="black", lw=0.8)
-    top.set_yscale("log")
-    top.set_ylabel("IRR (95% CI)")
+    top.plot(
+        x[registered],
+        ordered["irr"][registered],
+        "D",
+        ms=7,
+        color=OKABE_ITO["vermillion"],
+        label="as registered",
+    )
+    top.axhline(1, color=INK, lw=0.8)
+    log_ratio_axis(top, "y")
+    top.set_ylabel("ratio (95% interval)")
+    top.legend(fontsize=8)
     kinds = sorted(ordered["dimension"].unique())
     for j, kind in enumerate(kinds):
-        mask = ordered["dimension"] == kind
-        bottom.scatter(x[mask], np.full(mask.sum(), j), marker="|", s=80, color="#333333")
-    bottom.set_yticks(range(len(kinds)), kinds)
+        mask = (ordered["dimension"] == kind).to_numpy()
+        bottom.scatter(x[mask], np.full(mask.sum(), j), marker="|", s=80, color=INK)
+    bottom.set_yticks(range(len(kinds)), [labels.dimension(k) for k in kinds])
     bottom.set_xlabel("specification (sorted by estimate)")
     fig.tight_layout()
+    footer(fig, units, source)
     return fig

@@ -6,6 +6,12 @@ use) nothing is written; items are only displayed. Files are byte-stable: the sa
 the same bytes (no creation dates in PDF/SVG/PNG metadata, fixed SVG ids, fixed float format),
 so a diff between two runs shows only real changes.
 
+What a reader sees in the HTML report: each figure as an image whose alt text is its caption
+(the caption is printed under it too), tables with human labels and aligned columns
+(``formatting.display_frame``; the CSV keeps the raw names and values), and the helpers a
+notebook opens and closes with: :func:`show_verdict` (the answer first), :func:`show_summary`,
+and :func:`show_details` (technical output collapsed).
+
 Number macros: ``numbers.tex`` defines one LaTeX macro per number, named from its key by
 :func:`macro_name` (``"H1a IRR low"`` → ``\\HOneaIRRLow``): words are split at anything that
 is not a letter or digit, digits are spelled out (LaTeX macro names cannot hold digits) and each
@@ -14,19 +20,25 @@ word's first letter is upper-cased, so keys stay readable in the paper's source.
 
 from __future__ import annotations
 
+import base64
+import html
+import io
 import json
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import matplotlib
 import pandas as pd
 
+from . import site
 from .errors import ConfigError
-from .formatting import latex_escape, latex_table, markdown_table
+from .formatting import display_frame, html_table, latex_escape, latex_table, markdown_table
 
 FIGURE_FORMATS = ("pdf", "png", "svg")
+SCREEN_DPI = 144  # the figure shown in the report: 1.5 image pixels per CSS pixel, sharp on HiDPI
 _DIGITS = ("Zero", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_\-]*$")
 # Metadata a format would otherwise fill from the clock or the library version.
@@ -92,25 +104,54 @@ class ReportOutputs:
                 (folder / f"{name}.caption.txt").write_text(
                     caption.strip() + "\n", encoding="utf-8"
                 )
-        _display_figure(fig)
+        _display_html(figure_html(fig, caption or name), caption or name)
+        import matplotlib.pyplot as plt
 
-    def table(self, frame: pd.DataFrame, name: str, caption: str = "", index: bool = False) -> None:
-        """Save a display frame as CSV, LaTeX (booktabs) and Markdown."""
+        plt.close(fig)
+
+    def table(
+        self,
+        frame: pd.DataFrame,
+        name: str,
+        caption: str = "",
+        index: bool = False,
+        collapsed: bool = False,
+    ) -> None:
+        """Save a frame as CSV (raw names and values), LaTeX (booktabs) and Markdown (labelled,
+        aligned, consistent digits); show it, inside a closed ``<details>`` if ``collapsed``."""
         _check_name(name, "table")
         shown = frame.reset_index() if index else frame
+        table = display_frame(shown)
         if self.saving:
             folder = self._folder("tables")
-            header = [str(c) for c in shown.columns]
-            rows = [[_cell(v) for v in row] for row in shown.itertuples(index=False)]
             (folder / f"{name}.csv").write_text(
                 shown.to_csv(index=False, lineterminator="\n"), encoding="utf-8"
             )
             label = f"tab:{self.report}:{name}"
             (folder / f"{name}.tex").write_text(
-                latex_table(header, rows, caption=caption or None, label=label), encoding="utf-8"
+                latex_table(
+                    table.header,
+                    table.rows,
+                    caption=caption or None,
+                    label=label,
+                    align=table.align,
+                ),
+                encoding="utf-8",
             )
-            (folder / f"{name}.md").write_text(markdown_table(header, rows), encoding="utf-8")
-        _display_table(shown)
+            (folder / f"{name}.md").write_text(
+                markdown_table(table.header, table.rows, align=table.align), encoding="utf-8"
+            )
+        markup = html_table(table.header, table.rows, align=table.align)
+        if collapsed:
+            markup = site.details(caption or name, markup=markup)
+        _display_html(markup, caption or name)
+
+    def paper_table(self, rows: Sequence[dict], name: str, caption: str) -> None:
+        """Save the compact table a paper cites (``site.paper_table``) from headline rows."""
+        _check_name(name, "table")
+        if self.saving:
+            text = site.paper_table(rows, caption=caption, label=f"tab:{self.report}:{name}")
+            (self._folder("tables") / f"{name}.tex").write_text(text, encoding="utf-8")
 
     def number(self, key: str, value, *, digits: int = 2, description: str = "") -> str:
         """Record a number the text quotes; returns it formatted as quoted (for narrative)."""
@@ -168,40 +209,58 @@ def _format_quoted(value, digits: int) -> str:
     return f"{float(value):.{digits}f}"
 
 
-def _cell(value) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return ""
-    if isinstance(value, float):
-        return f"{value:.3f}"
-    return str(value)
+def figure_html(fig, caption: str) -> str:
+    """The figure as the HTML report shows it: a PNG whose alt text is the caption, at its
+    natural size (never upscaled), with the caption under it."""
+    buffer = io.BytesIO()
+    fig.savefig(
+        buffer, format="png", dpi=SCREEN_DPI, bbox_inches="tight", metadata=_FIXED_METADATA["png"]
+    )
+    png = buffer.getvalue()
+    width = round(int.from_bytes(png[16:20], "big") * 96 / SCREEN_DPI)  # PNG header: IHDR width
+    data = base64.b64encode(png).decode("ascii")
+    text = html.escape(caption.strip())
+    return (
+        f'<figure style="margin:0 0 8px"><img src="data:image/png;base64,{data}" alt="{text}" '
+        f'width="{width}" style="max-width:100%;height:auto">'
+        f'<figcaption style="font-size:.9em;color:#444">{text}</figcaption></figure>'
+    )
 
 
-def _display_figure(fig) -> None:
+def _display_html(markup: str, plain: str) -> None:
     try:
         from IPython.display import display
     except ImportError:  # plain Python: nothing to show
         return
-    display(fig)
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
+    display({"text/html": markup, "text/plain": plain}, raw=True)
 
 
-def _display_table(frame: pd.DataFrame) -> None:
-    try:
-        from IPython.display import HTML, display
-    except ImportError:
-        return
-    from .formatting import html_table
-
-    display(
-        HTML(
-            html_table(
-                [str(c) for c in frame.columns],
-                [[_cell(v) for v in r] for r in frame.itertuples(index=False)],
-            )
-        )
+def show_verdict(rows: dict | Sequence[dict]) -> None:
+    """Open a hypothesis report with its answer: one verdict box per outcome tested
+    (``site.verdict_box`` over rows of the headline contract)."""
+    rows = [rows] if isinstance(rows, dict) else list(rows)
+    site.validate_headline(
+        {
+            "schema": site.SCHEMA,
+            "question": "-",
+            "generated_from": "-",
+            "rows": rows,
+            "forest": None,
+            "citation": {"text": "", "bibtex": ""},
+        },
+        "the rows passed to show_verdict",
     )
+    _display_html("".join(site.verdict_box(row) for row in rows), rows[0]["verdict_sentence"])
+
+
+def show_summary(title: str, points: Sequence[str]) -> None:
+    """Open a descriptive report with its findings, in a few plain sentences."""
+    _display_html(site.summary_box(title, points), "\n".join([title, *points]))
+
+
+def show_details(summary: str, text: str) -> None:
+    """Technical output (a full model summary...) in a collapsed section, shown on demand."""
+    _display_html(site.details(summary, text=text), text)
 
 
 def markdown(text: str) -> None:
@@ -212,3 +271,49 @@ def markdown(text: str) -> None:
         print(text)
         return
     display(Markdown(text))
+
+
+def global_findings(results, registry: dict) -> list[str]:
+    """One sentence per global entry: the claim, its ratio with interval and p, and the sample;
+    an entry the data cannot support says why."""
+    from .formatting import format_interval, format_p
+    from .hypotheses import effect_scale, small_sample_p
+    from .models import BINARY_FAMILIES
+
+    points = []
+    for result in results.results:
+        spec = registry[result.hypothesis_id]
+        ratio, low, high, unit = effect_scale(result, spec)
+        kind = "odds ratio" if spec.model in BINARY_FAMILIES else "IRR"
+        points.append(
+            f"{spec.id}: {spec.statement} Estimate: {kind} {format_interval(ratio, low, high)} "
+            f"{unit}, cluster-robust p = {format_p(small_sample_p(result))}, "
+            f"{result.model.nobs:,} observations."
+        )
+    points += [
+        f"{f.hypothesis_id}: not testable on these data: {f.reason}" for f in results.failures
+    ]
+    return points
+
+
+def incident_findings(severity: pd.DataFrame, season_share: str) -> list[str]:
+    """What an incident-patterns report opens with, from ``patterns.severity_by_year`` and the
+    irrigation-season share as quoted."""
+    peak = severity.loc[severity["incidents"].idxmax()]
+    stated = severity["stated_fatalities"].sum(min_count=1)
+    deaths = "no stated deaths" if pd.isna(stated) else f"{stated:,.0f} stated deaths"
+    return [
+        (
+            f"{severity['incidents'].sum():,} incidents catalogued in "
+            f"{severity['year'].min()}–{severity['year'].max()}; the most in {peak['year']} "
+            f"({peak['incidents']})."
+        ),
+        (
+            f"{severity['with_fatality_figure'].sum():,} of them state a fatality figure, with "
+            f"{deaths} in all (a blank figure is not counted as zero)."
+        ),
+        (
+            f"{season_share}% fall in the irrigation season, April–September (6 of 12 months); "
+            "H3 tests this formally."
+        ),
+    ]

@@ -68,9 +68,7 @@ class _State:
     def write_index(self) -> Path:
         self.refresh()
         rows = [(r, self.parts[r.name], self.statuses[r.name]) for r in self.plan.reports]
-        return index.write_index(
-            self.reports_dir, index.render_index(rows, _label(self.plan.path, self.plan.root))
-        )
+        return index.write_site(self.reports_dir, rows, _label(self.plan.path, self.plan.root))
 
 
 def run(options: RunOptions, out: TextIO | None = None) -> int:
@@ -177,13 +175,13 @@ def _build(state: _State, options: RunOptions, lock: RunLock, out: TextIO) -> in
     ran = len(todo)
     print(
         f"{ran} run ({ran - len(failures)} ok, {len(failures)} failed), {len(fresh)} fresh and skipped, "
-        f"in {time.monotonic() - started:.1f} s; index: {_label(index_path, state.plan.root)}",
+        f"in {time.monotonic() - started:.1f} s",
         file=out,
     )
     if failures:
         _print_failures(failures, state, out)
-        return 1
-    return 0
+    print(f"landing page: {_label(index_path, state.plan.root)}", file=out)
+    return 1 if failures else 0
 
 
 class _Builder:

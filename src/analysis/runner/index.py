@@ -1,8 +1,11 @@
-"""``reports/index.html``: every planned report, whether it is current, and links to what exists.
+"""The study site in ``reports/``: the landing page (``index.html``) and the build status
+(``status.html``), rewritten after every run, even an interrupted one.
 
-Everything shown comes from the plan, the published manifests and the failure records, so the
-page can be rebuilt at any time (it is, after every run, even an interrupted one). All text is
-HTML-escaped: parameter values and error messages are data, never markup.
+The landing page is the study (``analysis.site`` renders it from the summary's headline
+contract); the status page lists every planned report, whether it is current, its parameters,
+inputs and commit, and links to what exists. Everything shown comes from the plan, the published
+manifests, the failure records and the headline, so both pages can be rebuilt at any time. All
+text is HTML-escaped: parameter values and error messages are data, never markup.
 """
 
 from __future__ import annotations
@@ -11,23 +14,65 @@ import html
 from pathlib import Path
 from urllib.parse import quote
 
+from .. import citation, site
+from ..errors import AnalysisError
 from .cache import FAILED, MANIFEST, Status, write_atomic
 from .plan import Report
 from .publish import html_file, notebook_file
 
 INDEX = "index.html"
-STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2em; color: #222; }
-table { border-collapse: collapse; width: 100%; }
-th, td { border-bottom: 1px solid #ddd; padding: 0.4em 0.6em; text-align: left; vertical-align: top; }
-th { background: #f4f4f4; }
-.fresh { color: #176f2c; } .stale { color: #8a5a00; } .failed { color: #b00020; } .never { color: #666; }
-code { font-size: 0.9em; }
-"""
+STATUS = "status.html"
 STATE_CLASS = {"fresh": "fresh", "stale": "stale", "failed": "failed", "never run": "never"}
+Row = tuple[Report, dict, Status]
 
 
-def render_index(rows: list[tuple[Report, dict, Status]], plan_label: str) -> str:
+def write_site(reports_dir: Path, rows: list[Row], plan_label: str) -> Path:
+    """Write the status page, then the landing page; returns the landing page's path."""
+    reports_dir = Path(reports_dir)
+    links = [
+        site.ReportLink(report.name, status.state, status.published is not None)
+        for report, _, status in rows
+    ]
+    problem = None
+    try:
+        headline = site.load_headline(site.headline_path(reports_dir))
+    except AnalysisError as exc:
+        headline, problem = None, str(exc)
+    cite = headline["citation"] if headline else _study_citation(rows)
+    title = citation.software()["title"]
+    forest = _forest(reports_dir, headline) if headline else None
+    write_atomic(reports_dir / STATUS, render_status(rows, plan_label, title=title, cite=cite))
+    landing = site.render_landing(
+        headline, links, title=title, cite=cite, problem=problem, forest=forest
+    )
+    path = reports_dir / INDEX
+    write_atomic(path, landing)
+    return path
+
+
+def _forest(reports_dir: Path, headline: dict) -> tuple[str, str] | None:
+    """The summary's forest figure (path relative to reports/) and its caption, if it exists."""
+    if not headline["forest"]:
+        return None
+    relative = f"{headline['generated_from']}/{headline['forest']}"
+    figure = reports_dir / relative
+    if not figure.is_file():
+        return None
+    caption_file = figure.with_name(figure.stem + ".caption.txt")
+    caption = (
+        caption_file.read_text(encoding="utf-8").strip()
+        if caption_file.is_file()
+        else "The effect of every claim with its 95% interval, by verdict."
+    )
+    return quote(relative), caption
+
+
+def _study_citation(rows: list[Row]) -> dict:
+    tables = sorted({table for _, parts, _ in rows for table in parts["inputs"]})
+    return site.default_citation(citation.software(), citation.sources_for(tables))
+
+
+def render_status(rows: list[Row], plan_label: str, *, title: str, cite: dict) -> str:
     """``rows`` holds each planned report with its current key parts and status."""
     e = html.escape
     counts = {}
@@ -37,16 +82,13 @@ def render_index(rows: list[tuple[Report, dict, Status]], plan_label: str) -> st
         ", ".join(f"{n} {state}" for state, n in sorted(counts.items())) or "no reports planned"
     )
     lines = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8"><title>Reports</title>',
-        f"<style>{STYLE}</style></head><body>",
-        "<h1>Reports</h1>",
+        "<h2>Build status</h2>",
         (
             f"<p>Planned in <code>{e(plan_label)}</code>: {e(summary)}. Rebuild with <code>analysis run</code>; "
             "<code>analysis run --list</code> says why a report is stale.</p>"
         ),
         (
-            "<table><thead><tr><th>report</th><th>status</th><th>notebook</th><th>parameters</th>"
+            '<table class="status"><thead><tr><th>report</th><th>status</th><th>notebook</th><th>parameters</th>'
             "<th>inputs</th><th>built from</th><th>files</th></tr></thead><tbody>"
         ),
     ]
@@ -62,14 +104,9 @@ def render_index(rows: list[tuple[Report, dict, Status]], plan_label: str) -> st
             f"<td>{_links(report.name, status)}</td>"
             "</tr>"
         )
-    lines += ["</tbody></table>", "</body></html>", ""]
-    return "\n".join(lines)
-
-
-def write_index(reports_dir: Path, text: str) -> Path:
-    path = reports_dir / INDEX
-    write_atomic(path, text)
-    return path
+    lines.append("</tbody></table>")
+    nav = [("The study", INDEX), ("How to cite", "#cite")]
+    return site.page(title, nav, "\n".join(lines), cite)
 
 
 def _reasons(status: Status) -> str:

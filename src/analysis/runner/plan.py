@@ -25,7 +25,7 @@ REPORT_KEYS = ("name", "notebook", "parameters", "grid", "inputs")
 DEFAULT_TIMEOUT = 1800.0
 # Report names become folder names under reports/, beside these files of the runner's own.
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.=+-]*")
-RESERVED_NAMES = ("index.html", "README.md")
+RESERVED_NAMES = ("index.html", "status.html", "README.md")
 
 
 @dataclass(frozen=True)
@@ -212,7 +212,7 @@ class _Expander:
         if not NAME_PATTERN.fullmatch(name) or name in RESERVED_NAMES:
             raise ConfigError(
                 f"{where}: report name '{name}' cannot be a folder name under reports/; use letters, digits "
-                "and _ . = + - (starting with a letter or digit), not index.html or README.md"
+                "and _ . = + - (starting with a letter or digit), not index.html, status.html or README.md"
             )
 
 

@@ -21,6 +21,7 @@ from .signals import deferred
 STAGING = ".staging"
 ASIDE_PREFIX = ".replaced-"  # report names start with a letter or digit, so never like this
 RUN_TIMES = ("start_time", "end_time", "duration")
+REPORT_TEMPLATE = Path(__file__).parents[1] / "templates" / "report.html.j2"  # no CDN scripts
 
 
 def notebook_file(name: str) -> str:
@@ -134,9 +135,11 @@ def render_html(nb, title: str, with_code: bool) -> str:
     """The reader's version of the report, rendered in-process (no ``jupyter nbconvert`` process)."""
     from nbconvert import HTMLExporter
 
-    body, _ = HTMLExporter(exclude_input=not with_code).from_notebook_node(
-        nb, resources={"metadata": {"name": title}}
-    )
+    body, _ = HTMLExporter(
+        exclude_input=not with_code,
+        extra_template_paths=[str(REPORT_TEMPLATE.parent)],
+        template_file=REPORT_TEMPLATE.name,
+    ).from_notebook_node(nb, resources={"metadata": {"name": title}})
     return body
 
 

@@ -1,0 +1,101 @@
+"""Figures a person reads: no side effect on import, plain log ticks, words, units and source."""
+
+import subprocess
+import sys
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from analysis import figures, reporting
+
+
+def _texts(fig) -> str:
+    return " ".join(" ".join(t.get_text().split()) for t in fig.findobj(matplotlib.text.Text))
+
+
+def test_importing_the_figures_changes_no_matplotlib_setting():
+    script = (
+        "import matplotlib; before = dict(matplotlib.rcParams)\n"
+        "import analysis.figures\n"
+        "after = dict(matplotlib.rcParams)\n"
+        "print(sorted(k for k in before if str(before[k]) != str(after[k])))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"
+
+
+def test_log_axes_have_plain_ticks():
+    fig, ax = plt.subplots()
+    ax.set_xlim(0.2, 5)
+    figures.log_ratio_axis(ax, "x")
+    fig.canvas.draw()
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["0.25", "0.5", "1", "2", "4"]
+    ax.set_xlim(0.02, 30)
+    figures.log_ratio_axis(ax, "x")
+    fig.canvas.draw()
+    labels = [t.get_text() for t in ax.get_xticklabels()]
+    assert "1" in labels and len(labels) <= figures.MAX_TICKS
+    assert not any("^" in label or "×" in label for label in labels)
+    plt.close(fig)
+
+
+def test_forest_uses_words_the_rows_scale_and_a_footer():
+    tidy = pd.DataFrame(
+        {
+            "term": ["incidents_lag1", "irrigation_season"],
+            "irr": [1.45, 1.7],
+            "irr_low": [1.1, 0.8],
+            "irr_high": [1.9, 3.5],
+            "scale": ["IRR per SD", "IRR per SD"],
+        }
+    )
+    fig = figures.forest(tidy, label="term")
+    text = _texts(fig)
+    assert "Incidents last month" in text and "Irrigation season (Apr–Sep)" in text
+    assert "IRR per SD, 95% interval (log scale)" in text and "incidence-rate ratio" not in text
+    assert "Units:" in text and "Source:" in text
+    mixed = tidy.assign(scale=["IRR per SD", "odds ratio per SD"], verdict=["evidence", None])
+    text = _texts(figures.forest(mixed, label="term", verdict="verdict"))
+    assert "odds ratio per SD" in text and "scale of each row at right" in text
+    assert "Evidence" in text  # the verdict legend
+    assert "No estimate to show" in _texts(figures.forest(tidy.iloc[:0], label="term"))
+    plt.close("all")
+
+
+def test_milestones_are_drawn_as_precisely_as_they_are_known():
+    yearly = pd.DataFrame({"KGZ-TJK": [1, 3, 2]}, index=[2020, 2021, 2022])
+    milestones = pd.DataFrame(
+        {
+            "event_date": ["2021-12-18", "2021-01-01", "2022-04-01", "2015-01-01"],
+            "date_precision": ["day", "year", "reported_by", "day"],
+            "event": ["TB2 in service", "Three TB2 obtained", "Framework agreement", "Old"],
+            "kind": ["militarisation", "militarisation", "delimitation", "ceasefire"],
+        }
+    )
+    fig = figures.incident_timeline(yearly, milestones=milestones)
+    text = _texts(fig)
+    assert "18 Dec 2021: TB2 in service" in text and "2021: Three TB2 obtained" in text
+    assert "by 1 Apr 2022: Framework agreement" in text
+    assert "1 milestone(s) outside 2020–2022 not drawn" in text
+    assert "militarisation" in text and "delimitation" in text  # the kind legend
+    strip = fig.axes[1]
+    assert any(line.get_linewidth() == 5 for line in strip.get_lines())  # the year as a span
+    assert strip.texts and any(
+        a.arrow_patch is not None for a in strip.texts if hasattr(a, "arrow_patch")
+    )
+    plt.close(fig)
+
+
+def test_the_report_shows_each_figure_with_its_caption_as_alt_text():
+    fig, ax = plt.subplots()
+    ax.plot(np.arange(3))
+    first = reporting.figure_html(fig, 'Counts & "rates"')
+    assert 'alt="Counts &amp; &quot;rates&quot;"' in first and "<figcaption" in first
+    assert reporting.figure_html(fig, 'Counts & "rates"') == first  # byte-stable
+    plt.close(fig)
