@@ -11,7 +11,7 @@ import pytest
 import statsmodels.api as sm
 
 from analysis import cluster_inference as ci
-from analysis import hypotheses, models
+from analysis import hypotheses, inference, models
 from analysis.errors import ConfigError, ModelError
 from analysis.models import CountModelSpec
 
@@ -334,5 +334,5 @@ def test_registered_dyad_entries_have_few_event_clusters(real_tables, hypothesis
         f"(MC s.e. {result.p_mc_se:.4f}, {result.weights})"
     )
     assert 2 <= result.clusters_with_events < ci.FEW_CLUSTERS and result.few_clusters
-    assert result.wald_p == pytest.approx(hypotheses.inference.asymptotic_pvalue(model, spec.focal))
+    assert result.wald_p == pytest.approx(inference.asymptotic_pvalue(model, spec.focal))
     assert 0 < result.p_value < 1 and 0 < result.p_mc_se < 0.02

@@ -73,7 +73,16 @@ Size by simulation
     which most event clusters are not. Each simulated panel is tested with the
     cluster-robust Wald test (refitted, same small-sample factor as ``models``) and with the
     score bootstrap (``size_boot`` draws or enumeration), and the size is the rejection rate
-    at ``alpha`` with its Monte Carlo s.e. ``sqrt(r (1 - r) / n)``.
+    at ``alpha`` with its Monte Carlo s.e. ``sqrt(r (1 - r) / n)`` over the ``n`` panels
+    where both tests could be computed. A panel whose model has no finite maximum (in the
+    dyad logit the lagged outcome and the year effects often separate the few events) or
+    does not converge is counted in ``n_failed`` and left out: no test would be reported
+    on it. Cost: the logit and Poisson panels of a chunk are fitted together (vectorised
+    Newton steps), a few hundredths of a second per panel; a conditional-logit panel needs
+    two fits of the exact conditional likelihood (``models.ConditionalLogitLikelihood``,
+    computed row by row), one to a few seconds with 35 year dummies, hence the small default
+    :data:`DEFAULT_SIZE_SIMS` there (those designs have 68-80 clusters with events, where
+    the Wald test is primary).
     Simulations run in chunks of :data:`SIZE_CHUNK`, chunk ``k`` seeded by
     ``inference.seed_from(f"{key}/size/{k}")`` and run through ``mapper`` (the built-in
     ``map``, or any object with a ``.map(fn, items)`` method), so the numbers do not depend
@@ -537,6 +546,11 @@ class _Weights:
     enumerated: bool
     matrix: np.ndarray
 
+    @functools.cached_property
+    def squared(self) -> np.ndarray:
+        """The squared weights, computed once for every b0 of an interval search."""
+        return self.matrix**2
+
 
 def _choose_weights(
     weights: str, n_clusters: int, with_events: int, n_boot: int, seed: int
@@ -580,9 +594,8 @@ def _bootstrap_p(scores: np.ndarray, weights: _Weights, sided: str) -> tuple[flo
     observed = _studentised(scores)
     if not math.isfinite(observed):
         return math.nan, observed
-    V = weights.matrix
     with np.errstate(invalid="ignore", divide="ignore"):
-        draws = (V @ scores) / np.sqrt((V**2) @ scores**2)
+        draws = (weights.matrix @ scores) / np.sqrt(weights.squared @ scores**2)
     tie = _TIE * max(1.0, abs(observed))
     if sided == "greater":
         extreme = draws >= observed - tie
