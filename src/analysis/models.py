@@ -899,23 +899,28 @@ class ConditionalLogitLikelihood:
     rows with all degrees at once. Weights are scaled by the group's largest (which cancels in
     the ratios), and a group with more ones than zeros is computed from its zeros (``y -> 1-y``,
     ``x -> -x`` gives the same likelihood), so the recursion stays short and finite.
+    ``offset`` (optional) adds a fixed term to each row's index, ``w_t = exp(x_t'b + o_t)``:
+    a coefficient held at a given value (restricted fits of score tests).
     """
 
-    def __init__(self, y: np.ndarray, X: np.ndarray, strata: np.ndarray):
+    def __init__(
+        self, y: np.ndarray, X: np.ndarray, strata: np.ndarray, offset: np.ndarray | None = None
+    ):
         self.k = X.shape[1]
+        offset = np.zeros(len(y)) if offset is None else np.asarray(offset, dtype=float)
         self.groups = []
         for g in range(strata.max() + 1):
             rows = np.flatnonzero(strata == g)
-            yg, xg = y[rows], X[rows]
+            yg, xg, og = y[rows], X[rows], offset[rows]
             if yg.sum() > len(rows) / 2:
-                yg, xg = 1 - yg, -xg
-            self.groups.append((int(yg.sum()), xg, yg @ xg))
+                yg, xg, og = 1 - yg, -xg, -og
+            self.groups.append((int(yg.sum()), xg, yg @ xg, og, yg @ og))
 
     def evaluate(self, params: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
         """Log-likelihood, score of each group (groups x k) and the Hessian."""
         llf, scores, hessian = 0.0, np.zeros((len(self.groups), self.k)), np.zeros((self.k, self.k))
-        for g, (ones, x, xy) in enumerate(self.groups):
-            eta = x @ params
+        for g, (ones, x, xy, offset, oy) in enumerate(self.groups):
+            eta = x @ params + offset
             shift = eta.max()
             w = np.exp(eta - shift)
             e = np.zeros(ones + 1)
@@ -933,14 +938,16 @@ class ConditionalLogitLikelihood:
                 d[1:] += wt * (d[:-1] + e[:-1, None] * xt)
                 e[1:] += wt * e[:-1]
             mean = d[ones] / e[ones]
-            llf += xy @ params - (np.log(e[ones]) + ones * shift)
+            llf += xy @ params + oy - (np.log(e[ones]) + ones * shift)
             scores[g] = xy - mean
             hessian -= h[ones] / e[ones] - np.multiply.outer(mean, mean)
         return llf, scores, hessian
 
-    def maximise(self, max_iter: int = 100, tol: float = 1e-10) -> tuple[np.ndarray, bool, int]:
-        """Newton steps from zero, halved while the likelihood falls."""
-        params = np.zeros(self.k)
+    def maximise(
+        self, max_iter: int = 100, tol: float = 1e-10, start: np.ndarray | None = None
+    ) -> tuple[np.ndarray, bool, int]:
+        """Newton steps from ``start`` (default zero), halved while the likelihood falls."""
+        params = np.zeros(self.k) if start is None else np.array(start, dtype=float)
         if not self.k:
             return params, True, 0
         llf, scores, hessian = self.evaluate(params)
