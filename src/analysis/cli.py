@@ -15,11 +15,16 @@ from .formatting import TABLE_FORMATS
 
 
 def _data_build(args: argparse.Namespace) -> int:
-    from .databuild import build
+    from .databuild import build, load_registry, not_present
 
     manifest = build(Path(args.raw), Path(args.out))
     for entry in manifest["tables"].values():
         print(f"{entry['file']:<24} {entry['rows']:>7} rows  sha256 {entry['sha256'][:16]}…")
+    for source in not_present(manifest, load_registry()):
+        print(
+            f"{source.id:<24} not present (optional: put files matching "
+            f"{', '.join(source.files)} under --raw to add {source.dataset})"
+        )
     print(f"wrote {args.out}/ (manifest.json, README.md, sources.bib)")
     return 0
 
