@@ -78,6 +78,7 @@ def test_workers_run_blas_on_one_thread(dask_executor):
     [
         ("threads", {}, "executor must be one of serial, fork, dask, found 'threads'"),
         ("fork", {"jobs": 0}, "--jobs must be at least 1, found 0"),
+        ("serial", {"jobs": 2}, "--jobs needs --executor fork or dask"),
         ("fork", {"scheduler": "tcp://127.0.0.1:8786"}, "--scheduler needs --executor dask"),
         ("dask", {"scheduler": "tcp://127.0.0.1:8786", "jobs": 2}, "drop --jobs"),
     ],

@@ -83,6 +83,8 @@ def check(kind: str, jobs: int | None, scheduler: str | None) -> None:
         raise ConfigError(f"executor must be one of {', '.join(KINDS)}, found '{kind}'")
     if jobs is not None and jobs < 1:
         raise ConfigError(f"--jobs must be at least 1, found {jobs}")
+    if jobs is not None and kind == "serial":
+        raise ConfigError("--jobs needs --executor fork or dask (serial runs in this process)")
     if scheduler is not None and kind != "dask":
         raise ConfigError(f"--scheduler needs --executor dask (executor is '{kind}')")
     if scheduler is not None and jobs is not None:

@@ -145,7 +145,10 @@ def build_on_worker(task: Task, staging: Path, setup: WorkerSetup) -> tuple[dict
             "folder must be on a filesystem that the client and every worker share"
         )
     for leftover in staging.iterdir():  # from an attempt on a worker that died
-        shutil.rmtree(leftover) if leftover.is_dir() else leftover.unlink()
+        if leftover.is_dir():
+            shutil.rmtree(leftover)
+        else:
+            leftover.unlink()
     outcome: list[tuple[dict, float]] = []
     run_pool(
         [task],
