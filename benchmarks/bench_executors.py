@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from analysis import executors
+from analysis import executors, provenance
 from analysis.runner.verify import IGNORED
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -85,10 +85,17 @@ def main() -> None:
     reports_dir, fork, dask = scratch / "reports", scratch / "fork", scratch / "dask"
     for folder in (reports_dir, fork, dask):
         shutil.rmtree(folder, ignore_errors=True)
+    # Reports state the commit and whether the tree was dirty: an edit between the two runs
+    # would make them differ for that reason alone.
+    before = provenance.git_state(ROOT), provenance.tree_sha256(ROOT / "src" / "analysis")
     fork_seconds = timed_run(reports_dir, args.jobs, args.only, [])
     reports_dir.rename(fork)
     dask_seconds = timed_run(reports_dir, args.jobs, args.only, ["--executor", "dask"])
     reports_dir.rename(dask)
+    changed = before != (
+        provenance.git_state(ROOT),
+        provenance.tree_sha256(ROOT / "src" / "analysis"),
+    )
     reports = sorted(p.name for p in fork.iterdir() if p.is_dir() and p.name[0].isalnum())
     different = differing(fork, dask)
     throughput = scheduler_throughput(args.jobs, args.tasks)
@@ -98,11 +105,14 @@ def main() -> None:
     print(f"ratio dask / fork  {dask_seconds / fork_seconds:8.2f}")
     print(f"reports per second through the scheduler: {len(reports) / dask_seconds:.3f}")
     print(f"scheduler throughput, no-op tasks on {args.jobs} workers: {throughput:,.0f} tasks/s")
-    print(
-        "byte-identical: every report file"
-        if not different
-        else f"DIFFERENT: {len(different)} file(s): {', '.join(different[:10])}"
-    )
+    if changed:
+        print("the repository changed between the two runs: no byte comparison (run again)")
+    else:
+        print(
+            "byte-identical: every report file"
+            if not different
+            else f"DIFFERENT: {len(different)} file(s): {', '.join(different[:10])}"
+        )
     if not args.keep:
         shutil.rmtree(scratch)
 
