@@ -130,7 +130,12 @@ def kill_when_marked(marker, killed: list) -> threading.Thread:
     return thread
 
 
-def test_a_worker_killed_mid_report_costs_a_retry_on_another_worker(project, scheduler):  # noqa: F811
+def test_a_worker_killed_mid_report_costs_a_retry_on_another_worker(
+    project,  # noqa: F811
+    scheduler,
+    monkeypatch,
+):
+    monkeypatch.setattr(cluster, "REFILL_SECONDS", 0.2)  # the client also wakes up while waiting
     params = PARAMETERS + 'marker_file: str = ""  # where the first attempt writes its worker pid\n'
     write_notebook(project / "sleeps.ipynb", params, SLEEPS_ONCE)
     write_notebook(project / "quick.ipynb", PARAMETERS, "print('quick')")
@@ -216,6 +221,38 @@ def test_the_cli_runs_on_a_scheduler_and_refuses_wrong_combinations(project, sch
         assert message in capsys.readouterr().err
     with pytest.raises(ConfigError, match="--executor must be one of fork, dask"):
         run_plan(write_plan(project, entry("one", "one.ipynb")), executor="serial")
+
+
+SLEEPS = """import os, pathlib, time
+pathlib.Path(pid_file).write_text(str(os.getpid()))
+time.sleep(60)
+"""
+
+
+def test_an_interrupted_run_on_a_local_cluster_stops_its_reports_and_publishes_nothing(project):  # noqa: F811
+    params = PARAMETERS + 'pid_file: str = ""  # where the report writes its process id\n'
+    write_notebook(project / "slow.ipynb", params, SLEEPS)
+    pid_file = project / "slow.pid"
+    plan = write_plan(
+        project, entry("slow", "slow.ipynb", f'parameters = {{ pid_file = "{pid_file}" }}')
+    )
+
+    def interrupt_once_running():
+        deadline = time.monotonic() + 60
+        while not pid_file.is_file() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        os.kill(os.getpid(), signal.SIGINT)  # as Ctrl-C would, to this (the client) process
+
+    threading.Thread(target=interrupt_once_running, daemon=True).start()
+    code, out = run_plan(plan, executor="dask", jobs=1)
+    assert code == 130 and "interrupted (SIGINT)" in out, out
+    assert not (project / "reports" / ".staging").exists()
+    assert not (project / "reports" / "slow").exists()
+    report_pid = int(pid_file.read_text())
+    deadline = time.monotonic() + 10
+    while _alive(report_pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(report_pid), "the report's process died with its worker"
 
 
 def _alive(pid: int) -> bool:

@@ -43,6 +43,7 @@ from .pool import Task, failure, run_pool
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # the analysis package this process runs
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
+REFILL_SECONDS = 5.0  # how often the client looks for workers that joined while reports run
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,7 @@ def run_reports(
 ) -> None:
     """Build every task on the cluster (a local one of ``workers`` processes without a
     ``scheduler``); ``on_done`` runs here as each report finishes, as with ``run_pool``."""
-    from distributed import as_completed
+    from distributed import wait
 
     local = scheduler is None
     with executors.dask_client(
@@ -90,9 +91,8 @@ def run_reports(
             if local
             else f"the cluster at {scheduler} ({executors.total_threads(client)} thread(s) now)"
         )
-        pending = list(reversed(tasks))  # popped from the end: the plan's order
-        in_flight: dict[str, tuple[Task, float, object]] = {}
-        completed = as_completed()
+        pending = list(reversed(tasks))  # popped from the end: in the order given
+        in_flight: dict[object, tuple[Task, float]] = {}  # future -> (task, submitted at)
 
         def fill() -> None:
             while pending and len(in_flight) < max(1, executors.total_threads(client)):
@@ -106,23 +106,28 @@ def run_reports(
                     pure=False,
                     retries=retries,
                 )
-                in_flight[future.key] = (task, time.monotonic(), future)
-                completed.add(future)
+                in_flight[future] = (task, time.monotonic())
 
         try:
-            fill()
-            for future in completed:
-                task, submitted, _ = in_flight.pop(future.key)
+            while pending or in_flight:
+                fill()  # also takes up workers that joined meanwhile (e.g. SLURM jobs starting)
                 try:
-                    result, seconds = future.result()
-                except Exception as exc:  # noqa: BLE001 - KilledWorker, or the task's own error
-                    result = failure(type(exc).__name__, str(exc))
-                    seconds = time.monotonic() - submitted
-                on_done(task, result, seconds)
-                fill()
+                    done, _ = wait(
+                        list(in_flight), timeout=REFILL_SECONDS, return_when="FIRST_COMPLETED"
+                    )
+                except TimeoutError:
+                    continue
+                for future in done:
+                    task, submitted = in_flight.pop(future)
+                    try:
+                        result, seconds = future.result()
+                    except Exception as exc:  # noqa: BLE001 - KilledWorker, or the task's own error
+                        result = failure(type(exc).__name__, str(exc))
+                        seconds = time.monotonic() - submitted
+                    on_done(task, result, seconds)
         finally:
             if in_flight:  # interrupted: nothing of these reports will be published
-                client.cancel([future for _, _, future in in_flight.values()])
+                client.cancel(list(in_flight))
 
 
 # --- on the worker ---------------------------------------------------------------------------
