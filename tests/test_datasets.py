@@ -47,7 +47,9 @@ def test_the_build_holds_dates_to_the_day_it_runs(monkeypatch, tmp_path):
     """`analysis data build` passes today's date down; a date after it is an error there."""
     given = {}
     monkeypatch.setattr(
-        databuild, "build", lambda raw, out, today: given.update(today=today) or {"tables": {}}
+        databuild,
+        "build",
+        lambda raw, out, today: given.update(today=today) or {"tables": {}, "sources": {}},
     )
     assert main(["data", "build", "--raw", str(tmp_path), "--out", str(tmp_path)]) == 0
     assert given["today"] == dt.date.today()

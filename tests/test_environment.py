@@ -53,3 +53,20 @@ def test_parsers_see_real_content():
     # Guards the two tests above against passing on empty parses.
     assert {"pandas", "statsmodels", "papermill", "seaborn", "pytest"} <= set(_environment_yml())
     assert len(_lock()) > 50
+
+
+def test_optional_extras_are_documented_and_left_out_of_the_default_installs():
+    """An extra beyond `test` (e.g. `slurm`) is for some users only: the README says how to
+    install it, and neither the lock nor environment.yml installs it for everyone."""
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    readme = (ROOT / "README.md").read_text()
+    optional = {name: reqs for name, reqs in extras.items() if name != "test"}
+    assert optional, "guards the loop below against passing on nothing"
+    for extra, requirements in optional.items():
+        assert f"pip install -e .[{extra}]" in readme, extra
+        for requirement in requirements:
+            assert _name(requirement) in readme, requirement
+            assert _name(requirement) not in _lock(), f"{requirement} is pinned for everyone"
+            assert _name(requirement) not in _environment_yml(), requirement

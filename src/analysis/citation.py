@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import tomllib
 from pathlib import Path
 
 from .errors import ConfigError, DataError
@@ -37,12 +36,17 @@ def software() -> dict[str, str]:
 
 
 def sources_for(tables: list[str] | tuple[str, ...]) -> list[dict[str, str]]:
-    """Registry entries (id, citation, bibtex) of the raw sources feeding ``tables``."""
-    registry = tomllib.loads(REGISTRY.read_text(encoding="utf-8"))
+    """Registry entries (id, citation, bibtex) of the raw sources the shipped ``tables`` were
+    built from (data/manifest.json: an optional source absent from the build is not cited)."""
+    from .databuild import load_registry
+    from .datasets import read_manifest
+
+    built = read_manifest()["tables"]
+    used = {source for table in tables for source in built.get(table, {}).get("sources", [])}
     return [
-        {"id": source_id, "citation": entry["citation"], "bibtex": entry["bibtex"].strip()}
-        for source_id, entry in registry.items()
-        if entry["table"] in tables
+        {"id": source.id, "citation": source.citation, "bibtex": source.bibtex.strip()}
+        for source in load_registry(REGISTRY).values()
+        if source.id in used
     ]
 
 

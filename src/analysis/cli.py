@@ -19,11 +19,16 @@ from .formatting import TABLE_FORMATS
 
 
 def _data_build(args: argparse.Namespace) -> int:
-    from .databuild import build
+    from .databuild import build, load_registry, not_present
 
     manifest = build(Path(args.raw), paths.data_dir(args.out), today=dt.date.today())
     for entry in manifest["tables"].values():
         print(f"{entry['file']:<24} {entry['rows']:>7} rows  sha256 {entry['sha256'][:16]}…")
+    for source in not_present(manifest, load_registry()):
+        print(
+            f"{source.id:<24} not present (optional: put files matching "
+            f"{', '.join(source.files)} under --raw to add {source.dataset})"
+        )
     print(f"wrote {paths.data_dir(args.out)}/ (manifest.json, README.md, sources.bib)")
     return 0
 
@@ -51,6 +56,9 @@ def _hypotheses_list(args: argparse.Namespace) -> int:
 
 
 def _hypotheses_test(args: argparse.Namespace) -> int:
+    from . import executors
+
+    executors.check(args.executor, args.jobs, args.scheduler)
     from .hypotheses import Tables, TestSettings, load_registry, select, test_all
     from .tables import hypothesis_summary, render
 
@@ -59,7 +67,12 @@ def _hypotheses_test(args: argparse.Namespace) -> int:
         raise ConfigError("name hypothesis ids or families (e.g. H1a, H1) or pass --all, not both")
     chosen = registry if args.all else select(registry, args.ids)
     tables = Tables.load(args.data_dir)
-    results = test_all(chosen, tables, TestSettings(n_perm=args.n_perm, n_sim=args.n_sim))
+    settings = TestSettings(n_perm=args.n_perm, n_sim=args.n_sim)
+    if args.executor == "serial":
+        results = test_all(chosen, tables, settings)
+    else:
+        with executors.open(args.executor, jobs=args.jobs, scheduler=args.scheduler) as executor:
+            results = test_all(chosen, tables, settings, executor=executor)
     print(render(hypothesis_summary(results, chosen), args.format), end="")
     return 0
 
@@ -80,6 +93,9 @@ def _run(args: argparse.Namespace) -> int:
                 timeout=args.timeout,
                 with_code=args.with_code,
                 engine=args.engine,
+                executor=args.executor,
+                scheduler=args.scheduler,
+                retries=args.retries,
                 wait=args.wait,
             )
         )
@@ -96,6 +112,8 @@ def _verify(args: argparse.Namespace) -> int:
                 reports_dir=Path(args.reports_dir) if args.reports_dir else None,
                 only=tuple(args.only or ()),
                 jobs=args.jobs,
+                executor=args.executor,
+                scheduler=args.scheduler,
             )
         )
 
@@ -129,6 +147,8 @@ def with_pandas_display(show) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .runner.batch import RETRIES
+
     parser = argparse.ArgumentParser(prog="analysis", description=__doc__.splitlines()[0])
     parser.add_argument(
         "--root",
@@ -165,6 +185,14 @@ def build_parser() -> argparse.ArgumentParser:
         "--format", choices=TABLE_FORMATS, default="text", help="output format (default text)"
     )
     test.add_argument("--data-dir", default=None, help="data folder (default: data/)")
+    test.add_argument(
+        "--executor",
+        choices=["serial", "fork", "dask"],
+        default="serial",
+        help="where resampling and simulation chunks run: in this process (default), on "
+        "forked workers, or on a dask cluster",
+    )
+    _add_cluster_options(test, jobs_help="workers for fork, or the size of a local dask cluster")
     test.set_defaults(run=_hypotheses_test)
 
     run = verbs.add_parser(
@@ -193,7 +221,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="re-run the selected reports even if fresh"
     )
     run.add_argument(
-        "--jobs", type=int, default=None, help="parallel workers (default: plan, else CPU count)"
+        "--executor",
+        choices=["fork", "dask"],
+        default="fork",
+        help="fork: workers forked from this process (default); dask: one task per report on "
+        "a dask cluster (see README, 'Running on a cluster')",
+    )
+    _add_cluster_options(
+        run,
+        jobs_help="parallel workers, or the size of a local dask cluster (default: plan, "
+        "else CPU count)",
+    )
+    run.add_argument(
+        "--retries",
+        type=int,
+        default=RETRIES,
+        help=f"dask: times a report is tried again when its worker dies (default {RETRIES})",
     )
     run.add_argument(
         "--timeout", type=float, default=None, help="seconds per report (default: the plan's)"
@@ -226,8 +269,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--only", nargs="+", metavar="NAME", help="only these reports (names or shell globs)"
     )
     verify.add_argument(
-        "--jobs", type=int, default=None, help="parallel workers (default: CPU count)"
+        "--executor",
+        choices=["fork", "dask"],
+        default="fork",
+        help="rebuild with this executor (default fork); comparing with reports built by "
+        "the other checks that both give the same bytes",
     )
+    _add_cluster_options(verify, jobs_help="parallel workers (default: CPU count)")
     verify.set_defaults(run=_verify)
 
     cite = verbs.add_parser(
@@ -245,6 +293,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cite.set_defaults(run=_cite)
     return parser
+
+
+def _add_cluster_options(parser: argparse.ArgumentParser, jobs_help: str) -> None:
+    parser.add_argument("--jobs", type=int, default=None, help=jobs_help)
+    parser.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="dask: a running scheduler, e.g. tcp://head:8786 (default: start a local cluster)",
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,6 +7,14 @@ raw file), ``README.md`` (with the column dictionary of ``schema.COLUMN_DOCS``) 
 ``sources.bib``.
 Nothing is written until every table has been built and validated, and files are replaced
 atomically, so a failed build never leaves ``data/`` half old, half new.
+
+Every file under the raw root is accounted for: read by a registry entry, or listed in the
+registry's ``[[unread]]`` entries with the reason it is not read (documentation, R originals of
+converted CSVs, extracts of files read in full, indicators no panel uses). Any other file draws an
+:class:`UnknownRawFiles` warning naming it, so a download put in the wrong folder is never skipped
+silently. Hidden files and folders (``.git``, ``.DS_Store``) are not data and are not listed.
+An ``optional`` entry (UCDP GED, ACLED: event files a user may download) whose files are absent is
+left out of the tables, the manifest and the bibliography ("not present" in the build summary).
 """
 
 from __future__ import annotations
@@ -17,6 +25,7 @@ import json
 import os
 import tempfile
 import tomllib
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,6 +36,7 @@ from . import schema
 from .errors import DataError
 from .provenance import sha256_file
 from .sources import (
+    acled,
     catalogue,
     claims,
     contiguity,
@@ -41,6 +51,13 @@ from .sources import (
 )
 
 REGISTRY = Path(__file__).with_name("sources") / "registry.toml"
+UNREAD = "unread"  # the registry's list of files known and deliberately not read
+
+
+class UnknownRawFiles(UserWarning):
+    """Files under the raw root that no registry entry reads or lists as not read."""
+
+
 # The case study's countries: the two border states, their other Central Asian neighbours and
 # Russia, the main remittance-sending economy.
 CASE_COUNTRIES = ("KAZ", "KGZ", "RUS", "TJK", "TKM", "UZB")
@@ -60,6 +77,7 @@ class RawSource:
     citation: str
     bibtex: str
     options: dict = field(default_factory=dict)
+    optional: bool = False  # may be absent from the raw root (then not in data/ at all)
 
 
 @dataclass
@@ -69,6 +87,7 @@ class BuildContext:
     root: Path
     countries: pd.DataFrame | None = None
     built: dict[str, list[pd.DataFrame]] = field(default_factory=dict)
+    used: dict[str, list[Path]] = field(default_factory=dict)  # raw files read, by source id
 
 
 def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
@@ -114,6 +133,12 @@ def _read_sipri_milex(
     return _from_year(frame[keep], first_year)
 
 
+def _read_acled(paths: list[Path], ctx: BuildContext) -> pd.DataFrame:
+    """ACLED exports; ACLED's numeric ISO codes are mapped with the countrycode code list."""
+    iso_numeric = acled.iso_numeric_to_iso3(ctx.used["countrycode"][0])
+    return _concat([acled.read_acled(p, iso_numeric, root=ctx.root) for p in paths])
+
+
 # How each registered source is read. Keys must match registry.toml (a test checks).
 # `opts` are the entry's `options` from registry.toml.
 READERS: dict[str, Callable[..., pd.DataFrame]] = {
@@ -131,6 +156,10 @@ READERS: dict[str, Callable[..., pd.DataFrame]] = {
     "ucdp": lambda paths, ctx, **opts: _concat(
         [ucdp.read_ucdp_table(p, ctx.countries, root=ctx.root) for p in paths]
     ),
+    "ucdp_ged": lambda paths, ctx, **opts: _concat(
+        [ucdp.read_ucdp_ged(p, ctx.countries, root=ctx.root) for p in paths]
+    ),
+    "acled": lambda paths, ctx, **opts: _read_acled(paths, ctx),
     "wdi": lambda paths, ctx, **opts: _read_wdi(paths, ctx, **opts),
     "remittances_secondary": lambda paths, ctx, **opts: remittances_panel.read_fozich_panel(
         paths[0], root=ctx.root, countries=set(CASE_COUNTRIES)
@@ -161,6 +190,14 @@ READERS: dict[str, Callable[..., pd.DataFrame]] = {
     "gw_states": lambda paths, ctx, **opts: states.read_gw_states(paths[0], root=ctx.root),
 }
 
+# Header columns by which a file is recognised as another entry's, for the error a file put in
+# the wrong folder gets (alternatives: any one of them).
+SIGNATURES: dict[str, tuple[tuple[str, ...], ...]] = {
+    "ucdp": tuple(tuple(layout.columns.values()) for layout in ucdp.LAYOUTS),
+    "ucdp_ged": (ucdp.GED_COLUMNS,),
+    "acled": (acled.ACLED_COLUMNS,),
+}
+
 # Quantities computed in code from other rows of a built table (labelled "derived" in it).
 DERIVATIONS: dict[str, Callable[[pd.DataFrame], pd.DataFrame]] = {
     "indicators": lambda table: wdi.derive_remittances_share(table),
@@ -175,6 +212,7 @@ DERIVED_TABLES: dict[str, tuple[tuple[str, ...], Callable[..., pd.DataFrame]]] =
 def load_registry(path: Path = REGISTRY) -> dict[str, RawSource]:
     """Read ``registry.toml``; a malformed entry is a DataError naming the entry and key."""
     entries = tomllib.loads(path.read_text(encoding="utf-8"))
+    entries.pop(UNREAD, None)
     sources = {}
     for source_id, entry in entries.items():
         try:
@@ -194,45 +232,143 @@ def load_registry(path: Path = REGISTRY) -> dict[str, RawSource]:
     return sources
 
 
+def load_unread(path: Path = REGISTRY) -> list[str]:
+    """The patterns of the registry's ``[[unread]]`` entries (each gives its reason as ``why``)."""
+    entries = tomllib.loads(path.read_text(encoding="utf-8")).get(UNREAD, [])
+    for number, entry in enumerate(entries, start=1):
+        if not entry.get("files") or not str(entry.get("why", "")).strip():
+            raise DataError(
+                path,
+                f"[[{UNREAD}]] entry {number} is malformed",
+                found=entry,
+                expected="files = [patterns] and why = the reason they are not read",
+            )
+    return [pattern for entry in entries for pattern in entry["files"]]
+
+
 def resolve_files(source: RawSource, root: Path) -> list[Path]:
-    """The raw files of a source, in sorted order; a pattern matching nothing is an error."""
-    paths: list[Path] = []
-    for pattern in source.files:
-        matches = sorted(root.glob(pattern))
-        if not matches:
+    """The raw files of a source, in sorted order; a pattern matching nothing is an error,
+    except for an optional source none of whose patterns match (absent: no files)."""
+    matches = {pattern: sorted(root.glob(pattern)) for pattern in source.files}
+    if source.optional and not any(matches.values()):
+        return []
+    for pattern, paths in matches.items():
+        if not paths:
             raise DataError(
                 root / pattern,
                 f"raw file(s) of source '{source.id}' not found",
                 hint=f"point --raw at a folder holding {pattern} (see data/README.md for where to get it)",
             )
-        paths.extend(matches)
-    return paths
+    return [path for paths in matches.values() for path in paths]
+
+
+def not_present(manifest: dict, sources: dict[str, RawSource]) -> list[RawSource]:
+    """The optional sources a build found no files for (so left out of its manifest)."""
+    return [s for s in sources.values() if s.id not in manifest["sources"]]
+
+
+def unknown_files(root: Path, used: dict[str, list[Path]], unread: list[str]) -> list[str]:
+    """Files under ``root`` (relative paths) that no source read and no ``unread`` pattern
+    lists; hidden files and folders are skipped. Symbolic links to folders are followed."""
+    known = {path.resolve() for paths in used.values() for path in paths}
+    known |= {path.resolve() for pattern in unread for path in root.glob(pattern)}
+    found = []
+    for folder, subfolders, names in os.walk(root, followlinks=True):
+        subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
+        for name in sorted(names):
+            path = Path(folder) / name
+            if not name.startswith(".") and path.resolve() not in known:
+                found.append(path.relative_to(root).as_posix())
+    return found
+
+
+def _read_source(
+    source: RawSource, paths: list[Path], ctx: BuildContext, sources: dict[str, RawSource]
+) -> pd.DataFrame:
+    """One source's table; an error names the entry it was read as and, if the offending
+    file's header is another entry's, where that entry expects it."""
+    try:
+        return READERS[source.id](paths, ctx, **source.options)
+    except DataError as exc:
+        if exc.file is None or exc.row not in (None, 1):
+            raise
+        elsewhere = _entry_of_header(Path(exc.file), source.id, sources)
+        context = (
+            f"read as [{source.id}] ({source.dataset}), the registry's entry for "
+            f"{', '.join(source.files)}"
+        )
+        if elsewhere is not None:
+            context += (
+                f"; its header is that of [{elsewhere.id}] ({elsewhere.dataset}), which the "
+                f"build reads from {', '.join(elsewhere.files)}: move the file there"
+            )
+        raise DataError(
+            exc.file,
+            f"{exc.problem} ({context})",
+            row=exc.row,
+            column=exc.column,
+            found=exc.found,
+            expected=exc.expected,
+            hint=exc.hint,
+        ) from None
+
+
+def _entry_of_header(path: Path, exclude: str, sources: dict[str, RawSource]) -> RawSource | None:
+    """The registry entry whose signature columns the file's header holds, if any."""
+    try:
+        with path.open(encoding="utf-8-sig") as handle:
+            first = handle.readline()
+    except (OSError, UnicodeDecodeError):
+        return None
+    delimiter = ";" if first.count(";") > first.count(",") else ","
+    header = {cell.strip().strip('"') for cell in first.split(delimiter)}
+    matching = [
+        source_id
+        for source_id, alternatives in SIGNATURES.items()
+        if any(set(columns) <= header for columns in alternatives)
+    ]
+    return next((sources[i] for i in matching if i in sources and i != exclude), None)
 
 
 def build_tables(
-    raw: Path, sources: dict[str, RawSource] | None = None, today: dt.date | None = None
+    raw: Path,
+    sources: dict[str, RawSource] | None = None,
+    registry: Path = REGISTRY,
+    today: dt.date | None = None,
 ) -> tuple[dict[str, pd.DataFrame], dict[str, list[Path]]]:
     """Read every registered source and return the validated tables and the raw files used
-    (a date after ``today``, the day of the build, is an error)."""
+    (absent optional sources have no entry); warn about files under ``raw`` nothing reads. A
+    date after ``today``, the day of the build, is an error."""
     raw = Path(raw)
     if not raw.is_dir():
         raise DataError(
             raw, "raw data folder not found", hint="pass --raw DIR, e.g. --raw ../shared/data"
         )
-    sources = sources or load_registry()
-    missing = sorted(set(sources) ^ set(READERS))
+    sources = sources or load_registry(registry)
+    missing = sorted(set(sources) - set(READERS))
     if missing:
-        raise DataError(REGISTRY, f"registry and READERS disagree on {missing}")
+        raise DataError(registry, f"no reading step in databuild.READERS for {missing}")
     ctx = BuildContext(root=raw)
-    used: dict[str, list[Path]] = {}
     order = sorted(sources.values(), key=lambda s: s.table != "countries")  # crosswalk first
     for source in order:
         paths = resolve_files(source, raw)
-        used[source.id] = paths
-        frame = READERS[source.id](paths, ctx, **source.options)
+        if not paths:
+            continue
+        ctx.used[source.id] = paths
+        frame = _read_source(source, paths, ctx, sources)
         if source.table == "countries":
             ctx.countries = frame
         ctx.built.setdefault(source.table, []).append(frame)
+    unknown = unknown_files(raw, ctx.used, load_unread(registry))
+    if unknown:
+        warnings.warn(
+            f"{raw}: {len(unknown)} file(s) that no entry of {registry.name} reads or lists "
+            f"as not read, so not read: {', '.join(unknown)}. Put a download where its entry "
+            "expects it (e.g. UCDP GED in global/ucdp_ged/, ACLED in global/acled/), or add "
+            f"it to [[{UNREAD}]] with the reason it is not read",
+            UnknownRawFiles,
+            stacklevel=2,
+        )
     tables = {}
     for table, frames in ctx.built.items():
         frame = _concat(frames)
@@ -241,10 +377,12 @@ def build_tables(
         frame = frame.sort_values(schema.SORT_KEYS[table], kind="stable", na_position="first")
         tables[table] = schema.validate(table, schema.coerce(table, frame), today=today)
     for table, (inputs, derive) in DERIVED_TABLES.items():
+        if not all(name in tables for name in inputs):
+            continue  # a build without its inputs (a partial registry) has nothing to derive it from
         frame = derive(*(tables[name] for name in inputs))
         frame = frame.sort_values(schema.SORT_KEYS[table], kind="stable")
         tables[table] = schema.validate(table, schema.coerce(table, frame), today=today)
-    return tables, used
+    return tables, ctx.used
 
 
 def table_sources(table: str, sources: dict[str, RawSource]) -> list[str]:
@@ -258,13 +396,13 @@ def table_bytes(frame: pd.DataFrame) -> bytes:
     return frame.to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 
-def build(raw: Path, out: Path, today: dt.date | None = None) -> dict:
+def build(raw: Path, out: Path, registry: Path = REGISTRY, today: dt.date | None = None) -> dict:
     """Build every table from ``raw`` and write them, with manifest, README and BibTeX, to ``out``."""
     from .datasets import coverage_summary, render_data_readme
 
     raw, out = Path(raw), Path(out)
-    sources = load_registry()
-    tables, used = build_tables(raw, sources, today)
+    tables, used = build_tables(raw, load_registry(registry), registry, today)
+    sources = {id_: source for id_, source in load_registry(registry).items() if id_ in used}
     files: dict[str, bytes] = {f"{name}.csv": table_bytes(frame) for name, frame in tables.items()}
     manifest = {
         "tables": {

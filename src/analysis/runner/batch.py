@@ -1,8 +1,9 @@
 """`analysis run`: build every stale report of the plan, in parallel, and publish the good ones.
 
 The order of a run: validate the whole plan (nothing starts if any entry is wrong), take the lock,
-clear what a killed run left, decide what is stale from content keys, warm up once, run the stale
-reports in forked workers, publish each as it succeeds, keep each failure for inspection, and
+clear what a killed run left, decide what is stale from content keys, run the stale reports on the
+executor (``fork``: workers forked from this process, warmed up once; ``dask``: tasks on a dask
+cluster, see cluster.py), publish each as it succeeds, keep each failure for inspection, and
 rewrite ``reports/index.html``. A failure never stops the other reports; it makes the exit status 1.
 """
 
@@ -14,12 +15,13 @@ import shutil
 import sys
 import time
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import TextIO
 
-from .. import provenance
+from .. import executors, provenance
 from ..errors import ConfigError
-from . import cache, index
+from . import cache, cluster, index
 from .build import ENGINES, WARM_MODULES, Job, build, warm_up
 from .lock import RunLock
 from .plan import Plan, Report, load_plan
@@ -27,6 +29,8 @@ from .pool import Task, run_pool
 from .publish import clean_leftovers, keep_failed, new_staging, output_files, publish, staging_root
 from .signals import EXIT_INTERRUPTED, Interrupted, deferred, interruptible
 
+EXECUTORS = ("fork", "dask")
+RETRIES = 2  # dask: a report is tried again when its worker dies, up to this many times
 TIMINGS = "timings.json"
 WORKER_LOG = "worker.log"
 KILL_GRACE = 10.0  # seconds a worker gets past its timeout to record it before being killed
@@ -44,6 +48,9 @@ class RunOptions:
     timeout: float | None = None  # default: the plan's
     with_code: bool = False
     engine: str = "fork"
+    executor: str = "fork"
+    scheduler: str | None = None  # dask: address of a running scheduler; None: a local cluster
+    retries: int = RETRIES
     wait: float = 0.0
     warm_modules: tuple[str, ...] = WARM_MODULES
     kill_grace: float = KILL_GRACE
@@ -115,8 +122,13 @@ def run(options: RunOptions, out: TextIO | None = None) -> int:
 def _check_options(options: RunOptions) -> None:
     if options.engine not in ENGINES:
         raise ConfigError(f"--engine must be one of {', '.join(ENGINES)}, found '{options.engine}'")
-    if options.jobs is not None and options.jobs < 1:
-        raise ConfigError(f"--jobs must be at least 1, found {options.jobs}")
+    if options.executor not in EXECUTORS:
+        raise ConfigError(
+            f"--executor must be one of {', '.join(EXECUTORS)}, found '{options.executor}'"
+        )
+    executors.check(options.executor, options.jobs, options.scheduler)
+    if options.retries < 0:
+        raise ConfigError(f"--retries must be zero or more, found {options.retries}")
     if options.timeout is not None and not options.timeout > 0:
         raise ConfigError(
             f"--timeout must be a positive number of seconds, found {options.timeout}"
@@ -153,19 +165,35 @@ def _build(state: _State, options: RunOptions, lock: RunLock, out: TextIO) -> in
     if todo:
         jobs = options.jobs or state.plan.jobs or os.cpu_count() or 1
         timeout = options.timeout or state.plan.timeout
-        print(
-            f"running {len(todo)} report(s) with {min(jobs, len(todo))} worker(s), engine {options.engine}",
-            file=out,
-            flush=True,
-        )
-        warm_up(options.engine, options.warm_modules)
         origin = {
             "git": provenance.git_state(state.plan.root),
             "packages": provenance.package_versions(),
         }
         builder = _Builder(state, options, origin, len(todo), out)
         tasks = [builder.task(report, timeout) for report in _longest_first(todo, state)]
-        run_pool(tasks, jobs, builder.done, after_fork=lock.forget)
+
+        def announce(workers: str) -> None:
+            print(
+                f"running {len(todo)} report(s) on {workers}, engine {options.engine}",
+                file=out,
+                flush=True,
+            )
+
+        if options.executor == "dask":
+            cluster.run_reports(
+                tasks,
+                {name: job.staging for name, job in builder.jobs.items()},
+                builder.done,
+                _worker_setup(options),
+                scheduler=options.scheduler,
+                workers=min(jobs, len(todo)),
+                retries=options.retries,
+                announce=announce,
+            )
+        else:
+            announce(f"{min(jobs, len(todo))} forked worker(s)")
+            warm_up(options.engine, options.warm_modules)
+            run_pool(tasks, jobs, builder.done, after_fork=lock.forget)
         failures = builder.failures
     index_path = state.write_index()
     if staging_root(state.reports_dir).is_dir() and not any(
@@ -216,13 +244,17 @@ class _Builder:
         )
         self.jobs[report.name] = job
         log = staging.with_name(staging.name + ".log")
-        return Task(report.name, lambda: build(job), timeout + self.options.kill_grace, log)
+        return Task(report.name, partial(build, job), timeout + self.options.kill_grace, log)
 
     def done(self, task: Task, result: dict, seconds: float) -> None:
         job = self.jobs[task.name]
         report, parts = job.report, self.state.parts[task.name]
         key = cache.content_key(parts)
-        timings = {"engine": job.engine, "seconds": {**result.get("seconds", {}), "total": seconds}}
+        timings = {
+            "engine": job.engine,
+            "executor": self.options.executor,
+            "seconds": {**result.get("seconds", {}), "total": seconds},
+        }
         error = result["error"]
         if error is None:
             manifest = {
@@ -261,6 +293,18 @@ class _Builder:
             file=self.out,
             flush=True,
         )
+
+
+def _worker_setup(options: RunOptions) -> cluster.WorkerSetup:
+    """What a dask worker needs to build a report exactly as a forked worker here would."""
+    from ..datasets import data_dir
+
+    return cluster.WorkerSetup(
+        engine=options.engine,
+        warm_modules=options.warm_modules,
+        environ=(("ANALYSIS_DATA_DIR", str(data_dir().resolve())),),
+        fingerprint=cluster.fingerprint(),
+    )
 
 
 def _longest_first(todo: list[Report], state: _State) -> list[Report]:

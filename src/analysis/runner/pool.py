@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..executors import single_blas_thread
 from .signals import reset_in_child
 
 
@@ -108,6 +109,7 @@ def _child_main(task: Task, write_fd: int, after_fork: Callable[[], None]) -> No
     try:
         os.setpgid(0, 0)
         reset_in_child()
+        single_blas_thread()  # `jobs` reports share the cores; any executor, the same rounding
         after_fork()
         _redirect_stdio(task.log)
         result = task.work()
