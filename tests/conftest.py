@@ -34,6 +34,18 @@ def require_shared(path: Path = SHARED_DATA) -> Path:
     return path
 
 
+# The smallest registry entry that parses; tests change one key at a time.
+MINIMAL_ENTRY = {
+    "statement": "s",
+    "family": "F",
+    "frequency": "A",
+    "outcome": {"dyad": "KGZ-TJK"},
+    "focal": "x",
+    "rationale": "r",
+    "predictors": [{"indicator": "X", "iso3": "TJK", "name": "x"}],
+}
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     return require_shared()

@@ -3,14 +3,15 @@
 import pandas as pd
 import pytest
 
-from analysis import comparison, hypotheses
+from analysis import comparison, hypotheses, registry
 from analysis.errors import ConfigError
+from analysis.settings import TestSettings
 
-FAST = hypotheses.TestSettings(n_perm=19, n_sim=20)
+FAST = TestSettings(n_perm=19, calibrate=False)
 
 
 def test_variant_switches_to_a_count_model_for_battle_deaths_and_back():
-    spec = hypotheses.get("H1_global_gdppc")
+    spec = registry.get("H1_global_gdppc")
     deaths = comparison.global_variant(
         spec, measure="battle_deaths", start="2000", end="2020", region="all"
     )
@@ -29,8 +30,10 @@ def test_variant_switches_to_a_count_model_for_battle_deaths_and_back():
 
 def test_region_restricts_the_units_and_bad_regions_are_named():
     tables = hypotheses.Tables.load()
-    spec = hypotheses.get("H1_global_gdppc").with_overrides(
-        region="Europe & Central Asia", start="2010"
+    spec = (
+        registry.get("H1_global_gdppc")
+        .with_overrides(region="Europe & Central Asia", start="2010", end="2024")
+        .on("ucdp")
     )
     frame = hypotheses.panel_for(spec, tables).frame
     regions = dict(zip(tables.countries["iso3"], tables.countries["wb_region"]))
@@ -44,7 +47,7 @@ def test_region_restricts_the_units_and_bad_regions_are_named():
 def test_global_results_run_only_entries_of_the_unit():
     tables = hypotheses.Tables.load()
     results = comparison.global_results(
-        hypotheses.load_registry(),
+        registry.load_registry(),
         tables,
         unit="country",
         measure="incidence",

@@ -45,3 +45,12 @@ def test_renderers_carry_the_alignment():
     assert '<td style="text-align:left">&lt;b&gt;H1&lt;/b&gt;</td>' in page
     assert '<td style="text-align:right">0.5</td>' in page
     assert formatting.html_table(header, rows) == page  # byte-stable
+
+
+def test_an_unbounded_interval_reads_as_infinity_and_a_missing_one_as_a_dash():
+    assert formatting.format_range(0.37, 2.474) == "0.37–2.47"
+    assert formatting.format_range(0.0, float("inf")) == "0–∞"
+    assert formatting.format_range(float("nan"), 2.0) == "—–2.00"
+    assert formatting.format_interval(1.5, 0.4, float("inf")) == "1.50 [0.40, ∞]"
+    assert formatting.is_numeric_text("0–∞")
+    assert formatting.latex_escape("0–∞") == r"0–$\infty$"

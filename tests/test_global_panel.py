@@ -9,7 +9,7 @@ import pytest
 import statsmodels.api as sm
 from statsmodels.discrete.conditional_models import ConditionalLogit, ConditionalPoisson
 
-from analysis import datasets, global_panel, hypotheses
+from analysis import datasets, global_panel, hypotheses, registry
 from analysis.errors import ConfigError, ModelError
 from analysis.global_panel import (
     GlobalOutcomeSpec,
@@ -19,6 +19,7 @@ from analysis.global_panel import (
 )
 from analysis.models import CountModelSpec, build_design, fit_count_model
 from analysis.panel import PredictorSpec
+from analysis.settings import TestSettings
 from analysis.sources.ucdp import GED_COLUMNS, read_ucdp_ged
 
 START, END = 2004, 2019
@@ -503,39 +504,30 @@ def test_stylised_fact_poorer_countries_have_more_conflict(shipped):
 
 
 def test_global_entries_run_through_the_registry(shipped):
-    registry = hypotheses.load_registry()
-    chosen = {hid: spec for hid, spec in registry.items() if spec.scope == "global"}
+    entries = registry.load_registry()
+    chosen = {hid: spec for hid, spec in entries.items() if spec.scope == "global"}
     assert {"H1_global_gdppc", "H1_global_remit", "H2_global_milex", "H1_global_dyad_gdppc"} <= set(
         chosen
     )
-    chosen["H1a"] = registry["H1a"]
-    results = hypotheses.test_all(chosen, shipped, hypotheses.TestSettings(n_perm=19, n_sim=20))
+    chosen["H1a"] = entries["H1a"]
+    settings = TestSettings(n_perm=199, calibrate=False)
+    results = hypotheses.test_all(chosen, shipped, settings, only=list(chosen))
     assert results.failures == ()
-    by_id = {r.hypothesis_id: r for r in results.results}
-    assert by_id["H1a"].p_adjusted["bh_all"] == hypotheses.small_sample_p(
-        by_id["H1a"]
-    )  # BH within its scope
+    h1a = results.get("H1a", "catalogue")
+    assert "bh_scope" in h1a.p_adjusted  # BH within the case scope only
     for hid in set(chosen) - {"H1a"}:
-        result = by_id[hid]
-        assert (
-            result.permutation is None and hypotheses.small_sample_p(result) == result.p_asymptotic
-        )
-        assert (
-            result.mde.n_sim == 0
-            and result.mde.mde_irr > 1
-            and result.model.family in ("clogit", "logit")
-        )
-        assert "cluster-robust" in hypotheses.conclusion(result, chosen[hid])
+        result = results.get(hid, "ucdp")
+        assert result.test.method in ("cluster_wald", "wild_cluster_bootstrap")
+        assert result.model.family in ("clogit", "logit") and result.effect.ratio == "OR"
+        events = result.test.details["clusters_with_events"]
+        assert (result.test.method == "wild_cluster_bootstrap") == (events < 50)
         assert chosen[hid].family.startswith(("H1_global", "H2_global"))
-    gdppc = by_id["H1_global_gdppc"]
-    assert gdppc.model.nobs > 2000
-    se = gdppc.estimate[
-        "std_error"
-    ]  # analytic MDE: (z_0.975 + z_0.8) standard errors, 80% power there
-    assert gdppc.mde.mde_log_irr == pytest.approx((1.959964 + 0.841621) * se, rel=1e-6)
-    at_mde = gdppc.mde.curve.set_index("log_irr")["power"].iloc[4]
+    gdppc = results.get("H1_global_gdppc", "ucdp")
+    assert gdppc.model.nobs > 2000 and gdppc.test.method == "cluster_wald"
+    dyad = results.get("H2_global_dyad_milex", "ucdp")
     assert (
-        at_mde == pytest.approx(0.8, abs=1e-3) and gdppc.mde.curve["power"].is_monotonic_increasing
+        dyad.test.method == "wild_cluster_bootstrap"
+        and dyad.test.details["clusters_with_events"] < 15
     )
 
 
@@ -557,15 +549,14 @@ def test_global_entries_are_validated():
         "inference": "cluster_robust",
         "predictors": [{"indicator": "X", "iso3": "own", "name": "x"}],
     }
-    assert hypotheses.parse_entry("G1", entry).outcome == GlobalOutcomeSpec(unit="country")
+    parsed = registry.parse_entry("G1", entry)
+    assert parsed.outcome == GlobalOutcomeSpec(unit="country") and parsed.outcomes == ("ucdp",)
     with pytest.raises(ConfigError, match="G1, outcome: unknown key 'dyad'"):
-        hypotheses.parse_entry("G1", {**entry, "outcome": {"dyad": "KGZ-TJK"}})
+        registry.parse_entry("G1", {**entry, "outcome": {"dyad": "KGZ-TJK"}})
     with pytest.raises(ConfigError, match="'cluster_robust' is for global entries"):
-        hypotheses.parse_entry("G1", {**entry, "inference": "permutation"})
+        registry.parse_entry("G1", {**entry, "inference": "permutation"})
     with pytest.raises(ConfigError, match="measure 'incidents'"):
-        hypotheses.parse_entry("G1", {**entry, "outcome": {"measure": "incidents"}})
+        registry.parse_entry("G1", {**entry, "outcome": {"measure": "incidents"}})
     with pytest.raises(ConfigError, match="needs the table"):
-        hypotheses.panel_for(
-            hypotheses.parse_entry("G1", entry), hypotheses.Tables(INDICATORS, INDICATORS)
-        )
+        hypotheses.panel_for(parsed.on("ucdp"), hypotheses.Tables(INDICATORS, INDICATORS))
     assert global_panel.ONSET_GAP == 2

@@ -1,175 +1,159 @@
-"""The registry is data validated on load; each entry tests end to end, repeatably."""
+"""The engine: each entry tests end to end on each of its outcomes, repeatably; corrections run
+over the whole registry whatever is reported; labels follow what was fitted."""
+
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import MINIMAL_ENTRY
 
-from analysis import datasets, hypotheses
+from analysis import comparison, hypotheses, registry, schema
 from analysis.errors import ConfigError, DataError
-from analysis.hypotheses import Tables, TestSettings
-from analysis.tables import hypothesis_summary, render
+from analysis.hypotheses import Tables
+from analysis.settings import TestSettings
+from analysis.tables import headline, hypothesis_summary, render
 
-FAST = TestSettings(n_perm=199, n_sim=60)
-
-ENTRY = {
-    "statement": "s",
-    "family": "F",
-    "frequency": "A",
-    "window": ["2000", "2030"],
-    "outcome": {"dyad": "KGZ-TJK"},
-    "focal": "x",
-    "rationale": "r",
-    "predictors": [{"indicator": "X", "iso3": "TJK", "name": "x"}],
-}
-
-
-def test_registry_loads_and_has_the_required_claims():
-    registry = hypotheses.load_registry()
-    families = {spec.family for spec in registry.values()}
-    assert {
-        "H1_economic_stress",
-        "H2a_militarisation_frequency",
-        "H2b_militarisation_severity",
-        "H3_water_season",
-        "H4_russia_distraction",
-        "H5_dependence",
-        "NC_negative_controls",
-    } <= families
-    for spec in registry.values():
-        assert spec.statement and spec.rationale
-        if spec.focal != f"{spec.outcome.column}_lag1":
-            assert spec.outcome_lags or spec.exposure, f"{spec.id} ignores dependence (H5)"
-
-
-@pytest.mark.parametrize(
-    "change, message",
-    [
-        ({"focul": "x"}, "unknown key 'focul'; did you mean 'focal'"),
-        ({"outcome": {"dyad": "KGZ-TJK", "measur": "incidents"}}, "did you mean 'measure'"),
-        ({"predictors": [{"indicator": "X", "iso3": "TJK", "lags": 1}]}, "did you mean 'lag'"),
-        ({"focal": "y"}, "focal term 'y' is none of the entry's terms"),
-        ({"expected_sign": "up"}, "expected_sign 'up'"),
-        ({"model": "ols"}, "family must be one of"),
-        ({"window": ["2000"]}, "window must be [first, last]"),
-        ({"inference": "placebo_dates"}, "needs the focal term to be a step"),
-    ],
-)
-def test_bad_entries_name_the_entry_and_key(change, message):
-    with pytest.raises(ConfigError) as caught:
-        hypotheses.parse_entry("HX", {**ENTRY, **change})
-    assert "HX" in str(caught.value) and message in str(caught.value)
-
-
-def test_missing_keys_and_unknown_ids():
-    with pytest.raises(ConfigError, match=r"missing key\(s\) \['rationale'\]"):
-        hypotheses.parse_entry("HX", {k: v for k, v in ENTRY.items() if k != "rationale"})
-    registry = hypotheses.load_registry()
-    with pytest.raises(ConfigError, match="unknown hypothesis 'H1z'; did you mean 'H1"):
-        hypotheses.get("H1z", registry)
-    assert list(hypotheses.select(registry, ["H1"])) == [h for h in registry if h.startswith("H1")]
-    with pytest.raises(ConfigError, match="unknown hypothesis"):
-        hypotheses.select(registry, ["Q9"])
-
-
-def test_overrides_are_checked_like_entries():
-    spec = hypotheses.get("H1a")
-    lagged = spec.with_overrides(lag=1, start="2010")
-    assert lagged.predictors[0].lag == 1 and lagged.window == ("2010", "2024")
-    with pytest.raises(ConfigError, match="did you mean 'model'"):
-        spec.with_overrides(modle="poisson")
+FAST = TestSettings(n_perm=199, n_perm_sim=99, n_size=80, n_power=60, n_interval=99)
+PVALUES_ONLY = TestSettings(n_perm=199, calibrate=False)
 
 
 def synthetic_tables(effect: float, seed: int = 1) -> Tables:
-    """Monthly incidents simulated from a known IRR of an annual indicator (estimator test only)."""
+    """Incidents simulated from a known IRR of an annual indicator (estimator test only), with
+    a coverage table that covers every year and no stated counts."""
     rng = np.random.default_rng(seed)
     years = np.arange(1990, 2030)
     x = rng.normal(0, 1, len(years))
     rows = []
     for year, value in zip(years, x):
-        count = rng.poisson(6 * np.exp(effect * value))
-        for k in range(count):
-            rows.append(
-                {
-                    "incident_id": f"{year}-{k}",
-                    "source_dataset": "catalogue",
-                    "date_start": f"{year}-{1 + k % 12:02d}-01",
-                    "dyad": "KGZ-TJK",
-                    "fatalities": pd.NA,
-                    "event_category": "other",
-                }
-            )
+        for k in range(rng.poisson(6 * np.exp(effect * value))):
+            rows.append({"incident_id": f"{year}-{k}", "source_dataset": "catalogue", "dyad": "KGZ-TJK",
+                         "date_start": f"{year}-{1 + k % 12:02d}-01", "fatalities": pd.NA, "event_category": "other"})  # fmt: skip
     incidents = pd.DataFrame(rows).astype({"fatalities": "Int64"})
-    indicators = pd.DataFrame(
-        {
-            "iso3": "TJK",
-            "frequency": "A",
-            "period": years.astype(str),
-            "indicator": "X",
-            "value": x,
-            "source": "synthetic",
-        }
+    indicators = pd.DataFrame({"iso3": "TJK", "frequency": "A", "period": years.astype(str), "indicator": "X",
+                               "value": x, "source": "synthetic"})  # fmt: skip
+    coverage = pd.DataFrame({"dyad": "KGZ-TJK", "year": years, "catalogued": 1, "status": "rows_found",
+                             "first_month": 1, "last_month": 12, "basis": "synthetic"})  # fmt: skip
+    claims = pd.DataFrame(columns=schema.columns("incident_claims"))
+    return Tables(
+        incidents=incidents,
+        indicators=indicators,
+        incident_claims=claims,
+        incident_coverage=coverage,
     )
-    return Tables(incidents=incidents, indicators=indicators)
 
 
-def test_a_known_effect_is_recovered_and_a_null_is_not_rejected():
-    spec = hypotheses.parse_entry("HX", {**ENTRY, "window": ["1990", "2029"]})
-    strong = hypotheses.test_hypothesis(spec, synthetic_tables(effect=0.5), FAST)
-    assert abs(strong.estimate["estimate"] - 0.5) < 0.2  # coverage itself is tested in test_models
-    assert strong.permutation.p_value < 0.05
-    assert hypotheses.conclusion(strong, spec).startswith("Evidence of an effect")
-    null = hypotheses.test_hypothesis(spec, synthetic_tables(effect=0.0), FAST)
-    assert null.permutation.p_value > 0.05
-    assert hypotheses.conclusion(null, spec).startswith("No detectable effect")
-    assert "detects only effects of IRR" in hypotheses.conclusion(null, spec)
+def synthetic_entry() -> hypotheses.HypothesisSpec:
+    return registry.parse_entry("HX", {**MINIMAL_ENTRY, "outcome_lags": [1]}).on("catalogue")
+
+
+def test_a_known_effect_is_recovered_with_calibrated_inference_and_a_null_is_not_rejected():
+    strong = hypotheses.test_hypothesis(
+        synthetic_entry(), synthetic_tables(effect=0.5, seed=2), FAST
+    )
+    assert abs(strong.log_effect - 0.5) < 0.2  # coverage itself is tested in test_models
+    assert strong.test.p_value < 0.05 and strong.test.p_mc_se is not None
+    assert strong.interval.low < 0.5 < strong.interval.high and strong.interval.low > 0
+    wald = strong.estimate  # the inverted interval is near the Wald one with 40 Poisson years
+    assert (
+        abs(strong.interval.low - wald["ci_low"]) < 0.1
+        and abs(strong.interval.high - wald["ci_high"]) < 0.1
+    )
+    assert strong.size is not None and strong.size.n_sims == 80 and strong.power.reachable
+    assert strong.effect.per == "sd" and strong.effect.ratio == "IRR"
+    null = hypotheses.test_hypothesis(synthetic_entry(), synthetic_tables(effect=0.0), FAST)
+    assert null.test.p_value > 0.05 and null.interval.low < 0 < null.interval.high
 
 
 def test_hypothesis_needing_absent_data_fails_clearly():
-    spec = hypotheses.parse_entry(
-        "HX", {**ENTRY, "predictors": [{"indicator": "NOPE", "iso3": "TJK", "name": "x"}]}
+    spec = registry.parse_entry(
+        "HX", {**MINIMAL_ENTRY, "predictors": [{"indicator": "NOPE", "iso3": "TJK", "name": "x"}]}
     )
     with pytest.raises(DataError, match="NOPE for TJK is not in the indicators table"):
-        hypotheses.test_hypothesis(spec, synthetic_tables(0.0), FAST)
+        hypotheses.test_hypothesis(spec.on("catalogue"), synthetic_tables(0.0), FAST)
     results = hypotheses.test_all({"HX": spec}, synthetic_tables(0.0), FAST)
     assert results.results == () and results.failures[0].hypothesis_id == "HX"
-    assert "Not testable" in hypothesis_summary(results, {"HX": spec})["conclusion"].iloc[0]
+    assert hypothesis_summary(results)["verdict"].iloc[0] == "Not testable"
+    with pytest.raises(ConfigError, match="say which outcome"):
+        hypotheses.test_hypothesis(spec, synthetic_tables(0.0), FAST)
 
 
 @pytest.fixture(scope="module")
-def real_results():
-    registry = hypotheses.load_registry()
-    tables = Tables(datasets.load("incidents"), datasets.load("indicators"))
-    return registry, tables, hypotheses.test_all(registry, tables, FAST)
+def shipped():
+    entries = registry.load_registry()
+    tables = Tables.load()
+    return entries, tables, hypotheses.test_all(entries, tables, PVALUES_ONLY)
 
 
-def test_every_registered_hypothesis_is_reported_on_the_shipped_data(real_results):
-    registry, _, results = real_results
-    reported = [r.hypothesis_id for r in results.results] + [
-        f.hypothesis_id for f in results.failures
-    ]
-    assert sorted(reported) == sorted(registry)
-    summary = hypothesis_summary(results, registry)
-    assert len(summary) == len(registry) and summary["conclusion"].str.len().gt(20).all()
+def test_every_registered_test_is_reported_on_the_shipped_data(shipped):
+    entries, _, results = shipped
+    expected = {(s.id, s.series) for s in hypotheses.tests_of(entries)}
+    reported = {r.key for r in results.results} | {f.key for f in results.failures}
+    assert reported == expected
+    for failure in results.failures:
+        assert len(failure.reason) > 20 and failure.outcome_label
     for r in results.results:
-        assert (
-            0 < r.p_adjusted["holm_family"] <= 1
-            and r.p_adjusted["holm_family"] >= hypotheses.small_sample_p(r) - 1e-12
-        )
+        holm = r.p_adjusted["holm_family"]
+        assert r.test.p_value - 1e-12 <= holm <= 1
+        assert ("bh_scope" in r.p_adjusted) != r.control  # controls stay outside BH
 
 
-def test_results_repeat_exactly(real_results):
-    registry, tables, results = real_results
-    again = hypotheses.test_hypothesis(registry["H3"], tables, FAST)
-    first = next(r for r in results.results if r.hypothesis_id == "H3")
-    assert again.permutation.p_value == first.permutation.p_value
-    assert again.mde.mde_irr == first.mde.mde_irr
+def test_a_subset_gets_the_adjusted_p_of_the_whole_registry(shipped):
+    entries, tables, results = shipped
+    subset = hypotheses.test_all(entries, tables, PVALUES_ONLY, only=["H5", "H2a_milex_kgz"])
+    assert {r.hypothesis_id for r in subset.results} == {"H5", "H2a_milex_kgz"}
+    for r in subset.results:
+        full = results.get(r.hypothesis_id, r.outcome)
+        assert r.p_adjusted == full.p_adjusted and r.test.p_value == full.test.p_value
+    assert subset.corrections == results.corrections and "over all" in results.corrections
 
 
-def test_summary_renders_in_every_format(real_results):
-    registry, _, results = real_results
-    summary = hypothesis_summary(results, registry)
-    assert render(summary, "markdown").startswith("| hypothesis |")
+def test_results_repeat_exactly(shipped):
+    entries, tables, results = shipped
+    again = hypotheses.test_hypothesis(entries["H3"].on("catalogue"), tables, PVALUES_ONLY)
+    first = results.get("H3", "catalogue")
+    assert again.test.p_value == first.test.p_value
+    np.testing.assert_array_equal(again.test.null_statistics, first.test.null_statistics)
+
+
+def test_labels_follow_the_fitted_family_not_the_registry(shipped):
+    entries, tables, _ = shipped
+    base = entries["H1_global_gdppc"]
+    deaths = comparison.global_variant(
+        base, measure="battle_deaths", start="1990", end="2024", region="all"
+    )
+    counted = hypotheses.test_hypothesis(deaths.on("ucdp"), tables, PVALUES_ONLY)
+    assert deaths.model == "poisson" and counted.model.effect_ratio == "IRR"
+    assert counted.effect.label().startswith("IRR per SD")
+    incidence = hypotheses.test_hypothesis(base.on("ucdp"), tables, PVALUES_ONLY)
+    assert incidence.model.family == "clogit" and incidence.effect.label().startswith("OR per SD")
+    frame = hypothesis_summary(replace(shipped[2], results=(counted, incidence), failures=()))
+    assert list(frame["scale"].str[:3]) == ["IRR", "OR "]
+
+
+def test_summary_and_headline_render(shipped):
+    _, _, results = shipped
+    summary = hypothesis_summary(results)
+    assert render(summary, "markdown").startswith("| claim |")
     assert r"\toprule" in render(summary, "latex")
     assert "<table" in render(summary, "html")
     with pytest.raises(ConfigError, match="unknown table format"):
         render(summary, "docx")
+    document = headline(results, "Q?", citation={"text": "t", "bibtex": "@misc{x}"})
+    from analysis import site
+
+    site.validate_headline(document)
+    assert len(document["rows"]) == len(results.results) + len(results.failures)
+
+
+def test_the_executor_changes_nothing_but_where_chunks_run(shipped):
+    from analysis import executors
+
+    entries, tables, _ = shipped
+    settings = TestSettings(n_perm=99, n_perm_sim=19, n_size=40, n_power=20, n_interval=19)
+    serial = hypotheses.test_all(entries, tables, settings, only=["H1b"])
+    with executors.open("fork", jobs=2) as executor:
+        forked = hypotheses.test_all(entries, tables, settings, only=["H1b"], executor=executor)
+    for one, two in zip(serial.results, forked.results):
+        assert one.size == two.size and one.interval == two.interval
+        pd.testing.assert_frame_equal(one.power.curve, two.power.curve)

@@ -13,7 +13,7 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 TINY = {
     "00_data_audit": {},
     "01_incident_patterns": {"dyad": "KGZ-UZB"},
-    "10_hypothesis": {"hypothesis": "H2a_tb2", "n_perm": 19, "n_sim": 20},
+    "10_hypothesis": {"hypothesis": "H1b", "n_perm": 99, "n_size": 30, "n_power": 20},
     "20_robustness": {"hypothesis": "H1e"},
     "30_global_panel": {
         "outcome": "onset",
@@ -21,7 +21,7 @@ TINY = {
         "start": "2000",
         "region": "Europe & Central Asia",
     },
-    "90_summary": {"n_perm": 19, "n_sim": 20},
+    "90_summary": {"n_perm": 99, "n_size": 0, "n_power": 0},
 }
 
 

@@ -53,9 +53,28 @@ EVENTS = incidents(
 )
 
 
+#: The coverage table's statuses for 2019-2021 (as the data build states them), 2022 to June.
+COVERAGE = pd.DataFrame(
+    {
+        "dyad": "KGZ-TJK",
+        "year": [2018, 2019, 2020, 2021, 2022],
+        "catalogued": [pd.NA, 3, 0, 1, 0],
+        "status": ["not_covered", "rows_found", "searched_empty", "rows_found", "searched_empty"],
+        "first_month": [1, 1, 1, 1, 1],
+        "last_month": [12, 12, 12, 12, 6],
+        "basis": "test",
+    }
+)
+
+
+def covered(index):
+    return panel.covered_periods(COVERAGE, "KGZ-TJK", index)
+
+
 def test_counts_zero_inside_coverage_missing_outside():
     index = panel.periods("A", "2017", "2022")
-    counts = panel.count_incidents(EVENTS, OutcomeSpec(), index)
+    counts = panel.count_incidents(EVENTS, OutcomeSpec(), index, covered(index))
+    # 2017 is not in the table, 2018 not covered, 2022 only to June: missing, never zero
     assert counts["incidents"].isna().tolist() == [True, True, False, False, False, True]
     assert counts.loc[pd.Period("2019", "Y"), "incidents"] == 3
     assert counts.loc[pd.Period("2020", "Y"), "incidents"] == 0  # covered year, no KGZ-TJK row
@@ -65,12 +84,44 @@ def test_counts_zero_inside_coverage_missing_outside():
     assert counts.loc[pd.Period("2019", "Y"), "incidents_with_fatality_figure"] == 2
 
 
+def test_covered_months_follow_the_table():
+    months = covered(panel.periods("M", "2021-11", "2022-08"))
+    assert months.tolist() == [True, True, True, True, True, True, True, True, False, False]
+    with pytest.raises(DataError, match="no covered year for dyad KGZ-UZB"):
+        panel.covered_periods(COVERAGE, "KGZ-UZB", panel.periods("A", "2019", "2020"))
+
+
 def test_category_and_fatality_filters():
     index = panel.periods("A", "2019", "2021")
-    fatal = panel.count_incidents(EVENTS, OutcomeSpec(min_fatalities=1), index)
+    fatal = panel.count_incidents(EVENTS, OutcomeSpec(min_fatalities=1), index, covered(index))
     assert fatal["incidents"].tolist() == [1, 0, 1]
-    clashes = panel.count_incidents(EVENTS, OutcomeSpec(categories=("civilian_clash",)), index)
+    clashes = panel.count_incidents(
+        EVENTS, OutcomeSpec(categories=("civilian_clash",)), index, covered(index)
+    )
     assert clashes["incidents"].tolist() == [2, 0, 0]
+
+
+def test_a_counters_own_count_keeps_partial_years_aside():
+    claims = pd.DataFrame(
+        {
+            "claim_id": ["A1", "A2", "A3", "A4"],
+            "counter": ["24kg", "24kg", "24kg", "border"],
+            "dyad": "KGZ-TJK",
+            "incidents_stated": [24, 18, 6, 9],
+            "period_kind": ["full_year", "full_year", "partial_year", "full_year"],
+            "period_start": ["2010-01-01", "2011-01-01", "2019-01-01", "2020-01-01"],
+            "period_end": ["2010-12-31", "2011-12-31", "2019-07-25", "2020-12-31"],
+        }
+    )
+    index = panel.periods("A", "2009", "2020")
+    series, notes = panel.stated_counts(claims, OutcomeSpec(), "24kg", index)
+    assert series.dropna().to_dict() == {pd.Period("2010", "Y"): 24, pd.Period("2011", "Y"): 18}
+    assert pd.isna(series[pd.Period("2019", "Y")]) and "A3: 6 incidents" in notes[0]
+    assert "not scaled up" in notes[0]
+    with pytest.raises(DataError, match="no count of KGZ-TJK incidents stated by counter 'x'"):
+        panel.stated_counts(claims, OutcomeSpec(), "x", index)
+    with pytest.raises(ConfigError, match="are yearly"):
+        panel.stated_counts(claims, OutcomeSpec(), "24kg", panel.periods("M", "2010-01", "2010-03"))
 
 
 def test_annual_indicator_is_a_step_over_months_never_interpolated():
@@ -129,6 +180,7 @@ def test_build_panel_assembles_outcome_predictors_steps_and_lags():
         predictors=(PredictorSpec("R", "TJK", name="r"),),
         outcome_lags=(1,),
         steps={"after": "2021-06-01"},
+        coverage=COVERAGE,
     )
     frame = built.frame
     assert list(frame.index.astype(str)) == ["2018", "2019", "2020", "2021", "2022"]

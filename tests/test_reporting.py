@@ -11,7 +11,8 @@ import pytest
 
 from analysis import config, datasets, patterns, robustness
 from analysis.errors import ConfigError
-from analysis.hypotheses import Tables, get
+from analysis.hypotheses import Tables
+from analysis.registry import get
 from analysis.reporting import ReportOutputs, macro_name
 
 
@@ -105,10 +106,11 @@ def test_config_rejects_bad_parameters():
 
 
 def test_robustness_variants_change_one_thing_each():
-    spec = get("H1e")
+    spec = get("H1e").on("catalogue")
     listed = robustness.variants(spec)
     assert listed[0][0] == "registered" and listed[0][2] == spec
     assert {d for d, _, _ in listed} >= {
+        "outcome",
         "lag",
         "model",
         "incidents",
@@ -117,8 +119,10 @@ def test_robustness_variants_change_one_thing_each():
         "window",
         "leave one year out",
     }
-    curve = robustness.run_variants(
-        spec, Tables(datasets.load("incidents"), datasets.load("indicators"))
-    )
+    curve = robustness.run_variants(spec, Tables.load())
     assert len(curve) == len(listed)
-    assert curve.loc[0, "nobs"] > 0 and (curve.note.eq("") | curve.irr.isna()).all()
+    assert curve.loc[0, "nobs"] > 0 and (curve.note.eq("") | curve.effect.isna()).all()
+    tested = curve.dropna(subset=["effect"])
+    assert (tested["test"] == "block permutation").all() and tested["p_mc_se"].gt(0).all()
+    outcome = curve[curve["dimension"] == "outcome"].iloc[0]
+    assert outcome["variant"] == "outcome: stated_24kg" and outcome["nobs"] == 9

@@ -9,9 +9,16 @@ import pandas as pd
 import pytest
 
 from analysis.errors import ConfigError
-from analysis.inference import asymptotic_pvalue, block_permutation_pvalue
-from analysis.models import CountModelSpec, fit_spec
-from analysis.results import TIDY_COLUMNS, HypothesisResult, StatTest
+from analysis.inference import BlockPermutation, Problem
+from analysis.models import CountModelSpec, build_design, fit_spec
+from analysis.results import (
+    TIDY_COLUMNS,
+    EffectScale,
+    HypothesisResult,
+    Interval,
+    StatTest,
+    Verdict,
+)
 
 HOSTILE = "<script>alert(1)</script>"
 
@@ -40,11 +47,13 @@ def test_tidy_has_fixed_columns_and_is_a_copy(model):
     table = model.tidy()
     assert tuple(table.columns) == TIDY_COLUMNS
     assert list(table.index) == ["const", "rain_mm", HOSTILE]
-    assert table.loc["rain_mm", "irr"] == pytest.approx(np.exp(table.loc["rain_mm", "estimate"]))
-    assert table.loc["rain_mm", "irr_low"] == pytest.approx(np.exp(table.loc["rain_mm", "ci_low"]))
+    assert table.loc["rain_mm", "ratio"] == pytest.approx(np.exp(table.loc["rain_mm", "estimate"]))
+    assert table.loc["rain_mm", "ratio_low"] == pytest.approx(
+        np.exp(table.loc["rain_mm", "ci_low"])
+    )
     table.loc["rain_mm", "estimate"] = 99.0
     assert model.tidy().loc["rain_mm", "estimate"] != 99.0
-    pd.testing.assert_frame_equal(model.to_frame(), model.tidy())
+    assert model.effect_ratio == "IRR" and model.family == "poisson"
 
 
 def test_results_are_frozen(model):
@@ -73,7 +82,7 @@ def test_markdown_latex_html_show_terms_and_escape(model):
 
 def test_summary_text(model):
     text = model.summary
-    assert text.startswith("poisson model of 'y'")
+    assert text.startswith("poisson model of 'y' (IRR = exp(estimate))")
     assert "rain_mm" in text and "Converged: yes" in text and "LR test (predictors)" in text
 
 
@@ -83,25 +92,36 @@ def test_stat_test_text():
     assert str(StatTest("Z", -1.0, 0.3173)) == "Z: -1.000, p=0.317"
 
 
-def test_hypothesis_result_container(data, spec, model):
-    permutation = block_permutation_pvalue(data, spec, "rain_mm", block_length=8, n_perm=99, seed=1)
-    result = HypothesisResult(
-        hypothesis_id="H1",
-        model=model,
-        term="rain_mm",
-        sided="greater",
-        expected_sign="+",
-        p_asymptotic=asymptotic_pvalue(model, "rain_mm", "greater"),
-        permutation=permutation,
-    )
-    assert result.sign_agrees is True
-    assert result.p_permutation == permutation.p_value
-    adjusted = result.with_adjusted("holm", 0.03)
-    assert adjusted.p_adjusted == {"holm": 0.03} and result.p_adjusted == {}
+def result(model, **changes) -> HypothesisResult:
+    base = {
+        "hypothesis_id": "H1", "outcome": "catalogue", "outcome_label": "Catalogued incidents",
+        "statement": "Rain brings incidents.", "rationale": "Why.", "family": "F", "scope": "case",
+        "control": False, "expected_sign": "+", "sided": "greater", "window": ("2000", "2006"),
+        "model": model, "term": "rain_mm", "effect": EffectScale("IRR", "sd", sd=2.0),
+        "interval": Interval(0.1, 0.9, "inverted block-permutation test"),
+    }  # fmt: skip
+    base.update(changes)
+    return HypothesisResult(**base)
+
+
+@pytest.fixture(scope="module")
+def permutation_test(data, spec):
+    problem = Problem.from_design(build_design(data, spec), "rain_mm")
+    return BlockPermutation(problem, n_perm=99, seed=1, sided="greater", length=8).result()
+
+
+def test_hypothesis_result_describes_itself(model, permutation_test):
+    made = result(model, test=permutation_test)
+    assert made.sign_agrees is True and made.key == ("H1", "catalogue")
+    assert made.effect.label() == "IRR per SD (2.000)"
+    adjusted = made.with_adjusted(holm_family=0.03).with_verdict(Verdict("evidence"))
+    assert adjusted.p_adjusted == {"holm_family": 0.03} and made.p_adjusted == {}
     row = adjusted.to_row()
-    assert row["hypothesis"] == "H1" and row["p_holm"] == 0.03
-    assert row["irr"] == pytest.approx(model.term("rain_mm")["irr"])
-    assert row["p_placebo"] is None and row["mde_irr"] is None
+    assert row["hypothesis"] == "H1" and row["p_holm"] == 0.03 and row["verdict"] == "evidence"
+    assert row["effect"] == pytest.approx(np.exp(2.0 * model.term("rain_mm")["estimate"]))
+    assert row["ci_low"] == pytest.approx(np.exp(0.2)) and row["p"] == permutation_test.p_value
+    assert row["effect_ratio"] == "IRR" and row["size"] is None and row["mde"] is None
+    assert adjusted.tidy().index.names == ["hypothesis", "outcome"]
 
 
 @pytest.mark.parametrize(
@@ -112,13 +132,14 @@ def test_hypothesis_result_container(data, spec, model):
         ({"expected_sign": "positive"}, "expected_sign must be"),
     ],
 )
-def test_hypothesis_result_validates(model, changes, message):
-    base = {
-        "hypothesis_id": "H1",
-        "model": model,
-        "term": "rain_mm",
-        "sided": "two-sided",
-        "p_asymptotic": 0.5,
-    }
+def test_hypothesis_result_validates(model, permutation_test, changes, message):
     with pytest.raises(ConfigError, match=message):
-        HypothesisResult(**{**base, **changes})
+        result(model, test=permutation_test, **changes)
+
+
+def test_effect_scales_are_checked():
+    with pytest.raises(ConfigError, match="positive SD"):
+        EffectScale("IRR", "sd", sd=0.0)
+    with pytest.raises(ConfigError, match="sd, switch or unit"):
+        EffectScale("OR", "decade")
+    assert EffectScale("OR", "switch").label() == "OR, switching on"

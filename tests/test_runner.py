@@ -296,7 +296,7 @@ def test_the_repository_plan_is_well_formed():
 
 
 def test_registry_ids_come_from_the_real_registry_and_are_memoised(tmp_path):
-    from analysis.hypotheses import load_registry
+    from analysis.registry import load_registry
 
     memo = cache.Memo(tmp_path / "memo.json")
     env = cache.environment(tmp_path, with_code=False)

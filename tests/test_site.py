@@ -131,10 +131,18 @@ def test_the_verdict_box_says_what_was_tested_and_what_the_test_can_say(headline
 def test_the_paper_table_is_compact_and_escaped(headline):
     table = site.paper_table(headline["rows"], caption="Claims & verdicts", label="tab:x")
     lines = table.splitlines()
-    assert r"\begin{tabularx}{\linewidth}" in table and r"\toprule" in table
+    assert r"\begin{longtable}" in table and r"\toprule" in table and r"\endhead" in table
     assert r"\caption{Claims \& verdicts}" in table and r"\label{tab:x}" in table
-    body = [line for line in lines if line.endswith(r"\\")][1:]
+    body = [line for line in lines if line.endswith(r"\\")][3:]  # caption, header twice
     assert len(body) == len(headline["rows"])
     assert body[0].startswith("H1a & ") and body[1].startswith(" & ")  # the id once per claim
     assert r"H2a\_\allowbreak{}milex\_\allowbreak{}kgz" in table
     assert "Opposite direction" in table and "— & — & — & Not testable" in table
+
+
+def test_an_unbounded_interval_shows_infinity_and_a_missing_bound_a_dash(headline):
+    row = headline["rows"][0]
+    row.update(effect=1.5, ci_low=0.4, ci_high=None, ci_unbounded=True)
+    assert "1.50 [0.40, ∞]" in _landing(headline)
+    row["ci_unbounded"] = False
+    assert "1.50 [0.40, —]" in _landing(headline)

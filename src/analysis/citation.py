@@ -99,6 +99,14 @@ def cite(item: str, reports_dir: Path, fmt: str = "text") -> str:
     return "\n".join(lines) + "\n"
 
 
+def study(tables: list[str] | tuple[str, ...]) -> dict[str, str]:
+    """How to cite the study as a whole (text and BibTeX): the software and the data sources
+    of ``tables``; the landing page shows it."""
+    from .site import default_citation
+
+    return default_citation(software(), sources_for(tables))
+
+
 def how_to_cite(report: str, tables: list[str] | tuple[str, ...]) -> str:
     """The closing "How to cite" section of a report (Markdown), from inside its notebook."""
     from .provenance import git_state

@@ -16,6 +16,7 @@ from pathlib import Path
 from . import paths
 from .errors import AnalysisError, ConfigError
 from .formatting import TABLE_FORMATS
+from .settings import TestSettings
 
 
 def _data_build(args: argparse.Namespace) -> int:
@@ -49,7 +50,7 @@ def _data_check(args: argparse.Namespace) -> int:
 
 
 def _hypotheses_list(args: argparse.Namespace) -> int:
-    from .hypotheses import load_registry, registry_frame
+    from .registry import load_registry, registry_frame
 
     with_pandas_display(lambda: print(registry_frame(load_registry()).to_string(index=False)))
     return 0
@@ -57,23 +58,28 @@ def _hypotheses_list(args: argparse.Namespace) -> int:
 
 def _hypotheses_test(args: argparse.Namespace) -> int:
     from . import executors
+    from .hypotheses import Tables, test_all
+    from .registry import load_registry, select
+    from .tables import conclusions, hypothesis_summary, render
 
     executors.check(args.executor, args.jobs, args.scheduler)
-    from .hypotheses import Tables, TestSettings, load_registry, select, test_all
-    from .tables import hypothesis_summary, render
 
     registry = load_registry()
     if args.all == bool(args.ids):
         raise ConfigError("name hypothesis ids or families (e.g. H1a, H1) or pass --all, not both")
-    chosen = registry if args.all else select(registry, args.ids)
+    chosen = list(registry if args.all else select(registry, args.ids))
+    settings = TestSettings(
+        n_perm=args.n_perm,
+        n_size=args.n_size,
+        n_power=args.n_power,
+        calibrate=not args.no_calibrate,
+    )
     tables = Tables.load(args.data_dir)
-    settings = TestSettings(n_perm=args.n_perm, n_sim=args.n_sim)
-    if args.executor == "serial":
-        results = test_all(chosen, tables, settings)
-    else:
-        with executors.open(args.executor, jobs=args.jobs, scheduler=args.scheduler) as executor:
-            results = test_all(chosen, tables, settings, executor=executor)
-    print(render(hypothesis_summary(results, chosen), args.format), end="")
+    with executors.open(args.executor, jobs=args.jobs, scheduler=args.scheduler) as executor:
+        results = test_all(registry, tables, settings, only=chosen, executor=executor)
+    table = conclusions(results) if args.long else hypothesis_summary(results)
+    print(render(table, args.format), end="")
+    print(f"\nMultiplicity: {results.corrections}.")
     return 0
 
 
@@ -177,9 +183,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     test.add_argument("ids", nargs="*", help="hypothesis ids or id prefixes (H1 = every H1 entry)")
     test.add_argument("--all", action="store_true", help="test every registered hypothesis")
-    test.add_argument("--n-perm", type=int, default=999, help="permutations per test (default 999)")
+    defaults = TestSettings()
+    for flag, name, help_text in (
+        ("--n-perm", "n_perm", "draws of the reported resampling test"),
+        ("--n-size", "n_size", "null samples for each test's size"),
+        ("--n-power", "n_power", "samples per point of each power curve"),
+    ):
+        default = getattr(defaults, name)
+        test.add_argument(
+            flag, type=int, default=default, help=f"{help_text} (default {default:,})"
+        )
     test.add_argument(
-        "--n-sim", type=int, default=300, help="simulations per power point (default 300)"
+        "--no-calibrate",
+        action="store_true",
+        help="skip size, power and intervals: estimates, p-values and corrections only",
+    )
+    test.add_argument(
+        "--long", action="store_true", help="print each verdict's sentence and caveats instead"
     )
     test.add_argument(
         "--format", choices=TABLE_FORMATS, default="text", help="output format (default text)"

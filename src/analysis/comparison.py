@@ -11,9 +11,13 @@ from dataclasses import replace
 
 import pandas as pd
 
+from . import cluster_inference
 from .errors import ConfigError
 from .global_panel import MEASURES, UNITS
-from .hypotheses import HypothesisSpec, RegistryResults, Tables, TestSettings, test_all
+from .hypotheses import Tables, prepare, test_all
+from .registry import HypothesisSpec
+from .results import RegistryResults
+from .settings import TestSettings
 
 # A count outcome needs a count model; binary outcomes keep the entry's (conditional) logit.
 COUNT_MEASURES = ("battle_deaths",)
@@ -95,3 +99,54 @@ def case_in_world(
                 }
             )
     return pd.DataFrame(rows)
+
+
+def leave_one_out(
+    results: RegistryResults,
+    tables: Tables,
+    *,
+    unit: str,
+    measure: str,
+    start: str,
+    end: str,
+    region: str,
+) -> pd.DataFrame:
+    """For each tested global entry that few clusters carry (its reported test is the score
+    bootstrap), every estimate with one event-carrying cluster, or a case unit, left out; an
+    entry with enough clusters gets one row saying why it was not run (a refit per country is
+    minutes of conditional logit, and the Wald test is sound there)."""
+    from .registry import get
+
+    frames = []
+    for result in results.results:
+        spec = global_variant(
+            get(result.hypothesis_id), measure=measure, start=start, end=end, region=region
+        ).on(result.outcome)
+        events = result.test.details.get("clusters_with_events")
+        if result.test.method != "wild_cluster_bootstrap":
+            frames.append(
+                pd.DataFrame(
+                    [
+                        {
+                            "claim": spec.id,
+                            "dropped": "(none)",
+                            "note": f"not run: {events} clusters carry events, the cluster-robust Wald test is primary",
+                        }
+                    ]
+                )
+            )
+            continue
+        prepared = prepare(spec, tables)
+        table = cluster_inference.leave_one_cluster_out(
+            prepared.panel.frame,
+            prepared.design.spec,
+            spec.focal,
+            key=f"{spec.id}/{spec.series}",
+            sided=spec.sided,
+        ).to_frame()
+        frames.append(table.assign(claim=spec.id)[["claim", *table.columns]])
+    return (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame(columns=["claim", "dropped", "note"])
+    )

@@ -8,13 +8,15 @@ these checks add what only the package knows (registered hypothesis ids, sample 
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, fields
 from typing import Any
 
-from .errors import ConfigError
-from .hypotheses import HypothesisSpec, TestSettings, get, load_registry
+from .errors import ConfigError, suggest
 from .panel import periods
+from .registry import HypothesisSpec, get, load_registry
+from .settings import TestSettings
+
+_DEFAULTS = TestSettings()
 
 DYADS = ("KGZ-TJK", "KGZ-UZB", "TJK-UZB")
 MODELS = ("registered", "poisson", "negbin", "zinb")
@@ -40,6 +42,19 @@ class IncidentPatterns:
             raise ConfigError(f"parameter dyad={self.dyad!r} is not one of {list(DYADS)}")
 
 
+def _check_draws(n_perm: int, n_size: int, n_power: int) -> None:
+    _check_range("n_perm", n_perm, 19, 99_999)
+    _check_range("n_size", n_size, 0, 20_000)
+    _check_range("n_power", n_power, 0, 10_000)
+
+
+def _settings(n_perm: int, n_size: int, n_power: int) -> TestSettings:
+    """Test settings from a notebook's draws; 0 simulations skip size and power."""
+    return TestSettings(
+        n_perm=n_perm, n_size=n_size, n_power=n_power, calibrate=n_size > 0 and n_power > 0
+    )
+
+
 @dataclass(frozen=True)
 class HypothesisReport:
     """A registered hypothesis with optional overrides (lag, model, sample window)."""
@@ -49,19 +64,20 @@ class HypothesisReport:
     model: str = "registered"
     start: str = ""
     end: str = ""
-    n_perm: int = 999
-    n_sim: int = 300
+    n_perm: int = _DEFAULTS.n_perm
+    n_size: int = _DEFAULTS.n_size
+    n_power: int = _DEFAULTS.n_power
     output_dir: str = ""
 
     def __post_init__(self):
         get(self.hypothesis)
         _check_range("lag", self.lag, -1, 5)
-        _check_range("n_perm", self.n_perm, 19, 99_999)
-        _check_range("n_sim", self.n_sim, 20, 5_000)
+        _check_draws(self.n_perm, self.n_size, self.n_power)
         if self.model not in MODELS:
             raise ConfigError(f"parameter model={self.model!r} is not one of {list(MODELS)}")
         spec = self.spec  # builds and checks the overridden spec, including the window
-        periods(spec.frequency, *spec.window)
+        if spec.window:
+            periods(spec.frequency, *spec.window)
 
     @property
     def spec(self) -> HypothesisSpec:
@@ -73,8 +89,13 @@ class HypothesisReport:
         )
 
     @property
+    def registry(self) -> dict[str, HypothesisSpec]:
+        """The registry with this report's entry as overridden (multiplicity runs over all)."""
+        return {**load_registry(), self.hypothesis: self.spec}
+
+    @property
     def settings(self) -> TestSettings:
-        return TestSettings(n_perm=self.n_perm, n_sim=self.n_sim)
+        return _settings(self.n_perm, self.n_size, self.n_power)
 
 
 @dataclass(frozen=True)
@@ -87,7 +108,9 @@ class Robustness:
 
     @property
     def spec(self) -> HypothesisSpec:
-        return get(self.hypothesis)
+        """The entry on the first outcome it names (the others are variants of the curve)."""
+        entry = get(self.hypothesis)
+        return entry.on(entry.outcomes[0])
 
 
 @dataclass(frozen=True)
@@ -113,13 +136,13 @@ class GlobalPanel:
 
 @dataclass(frozen=True)
 class Summary:
-    n_perm: int = 999
-    n_sim: int = 300
+    n_perm: int = _DEFAULTS.n_perm
+    n_size: int = _DEFAULTS.n_size
+    n_power: int = _DEFAULTS.n_power
     output_dir: str = ""
 
     def __post_init__(self):
-        _check_range("n_perm", self.n_perm, 19, 99_999)
-        _check_range("n_sim", self.n_sim, 20, 5_000)
+        _check_draws(self.n_perm, self.n_size, self.n_power)
 
     @property
     def registry(self) -> dict[str, HypothesisSpec]:
@@ -127,7 +150,7 @@ class Summary:
 
     @property
     def settings(self) -> TestSettings:
-        return TestSettings(n_perm=self.n_perm, n_sim=self.n_sim)
+        return _settings(self.n_perm, self.n_size, self.n_power)
 
 
 def make(family: type, **params: Any):
@@ -135,7 +158,6 @@ def make(family: type, **params: Any):
     valid = [f.name for f in fields(family)]
     for name in params:
         if name not in valid:
-            close = difflib.get_close_matches(name, valid, n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else f"; valid: {valid}"
+            hint = suggest(name, valid) or f"; valid: {valid}"
             raise ConfigError(f"unknown parameter '{name}' for {family.__name__}{hint}")
     return family(**params)

@@ -566,89 +566,125 @@ def headline_forest(rows: Sequence[dict], *, source: str = CASE_MODELS):
     )
 
 
+def _panels(count: int, height: float = 2.8, width: float = 6.2):
+    """One row of axes per tested outcome (a report shows every outcome of its claim)."""
+    fig, axes = plt.subplots(count, 1, figsize=(width, height * count + 0.4), squeeze=False)
+    return fig, axes[:, 0]
+
+
+def _panel_title(result) -> str:
+    return f"{result.hypothesis_id} on {result.outcome_label}"
+
+
 @_styled
-def small_sample_check(result, *, source: str = CASE_MODELS):
-    """The focal statistic against its permutation or placebo-date distribution; for entries
-    tested with cluster-robust inference (global panels) a panel that says so instead."""
-    if result.permutation is not None:
-        check = result.permutation
-        return null_distribution(
-            check.null_statistics,
-            check.statistic,
-            f"block permutation: p = {check.p_value:.3f}",
-            source=source,
+def small_sample_checks(results, *, source: str = CASE_MODELS):
+    """Each test's statistic (red line) against the distribution its reported test compares it
+    with: permuted series, placebo break dates or bootstrap draws; an analytic test says so."""
+    tested = list(results.results)
+    if not tested:
+        return _message("No test could be run on these data.", source)
+    fig, axes = _panels(len(tested))
+    for ax, result in zip(axes, tested):
+        test = result.test
+        null = test.null_statistics[np.isfinite(test.null_statistics)]
+        if len(null):
+            ax.hist(null, bins=30, color=LIGHT, edgecolor=GREY)
+            ax.axvline(test.statistic, color=OKABE_ITO["vermillion"], lw=2, label="observed")
+            ax.set_xlabel("score statistic of the focal term")
+            ax.set_ylabel("draws" if test.method != "placebo_dates" else "dates")
+            ax.legend(fontsize=8)
+        else:
+            ax.axis("off")
+            ax.text(0.5, 0.5, f"{test.label}: no resampling distribution", ha="center", va="center")
+        mc = f" ± {test.p_mc_se:.3f}" if test.p_mc_se is not None else ""
+        ax.set_title(
+            f"{_panel_title(result)}: {test.method.replace('_', ' ')}, p = {test.p_value:.3f}{mc}",
+            fontsize=9,
         )
-    if result.placebo is not None:
-        check = result.placebo
-        return null_distribution(
-            check.placebo["statistic"].to_numpy(),
-            check.statistic,
-            f"placebo break dates: p = {check.p_value:.3f}",
-            source=source,
-        )
+    fig.tight_layout()
+    footer(
+        fig,
+        "score statistic; bars: the reported test's reference distribution with no effect",
+        source,
+    )
+    return fig
+
+
+@_styled
+def power_curves(results, *, source: str = SIMULATION):
+    """Power of each reported test against the true effect (display scale), with the minimum
+    detectable effect and the target power; a test that cannot reach 5% says so."""
+    tested = [r for r in results.results if r.power is not None]
+    if not tested:
+        return _message("No power calculation for these tests.", source)
+    fig, axes = _panels(len(tested))
+    for ax, result in zip(axes, tested):
+        power = result.power
+        if not power.reachable:
+            _panel_note(ax, f"{_panel_title(result)}: {power.reason}", width=70)
+            continue
+        curve = power.curve.sort_values("effect")
+        ax.plot(curve["effect"], curve["power"], "o-", color=OKABE_ITO["blue"])
+        ax.axhline(power.target, color=GREY, ls="--", lw=0.8, label=f"{power.target:.0%} power")
+        if np.isfinite(power.mde):
+            ax.axvline(power.mde, color=OKABE_ITO["vermillion"], lw=1.2,
+                       label=f"minimum detectable effect {plain_number(round(power.mde, 2))}")  # fmt: skip
+        ax.set_xlim(min(curve["effect"].min(), 1.0) * 0.9, max(curve["effect"].max(), 1.0) * 1.1)
+        log_ratio_axis(ax, "x")
+        ax.set_ylim(0, 1.02)
+        ax.set_xlabel(f"true {result.effect.label()} (log scale)")
+        ax.set_ylabel("power")
+        ax.set_title(_panel_title(result), fontsize=9)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    footer(fig, "share of simulated samples in which the reported test rejects at 5%", source)
+    return fig
+
+
+def _panel_note(ax, text: str, *, width: int) -> None:
+    """A panel that explains in words why it has no plot."""
+    ax.axis("off")
+    ax.text(0.5, 0.5, textwrap.fill(text, width), ha="center", va="center", fontsize=9)
+
+
+@_styled
+def coverage_panels(results, *, source: str = CATALOGUE):
+    """What the outcome's coverage is over each test's window: the catalogue's detection share
+    per year where a counter states a count (a bar from the lowest to the highest share the
+    counters imply), the range assumed where none does (hatched), and the control in words."""
+    tested = list(results.results)
+    if not tested:
+        return _message("No test could be run on these data.", source)
+    fig, axes = _panels(len(tested), height=2.4)
+    for ax, result in zip(axes, tested):
+        check = result.coverage
+        shares = None if check is None else check.share_table()
+        if shares is None or shares.empty:
+            note = "no coverage information" if check is None else f"{check.control}: {check.note}"
+            _panel_note(ax, f"{_panel_title(result)}: {note}", width=80)
+            continue
+        known = shares["known"].astype(bool).to_numpy()
+        years = shares["year"].to_numpy()
+        ax.bar(years[known], (shares["high"] - shares["low"]).to_numpy()[known] + 0.01,
+               bottom=shares["low"].to_numpy()[known], color=OKABE_ITO["blue"], width=0.6,
+               label="detection share stated")  # fmt: skip
+        ax.bar(years[~known], (shares["high"] - shares["low"]).to_numpy()[~known],
+               bottom=shares["low"].to_numpy()[~known], color="none", edgecolor=GREY, hatch="///",
+               width=0.6, label="no stated count: range assumed")  # fmt: skip
+        ax.axhline(1.0, color=INK, lw=0.8)
+        ax.set_ylabel("catalogued / counted")
+        ax.set_title(f"{_panel_title(result)} ({check.control})", fontsize=9)
+        ax.legend(fontsize=7, loc="upper left")
+    fig.tight_layout()
+    footer(fig, "share of a counter's yearly count that the catalogue holds (1 = all)", source)
+    return fig
+
+
+def _message(text: str, source: str):
     fig, ax = plt.subplots(figsize=(6, 1.2))
     ax.axis("off")
-    ax.text(
-        0.5,
-        0.5,
-        f"cluster-robust inference: p = {result.p_asymptotic:.3f} (no permutation distribution)",
-        ha="center",
-        va="center",
-        fontsize=9,
-    )
+    ax.text(0.5, 0.5, text, ha="center", va="center", fontsize=9)
     footer(fig, "", source)
-    return fig
-
-
-@_styled
-def null_distribution(
-    null_statistics: np.ndarray,
-    observed: float,
-    title: str,
-    *,
-    units: str = "score statistic of the focal term; bars: its distribution with no effect",
-    source: str = CASE_MODELS,
-):
-    fig, ax = plt.subplots(figsize=(6, 3.2))
-    ax.hist(null_statistics[np.isfinite(null_statistics)], bins=30, color=LIGHT, edgecolor=GREY)
-    ax.axvline(observed, color=OKABE_ITO["vermillion"], lw=2, label="observed")
-    ax.set_xlabel("score statistic")
-    ax.set_ylabel("draws")
-    ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    footer(fig, units, source)
-    return fig
-
-
-@_styled
-def power_curve(
-    curve: pd.DataFrame,
-    mde: float,
-    x: str = "irr_per_sd",
-    *,
-    units: str | None = None,
-    source: str = SIMULATION,
-):
-    fig, ax = plt.subplots(figsize=(6, 3.2))
-    ordered = curve.sort_values(x)
-    ax.plot(ordered[x], ordered["power"], "o-", color=OKABE_ITO["blue"])
-    ax.axhline(0.8, color=GREY, ls="--", lw=0.8, label="80% power")
-    if np.isfinite(mde):
-        ax.axvline(
-            mde,
-            color=OKABE_ITO["vermillion"],
-            lw=1.2,
-            label=f"minimum detectable effect {plain_number(round(mde, 2))}",
-        )
-    ax.legend(fontsize=8)
-    per = " per SD" if x == "irr_per_sd" else ""
-    log_ratio_axis(ax, "x")
-    ax.set_xlabel(f"true ratio{per} (log scale)")
-    ax.set_ylabel("power")
-    ax.set_ylim(0, 1.02)
-    fig.tight_layout()
-    footer(fig, units or f"share of simulated samples that reject; true ratio{per}", source)
     return fig
 
 
@@ -676,11 +712,11 @@ def observed_vs_fitted(
 def specification_curve(
     variants: pd.DataFrame,
     *,
-    units: str = "ratio of the focal term with its 95% interval (HAC), one point per specification",
+    units: str = "ratio of the focal term with the 95% interval that inverts its reported test, one point per specification",
     source: str = CASE_MODELS,
 ):
     """Estimates of one focal term across specifications, sorted, with intervals."""
-    ordered = variants.dropna(subset=["irr"]).sort_values("irr").reset_index(drop=True)
+    ordered = variants.dropna(subset=["effect"]).sort_values("effect").reset_index(drop=True)
     fig, (top, bottom) = plt.subplots(
         2, 1, figsize=(8, 5), sharex=True, gridspec_kw={"height_ratios": [2, 1]}
     )
@@ -688,8 +724,11 @@ def specification_curve(
     registered = (ordered["dimension"] == "registered").to_numpy()
     top.errorbar(
         x,
-        ordered["irr"],
-        yerr=[ordered["irr"] - ordered["irr_low"], ordered["irr_high"] - ordered["irr"]],
+        ordered["effect"],
+        yerr=[
+            (ordered["effect"] - ordered["ci_low"]).clip(lower=0).fillna(0),
+            (ordered["ci_high"] - ordered["effect"]).clip(lower=0).fillna(0).replace(np.inf, 0),
+        ],
         fmt="o",
         ms=3,
         color=OKABE_ITO["blue"],
@@ -697,7 +736,7 @@ def specification_curve(
     )
     top.plot(
         x[registered],
-        ordered["irr"][registered],
+        ordered["effect"][registered],
         "D",
         ms=7,
         color=OKABE_ITO["vermillion"],

@@ -27,7 +27,7 @@ MISSING = "—"  # a missing number, in every rendered table (never blank, never
 PLACEHOLDERS = ("", MISSING, "n/a")
 # A cell that reads as a number: optional comparison sign, digits (thousands separated), decimals,
 # per cent; or an interval of two such ("0.37–2.47") or an estimate with one ("0.96 [0.37, 2.47]").
-_NUMBER = r"[<>≤≥]?[-−+]?\d{1,3}(?:,\d{3})*(?:\.\d+)?%?|[<>≤≥]?[-−+]?\d+(?:\.\d+)?%?"
+_NUMBER = r"[<>≤≥]?[-−+]?\d{1,3}(?:,\d{3})*(?:\.\d+)?%?|[<>≤≥]?[-−+]?\d+(?:\.\d+)?%?|∞"
 _NUMERIC_CELL = re.compile(
     rf"^(?:{_NUMBER})(?:\s*[–-]\s*(?:{_NUMBER})|\s*\[(?:{_NUMBER}),\s*(?:{_NUMBER})\])?$"
 )
@@ -41,7 +41,7 @@ def format_number(value, digits: int = 3) -> str:
     except (TypeError, ValueError):
         return str(value)
     if not math.isfinite(number):
-        return "" if math.isnan(number) else str(number)
+        return "" if math.isnan(number) else ("∞" if number > 0 else "-∞")
     return f"{number:.{digits}f}"
 
 
@@ -60,6 +60,18 @@ def format_interval(effect, low, high, digits: int = 2) -> str:
     if all(_missing(v) for v in (effect, low, high)):
         return MISSING
     return f"{part(effect)} [{part(low)}, {part(high)}]"
+
+
+def format_range(low, high, digits: int = 2) -> str:
+    """ "0.37–2.47" for an interval of ratios; a zero bound is "0", an unbounded one "∞", a
+    missing one a dash."""
+
+    def bound(value) -> str:
+        if _missing(value):
+            return MISSING
+        return "0" if float(value) == 0 else format_number(value, digits)
+
+    return f"{bound(low)}–{bound(high)}"
 
 
 def _missing(value) -> bool:
@@ -185,6 +197,7 @@ _LATEX_SPECIAL = {
     "^": r"\textasciicircum{}",
     "<": r"\textless{}",
     ">": r"\textgreater{}",
+    "∞": r"$\infty$",
 }
 
 

@@ -1,174 +1,62 @@
-"""The registry of testable claims (``hypotheses.toml``) and the test of each one.
+"""Testing the registered claims: the engine behind every hypothesis report and the summary.
 
-A registry entry is data: the claim in words, its outcome, predictors, lags, model, expected
-sign and sidedness, and its multiplicity family. This module validates entries (an unknown key
-names the closest valid one), turns one into a panel and a model spec, and tests it with the
-asymptotic p-value, a small-sample p-value (block permutation, or placebo dates for a dated
-step) and a simulated minimum detectable effect. ``test_all`` then corrects for multiplicity:
-Holm within each family, Benjamini-Hochberg across all registered tests of the same scope.
+For one registered entry on one of its outcome series (``registry``):
 
-Scope. An entry is ``case`` (default: the Kyrgyz-Tajik period panel) or ``global`` (the same
-claim on the world's states, ``global_panel``: country-years or contiguous dyad-years with unit
-and year fixed effects and errors clustered by unit). One registry, one ``test_hypothesis``: the
-scope decides which panel is built. Global entries are tested with cluster-robust Wald
-p-values (``inference = "cluster_robust"``), so their ``p_small_sample`` *is* that p-value:
-with 60-300 clusters the normal approximation is sound, while a permutation would have to
-refit a fixed-effects model per draw and keep each country's history intact. Their MDE is
-analytic (:func:`analytic_mde`, from the cluster-robust standard error) rather than simulated.
-Global families are separate from the case families, and the Benjamini-Hochberg correction
-runs within each scope, so adding global entries leaves every case result unchanged.
+1. build its panel (case: the catalogue with its coverage, a counter's own yearly count, or the
+   catalogue scaled by detection shares; global: a unit-year panel) and its model;
+2. run the reported small-sample test (``inference``): block permutation, within-stratum
+   permutation for the outcome's own dependence, placebo dates for a step, or the
+   cluster-robust Wald test for a global panel;
+3. invert that same test for the 95% interval;
+4. simulate its size under a null like the data, and its power and minimum detectable effect
+   (``calibration``), and check what the outcome's coverage allows (``coverage``);
+5. over the *whole* registry: Holm within each family and Benjamini-Hochberg across the
+   non-control tests of each scope, whatever subset is reported; then a structured verdict
+   for each test (``verdicts``).
+
+Defaults live in :class:`settings.TestSettings`, the one place they are stated.
 """
 
 from __future__ import annotations
 
-import difflib
 import math
-import tomllib
-from dataclasses import dataclass, field, fields, replace
-from pathlib import Path
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from . import inference
-from .errors import AnalysisError, ConfigError
-from .global_panel import GlobalOutcomeSpec, GlobalPanel, build_global_panel
-from .models import BINARY_FAMILIES, CountModelResult, CountModelSpec, fit_spec
-from .panel import OutcomeSpec, Panel, PredictorSpec, build_panel
-from .results import HypothesisResult, MDEResult
-
-REGISTRY_PATH = Path(__file__).with_name("hypotheses.toml")
-SIGNS = {"positive": "+", "negative": "-", "none": None}
-INFERENCE = ("permutation", "placebo_dates", "cluster_robust")
-SCOPES = ("case", "global")
-
-
-@dataclass(frozen=True)
-class HypothesisSpec:
-    """One registered claim, validated; ``replace``-able for robustness variants."""
-
-    id: str
-    statement: str
-    family: str
-    frequency: str
-    window: tuple[str, str]
-    outcome: OutcomeSpec | GlobalOutcomeSpec
-    focal: str
-    rationale: str
-    predictors: tuple[PredictorSpec, ...] = ()
-    steps: tuple[tuple[str, str], ...] = ()
-    outcome_lags: tuple[int, ...] = ()
-    calendar: tuple[str, ...] = ()
-    exclude_years: tuple[int, ...] = ()
-    exposure: str | None = None
-    trend: bool = True
-    season: str | None = None
-    model: str = "negbin"
-    cov: str = "hac"
-    expected_sign: str = "none"
-    sided: str = "two-sided"
-    inference: str = "permutation"
-    scope: str = "case"
-    region: str = ""  # global scope: keep units (both states of a dyad) in this World Bank region
-    fixed_effects: tuple[str, ...] = ()
-    cluster: str | None = None
-
-    def __post_init__(self):
-        if self.scope not in SCOPES:
-            raise ConfigError(f"{self.id}: scope '{self.scope}' is not one of {list(SCOPES)}")
-        if isinstance(self.outcome, GlobalOutcomeSpec) != (self.scope == "global"):
-            raise ConfigError(f"{self.id}: a {self.scope} entry needs a {self.scope} outcome")
-        if (self.inference == "cluster_robust") != (self.scope == "global"):
-            raise ConfigError(
-                f"{self.id}: inference 'cluster_robust' is for global entries, and "
-                "global entries use it (fixed-effects panels, clustered by unit)"
-            )
-        if self.expected_sign not in SIGNS:
-            raise ConfigError(
-                f"{self.id}: expected_sign '{self.expected_sign}' is not one of {list(SIGNS)}"
-            )
-        if self.inference not in INFERENCE:
-            raise ConfigError(
-                f"{self.id}: inference '{self.inference}' is not one of {list(INFERENCE)}"
-            )
-        if self.focal not in self.terms:
-            raise ConfigError(
-                f"{self.id}: focal term '{self.focal}' is none of the entry's terms {list(self.terms)}"
-            )
-        if self.inference == "placebo_dates" and self.focal not in dict(self.steps):
-            raise ConfigError(
-                f"{self.id}: inference 'placebo_dates' needs the focal term to be a step"
-            )
-        self.model_spec()  # model, cov, season names are checked by the model layer
-
-    @property
-    def terms(self) -> tuple[str, ...]:
-        """Every panel column entering the model: predictors, steps, calendar terms, lagged outcomes."""
-        lags = tuple(f"{self.outcome.column}_lag{k}" for k in self.outcome_lags)
-        steps = tuple(name for name, _ in self.steps)
-        return tuple(p.column for p in self.predictors) + steps + self.calendar + lags
-
-    def model_spec(self) -> CountModelSpec:
-        return CountModelSpec(
-            outcome=self.outcome.column,
-            predictors=(self.focal,),
-            controls=tuple(t for t in self.terms if t != self.focal),
-            family=self.model,
-            trend=self.trend,
-            season=self.season,
-            exposure=self.exposure,
-            cov=self.cov,
-            cluster=self.cluster,
-            fixed_effects=self.fixed_effects,
-            dropna=True,
-        )
-
-    @property
-    def needs(self) -> list[str]:
-        """The data this test reads, in words (for `hypotheses list` and missing-data errors)."""
-        if self.scope == "global":
-            needs = [
-                f"conflict_years: UCDP ACD {self.outcome.acd_version}, BRD {self.outcome.brd_version}",
-                "states: Gleditsch-Ward list",
-                "countries: crosswalk",
-            ]
-            needs += (
-                [f"contiguity: {self.outcome.contiguity}"] if self.outcome.unit == "dyad" else []
-            )
-        else:
-            needs = [f"incidents: {self.outcome.source} {self.outcome.dyad}"]
-        needs += [f"indicators: {p.indicator} ({p.iso3})" for p in self.predictors]
-        return needs
-
-    def with_overrides(self, **overrides: Any) -> HypothesisSpec:
-        """A variant of this spec (notebook parameters, robustness runs); checked like an entry.
-
-        Accepts the spec's own fields plus ``lag`` (sets every predictor's lag) and ``start`` /
-        ``end`` (the sample window).
-        """
-        overrides = {k: v for k, v in overrides.items() if v is not None}
-        if "lag" in overrides:
-            lag = int(overrides.pop("lag"))
-            overrides["predictors"] = tuple(replace(p, lag=lag) for p in self.predictors)
-        if "start" in overrides or "end" in overrides:
-            overrides["window"] = (
-                str(overrides.pop("start", self.window[0])),
-                str(overrides.pop("end", self.window[1])),
-            )
-        _check_keys(overrides, {f.name for f in fields(self)}, f"override of {self.id}")
-        return replace(self, **overrides)
+from . import calibration, cluster_inference, coverage, inference, verdicts
+from .errors import AnalysisError, ConfigError, ModelError
+from .global_panel import GlobalPanel, build_global_panel
+from .models import Design, build_design, fit_design
+from .panel import Panel, build_panel, stated_counts
+from .registry import HypothesisSpec, OutcomeSeries, Study, load_study
+from .results import (
+    EffectScale,
+    Failure,
+    HypothesisResult,
+    Interval,
+    PowerCheck,
+    RegistryResults,
+    SizeCheck,
+    SmallSampleTest,
+)
+from .settings import TestSettings
 
 
 @dataclass(frozen=True)
 class Tables:
     """The canonical tables a test reads (from ``datasets.load``). Case entries need the first
-    two; global entries also the UCDP conflict years, the state list, the country crosswalk
-    and (dyads) contiguity."""
+    four (and the milestones for terms built from them); global entries the UCDP conflict years, the state list, the country crosswalk and
+    (dyads) contiguity."""
 
-    incidents: pd.DataFrame
-    indicators: pd.DataFrame
+    incidents: pd.DataFrame | None = None
+    indicators: pd.DataFrame | None = None
+    incident_claims: pd.DataFrame | None = None
+    incident_coverage: pd.DataFrame | None = None
+    milestones: pd.DataFrame | None = None
     conflict_years: pd.DataFrame | None = None
     states: pd.DataFrame | None = None
     countries: pd.DataFrame | None = None
@@ -190,170 +78,149 @@ class Tables:
             )
 
 
-def _check_keys(given, allowed, where: str) -> None:
-    for key in given:
-        if key not in allowed:
-            close = difflib.get_close_matches(key, sorted(allowed), n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else f"; valid keys: {sorted(allowed)}"
-            raise ConfigError(f"{where}: unknown key '{key}'{hint}")
-
-
-_ENTRY_KEYS = {f.name for f in fields(HypothesisSpec)} - {"id"}
-_OUTCOME_SPECS = {"case": OutcomeSpec, "global": GlobalOutcomeSpec}
-_PREDICTOR_KEYS = {f.name for f in fields(PredictorSpec)}
-
-
 TABLES = tuple(f.name for f in fields(Tables))  # every table a registered test may read
 
 
-def parse_entry(entry_id: str, entry: dict[str, Any]) -> HypothesisSpec:
-    """Validate one registry entry and build its spec; every error names the entry and key."""
-    where = f"hypothesis {entry_id}"
-    _check_keys(entry, _ENTRY_KEYS, where)
-    missing = sorted(
-        {"statement", "family", "frequency", "window", "outcome", "focal", "rationale"} - set(entry)
-    )
-    if missing:
-        raise ConfigError(f"{where}: missing key(s) {missing}")
-    scope = entry.get("scope", "case")
-    if scope not in _OUTCOME_SPECS:
-        raise ConfigError(f"{where}: scope '{scope}' is not one of {list(SCOPES)}")
-    outcome_spec = _OUTCOME_SPECS[scope]
-    _check_keys(entry["outcome"], {f.name for f in fields(outcome_spec)}, f"{where}, outcome")
-    for predictor in entry.get("predictors", []):
-        _check_keys(predictor, _PREDICTOR_KEYS, f"{where}, predictor")
-    window = entry["window"]
-    if not (
-        isinstance(window, list) and len(window) == 2 and all(isinstance(w, str) for w in window)
-    ):
-        raise ConfigError(
-            f"{where}: window must be [first, last] as text periods, found {window!r}"
-        )
-    try:
-        return HypothesisSpec(
-            id=entry_id,
-            **{
-                **entry,
-                "window": tuple(window),
-                "outcome": _outcome(outcome_spec, entry["outcome"]),
-                "predictors": tuple(PredictorSpec(**p) for p in entry.get("predictors", [])),
-                "steps": tuple(sorted(entry.get("steps", {}).items())),
-                "outcome_lags": tuple(entry.get("outcome_lags", ())),
-                "calendar": tuple(entry.get("calendar", ())),
-                "fixed_effects": tuple(entry.get("fixed_effects", ())),
-            },
-        )
-    except TypeError as exc:
-        raise ConfigError(f"{where}: {exc}") from None
-    except ConfigError as exc:
-        message = str(exc)
-        raise ConfigError(
-            message if message.startswith(entry_id) else f"{where}: {message}"
-        ) from None
+@dataclass(frozen=True, eq=False)
+class Prepared:
+    """One entry on one outcome series, ready to test: its panel, design and series."""
+
+    spec: HypothesisSpec
+    series: OutcomeSeries
+    panel: Panel | GlobalPanel
+    design: Design
+    shares: pd.DataFrame | None  # detection-share ranges per year (catalogue outcomes)
 
 
-def _outcome(spec_class, entry: dict[str, Any]) -> OutcomeSpec | GlobalOutcomeSpec:
-    """An outcome spec from its TOML table (lists become tuples, as the specs hold them)."""
-    return spec_class(**{k: tuple(v) if isinstance(v, list) else v for k, v in entry.items()})
+def _series(spec: HypothesisSpec, study: Study) -> OutcomeSeries:
+    if not spec.series:
+        raise ConfigError(f"{spec.id}: say which outcome to test it on ({list(spec.outcomes)})")
+    return study.outcome(spec.series, f"{spec.id}: ")
 
 
-def load_registry(path: Path = REGISTRY_PATH) -> dict[str, HypothesisSpec]:
-    """Every registered hypothesis, in file order."""
-    try:
-        entries = tomllib.loads(Path(path).read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML ({exc})") from None
-    return {entry_id: parse_entry(entry_id, entry) for entry_id, entry in entries.items()}
-
-
-def get(hypothesis_id: str, registry: dict[str, HypothesisSpec] | None = None) -> HypothesisSpec:
-    registry = registry if registry is not None else load_registry()
-    if hypothesis_id not in registry:
-        close = difflib.get_close_matches(hypothesis_id, list(registry), n=1)
-        hint = f"; did you mean '{close[0]}'?" if close else ""
-        raise ConfigError(
-            f"unknown hypothesis '{hypothesis_id}'{hint} (registered: {', '.join(registry)})"
-        )
-    return registry[hypothesis_id]
-
-
-def select(registry: dict[str, HypothesisSpec], names: list[str]) -> dict[str, HypothesisSpec]:
-    """Entries named by id, or by id prefix ("H1" selects H1a..H1g); unknown names are errors."""
-    chosen: dict[str, HypothesisSpec] = {}
-    for name in names:
-        matches = [hid for hid in registry if hid == name] or [
-            hid for hid in registry if hid.startswith(name)
-        ]
-        if not matches:
-            get(name, registry)  # raises with the closest id
-        chosen.update({hid: registry[hid] for hid in matches})
-    return chosen
-
-
-def registry_frame(registry: dict[str, HypothesisSpec]) -> pd.DataFrame:
-    """One row per hypothesis: what `analysis hypotheses list` prints."""
-    return pd.DataFrame(
-        [
-            {
-                "id": s.id,
-                "scope": s.scope,
-                "family": s.family,
-                "freq": s.frequency,
-                "window": "–".join(s.window),
-                "focal": s.focal,
-                "model": s.model,
-                "expected": s.expected_sign,
-                "sided": s.sided,
-                "statement": s.statement,
-            }
-            for s in registry.values()
-        ]
-    )
-
-
-def panel_for(spec: HypothesisSpec, tables: Tables) -> Panel | GlobalPanel:
-    """The panel the entry's scope calls for (the case period panel, or a global unit-year
-    panel); years in ``exclude_years`` lose their outcome (leave-one-year-out)."""
+def panel_for(
+    spec: HypothesisSpec, tables: Tables, study: Study | None = None
+) -> Panel | GlobalPanel:
+    """The panel the entry's scope and outcome series call for; years in ``exclude_years``
+    lose their outcome (leave-one-year-out)."""
+    study = study or load_study()
+    series = _series(spec, study)
     if spec.scope == "global":
-        needed = ["conflict_years", "states", "countries"] + (
-            ["contiguity"] if spec.outcome.unit == "dyad" else []
-        )
-        tables.require(needed, spec.id)
-        panel = build_global_panel(
-            tables.conflict_years,
-            tables.states,
-            tables.countries,
-            tables.indicators,
-            tables.contiguity,
-            start=int(spec.window[0]),
-            end=int(spec.window[1]),
-            outcome=spec.outcome,
-            predictors=spec.predictors,
-            outcome_lags=spec.outcome_lags,
-        )
-        if spec.region:
-            panel = replace(
-                panel, frame=_in_region(panel.frame, tables.countries, spec.region, spec.id)
-            )
+        panel = _global_panel(spec, tables)
         years = panel.frame["year"]
     else:
-        panel = build_panel(
-            tables.incidents,
-            tables.indicators,
-            frequency=spec.frequency,
-            start=spec.window[0],
-            end=spec.window[1],
-            outcome=spec.outcome,
-            predictors=spec.predictors,
-            steps=dict(spec.steps),
-            outcome_lags=spec.outcome_lags,
-            calendar=spec.calendar,
-        )
+        tables.require(["incidents", "indicators", "incident_claims", "incident_coverage"], spec.id)
+        panel = _case_panel(spec, series, tables)
         years = panel.frame.index.year
     if spec.exclude_years:
         frame = panel.frame.copy()
         frame.loc[np.asarray(years.isin(spec.exclude_years)), spec.outcome.column] = pd.NA
         panel = replace(panel, frame=frame)
+    return panel
+
+
+def _case_panel(spec: HypothesisSpec, series: OutcomeSeries, tables: Tables) -> Panel:
+    from .patterns import detection_shares
+
+    stated = exposure = None
+    notes: tuple[str, ...] = ()
+    if series.kind == "stated":
+        index = pd.period_range("1990", "2030", freq="Y", name="period")
+        stated, notes = stated_counts(tables.incident_claims, spec.outcome, series.counter, index)
+        observed = stated.dropna().index
+        first, last = str(observed[0]), str(observed[-1])
+    else:
+        first, last = _catalogue_span(tables.incident_coverage, spec.outcome.dyad, spec.frequency)
+    if series.kind == "catalogue_adjusted":
+        shares = detection_shares(tables.incidents, tables.incident_claims)
+        exposure, notes = _share_exposure(shares, spec, series.counter, spec.frequency)
+        first, last = str(exposure.index[0]), str(exposure.index[-1])
+    if spec.window:
+        first, last = spec.window
+    return build_panel(
+        tables.incidents,
+        tables.indicators,
+        frequency=spec.frequency,
+        start=first,
+        end=last,
+        outcome=spec.outcome,
+        predictors=spec.predictors,
+        steps=dict(spec.steps),
+        outcome_lags=spec.outcome_lags,
+        calendar=spec.calendar,
+        coverage=tables.incident_coverage,
+        milestone_terms=spec.milestone_terms,
+        milestones=tables.milestones,
+        stated=stated
+        if stated is None
+        else stated.reindex(pd.period_range(first, last, freq="Y", name="period")),
+        exposure=exposure,
+        notes=notes,
+    )
+
+
+def _catalogue_span(coverage_table: pd.DataFrame, dyad: str, frequency: str) -> tuple[str, str]:
+    rows = coverage_table[
+        (coverage_table["dyad"] == dyad) & (coverage_table["status"] != "not_covered")
+    ]
+    if rows.empty:
+        raise ConfigError(f"the coverage table has no covered year for {dyad}")
+    first, last = rows.iloc[rows["year"].argmin()], rows.iloc[rows["year"].argmax()]
+    if frequency == "A":
+        return str(int(first["year"])), str(int(last["year"]))
+    return (
+        f"{int(first['year'])}-{int(first['first_month']):02d}",
+        f"{int(last['year'])}-{int(last['last_month']):02d}",
+    )
+
+
+def _share_exposure(shares: pd.DataFrame, spec: HypothesisSpec, counter: str, frequency: str):
+    """Each year's detection share by ``counter`` as an exposure series (its full-year share
+    where stated, else its partial-period one, flagged); years without one, or where the
+    catalogue holds none of the counter's incidents, are missing."""
+    rows = shares[(shares["dyad"] == spec.outcome.dyad) & (shares["counter"] == counter)]
+    rows = rows.sort_values(
+        ["year", "period_kind"], key=lambda s: s.eq("full_year") if s.name == "period_kind" else s
+    )
+    chosen = rows.drop_duplicates("year", keep="last").set_index("year")
+    notes = tuple(
+        f"{int(year)}: share {r.share:.2f} from a {r.period_kind.replace('_', ' ')} statement"
+        for year, r in chosen.iterrows()
+        if r.period_kind != "full_year"
+    )
+    share = chosen["share"].where(chosen["share"] > 0)
+    index = pd.period_range(f"{int(chosen.index.min())}", f"{int(chosen.index.max())}-12", freq="M")
+    if frequency == "A":
+        index = pd.period_range(
+            str(int(chosen.index.min())), str(int(chosen.index.max())), freq="Y"
+        )
+    values = [share.get(p.year, np.nan) for p in index]
+    return pd.Series(
+        values, index=pd.PeriodIndex(index, name="period"), name="detection_share"
+    ), notes
+
+
+def _global_panel(spec: HypothesisSpec, tables: Tables) -> GlobalPanel:
+    needed = ["conflict_years", "states", "countries", "indicators"]
+    needed += ["contiguity"] if spec.outcome.unit == "dyad" else []
+    tables.require(needed, spec.id)
+    start, end = spec.window or ("1990", "2024")
+    panel = build_global_panel(
+        tables.conflict_years,
+        tables.states,
+        tables.countries,
+        tables.indicators,
+        tables.contiguity,
+        start=int(start),
+        end=int(end),
+        outcome=spec.outcome,
+        predictors=spec.predictors,
+        outcome_lags=spec.outcome_lags,
+    )
+    if spec.region:
+        panel = replace(
+            panel, frame=_in_region(panel.frame, tables.countries, spec.region, spec.id)
+        )
     return panel
 
 
@@ -373,274 +240,448 @@ def _in_region(
     return frame[inside.to_numpy(dtype=bool)].reset_index(drop=True)
 
 
-def fit_only(spec: HypothesisSpec, tables: Tables):
+def prepare(spec: HypothesisSpec, tables: Tables, study: Study | None = None) -> Prepared:
+    """Panel and design of one entry on its outcome series (``spec.series``)."""
+    study = study or load_study()
+    series = _series(spec, study)
+    panel = panel_for(spec, tables, study)
+    model_spec = spec.model_spec(series)
+    try:
+        design = build_design(panel.frame, model_spec)
+    except ModelError as exc:
+        raise ModelError(_why_untestable(spec, series, panel, model_spec, exc)) from None
+    shares = None
+    if series.kind in ("catalogue", "catalogue_adjusted"):
+        shares = _share_ranges(spec, tables, panel)
+    return Prepared(spec, series, panel, design, shares)
+
+
+def _why_untestable(spec, series: OutcomeSeries, panel, model_spec, exc: ModelError) -> str:
+    """The model layer's reason, preceded by what it means for this claim and outcome."""
+    frame = panel.frame
+    observed = frame[spec.outcome.column].notna()
+    span = (
+        f"{frame.index[observed][0]}–{frame.index[observed][-1]}" if observed.any() else "no period"
+    )
+    focal = frame.loc[observed, spec.focal].dropna()
+    if focal.nunique() <= 1:
+        return f"{series.label} covers {span}, where '{spec.focal}' does not vary" + (
+            " (the step falls outside the series)" if spec.is_step else ""
+        )
+    if model_spec.period_effects and spec.focal in str(exc):
+        return (
+            f"on {series.label} with {model_spec.period_effects.replace('_', '-')} effects, "
+            f"'{spec.focal}' is absorbed by the strata that carry events ({exc})"
+        )
+    return f"{series.label}, {span}: {exc}"
+
+
+def _share_ranges(spec: HypothesisSpec, tables: Tables, panel: Panel) -> pd.DataFrame:
+    from .patterns import detection_shares
+
+    known = coverage.shares_by_year(
+        detection_shares(tables.incidents, tables.incident_claims), spec.outcome.dyad
+    )
+    observed = panel.frame[spec.outcome.column].dropna()
+    years = sorted({int(p.year) for p in observed.index})
+    catalogued = observed.groupby(observed.index.year).sum().to_dict()
+    return coverage.share_ranges(known, years, catalogued)
+
+
+def fit_only(spec: HypothesisSpec, tables: Tables, study: Study | None = None):
     """The spec's model without small-sample inference (robustness variants, diagnostics)."""
-    return fit_spec(panel_for(spec, tables).frame, spec.model_spec())
+    return fit_design(prepare(spec, tables, study).design)
 
 
-@dataclass(frozen=True)
-class TestSettings:
-    """How much simulation each test gets; seeds derive from the hypothesis id."""
-
-    n_perm: int = 999
-    n_sim: int = 300
-    power: float = 0.8
-    min_segment: int | None = None
-
-    __test__ = False  # not a pytest class
+def effect_scale(spec: HypothesisSpec, design: Design, ratio: str) -> EffectScale:
+    """Per switch for a 0/1 focal term, else per standard deviation of the predictor as it
+    enters the model (units differ wildly across predictors); the ratio is what the fitted
+    family makes of exp(coefficient)."""
+    x = design.column(spec.focal)
+    if spec.is_binary_focal or set(np.unique(x)) <= {0.0, 1.0}:
+        return EffectScale(ratio, "switch")
+    return EffectScale(ratio, "sd", sd=float(np.std(x, ddof=1)))
 
 
-def block_length(nobs: int) -> int:
-    """Blocks of about n^(1/3) periods (Hall, Horowitz & Jing 1995) keep short-range dependence."""
-    return max(1, round(nobs ** (1 / 3)))
+def procedure(prepared: Prepared, settings: TestSettings, study: Study, n_perm: int, purpose: str):
+    """The reported small-sample test of a case entry, as a reusable procedure."""
+    spec, design = prepared.spec, prepared.design
+    problem = inference.Problem.from_design(design, spec.focal)
+    seed = inference.seed_from(f"{spec.id}/{spec.series}/{purpose}")
+    if spec.inference == "placebo_dates":
+        default = 12 if spec.frequency == "M" else 3
+        min_segment = settings.min_segment or max(2, min(default, design.nobs // 4))
+        own = {date for _, date in spec.steps if _ == spec.focal}
+        breaks = [b for b in study.breaks if b.date not in own]  # a control placed on a break
+        return inference.PlaceboDates(
+            problem, min_segment=min_segment, sided=spec.sided, breaks=breaks
+        )
+    if spec.inference == "stratified_permutation":
+        return inference.StratifiedPermutation(problem, n_perm=n_perm, seed=seed, sided=spec.sided)
+    return inference.BlockPermutation(problem, n_perm=n_perm, seed=seed, sided=spec.sided)
+
+
+def _global_test(prepared: Prepared, model, settings: TestSettings, mapper):
+    """The reported test of a global entry: the cluster-robust Wald test when at least
+    :data:`cluster_inference.FEW_CLUSTERS` clusters carry events, else the score wild cluster
+    bootstrap (Kline-Santos), whose interval inverts it; each with its simulated size."""
+    spec, design = prepared.spec, prepared.design
+    calibrate = settings.calibrate and settings.n_size > 0
+    try:
+        boot = cluster_inference.score_bootstrap(
+            prepared.panel.frame, design.spec, spec.focal, key=f"{spec.id}/{spec.series}",
+            sided=spec.sided, alpha=settings.level, n_boot=settings.n_perm, ci=settings.calibrate,
+            size=calibrate, mapper=mapper,
+        )  # fmt: skip
+    except AnalysisError as exc:  # the bootstrap's own fits break down: the Wald test, flagged
+        row = model.term(spec.focal)
+        statistic = float(row["statistic"])
+        test = SmallSampleTest(
+            method="cluster_wald",
+            label=f"cluster-robust Wald test ({model.cov_label}); the score bootstrap could not "
+            f"be computed ({exc}), so this test's size is unchecked",
+            statistic=statistic,
+            p_value=float(inference.normal_p(statistic, spec.sided)),
+            sided=spec.sided,
+        )
+        interval = Interval(
+            float(row["ci_low"]), float(row["ci_high"]), "cluster-robust Wald interval"
+        )
+        return test, interval, None
+    details = {"clusters": boot.n_clusters, "clusters_with_events": boot.clusters_with_events}
+    simulated = boot.size
+    size = None
+    if boot.few_clusters:
+        test = SmallSampleTest(
+            method="wild_cluster_bootstrap",
+            label=f"score wild cluster bootstrap ({boot.weights} weights, "
+            + ("every sign vector" if boot.enumerated else f"{boot.n_boot:,} draws")
+            + f"; {boot.clusters_with_events} of {boot.n_clusters} clusters carry events)",
+            statistic=boot.statistic, p_value=boot.p_value, sided=spec.sided,
+            p_mc_se=None if boot.enumerated else boot.p_mc_se, n_draws=boot.n_boot,
+            min_attainable_p=1 / boot.n_vectors if boot.enumerated else 0.0, details=details,
+        )  # fmt: skip
+        interval = Interval(
+            boot.ci_low, boot.ci_high, f"inverted score bootstrap ({boot.ci_method})"
+        )
+        if simulated is not None:
+            size = SizeCheck(
+                nominal=settings.level, size=simulated.bootstrap_size, mc_se=simulated.bootstrap_size_mc_se,
+                n_sims=simulated.n_sim, n_failed=simulated.n_failed, null=simulated.null,
+                wald_size=simulated.wald_size, wald_mc_se=simulated.wald_size_mc_se, threshold=settings.oversize,
+            )  # fmt: skip
+    else:
+        row = model.term(spec.focal)
+        test = SmallSampleTest(
+            method="cluster_wald",
+            label=f"cluster-robust Wald test ({model.cov_label}; {boot.clusters_with_events} "
+            "clusters carry events)",
+            statistic=float(row["statistic"]), p_value=float(inference.normal_p(float(row["statistic"]), spec.sided)),
+            sided=spec.sided, details=details,
+        )  # fmt: skip
+        interval = Interval(
+            float(row["ci_low"]), float(row["ci_high"]), "cluster-robust Wald interval"
+        )
+        if simulated is not None:
+            size = SizeCheck(
+                nominal=settings.level, size=simulated.wald_size, mc_se=simulated.wald_size_mc_se,
+                n_sims=simulated.n_sim, n_failed=simulated.n_failed, null=simulated.null,
+                threshold=settings.oversize,
+            )  # fmt: skip
+    return test, interval, size
+
+
+def small_sample_p(
+    spec: HypothesisSpec, tables: Tables, settings: TestSettings, study: Study
+) -> float:
+    """The reported p-value alone (what the multiplicity corrections need)."""
+    prepared = prepare(spec, tables, study)
+    if spec.scope == "global":
+        return _global_test(prepared, fit_design(prepared.design), settings, map)[0].p_value
+    return procedure(prepared, settings, study, settings.n_perm, "p").result().p_value
 
 
 def test_hypothesis(
-    spec: HypothesisSpec, tables: Tables, settings: TestSettings = TestSettings()
+    spec: HypothesisSpec,
+    tables: Tables,
+    settings: TestSettings | None = None,
+    study: Study | None = None,
+    mapper: Callable = map,
 ) -> HypothesisResult:
-    """Estimate one hypothesis and attach its small-sample p-value and MDE."""
-    panel = panel_for(spec, tables)
-    model_spec = spec.model_spec()
-    model = fit_spec(panel.frame, model_spec)
-    seed = inference.seed_from(spec.id)
-    notes = [f"outcome source covers {panel.coverage[0]}–{panel.coverage[1]}"]
-    permutation = placebo = None
-    frame, tested_spec = panel.frame, model_spec
-    if spec.inference == "cluster_robust":
-        notes += [
-            f"p small-sample is the cluster-robust Wald p ({model.cov_label})",
-            "MDE analytic, from the cluster-robust standard error",
-            *panel.notes,
-        ]
-        return HypothesisResult(
-            hypothesis_id=spec.id,
-            model=model,
-            term=spec.focal,
-            sided=spec.sided,
-            p_asymptotic=inference.asymptotic_pvalue(model, spec.focal, spec.sided),
-            expected_sign=SIGNS[spec.expected_sign],
-            notes=tuple(notes),
-            mde=analytic_mde(
-                model,
-                frame,
-                spec.focal,
-                power=settings.power,
-                alpha=model_spec.alpha,
-                sided=spec.sided,
-            ),
-        )
-    if spec.inference == "placebo_dates":
-        # At least a year (or 3 years) on each side of a placebo break, fewer when the sample
-        # is short (H2b has a dozen months with a stated fatality figure), never under 2.
-        default = 12 if spec.frequency == "M" else 3
-        min_segment = settings.min_segment or max(2, min(default, model.nobs // 4))
-        placebo = inference.placebo_date_pvalue(
-            frame, tested_spec, spec.focal, min_segment=min_segment, sided=spec.sided
-        )
+    """Estimate one entry on its outcome series with its reported test, interval, size, power
+    and coverage check (no adjusted p-values or verdict: those need the whole registry)."""
+    settings = settings or TestSettings()
+    study = study or load_study()
+    prepared = prepare(spec, tables, study)
+    design, series = prepared.design, prepared.series
+    model = fit_design(design)
+    scale = effect_scale(spec, design, model.effect_ratio)
+    estimate = float(model.term(spec.focal)["estimate"])
+    se = float(model.term(spec.focal)["std_error"])
+    notes = [
+        *prepared.panel.notes,
+        f"sample {model.sample.get('period_start')}–{model.sample.get('period_end')}",
+    ]
+    if spec.scope == "global":
+        test, interval, size = _global_test(prepared, model, settings, mapper)
+        power = _analytic_power(se, scale, spec, settings) if settings.calibrate else None
     else:
-        permutation = inference.block_permutation_pvalue(
-            frame,
-            tested_spec,
-            spec.focal,
-            block_length=block_length(model.nobs),
-            n_perm=settings.n_perm,
-            seed=seed,
-            sided=spec.sided,
-        )
-    mde = inference.minimum_detectable_effect(
-        frame,
-        tested_spec,
-        spec.focal,
-        power=settings.power,
-        alpha=model_spec.alpha,
-        sided=spec.sided,
-        n_sim=settings.n_sim,
-        seed=seed,
+        reported = procedure(prepared, settings, study, settings.n_perm, "p")
+        test = reported.result()
+        interval = size = power = None
+        if settings.calibrate:
+            interval = _interval(reported, prepared, estimate, se, settings, mapper)
+        if settings.calibrate and settings.n_size > 0 and settings.n_power > 0:
+            inner = procedure(prepared, settings, study, settings.n_perm_sim, "sim")
+            lag_term = spec.lag_term if spec.lag_term in design.X.columns else None
+            null_dependence = spec.focal != lag_term
+            key = f"{spec.id}/{spec.series}"
+            null = calibration.generator_for(
+                design, spec.focal, null=True, lag_term=lag_term, dependence=null_dependence
+            )
+            size = calibration.size_check(
+                inner,
+                null,
+                design,
+                spec.focal,
+                n_sims=settings.n_size,
+                key=key,
+                level=settings.level,
+                mapper=mapper,
+            )
+            size = replace(size, threshold=settings.oversize)
+            fitted = calibration.generator_for(
+                design, spec.focal, null=False, lag_term=lag_term, dependence=null_dependence
+            )
+            guess = scale.display(
+                (stats.norm.ppf(1 - settings.level / 2) + stats.norm.ppf(settings.power)) * se
+            )
+            power = calibration.power_check(
+                inner,
+                fitted,
+                scale,
+                guess=guess if math.isfinite(guess) else 2.0,
+                direction=-1.0 if spec.expected_sign == "negative" or spec.sided == "less" else 1.0,
+                n_sims=settings.n_power,
+                key=key,
+                target=settings.power,
+                level=settings.level,
+                mapper=mapper,
+            )
+        if interval is None:
+            interval = Interval(-math.inf, math.inf, "not computed (calibrate=False)")
+    check = coverage.check(
+        series_id=series.id,
+        kind=series.kind,
+        frequency=spec.frequency,
+        control=design.spec.period_effects,
+        ranges=prepared.shares,
+        design=design,
+        term=spec.focal,
+        scale=scale,
+        log_effect=estimate,
+        description=series.description,
     )
     return HypothesisResult(
         hypothesis_id=spec.id,
+        outcome=series.id,
+        outcome_label=series.label,
+        statement=spec.statement,
+        rationale=spec.rationale,
+        family=spec.family,
+        scope=spec.scope,
+        control=spec.control,
+        expected_sign={"positive": "+", "negative": "-", "none": None}[spec.expected_sign],
+        sided=spec.sided,
+        window=_sample_window(prepared),
         model=model,
         term=spec.focal,
-        sided=spec.sided,
-        p_asymptotic=inference.asymptotic_pvalue(model, spec.focal, spec.sided),
-        expected_sign=SIGNS[spec.expected_sign],
-        permutation=permutation,
-        placebo=placebo,
-        mde=mde,
+        effect=scale,
+        test=test,
+        interval=interval,
+        size=size,
+        power=power,
+        coverage=check,
         notes=tuple(notes),
+        contrast=_contrast(design, spec.focal) if scale.per == "switch" else None,
     )
 
 
-def analytic_mde(
-    model: CountModelResult,
-    frame: pd.DataFrame,
-    term: str,
-    *,
-    power: float = 0.8,
-    alpha: float = 0.05,
-    sided: str = "two-sided",
-) -> MDEResult:
-    """Minimum detectable effect of a Wald test from the model's own standard error.
+def _contrast(design: Design, term: str) -> pd.DataFrame:
+    """The raw comparison behind a 0/1 term: periods, events and events per period with the
+    term off and on, over the rows the model used (no controls: a description, not a test)."""
+    on = design.column(term) == 1
+    rows = []
+    for state, rows_in in (("off", ~on), ("on", on)):
+        periods, events = int(rows_in.sum()), float(design.y[rows_in].sum())
+        rows.append({"state": state, "periods": periods, "events": events,
+                     "per_period": events / periods if periods else float("nan")})  # fmt: skip
+    return pd.DataFrame(rows)
 
-    The estimate is taken as normal around the true effect with the fitted standard error
-    ``se`` (cluster-robust for global entries), so an effect ``b`` is detected with probability
-    ``Phi(|b|/se - z_crit)`` (plus the far tail when two-sided), and the MDE is
-    ``(z_crit + z_power) * se`` (Bloom 1995): the planning figure for the test reported,
-    without simulation. Its direction follows ``sided`` as the simulated MDE does; the curve
-    holds the power at fractions of the MDE; ``n_sim`` is 0 because nothing was simulated.
-    """
-    se = float(model.term(term)["std_error"])
-    two = sided == "two-sided"
-    crit = stats.norm.ppf(1 - alpha / 2) if two else stats.norm.ppf(1 - alpha)
-    direction = -1.0 if sided == "less" else 1.0
-    mde_log = direction * (crit + stats.norm.ppf(power)) * se
-    sd = float(frame.loc[model.fitted.index, term].std(ddof=1))
-    log_irr = mde_log * np.linspace(0, 1.5, 7)
-    shift = direction * log_irr / se
-    curve_power = stats.norm.cdf(shift - crit) + (stats.norm.cdf(-shift - crit) if two else 0.0)
+
+def _sample_window(prepared: Prepared) -> tuple[str, str]:
+    """First and last period of the rows the model used (years of a unit-year panel)."""
+    design = prepared.design
+    if design.periods is not None:
+        return str(design.periods[0]), str(design.periods[-1])
+    years = prepared.panel.frame.loc[design.X.index, "year"]
+    return str(int(years.min())), str(int(years.max()))
+
+
+def _interval(
+    reported, prepared: Prepared, estimate: float, se: float, settings: TestSettings, mapper
+) -> Interval:
+    scale = se if math.isfinite(se) and se > 0 else 0.5
+    spec = prepared.spec
+    # search up to a ratio of 1000 on the display scale (per SD or per switch)
+    multiplier = effect_scale(spec, prepared.design, "IRR").multiplier
+    limit = math.log(1000.0) / multiplier
+    if isinstance(reported, inference.StratifiedPermutation):
+        return calibration.invert_by_simulation(
+            reported,
+            prepared.design,
+            spec.focal,
+            spec.lag_term,
+            estimate,
+            scale,
+            n_sims=settings.n_interval,
+            key=f"{spec.id}/{spec.series}",
+            limit=limit,
+            mapper=mapper,
+        )
+    return calibration.offset_interval(
+        reported, estimate, scale, limit=math.log(1000.0) / multiplier
+    )
+
+
+def _analytic_power(
+    se: float, scale: EffectScale, spec: HypothesisSpec, settings: TestSettings
+) -> PowerCheck:
+    """Power of a Wald test from its own standard error (Bloom 1995): the estimate is taken as
+    normal around the true effect, so ``b`` is detected with probability
+    ``Phi(|b|/se - z_crit)`` (plus the far tail when two-sided) and the MDE is
+    ``(z_crit + z_power) se``."""
+    two = spec.sided == "two-sided"
+    crit = stats.norm.ppf(1 - settings.level / 2) if two else stats.norm.ppf(1 - settings.level)
+    direction = -1.0 if spec.sided == "less" or spec.expected_sign == "negative" else 1.0
+    mde_log = direction * (crit + stats.norm.ppf(settings.power)) * se
+    grid = mde_log * np.linspace(0, 1.5, 7)
+    shift = np.abs(grid) / se
     curve = pd.DataFrame(
         {
-            "irr": np.exp(log_irr),
-            "log_irr": log_irr,
-            "irr_per_sd": np.exp(log_irr * sd),
-            "power": curve_power,
+            "effect": [scale.display(b) for b in grid],
+            "log_effect": grid,
+            "power": stats.norm.cdf(shift - crit) + (stats.norm.cdf(-shift - crit) if two else 0.0),
             "n_failed": 0,
         }
     )
-    return MDEResult(
-        term=term,
-        mde_irr=math.exp(mde_log),
-        mde_log_irr=mde_log,
-        mde_irr_per_sd=math.exp(mde_log * sd),
-        predictor_sd=sd,
-        target_power=power,
-        alpha=alpha,
-        sided=sided,
-        n_sim=0,
-        seed=0,
-        achieved=True,
-        null_dispersion=math.nan,
+    return PowerCheck(
+        reachable=True,
+        target=settings.power,
+        alpha=settings.level,
+        n_sims=0,
+        mde=scale.display(mde_log),
+        mde_log=mde_log,
+        search_limit=math.inf,
         curve=curve,
+        generator="analytic: normal approximation of the Wald test with the cluster-robust standard error",
     )
 
 
-@dataclass(frozen=True)
-class Failure:
-    """A hypothesis that could not be tested on the data, and why (reported, never hidden)."""
-
-    hypothesis_id: str
-    family: str
-    reason: str
+# --------------------------------------------------------------------------- the registry
 
 
-@dataclass(frozen=True)
-class RegistryResults:
-    """Every registered test with multiplicity corrections, as one tidy table."""
-
-    results: tuple[HypothesisResult, ...]
-    failures: tuple[Failure, ...] = field(default_factory=tuple)
-    families: dict = field(default_factory=dict)
-
-    def to_frame(self) -> pd.DataFrame:
-        """One row per registered hypothesis (failures included, with their reason)."""
-        rows = []
-        for result in self.results:
-            row = result.to_row()
-            row["family"] = self.families[result.hypothesis_id]
-            row["p_small_sample"] = small_sample_p(result)
-            rows.append(row)
-        for failure in self.failures:
-            rows.append(
-                {
-                    "hypothesis": failure.hypothesis_id,
-                    "family": failure.family,
-                    "note": failure.reason,
-                }
-            )
-        return pd.DataFrame(rows)
+def tests_of(registry: dict[str, HypothesisSpec]) -> list[HypothesisSpec]:
+    """Every (entry, outcome series) test of the registry, in registry order."""
+    return [spec.on(outcome) for spec in registry.values() for outcome in spec.outcomes]
 
 
-def small_sample_p(result: HypothesisResult) -> float:
-    """The permutation or placebo-date p-value (the one multiplicity corrections use); for a
-    global entry, which has neither, the cluster-robust Wald p-value."""
-    if result.permutation is not None:
-        return result.permutation.p_value
-    if result.placebo is not None:
-        return result.placebo.p_value
-    return result.p_asymptotic
+def corrections(
+    pvalues: pd.Series, specs: dict[tuple[str, str], HypothesisSpec]
+) -> tuple[dict[tuple[str, str], dict[str, float]], str]:
+    """Holm within each family and BH across the non-control tests of each scope; negative
+    controls are corrected only within their own family. Keys are (id, outcome)."""
+    adjusted: dict[tuple[str, str], dict[str, float]] = {key: {} for key in pvalues.index}
+    families: dict[str, list] = {}
+    scopes: dict[str, list] = {}
+    for key in pvalues.index:
+        spec = specs[key]
+        families.setdefault(spec.family, []).append(key)
+        if not spec.control:
+            scopes.setdefault(spec.scope, []).append(key)
+    for keys in families.values():
+        for key, value in inference.holm(pvalues[keys]).items():
+            adjusted[key]["holm_family"] = float(value)
+    for keys in scopes.values():
+        for key, value in inference.benjamini_hochberg(pvalues[keys]).items():
+            adjusted[key]["bh_scope"] = float(value)
+    words = (
+        f"Holm within each family and Benjamini-Hochberg across the non-control tests of each "
+        f"scope, over all {len(pvalues)} tests of the registry (every entry on every outcome it "
+        "names); negative controls are corrected within their own family only"
+    )
+    return adjusted, words
 
 
 def test_all(
-    registry: dict[str, HypothesisSpec], tables: Tables, settings: TestSettings = TestSettings()
+    registry: dict[str, HypothesisSpec],
+    tables: Tables,
+    settings: TestSettings | None = None,
+    *,
+    only: list[str] | None = None,
+    study: Study | None = None,
+    executor=None,
 ) -> RegistryResults:
-    """Test every entry; an entry the data cannot support is reported as a failure, not skipped."""
-    results, failures = [], []
-    for spec in registry.values():
+    """Test the entries in ``only`` (default: all) in full, with multiplicity corrections over
+    every test of ``registry``; a test the data cannot support is a reported failure.
+
+    ``executor`` (``executors.open``: forked workers or a dask cluster; None: this process)
+    runs the seeded chunks of every simulation; the numbers do not depend on it."""
+    settings = settings or TestSettings()
+    mapper = map if executor is None else executor.map
+    study = study or load_study()
+    every = tests_of(registry)
+    chosen = set(only) if only is not None else set(registry)
+    specs = {(s.id, s.series): s for s in every}
+    pvalues, results, failures = {}, {}, []
+    for spec in every:
+        key = (spec.id, spec.series)
         try:
-            results.append(test_hypothesis(spec, tables, settings))
+            if spec.id in chosen:
+                results[key] = test_hypothesis(spec, tables, settings, study, mapper)
+                pvalues[key] = results[key].test.p_value
+            else:
+                pvalues[key] = small_sample_p(
+                    spec, tables, replace(settings, calibrate=False), study
+                )
         except AnalysisError as exc:
-            failures.append(Failure(spec.id, spec.family, str(exc)))
-    families = {s.id: s.family for s in registry.values()}
-    scopes = {s.id: s.scope for s in registry.values()}
-    p = pd.Series({r.hypothesis_id: small_sample_p(r) for r in results}, dtype=float)
-    adjusted = {r.hypothesis_id: r for r in results}
-    if len(p):
-        for _, same_scope in p.groupby(lambda hid: scopes[hid]):
-            bh = inference.benjamini_hochberg(same_scope)
-            for hid in same_scope.index:
-                adjusted[hid] = adjusted[hid].with_adjusted("bh_all", float(bh[hid]))
-        for family, members in p.groupby(lambda hid: families[hid]):
-            holm = inference.holm(members)
-            for hid in members.index:
-                adjusted[hid] = adjusted[hid].with_adjusted("holm_family", float(holm[hid]))
-    ordered = tuple(adjusted[r.hypothesis_id] for r in results)
-    return RegistryResults(results=ordered, failures=tuple(failures), families=families)
-
-
-def is_binary_focal(spec: HypothesisSpec) -> bool:
-    """Steps and calendar terms are 0/1: their effect is read per unit, not per SD."""
-    return spec.focal in dict(spec.steps) or spec.focal in spec.calendar
-
-
-def effect_scale(result: HypothesisResult, spec: HypothesisSpec) -> tuple[float, float, float, str]:
-    """(ratio, low, high, unit) on the scale a reader should see: per unit for a 0/1 term, per
-    standard deviation of the predictor otherwise (units differ wildly across predictors). The
-    ratio is an IRR for count models and an odds ratio for (conditional) logit."""
-    row = result.estimate
-    if is_binary_focal(spec) or result.mde is None or not math.isfinite(result.mde.predictor_sd):
-        return float(row["irr"]), float(row["irr_low"]), float(row["irr_high"]), "switching on"
-    sd = result.mde.predictor_sd
-    scale = [math.exp(float(row[c]) * sd) for c in ("estimate", "ci_low", "ci_high")]
-    return scale[0], scale[1], scale[2], f"per SD ({sd:.3g})"
-
-
-def conclusion(result: HypothesisResult, spec: HypothesisSpec, level: float = 0.05) -> str:
-    """What the test says in plain words, including what it could not have detected."""
-    irr, low, high, unit = effect_scale(result, spec)
-    p_small = small_sample_p(result)
-    p_holm = result.p_adjusted.get("holm_family", p_small)
-    if result.placebo is not None:
-        kind = "placebo-date"
-    elif result.permutation is not None:
-        kind = "permutation"
-    else:
-        kind = "cluster-robust"
-    ratio = "odds ratio" if spec.model in BINARY_FAMILIES else "IRR"
-    effect = f"{ratio} {irr:.2f} {unit} (95% CI {low:.2f}–{high:.2f}; {kind} p = {p_small:.3f}, Holm {p_holm:.3f})"
-    mde = result.mde
-    if mde is None or not mde.achieved:
-        power = f"the data cannot detect even a very large effect (no {ratio} up to 20 per SD reaches 80% power): this test is uninformative"
-    else:
-        mde_value = mde.mde_irr if is_binary_focal(spec) else mde.mde_irr_per_sd
-        mde_unit = "" if is_binary_focal(spec) else " per SD"
-        power = (
-            f"with 80% power it detects only effects of {ratio} {mde_value:.2f}{mde_unit} or larger"
+            if spec.id in chosen:
+                label = study.outcome(spec.series).label
+                failures.append(
+                    Failure(spec.id, spec.series, spec.family, spec.scope, spec.control, str(exc),
+                            spec.statement, label)
+                )  # fmt: skip
+    adjusted, words = corrections(pd.Series(pvalues, dtype=float), specs)
+    final = []
+    for key, result in results.items():
+        result = result.with_adjusted(**adjusted[key])
+        verdict = verdicts.classify(
+            result, level=settings.level, adequate_mde=settings.adequate_mde
         )
-    if p_holm < level:
-        direction = (
-            "as expected"
-            if result.sign_agrees in (True, None)
-            else "in the direction opposite to the one expected"
-        )
-        return f"Evidence of an effect {direction}: {effect}; {power}."
-    return f"No detectable effect: {effect}; {power}, so smaller effects are not ruled out."
+        final.append(result.with_verdict(verdict))
+    return RegistryResults(results=tuple(final), failures=tuple(failures), corrections=words)
+
+
+__all__ = [
+    "TABLES",
+    "Prepared",
+    "Tables",
+    "TestSettings",
+    "effect_scale",
+    "fit_only",
+    "panel_for",
+    "prepare",
+    "test_all",
+    "test_hypothesis",
+    "tests_of",
+]

@@ -1,17 +1,36 @@
-"""Small-sample inference for one focal term of a count model.
+"""Small-sample tests of one focal term of a count model, and multiplicity corrections.
 
-With one or two hundred autocorrelated monthly counts, asymptotic p-values can mislead, so
-each hypothesis can also get a block-permutation p-value, a placebo-date p-value (for step
-effects) and a simulated minimum detectable effect. All of them rest on one cheap device:
-fit the *null* model (the spec without the focal term) once, then score any candidate
-column against it. The efficient score statistic
+With one or two hundred autocorrelated monthly counts (or a dozen annual ones), asymptotic
+p-values mislead, so each hypothesis is tested with a resampling or placebo test whose
+reference distribution is built from the data. All of them rest on one cheap device: fit the
+*null* model (the spec without the focal term) once, then score any candidate column ``x``:
 
     z(x) = x~' r / sqrt(x~' W x~),   r = (y - mu) / (1 + alpha mu),   W = mu / (1 + alpha mu),
 
-with x~ the W-weighted residual of x on the null design, is the Rao score test of adding x
-to the null Poisson (alpha = 0) or NB2 model. It needs no refit per permutation, so 999
-permutations cost one matrix product. The permutation (not the normal approximation) then
-calibrates it, which is what makes the test valid under autocorrelation.
+with ``x~`` the W-weighted residual of ``x`` on the null design: the Rao score test of adding
+``x`` to the null Poisson (alpha = 0) or NB2 model. No refit per draw, so thousands of draws
+cost a few matrix products.
+
+The tests (each a *procedure* that can also be run on thousands of simulated outcome vectors
+at once, which is how :mod:`calibration` measures its size and power):
+
+* :class:`BlockPermutation`: permute the focal predictor's residual on the null design
+  (Kennedy 1995) in blocks of consecutive *calendar* periods after a random rotation, so the
+  predictor keeps its short-range autocorrelation; rows a gap separates are never in one block.
+  p = (1 + #as extreme) / (B + 1).
+* :class:`StratifiedPermutation`: for a claim about the outcome's own dependence (its lag is
+  the focal term), permute the outcome within strata (e.g. each season half of each year) and
+  recompute its lag. The null design must be the strata alone; then the fitted means and NB
+  alpha depend on the data only through what the permutation keeps, and the test is exact
+  under "months within a stratum are exchangeable", whatever the yearly reporting density.
+* :class:`PlaceboDates`: rank the actual break of a step among every admissible placebo date:
+  at least ``min_segment`` rows on each side, and none inside a registered window around a
+  known break (a war, a step in reporting density), whose own effect the model leaves out.
+  p = share of admissible dates at least as extreme; it cannot fall below 1/#dates.
+
+Intervals invert the same test: the focal coefficient held at ``b0`` by an offset, the test run
+again (same draws), and the 95% interval is every ``b0`` it does not reject (two-sided), found
+by bracketing and bisection (:func:`invert`).
 
 Seeds: pass an integer; derive it from a readable key with :func:`seed_from` so results
 repeat exactly across runs and machines.
@@ -21,22 +40,18 @@ from __future__ import annotations
 
 import hashlib
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from .errors import ConfigError, ModelError
-from .models import CountModelSpec, Design, build_design, fit_design
-from .results import (
-    CountModelResult,
-    MDEResult,
-    PermutationResult,
-    PlaceboResult,
-    check_sided,
-)
+from .models import Design, fit_batch
+from .models.batch import solve_batched, weighted_gram
+from .models.design import period_strata
+from .results import Interval, SmallSampleTest, check_sided, mc_standard_error
 
 _TIE = 1e-10  # statistics closer than this count as ties (and so as "as extreme")
 
@@ -46,30 +61,7 @@ def seed_from(key: str) -> int:
     return int.from_bytes(hashlib.sha256(key.encode("utf-8")).digest()[:8], "big")
 
 
-# --------------------------------------------------------------------------- p-values
-
-
-def _sided_p(z: np.ndarray | float, sided: str) -> np.ndarray | float:
-    if sided == "greater":
-        return stats.norm.sf(z)
-    if sided == "less":
-        return stats.norm.cdf(z)
-    return 2 * stats.norm.sf(np.abs(z))
-
-
-def _oriented(z: np.ndarray | float, sided: str) -> np.ndarray | float:
-    """Map a signed statistic so that larger always means more extreme for ``sided``."""
-    if sided == "greater":
-        return z
-    if sided == "less":
-        return -np.asarray(z)
-    return np.abs(z)
-
-
-def asymptotic_pvalue(model: CountModelResult, term: str, sided: str = "two-sided") -> float:
-    """Normal p-value of one term's z statistic (with the model's covariance), by sidedness."""
-    check_sided(sided)
-    return float(_sided_p(model.term(term)["statistic"], sided))
+# --------------------------------------------------------------------------- multiplicity
 
 
 def _check_pvalues(pvalues: Sequence[float] | pd.Series) -> np.ndarray:
@@ -114,392 +106,509 @@ def benjamini_hochberg(pvalues: Sequence[float] | pd.Series) -> np.ndarray | pd.
     return _same_shape(adjusted, pvalues)
 
 
-# --------------------------------------------------------------------------- null model
+# --------------------------------------------------------------------------- scores
+
+
+def oriented(z: np.ndarray | float, sided: str) -> np.ndarray:
+    """Map a signed statistic so that larger always means more extreme for ``sided``."""
+    z = np.asarray(z, dtype=float)
+    if sided == "greater":
+        return z
+    if sided == "less":
+        return -z
+    return np.abs(z)
+
+
+def normal_p(z: np.ndarray | float, sided: str) -> np.ndarray:
+    """Normal-approximation p-value of a score or Wald z, by sidedness."""
+    if sided == "greater":
+        return stats.norm.sf(z)
+    if sided == "less":
+        return stats.norm.cdf(z)
+    return 2 * stats.norm.sf(np.abs(z))
 
 
 @dataclass(frozen=True, eq=False)
-class _NullModel:
-    """The spec without the focal term, fitted on the full spec's rows, ready for scoring."""
+class NullFits:
+    """Null-model fits of a batch of outcome vectors (rows), ready for scoring columns.
 
-    design: Design  # full design (with the term), rows in time order
-    fit: CountModelResult  # null fit
-    term: str
+    At the null maximum the score equations hold, ``Z' r = 0``, so the numerator of the score
+    statistic needs no residualising (``x~' r = x' r``) and its variance is the quadratic form
+    ``x'Wx - (x'WZ)(Z'WZ)^-1(Z'Wx)``: two matrix products per batch of columns, whatever the
+    number of strata dummies in Z."""
+
     Z: np.ndarray
+    mu: np.ndarray
+    alpha: np.ndarray
     w: np.ndarray
     r: np.ndarray
+    ok: np.ndarray
+    inverse: np.ndarray  # (Z'WZ)^-1 per draw
 
-    @property
-    def x(self) -> np.ndarray:
-        return self.design.X[self.term].to_numpy()
+    @classmethod
+    def fit(cls, Y, Z, offset, family: str, mask=None, start=None) -> NullFits:
+        Y = np.atleast_2d(Y)
+        mask = np.ones_like(Y) if mask is None else mask
+        fit = fit_batch(Y, Z, offset, family=family, mask=mask, start=start)
+        a = fit.alpha[:, None]
+        w = mask * fit.mu / (1 + a * fit.mu)
+        r = mask * (Y - fit.mu) / (1 + a * fit.mu)
+        gram = weighted_gram(Z, w)
+        identity = np.broadcast_to(np.eye(Z.shape[1]), gram.shape).copy()
+        return cls(Z, fit.mu, fit.alpha, w, r, fit.converged, solve_batched(gram, identity))
 
-    @property
-    def dispersion(self) -> float:
-        return self.fit.dispersion or 0.0
+    def _cross(self, columns: np.ndarray) -> np.ndarray:
+        """``x'WZ`` for each column and draw (draws x m x k), as one large matrix product."""
+        Z = self.Z
+        if columns.ndim == 2:  # shared n x m columns
+            return np.einsum("nm,snk->smk", columns, self.w[:, :, None] * Z[None], optimize=True)
+        draws, m, n = columns.shape
+        return ((columns * self.w[:, None, :]).reshape(-1, n) @ Z).reshape(draws, m, Z.shape[1])
 
     def residualise(self, columns: np.ndarray) -> np.ndarray:
-        """W-weighted residuals of each column on the null design."""
-        zw = self.Z.T * self.w
-        return columns - self.Z @ np.linalg.solve(zw @ self.Z, zw @ columns)
+        """W-weighted residuals of columns on Z, per draw (draws x m x n)."""
+        coef = self._cross(columns) @ self.inverse  # draws x m x k
+        draws, m, k = coef.shape
+        fitted = (coef.reshape(-1, k) @ self.Z.T).reshape(draws, m, -1)
+        values = columns.T[None] if columns.ndim == 2 else columns
+        return values - fitted
 
-    def score_z(self, columns: np.ndarray) -> np.ndarray:
-        """Score statistic of adding each column (n x m) to the null model; NaN if redundant."""
-        resid = self.residualise(columns)
-        info = self.w @ resid**2
-        scale = self.w @ columns**2
+    def score_z(self, columns: np.ndarray, r: np.ndarray | None = None) -> np.ndarray:
+        """Score z of adding each column (n x m shared, or draws x m x n) to the null model;
+        NaN where a column lies in the span of Z. ``r`` replaces the null residuals
+        (draws x m x n) when each column comes with its own outcome (a permuted outcome)."""
+        cross = self._cross(columns)
+        quadratic = np.einsum("smk,smk->sm", cross @ self.inverse, cross)
+        if columns.ndim == 2:
+            total = np.einsum("nm,sn->sm", columns**2, self.w)
+            numerator = np.einsum("nm,sn->sm", columns, self.r) if r is None else None
+        else:
+            total = np.einsum("smn,smn,sn->sm", columns, columns, self.w)
+            numerator = np.einsum("smn,sn->sm", columns, self.r) if r is None else None
+        if r is not None:
+            numerator = np.einsum("smn,smn->sm", columns, r)
+        info = total - quadratic
         with np.errstate(invalid="ignore", divide="ignore"):
-            z = (resid.T @ self.r) / np.sqrt(info)
-        return np.where(info > 1e-10 * np.maximum(scale, 1e-300), z, np.nan)
+            z = numerator / np.sqrt(info)
+        return np.where(info > 1e-9 * np.maximum(total, 1e-300), z, np.nan)
 
 
-def _null_model(data: pd.DataFrame, spec: CountModelSpec, term: str) -> _NullModel:
-    if spec.family == "zinb":
-        raise ConfigError(
-            "permutation, placebo and MDE support family 'poisson' or 'negbin'; "
-            "use the NB counterpart of this zinb spec"
+def _extreme_share(
+    draws: np.ndarray, observed: np.ndarray, sided: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per row: how many finite draws are at least as extreme as the observed, and how many
+    are finite."""
+    finite = np.isfinite(draws)
+    more = (
+        oriented(np.where(finite, draws, 0.0), sided) >= oriented(observed, sided)[:, None] - _TIE
+    ) & finite
+    return more.sum(axis=1), finite.sum(axis=1)
+
+
+# --------------------------------------------------------------------------- procedures
+
+
+@dataclass(frozen=True, eq=False)
+class Problem:
+    """What every procedure needs from a design: the null design ``Z`` (the design without the
+    focal term), the focal column ``x``, the outcome, offset, family, and calendar positions."""
+
+    design: Design
+    term: str
+    Z: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    offset: np.ndarray
+    family: str
+    start: np.ndarray | None = None  # null estimates on the data: every draw starts there
+
+    @classmethod
+    def from_design(cls, design: Design, term: str) -> Problem:
+        if design.spec.family not in ("poisson", "negbin"):
+            raise ConfigError(
+                f"small-sample tests support family 'poisson' or 'negbin'; found "
+                f"{design.spec.family!r} (use the NB counterpart of a zinb spec)"
+            )
+        x = design.column(term)
+        if term == "const":
+            raise ConfigError("the constant is not a testable term")
+        Z = design.X.drop(columns=[term]).to_numpy(dtype=float)
+        offset = np.zeros(design.nobs) if design.offset is None else design.offset
+        start = fit_batch(design.y[None], Z, offset, family=design.spec.family)
+        initial = start.beta[0] if start.converged[0] else None
+        return cls(design, term, Z, x, design.y, offset, design.spec.family, initial)
+
+    @property
+    def positions(self) -> np.ndarray:
+        return (
+            np.arange(self.design.nobs) if self.design.positions is None else self.design.positions
         )
-    design = build_design(data, spec)
-    if term == "const" or term not in design.X.columns:
-        raise ConfigError(f"term {term!r} is not a term of the model; terms are {list(design.X)}")
-    fit = fit_design(design.without(term))
-    if not fit.converged and spec.family == "negbin" and (fit.dispersion or 0.0) < 1e-3:
-        # NB2 with alpha at its boundary is Poisson: score against the Poisson null, which
-        # converges, rather than refuse a test on data that are simply not overdispersed.
-        fit = fit_design(replace(design, spec=replace(spec, family="poisson")).without(term))
-    if not fit.converged:
-        raise ModelError(f"the null model (without {term!r}) did not converge: {fit.warnings}")
-    mu = fit.fitted.to_numpy()
-    alpha = fit.dispersion or 0.0
-    return _NullModel(
-        design=design,
-        fit=fit,
-        term=term,
-        Z=design.X.drop(columns=[term]).to_numpy(),
-        w=mu / (1 + alpha * mu),
-        r=(design.y - mu) / (1 + alpha * mu),
-    )
+
+    def null_fits(self, Y: np.ndarray, mask=None, shift: float = 0.0) -> NullFits:
+        """Null fits with the focal coefficient held at ``shift`` (0: the test of no effect)."""
+        offset = self.offset + shift * self.x
+        return NullFits.fit(Y, self.Z, offset, self.family, mask, self.start)
 
 
-def _extreme_count(draws: np.ndarray, observed: float, sided: str) -> int:
-    draws = _oriented(draws[np.isfinite(draws)], sided)
-    return int(np.sum(draws >= _oriented(observed, sided) - _TIE))
+class Procedure:
+    """A small-sample test that can run on the data or on a batch of simulated outcomes.
 
-
-# --------------------------------------------------------------------------- permutation
-
-
-def _block_permutations(n: int, block_length: int, n_perm: int, rng: np.random.Generator):
-    """Row orders: rotate the series by a random offset, cut it into blocks, shuffle them.
-
-    Inside a block consecutive periods stay consecutive, so the predictor keeps its
-    autocorrelation up to lag ``block_length - 1`` except at a few seams; the random rotation
-    moves the seams between draws. A persistent predictor paired with persistent residuals
-    produces large chance correlations, and the permuted series reproduce exactly that,
-    which an ordinary (i.i.d.) permutation would not. ``block_length >= n`` gives pure
-    circular shifts.
+    Subclasses implement :meth:`pvalues` (draws x n outcomes -> statistic, p, ok) with the
+    focal coefficient held at ``shift`` (0 for the test of no effect; other values for
+    inverting the test), :meth:`result` (the :class:`SmallSampleTest` on the data), and set
+    ``draws`` (resampling draws per p-value, None when exact) and ``min_attainable_p``.
     """
-    cuts = np.arange(block_length, n, block_length)
-    orders = np.empty((n_perm, n), dtype=int)
+
+    method: str
+    problem: Problem
+    sided: str
+    draws: int | None
+    min_attainable_p: float
+
+    def pvalues(self, Y: np.ndarray, mask=None, shift: float = 0.0, sided: str | None = None):
+        raise NotImplementedError
+
+    def result(self) -> SmallSampleTest:
+        raise NotImplementedError
+
+    def _resampled(self, failure: str, *, label: str, details: dict) -> SmallSampleTest:
+        """The test on the data for a resampling procedure, with the p-value's Monte Carlo error."""
+        observed, p, ok, null = self.pvalues(self.problem.y[None])
+        if not ok[0]:
+            raise ModelError(failure)
+        p_value = float(p[0])
+        return SmallSampleTest(
+            method=self.method,
+            label=label,
+            statistic=float(observed[0]),
+            p_value=p_value,
+            sided=self.sided,
+            p_mc_se=mc_standard_error(p_value, self.draws),
+            n_draws=self.draws,
+            min_attainable_p=self.min_attainable_p,
+            null_statistics=null[0],
+            details=details,
+        )
+
+    def pvalue_at(self, shift: float, sided: str = "two-sided") -> float:
+        """The test on the data with the focal coefficient held at ``shift``."""
+        _, p, ok, _ = self.pvalues(self.problem.y[None], shift=shift, sided=sided)
+        return float(p[0]) if ok[0] else math.nan
+
+
+def block_length(n_periods: int) -> int:
+    """Blocks of about n^(1/3) periods (Hall, Horowitz & Jing 1995) keep short-range dependence."""
+    return max(1, round(n_periods ** (1 / 3)))
+
+
+def block_orders(
+    positions: np.ndarray, length: int, n_perm: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Row orders from calendar blocks: rotate the calendar by a random offset, cut it into
+    windows of ``length`` periods, and shuffle the windows. Rows in one window are consecutive
+    periods (a gap ends a window's run), so a permuted series keeps the autocorrelation within
+    windows; the random rotation moves the seams between draws. ``length >= span`` gives pure
+    circular shifts."""
+    rel = positions - positions[0]
+    span = int(rel[-1]) + 1
+    orders = np.empty((n_perm, len(positions)), dtype=int)
     for i in range(n_perm):
-        blocks = np.split(np.roll(np.arange(n), -int(rng.integers(n))), cuts)
+        rotated = (rel + int(rng.integers(span))) % span
+        window = rotated // length
+        by_time = np.argsort(rotated, kind="stable")
+        labels = window[by_time]
+        cuts = np.flatnonzero(np.diff(labels)) + 1
+        blocks = np.split(by_time, cuts)
         orders[i] = np.concatenate([blocks[j] for j in rng.permutation(len(blocks))])
     return orders
 
 
-def block_permutation_pvalue(
-    data: pd.DataFrame,
-    spec: CountModelSpec,
-    term: str,
-    *,
-    block_length: int,
-    n_perm: int = 999,
-    seed: int,
-    sided: str = "two-sided",
-) -> PermutationResult:
-    """Block-permutation p-value of ``term``, ``(1 + #as extreme) / (n_perm + 1)``.
+class BlockPermutation(Procedure):
+    """Block permutation of the focal predictor's residual (see the module docstring)."""
 
-    What is permuted is the focal predictor's residual on the null design (Kennedy 1995),
-    not the raw predictor: permuting a trending predictor directly would also scramble its
-    relation with the trend and seasonal controls and distort the null distribution.
-    """
-    check_sided(sided)
-    if n_perm < 1 or block_length < 1:
-        raise ConfigError(f"n_perm and block_length must be >= 1; found {n_perm}, {block_length}")
-    null = _null_model(data, spec, term)
-    x_resid = null.residualise(null.x[:, None])[:, 0]
-    observed = float(null.score_z(x_resid[:, None])[0])
-    if not math.isfinite(observed):
-        raise ModelError(f"term {term!r} is redundant given the other terms")
-    orders = _block_permutations(
-        null.design.nobs, block_length, n_perm, np.random.default_rng(seed)
-    )
-    draws = null.score_z(x_resid[orders].T)
-    p_value = (1 + _extreme_count(draws, observed, sided)) / (n_perm + 1)
-    return PermutationResult(
-        term=term,
-        statistic=observed,
-        p_value=p_value,
-        n_perm=n_perm,
-        block_length=block_length,
-        sided=sided,
-        seed=seed,
-        null_statistics=draws,
-    )
+    method = "block_permutation"
 
-
-# --------------------------------------------------------------------------- placebo dates
-
-
-def placebo_date_pvalue(
-    data: pd.DataFrame,
-    spec: CountModelSpec,
-    term: str,
-    *,
-    min_segment: int = 12,
-    sided: str = "two-sided",
-) -> PlaceboResult:
-    """Rank the actual break of a step predictor among all admissible placebo break dates.
-
-    ``term`` must be a step in time order (0 before the break, 1 from it on). Every date
-    leaving at least ``min_segment`` periods on each side is a placebo; the p-value is the
-    share of dates (the actual one included) whose score statistic is at least as extreme,
-    so it cannot fall below ``1 / number of dates``.
-    """
-    check_sided(sided)
-    null = _null_model(data, spec, term)
-    x, n = null.x, null.design.nobs
-    position = np.arange(n)
-    k = int(np.argmax(x == 1))
-    if not np.array_equal(x, (position >= k).astype(float)):
-        raise ModelError(
-            f"term {term!r} is not a step: expected 0 before one break and 1 from it on "
-            "(in time order)"
+    def __init__(
+        self, problem: Problem, *, n_perm: int, seed: int, sided: str, length: int | None = None
+    ):
+        check_sided(sided)
+        if n_perm < 1:
+            raise ConfigError(f"n_perm must be >= 1; found {n_perm}")
+        self.problem, self.sided, self.seed = problem, sided, seed
+        span = int(problem.positions[-1] - problem.positions[0]) + 1
+        self.length = length or block_length(span)
+        self.orders = block_orders(
+            problem.positions, self.length, n_perm, np.random.default_rng(seed)
         )
-    candidates = np.arange(min_segment, n - min_segment + 1)
-    if k not in candidates:
-        raise ConfigError(
-            f"the break of {term!r} at row {k} leaves fewer than min_segment={min_segment} "
-            f"periods on one side of {n}"
+        self.draws = n_perm
+        self.min_attainable_p = 1 / (n_perm + 1)
+
+    def pvalues(self, Y, mask=None, shift: float = 0.0, sided: str | None = None):
+        fits = self.problem.null_fits(Y, mask, shift)
+        observed = fits.score_z(self.problem.x[:, None])[:, 0]
+        x_resid = fits.residualise(self.problem.x[:, None])[:, 0, :]  # draws x n
+        null = fits.score_z(x_resid[:, self.orders])  # Kennedy: permute the residual
+        extreme, finite = _extreme_share(null, observed, sided or self.sided)
+        p = (1 + extreme) / (finite + 1)
+        ok = fits.ok & np.isfinite(observed) & (finite > 0)
+        return observed, p, ok, null
+
+    def result(self) -> SmallSampleTest:
+        return self._resampled(
+            f"term {self.problem.term!r}: the block-permutation test could not be computed (null model did not converge or the term is redundant)",
+            label=f"block permutation ({self.draws:,} draws, blocks of {self.length} periods)",
+            details={"block_length": self.length, "seed": self.seed},
         )
-    steps = (position[:, None] >= candidates[None, :]).astype(float)
-    statistics = null.score_z(steps)
-    observed = float(statistics[candidates == k][0])
-    admissible = np.isfinite(statistics)
-    p_value = _extreme_count(statistics, observed, sided) / int(admissible.sum())
-    periods = null.design.periods
-    labels = candidates if periods is None else periods[candidates].astype(str)
-    return PlaceboResult(
-        term=term,
-        break_period=k if periods is None else str(periods[k]),
-        statistic=observed,
-        p_value=p_value,
-        sided=sided,
-        min_segment=min_segment,
-        placebo=pd.DataFrame({"period": labels, "statistic": statistics}),
-    )
 
 
-# --------------------------------------------------------------------------- power and MDE
+def stratum_orders(strata: np.ndarray, n_perm: int, rng: np.random.Generator) -> np.ndarray:
+    """Row orders that permute rows only within their stratum."""
+    orders = np.tile(np.arange(len(strata)), (n_perm, 1))
+    for label in np.unique(strata):
+        rows = np.flatnonzero(strata == label)
+        if len(rows) > 1:
+            keys = rng.random((n_perm, len(rows)))
+            orders[:, rows] = rows[np.argsort(keys, axis=1)]
+    return orders
 
 
-def _count_quantile(u: np.ndarray, mu: np.ndarray, alpha: float) -> np.ndarray:
-    """NB2 (Poisson when alpha = 0) draws by inversion of ``u`` (simulations x periods).
+class StratifiedPermutation(Procedure):
+    """Within-stratum permutation of the outcome for a test of its own lag (module docstring).
 
-    Inversion lets the same uniforms serve every effect size (common random numbers keep
-    the power curve close to monotone). It goes through a table of each period's CDF, built
-    by the pmf recursion p(k+1) = p(k) (k + r) / (k + 1) * mu / (r + mu) (Poisson:
-    p(k) mu / (k + 1)), which is exact and far cheaper than scipy's incomplete-beta ``cdf``.
-    """
-    top = float(u.max())
-    spread = np.sqrt(mu * (1 + alpha * mu))
-    size = int(np.max(mu + 12 * spread)) + 16
-    while True:
-        cdf = _cdf_table(size, mu, alpha)  # counts x periods
-        if np.all(cdf[-1] >= top):
-            break
-        size *= 2
-    draws = np.empty(u.shape)
-    for i in range(u.shape[1]):
-        draws[:, i] = np.searchsorted(cdf[:, i], u[:, i])  # smallest count with cdf >= u
-    return draws
+    The focal term must be the outcome's lag 1; ``lagged`` gives, for each row, the row holding
+    the previous period (or -1 when that period is not in the design: its observed lag value
+    is kept, as it comes from outside the sample)."""
 
+    method = "stratified_permutation"
 
-def _cdf_table(size: int, mu: np.ndarray, alpha: float) -> np.ndarray:
-    k = np.arange(size - 1, dtype=float)[:, None]
-    if alpha > 0:
-        r = 1 / alpha
-        first = np.exp(r * np.log(r / (r + mu)))
-        ratios = (k + r) / (k + 1) * (mu / (r + mu))
-    else:
-        first = np.exp(-mu)
-        ratios = mu / (k + 1)
-    pmf = np.vstack([first[None, :], first[None, :] * np.cumprod(ratios, axis=0)])
-    return np.cumsum(pmf, axis=0)
-
-
-def _batch_wald_z(
-    Y: np.ndarray,
-    X: np.ndarray,
-    offset: np.ndarray,
-    alpha: float,
-    start: np.ndarray,
-    j: int,
-    max_iter: int = 50,
-    tol: float = 1e-8,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Wald z of coefficient ``j`` for many outcome vectors at once (rows of Y).
-
-    IRLS for a log-link NB2 GLM with alpha held fixed (alpha = 0: Poisson), vectorised over
-    simulations. Returns z and a flag per simulation; a fit that does not converge (e.g. an
-    all-zero draw) is flagged rather than used.
-    """
-    B = np.tile(start, (len(Y), 1))
-    change = np.full(len(Y), np.inf)
-    for _ in range(max_iter):
-        eta = np.clip(B @ X.T + offset, -30, 30)
-        mu = np.exp(eta)
-        w = mu / (1 + alpha * mu)
-        work = eta - offset + (Y - mu) / mu
-        info = (X.T[None] * w[:, None, :]) @ X  # X' W X per simulation (BLAS, not einsum)
-        B_new = np.linalg.solve(info, ((w * work) @ X)[..., None])[..., 0]
-        change = np.max(np.abs(B_new - B), axis=1)
-        B = B_new
-        if np.all(change < tol):
-            break
-    mu = np.exp(np.clip(B @ X.T + offset, -30, 30))
-    info = (X.T[None] * (mu / (1 + alpha * mu))[:, None, :]) @ X
-    se = np.sqrt(np.linalg.inv(info)[:, j, j])
-    z = B[:, j] / se
-    ok = (change < 1e-6) & np.isfinite(z) & Y.any(axis=1)
-    return z, ok
-
-
-class _PowerSimulator:
-    """Simulate outcomes from the fitted null model plus an effect of the focal term.
-
-    Outcomes are drawn from the null fit's means times ``exp(b * (x - mean x))`` (centring
-    keeps the geometric-mean rate fixed as b varies) with the null fit's NB alpha. Each draw
-    is tested with the model-based Wald z of the full design at that fixed alpha: it ignores
-    autocorrelation and the uncertainty in alpha, so the MDE is a slightly optimistic
-    planning figure for the HAC or permutation test actually reported.
-    """
-
-    def __init__(self, null: _NullModel, n_sim: int, seed: int, alpha: float, sided: str):
-        design = null.design
-        self.alpha, self.sided = alpha, sided
-        self.mu0 = null.fit.fitted.to_numpy()
-        self.dispersion = null.dispersion
-        self.xc = null.x - null.x.mean()
-        self.X = design.X.to_numpy()
-        self.offset = np.zeros(design.nobs) if design.offset is None else design.offset
-        self.j = list(design.X.columns).index(null.term)
-        start = null.fit.coefficients["estimate"].reindex(design.X.columns, fill_value=0.0)
-        self.start = start.to_numpy()
-        self.uniforms = np.random.default_rng(seed).random((n_sim, design.nobs))
-
-    def power(self, log_irr: float) -> tuple[float, int]:
-        """Share of simulations rejecting at ``alpha``, and how many fits failed."""
-        Y = _count_quantile(self.uniforms, self.mu0 * np.exp(log_irr * self.xc), self.dispersion)
-        z, ok = _batch_wald_z(Y, self.X, self.offset, self.dispersion, self.start, self.j)
-        reject = ok & (_sided_p(np.where(ok, z, 0.0), self.sided) < self.alpha)
-        return float(reject.mean()), int((~ok).sum())
-
-
-def _simulator(data, spec, term, alpha, sided, n_sim, seed) -> _PowerSimulator:
-    check_sided(sided)
-    if not 0 < alpha < 1 or n_sim < 1:
-        raise ConfigError(f"need 0 < alpha < 1 and n_sim >= 1; found {alpha}, {n_sim}")
-    return _PowerSimulator(_null_model(data, spec, term), n_sim, seed, alpha, sided)
-
-
-def simulated_power(
-    data: pd.DataFrame,
-    spec: CountModelSpec,
-    term: str,
-    irr: float,
-    *,
-    alpha: float = 0.05,
-    sided: str = "two-sided",
-    n_sim: int = 500,
-    seed: int,
-) -> float:
-    """Simulated power to detect an IRR of ``irr`` per unit of ``term`` (see _PowerSimulator)."""
-    if not irr > 0:
-        raise ConfigError(f"irr must be positive; found {irr!r}")
-    return _simulator(data, spec, term, alpha, sided, n_sim, seed).power(math.log(irr))[0]
-
-
-def minimum_detectable_effect(
-    data: pd.DataFrame,
-    spec: CountModelSpec,
-    term: str,
-    *,
-    power: float = 0.8,
-    alpha: float = 0.05,
-    sided: str = "two-sided",
-    n_sim: int = 500,
-    seed: int,
-    max_irr_per_sd: float = 20.0,
-    bisections: int = 8,
-) -> MDEResult:
-    """Smallest effect of ``term`` detected with probability ``power``, by simulation.
-
-    The search runs on the effect per standard deviation of the predictor (so the bracket
-    does not depend on its units): doubling from 0.05 on the log scale until power is
-    reached (at most ``log(max_irr_per_sd)``), then bisection. It assumes power grows with
-    the effect, which common random numbers make hold up to simulation noise. The effect's
-    direction follows ``sided`` ("less": IRR < 1; otherwise IRR > 1).
-    """
-    if not 0 < power < 1 or max_irr_per_sd <= 1:
-        raise ConfigError(
-            f"need 0 < power < 1 and max_irr_per_sd > 1; found {power}, {max_irr_per_sd}"
+    def __init__(self, problem: Problem, *, n_perm: int, seed: int, sided: str):
+        check_sided(sided)
+        design = problem.design
+        effects = design.spec.period_effects
+        if effects is None:
+            raise ConfigError("a stratified permutation needs period_effects (its strata)")
+        extra = [
+            c
+            for c in design.X.columns
+            if c not in design.absorbed and c not in ("const", problem.term)
+        ]
+        if extra:
+            raise ConfigError(
+                f"a stratified permutation needs a null design of the strata alone; it also "
+                f"has {extra}"
+            )
+        self.problem, self.sided, self.seed = problem, sided, seed
+        self.strata = period_strata(design.periods, effects)
+        positions = problem.positions
+        previous = np.searchsorted(positions, positions - 1)
+        found = (previous < len(positions)) & (
+            positions[np.minimum(previous, len(positions) - 1)] == positions - 1
         )
-    sim = _simulator(data, spec, term, alpha, sided, n_sim, seed)
-    sd = float(np.std(sim.xc, ddof=1))
-    direction = -1.0 if sided == "less" else 1.0
-    curve: dict[float, tuple[float, int]] = {}
+        self.previous = np.where(found, previous, -1)
+        self.orders = stratum_orders(self.strata, n_perm, np.random.default_rng(seed))
+        self.draws = n_perm
+        self.min_attainable_p = 1 / (n_perm + 1)
 
-    def reaches(b_sd: float) -> bool:
-        if b_sd not in curve:
-            curve[b_sd] = sim.power(direction * b_sd / sd)
-        return curve[b_sd][0] >= power
+    def _lag(self, Y: np.ndarray) -> np.ndarray:
+        """The lagged outcome of each row of Y (last axis = rows of the design)."""
+        inside = self.previous >= 0
+        lag = np.broadcast_to(self.problem.x, Y.shape).copy()
+        lag[..., inside] = Y[..., self.previous[inside]]
+        return lag
 
-    bound = math.log(max_irr_per_sd)
-    lo, hi, step = 0.0, None, 0.05
-    reaches(0.0)
-    while hi is None and lo < bound:
-        b = min(step, bound)
-        if reaches(b):
-            hi = b
-        else:
-            lo, step = b, step * 2
-    if hi is not None:
+    def statistics(self, Y, mask=None) -> tuple[np.ndarray, np.ndarray]:
+        """The observed statistic of each draw (no permutations) and whether it is defined:
+        what an interval found by simulation compares."""
+        fits = self.problem.null_fits(Y, mask)
+        observed = fits.score_z(self._lag(Y)[:, None, :])[:, 0]
+        return observed, fits.ok & np.isfinite(observed)
+
+    def pvalues(self, Y, mask=None, shift: float = 0.0, sided: str | None = None):
+        if shift:
+            raise ConfigError("a stratified permutation cannot be inverted by an offset")
+        fits = self.problem.null_fits(Y, mask)
+        observed = fits.score_z(self._lag(Y)[:, None, :])[:, 0]  # draws x 1 x n
+        Y_perm = Y[:, self.orders]  # draws x B x n; fitted means, W and Z'r are unchanged
+        a = fits.alpha[:, None, None]
+        r = (Y_perm - fits.mu[:, None, :]) / (1 + a * fits.mu[:, None, :])
+        if mask is not None:
+            r = r * mask[:, None, :]
+        null = fits.score_z(self._lag(Y_perm), r=r)
+        extreme, finite = _extreme_share(null, observed, sided or self.sided)
+        p = (1 + extreme) / (finite + 1)
+        return observed, p, fits.ok & np.isfinite(observed), null
+
+    def result(self) -> SmallSampleTest:
+        kind = self.problem.design.spec.period_effects.replace("_", " and ")
+        return self._resampled(
+            "the within-stratum permutation test could not be computed",
+            label=f"outcome permuted within each {kind} ({self.draws:,} draws)",
+            details={"strata": len(np.unique(self.strata)), "seed": self.seed},
+        )
+
+
+@dataclass(frozen=True)
+class KnownBreak:
+    """A dated break the models leave out (a war, a change in reporting), with the window of
+    periods around it that placebo dates must avoid."""
+
+    name: str
+    date: str
+    months: int
+    reason: str
+
+
+class PlaceboDates(Procedure):
+    """The actual break of a step ranked among admissible placebo dates (module docstring)."""
+
+    method = "placebo_dates"
+
+    def __init__(
+        self, problem: Problem, *, min_segment: int, sided: str, breaks: Sequence[KnownBreak] = ()
+    ):
+        check_sided(sided)
+        self.problem, self.sided = problem, sided
+        x = problem.x
+        n = len(x)
+        k = int(np.argmax(x == 1))
+        if not np.array_equal(x, (np.arange(n) >= k).astype(float)):
+            raise ModelError(
+                f"term {problem.term!r} is not a step: expected 0 before one break and 1 from it "
+                "on (in time order)"
+            )
+        self.actual = k
+        excluded, self.exclusions = self._excluded(breaks)
+        candidates = np.arange(min_segment, n - min_segment + 1)
+        if k not in candidates:
+            raise ConfigError(
+                f"the break of {problem.term!r} at row {k} leaves fewer than "
+                f"min_segment={min_segment} rows on one side of {n}"
+            )
+        inside = [b.name for b, rows in self.exclusions if k in rows]
+        if inside:
+            raise ConfigError(
+                f"the break of {problem.term!r} lies inside the registered window of {inside}: "
+                "placebo dates cannot separate the two"
+            )
+        self.candidates = candidates[~np.isin(candidates, excluded)]
+        self.steps = (np.arange(n)[:, None] >= self.candidates[None, :]).astype(float)
+        self.min_segment = min_segment
+        self.draws = None
+        self.min_attainable_p = 1 / len(self.candidates)
+
+    def _excluded(self, breaks: Sequence[KnownBreak]):
+        """Rows inside each known break's window (by calendar distance)."""
+        periods = self.problem.design.periods
+        positions = self.problem.positions
+        if periods is None or not breaks:
+            return np.array([], dtype=int), []
+        origin = periods[0]
+        windows, rows_all = [], []
+        for known in breaks:
+            distance = pd.Period(known.date, periods.freq).ordinal - origin.ordinal
+            centre = positions[0] + distance
+            months = (
+                known.months
+                if periods.freqstr.startswith("M")
+                else max(1, round(known.months / 12))
+            )
+            rows = np.flatnonzero(np.abs(positions - centre) <= months)
+            windows.append((known, rows))
+            rows_all.append(rows)
+        return np.unique(np.concatenate(rows_all)), windows
+
+    def pvalues(self, Y, mask=None, shift: float = 0.0, sided: str | None = None):
+        fits = self.problem.null_fits(Y, mask, shift)
+        statistics = fits.score_z(self.steps)
+        actual = int(np.flatnonzero(self.candidates == self.actual)[0])
+        observed = statistics[:, actual]
+        extreme, finite = _extreme_share(statistics, observed, sided or self.sided)
+        p = extreme / np.maximum(finite, 1)
+        return observed, p, fits.ok & np.isfinite(observed), statistics
+
+    def result(self) -> SmallSampleTest:
+        observed, p, ok, statistics = self.pvalues(self.problem.y[None])
+        if not ok[0]:
+            raise ModelError(
+                f"the placebo-date test of {self.problem.term!r} could not be computed"
+            )
+        periods = self.problem.design.periods
+        labels = self.candidates if periods is None else periods[self.candidates].astype(str)
+        table = pd.DataFrame({"period": labels, "statistic": statistics[0]})
+        admissible = int(np.isfinite(statistics[0]).sum())
+        excluded = ", ".join(f"{b.name} (±{b.months} months)" for b, _ in self.exclusions)
+        return SmallSampleTest(
+            method=self.method,
+            label=f"placebo break dates ({admissible} admissible"
+            + (f"; excluding {excluded}" if excluded else "")
+            + ")",
+            statistic=float(observed[0]),
+            p_value=float(p[0]),
+            sided=self.sided,
+            p_mc_se=None,
+            n_draws=None,
+            min_attainable_p=1 / max(admissible, 1),
+            null_statistics=statistics[0],
+            placebo=table,
+            details={
+                "break_period": str(labels[int(np.flatnonzero(self.candidates == self.actual)[0])]),
+                "admissible_dates": admissible,
+                "min_segment": self.min_segment,
+                "excluded_windows": excluded,
+            },
+        )
+
+
+# --------------------------------------------------------------------------- intervals
+
+
+def invert(
+    pvalue_at: Callable[[float], float],
+    estimate: float,
+    scale: float,
+    *,
+    method: str,
+    level: float = 0.05,
+    limit: float = math.log(1000.0),
+    bisections: int = 10,
+) -> Interval:
+    """The set of coefficients ``b0`` a test does not reject at ``level``, as an interval.
+
+    From the estimate, each side steps out by ``scale`` (doubling) until the test rejects or
+    ``|b0 - estimate|`` passes ``limit`` (then that side is unbounded), and bisects between
+    the last accepted and the first rejected value. A test whose p-value is not monotone in
+    ``b0`` could accept again beyond the first rejection; the interval reports the connected
+    set around the estimate, as test-inversion intervals conventionally do.
+    """
+    if not (math.isfinite(estimate) and math.isfinite(scale) and scale > 0):
+        return Interval(-math.inf, math.inf, method, note="no finite estimate to start from")
+    bounds = []
+    for direction in (-1.0, 1.0):
+        inside, step = 0.0, scale
+        outside = None
+        while step <= limit * 2:
+            candidate = min(step, limit)
+            p = pvalue_at(estimate + direction * candidate)
+            if math.isfinite(p) and p <= level:
+                outside = candidate
+                break
+            inside = candidate
+            if candidate >= limit:
+                break
+            step *= 2
+        if outside is None:
+            bounds.append(direction * math.inf)
+            continue
         for _ in range(bisections):
-            mid = (lo + hi) / 2
-            lo, hi = (lo, mid) if reaches(mid) else (mid, hi)
-
-    b_sd = np.array(sorted(curve))
-    table = pd.DataFrame(
-        {
-            "log_irr": direction * b_sd / sd,
-            "irr_per_sd": np.exp(direction * b_sd),
-            "power": [curve[b][0] for b in b_sd],
-            "n_failed": [curve[b][1] for b in b_sd],
-        }
+            mid = (inside + outside) / 2
+            p = pvalue_at(estimate + direction * mid)
+            inside, outside = (
+                (mid, outside) if not (math.isfinite(p) and p <= level) else (inside, mid)
+            )
+        bounds.append(estimate + direction * (inside + outside) / 2)
+    note = (
+        ""
+        if all(math.isfinite(b) for b in bounds)
+        else f"unbounded within ±{limit:.1f} on the log scale"
     )
-    table.insert(0, "irr", np.exp(table["log_irr"]))
-    mde_log = direction * hi / sd if hi is not None else math.nan
-    return MDEResult(
-        term=term,
-        mde_irr=math.exp(mde_log),
-        mde_log_irr=mde_log,
-        mde_irr_per_sd=math.exp(mde_log * sd),
-        predictor_sd=sd,
-        target_power=power,
-        alpha=alpha,
-        sided=sided,
-        n_sim=n_sim,
-        seed=seed,
-        achieved=hi is not None,
-        null_dispersion=sim.dispersion,
-        curve=table,
-    )
+    return Interval(bounds[0], bounds[1], method, note=note)

@@ -87,7 +87,10 @@ def catalogue_vs_claims(incidents: pd.DataFrame, claims: pd.DataFrame) -> pd.Dat
                 "note": _comparison_note(comparison, claim, catalogued),
             }
         )
-    table = pd.DataFrame(out).astype({"year": "Int64", "catalogued": "Int64"})
+    columns = ["claim_id", "dyad_scope", "counter", "claimant_kind", "counting_rule", "period_kind",
+               "period_first", "period_last", "year", "stated_incidents", "incidents_bound",
+               "catalogued", "comparison", "note"]  # fmt: skip
+    table = pd.DataFrame(out, columns=columns).astype({"year": "Int64", "catalogued": "Int64"})
     share = table["catalogued"].astype(float) / table["stated_incidents"].where(
         table["stated_incidents"] > 0
     )

@@ -169,6 +169,22 @@ class ReportOutputs:
             self._write_numbers()
         return text
 
+    def add_numbers(self, items) -> None:
+        """Record several numbers at once: ``(key, value, digits, description)`` tuples, as the
+        table helpers that compute them return them."""
+        for key, value, digits, description in items:
+            self.number(key, value, digits=digits, description=description)
+
+    def headline(self, document: dict) -> None:
+        """Validate the study's headline (``site`` contract) and save it as headline.json, the
+        file the landing page reads."""
+        site.validate_headline(document, f"{self.report}/{site.HEADLINE}")
+        if self.saving:
+            folder = Path(self.output_dir)
+            folder.mkdir(parents=True, exist_ok=True)
+            text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+            (folder / site.HEADLINE).write_text(text, encoding="utf-8")
+
     def _write_numbers(self) -> None:
         folder = Path(self.output_dir)
         folder.mkdir(parents=True, exist_ok=True)
@@ -247,6 +263,7 @@ def show_verdict(rows: dict | Sequence[dict]) -> None:
             "rows": rows,
             "forest": None,
             "citation": {"text": "", "bibtex": ""},
+            "corrections": None,
         },
         "the rows passed to show_verdict",
     )
@@ -273,23 +290,15 @@ def markdown(text: str) -> None:
     display(Markdown(text))
 
 
-def global_findings(results, registry: dict) -> list[str]:
-    """One sentence per global entry: the claim, its ratio with interval and p, and the sample;
-    an entry the data cannot support says why."""
-    from .formatting import format_interval, format_p
-    from .hypotheses import effect_scale, small_sample_p
-    from .models import BINARY_FAMILIES
+def global_findings(results) -> list[str]:
+    """One sentence per global test: the claim, its verdict in words (from the result), and
+    the sample; a test the data cannot support says why."""
+    from . import verdicts
 
-    points = []
-    for result in results.results:
-        spec = registry[result.hypothesis_id]
-        ratio, low, high, unit = effect_scale(result, spec)
-        kind = "odds ratio" if spec.model in BINARY_FAMILIES else "IRR"
-        points.append(
-            f"{spec.id}: {spec.statement} Estimate: {kind} {format_interval(ratio, low, high)} "
-            f"{unit}, cluster-robust p = {format_p(small_sample_p(result))}, "
-            f"{result.model.nobs:,} observations."
-        )
+    points = [
+        f"{r.hypothesis_id}: {r.statement} {verdicts.sentence(r)} ({r.model.nobs:,} observations.)"
+        for r in results.results
+    ]
     points += [
         f"{f.hypothesis_id}: not testable on these data: {f.reason}" for f in results.failures
     ]

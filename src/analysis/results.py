@@ -1,30 +1,34 @@
-"""Frozen result objects of the estimation layer, with tidy frames and renderers.
+"""Frozen result objects: what was estimated, by which test, on which scale, with what verdict.
 
-Nothing here estimates anything: ``models`` and ``inference`` build these objects, reports and
-notebooks read them. Every table a result exposes is returned as a copy, so a caller cannot
-change a stored estimate by editing a frame.
+Nothing here estimates anything: ``models``, ``inference``, ``calibration`` and ``hypotheses``
+build these objects; tables, figures, words and reports only read them. A result describes
+itself: a fitted model carries its family and what ``exp(coefficient)`` is (``effect_ratio``:
+IRR or OR), a hypothesis result carries its effect scale (per SD, per switch), its reported
+small-sample test, the interval that inverts that same test, the test's simulated size and
+power, the outcome's coverage, and a structured :class:`Verdict`. Every table a result exposes
+is returned as a copy, so a caller cannot change a stored estimate by editing a frame.
 
-Renderers (Markdown, LaTeX with booktabs, HTML) come from ``formatting``, shared with every
-other table the package writes.
+This module imports no estimation code (a test over the import graph checks), so renderers can
+depend on it without depending on statsmodels.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from . import labels
 from .errors import ConfigError
 from .formatting import format_number, format_p, html_table, latex_table, markdown_table
 
-if TYPE_CHECKING:  # models imports this module, so the spec type is only named here
-    from .models import CountModelSpec
-
-#: The columns of every tidy coefficient table, in this order.
+#: The columns of every tidy coefficient table, in this order. ``ratio`` is exp(estimate): an
+#: incidence-rate ratio or an odds ratio, as the result's ``effect_ratio`` says.
 TIDY_COLUMNS = (
     "estimate",
     "std_error",
@@ -32,13 +36,28 @@ TIDY_COLUMNS = (
     "p_value",
     "ci_low",
     "ci_high",
-    "irr",
-    "irr_low",
-    "irr_high",
+    "ratio",
+    "ratio_low",
+    "ratio_high",
 )
 
 #: Accepted sidedness of a test, in scipy's vocabulary.
 SIDES = ("two-sided", "greater", "less")
+
+#: Verdict codes and their short labels (the closed set of ``labels.toml``, stated there once).
+VERDICTS = {code: labels.verdict(code).label for code in labels.VERDICT_CODES}
+
+#: Reasons a verdict can carry (why "cannot tell", what to watch).
+VERDICT_REASONS = {
+    "low_power": "the test could not detect a large effect",
+    "unreachable": "the test cannot reach p < 0.05 on these data",
+    "coverage": "a difference in reporting coverage could produce the estimate",
+    "mc_borderline": "the decision is within two Monte Carlo standard errors of 0.05",
+    "multiplicity": "significant alone, not after the multiplicity correction",
+    "oversized": "the test rejects too often under the calibration null",
+    "size_unchecked": "the test's size could not be simulated",
+    "coverage_unknown": "the outcome's coverage over the window is not known",
+}
 
 
 def check_sided(sided: str) -> str:
@@ -56,6 +75,13 @@ def _frozen_array(values: Any) -> np.ndarray:
     array = np.array(values, dtype=float)
     array.setflags(write=False)
     return array
+
+
+def mc_standard_error(p: float, draws: int | None) -> float | None:
+    """Monte Carlo standard error of a resampling p-value from ``draws`` draws (None: exact)."""
+    if not draws:
+        return None
+    return math.sqrt(max(p * (1 - p), 0.0) / draws)
 
 
 @dataclass(frozen=True)
@@ -81,21 +107,23 @@ class StatTest:
 
 @dataclass(frozen=True, eq=False)
 class CountModelResult:
-    """One fitted count model.
+    """One fitted model.
 
     ``coefficients`` holds the tidy table (see :data:`TIDY_COLUMNS`): count-equation terms
-    carry ``irr = exp(estimate)`` with its CI (for ``const`` that is the baseline rate per
-    unit of exposure, not a ratio); zero-inflation terms (``inflate_*``, log-odds of a
-    structural zero) have no IRR, so those cells are NaN. The NB dispersion is reported in
-    ``dispersion``/``dispersion_se``, not as a term.
+    carry ``ratio = exp(estimate)`` with its CI (for ``const`` that is the baseline rate, not a
+    ratio); zero-inflation terms (``inflate_*``) have none. ``effect_ratio`` names the ratio
+    for the fitted family ("IRR" for Poisson/NB/ZINB, "OR" for (conditional) logit). The NB
+    dispersion is in ``dispersion``/``dispersion_se``, not a term. ``spec`` is the
+    ``models.CountModelSpec`` that was fitted.
 
     ``sample`` describes the rows: ``rows_input``, ``rows_used``, ``rows_dropped`` (total),
     ``dropped_by_reason`` (counts that sum to the total), ``period_start``, ``period_end``
     and ``gaps`` (periods missing inside the range once rows were dropped).
     """
 
-    spec: CountModelSpec
+    spec: Any
     family: str
+    effect_ratio: str
     cov_type: str
     cov_label: str
     coefficients: pd.DataFrame
@@ -110,8 +138,8 @@ class CountModelResult:
     bic: float
     converged: bool
     warnings: tuple[str, ...]
-    overdispersion: StatTest
-    excess_zeros: StatTest
+    overdispersion: StatTest | None
+    excess_zeros: StatTest | None
     lr_test: StatTest | None
     wald_test: StatTest | None
     vuong: StatTest | None
@@ -128,8 +156,6 @@ class CountModelResult:
         """Coefficient table indexed by term (a copy)."""
         return self.coefficients.copy()
 
-    to_frame = tidy
-
     @property
     def terms(self) -> tuple[str, ...]:
         return tuple(self.coefficients.index)
@@ -144,6 +170,7 @@ class CountModelResult:
         """Model-level facts as (label, text) pairs, shared by every renderer."""
         items = [
             ("Family", self.family),
+            ("exp(coefficient)", self.effect_ratio),
             ("Covariance", self.cov_label),
             ("Observations", str(self.nobs)),
             ("Events", str(self.events)),
@@ -158,15 +185,8 @@ class CountModelResult:
             ("BIC", f"{self.bic:.2f}"),
             ("Converged", "yes" if self.converged else "NO"),
         ]
-        for test in (
-            self.lr_test,
-            self.wald_test,
-            self.overdispersion,
-            self.excess_zeros,
-            self.vuong,
-        ):
-            if test is not None:
-                items.append((test.name, test.describe()))
+        tests = (self.lr_test, self.wald_test, self.overdispersion, self.excess_zeros, self.vuong)
+        items += [(test.name, test.describe()) for test in tests if test is not None]
         return items
 
     def _notes(self) -> list[str]:
@@ -195,93 +215,244 @@ class CountModelResult:
         header, rows = _cells(self.coefficients, 3)
         table = pd.DataFrame(rows, columns=["term", *header]).to_string(index=False)
         spec = self.spec
-        title = f"{self.family} model of {spec.outcome!r} on {list(spec.predictors)}"
+        title = f"{self.family} model of {spec.outcome!r} ({self.effect_ratio} = exp(estimate))"
         facts = "\n".join(f"{label}: {value}" for label, value in self.stats())
         warned = "".join(f"\nWARNING: {text}" for text in self.warnings)
         return f"{title}\n{table}\n{facts}{warned}"
 
 
-@dataclass(frozen=True, eq=False)
-class PermutationResult:
-    """Block-permutation test of one term: observed statistic, its null draws and p-value."""
+@dataclass(frozen=True)
+class EffectScale:
+    """How the focal effect is shown: ``ratio`` (IRR or OR, from the fitted family) per
+    standard deviation of the predictor (``per="sd"``, ``sd`` its value), per switch of a 0/1
+    term (``per="switch"``), or per unit (``per="unit"``)."""
 
-    term: str
-    statistic: float
-    p_value: float
-    n_perm: int
-    block_length: int
-    sided: str
-    seed: int
-    null_statistics: np.ndarray
-    statistic_name: str = "score z"
+    ratio: str
+    per: str
+    sd: float | None = None
+    unit: str = ""
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "null_statistics", _frozen_array(self.null_statistics))
+        if self.per not in ("sd", "switch", "unit"):
+            raise ConfigError(f"effect scale 'per' must be sd, switch or unit; found {self.per!r}")
+        if self.per == "sd" and not (self.sd and math.isfinite(self.sd) and self.sd > 0):
+            raise ConfigError(f"a per-SD scale needs a positive SD; found {self.sd!r}")
+
+    @property
+    def multiplier(self) -> float:
+        return self.sd if self.per == "sd" else 1.0
+
+    def display(self, log_effect: float) -> float:
+        """exp(coefficient x multiplier): the ratio a reader sees."""
+        return (
+            math.exp(log_effect * self.multiplier)
+            if math.isfinite(log_effect)
+            else (math.inf if log_effect > 0 else 0.0)
+        )
+
+    def label(self) -> str:
+        if self.per == "sd":
+            unit = f" {self.unit}" if self.unit else ""
+            return f"{self.ratio} per SD ({format_number(self.sd, 3)}{unit})"
+        if self.per == "switch":
+            return f"{self.ratio}, switching on"
+        return f"{self.ratio} per unit{f' ({self.unit})' if self.unit else ''}"
 
 
 @dataclass(frozen=True, eq=False)
-class PlaceboResult:
-    """Placebo-date test of a step: the actual break ranked among all admissible dates."""
+class SmallSampleTest:
+    """The reported test of the focal term. ``method`` is a code (block_permutation,
+    stratified_permutation, placebo_dates, cluster_wald, wild_cluster_bootstrap); ``label``
+    says in words what was done. ``p_mc_se`` is None when the p-value is exact (enumerated
+    dates or sign vectors, or an analytic test); ``min_attainable_p`` is the smallest p the
+    test can give on these data (1/number of admissible dates for placebo dates)."""
 
-    term: str
-    break_period: Any
+    method: str
+    label: str
     statistic: float
     p_value: float
     sided: str
-    min_segment: int
-    placebo: pd.DataFrame  # one row per admissible date: period, statistic
+    p_mc_se: float | None = None
+    n_draws: int | None = None
+    min_attainable_p: float = 0.0
+    null_statistics: np.ndarray = field(default_factory=lambda: np.array([]))
+    placebo: pd.DataFrame | None = None  # period, statistic, admissible
+    details: Mapping[str, Any] = field(default_factory=dict)
 
-    def tidy(self) -> pd.DataFrame:
-        return self.placebo.copy()
+    def __post_init__(self) -> None:
+        check_sided(self.sided)
+        object.__setattr__(self, "null_statistics", _frozen_array(self.null_statistics))
+        object.__setattr__(self, "details", _read_only(self.details))
+
+    @property
+    def can_reach(self) -> bool:
+        """Whether the test can reject at 5% on these data at all."""
+        return self.min_attainable_p <= 0.05
+
+    def borderline(self, level: float = 0.05) -> bool:
+        """True when the decision at ``level`` is within two Monte Carlo s.e. of flipping."""
+        return self.p_mc_se is not None and abs(self.p_value - level) < 2 * self.p_mc_se
+
+    def placebo_table(self) -> pd.DataFrame | None:
+        return None if self.placebo is None else self.placebo.copy()
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A 95% interval for the focal coefficient (log scale), from inverting a test.
+    An unbounded side is infinite (the test does not reject any value beyond the estimate on
+    that side, within the searched range); ``method`` says which test was inverted."""
+
+    low: float
+    high: float
+    method: str
+    level: float = 0.95
+    note: str = ""
+
+    @property
+    def bounded(self) -> bool:
+        return math.isfinite(self.low) and math.isfinite(self.high)
+
+    @property
+    def unbounded(self) -> bool:
+        """An infinite side (not a missing one: a failed interval is NaN)."""
+        return math.isinf(self.low) or math.isinf(self.high)
+
+    def excludes_zero(self) -> bool:
+        return self.low > 0 or self.high < 0
+
+
+@dataclass(frozen=True)
+class SizeCheck:
+    """Simulated rejection rate at ``nominal`` of the reported test (and of the HAC Wald test
+    beside it) under the calibration null described in ``null``."""
+
+    nominal: float
+    size: float
+    mc_se: float
+    n_sims: int
+    n_failed: int
+    null: str
+    wald_size: float | None = None
+    wald_mc_se: float | None = None
+    threshold: float = 0.10
+    minimum: int = 100  # usable simulations below which the size is not a check at all
+
+    @property
+    def checked(self) -> bool:
+        """Whether enough simulations were usable for the size to mean anything."""
+        return self.n_sims - self.n_failed >= self.minimum
+
+    @property
+    def oversized(self) -> bool:
+        return self.checked and self.size > self.threshold
 
 
 @dataclass(frozen=True, eq=False)
-class MDEResult:
-    """Simulated minimum detectable effect of one term and the power curve behind it.
+class PowerCheck:
+    """Power of the reported test against effects of the focal term, by simulation.
 
-    ``mde_irr`` is per one unit of the predictor as it enters the model (so it compares with
-    the model's ``irr``); ``mde_irr_per_sd`` is the same effect per standard deviation.
-    ``achieved`` is False (and the MDE NaN) when no effect up to the search bound reached
-    the target power.
+    ``reachable`` is False when the test cannot reach ``alpha`` at all (too few placebo
+    dates); then there is no curve and no MDE, and ``reason`` says why. ``mde`` is the
+    smallest effect on the display scale with power >= ``target``; NaN when no effect up to
+    ``search_limit`` reached it. The curve holds effect (display scale), log effect, power,
+    and the draws whose fit failed (excluded from the power, never counted as non-rejections).
     """
 
-    term: str
-    mde_irr: float
-    mde_log_irr: float
-    mde_irr_per_sd: float
-    predictor_sd: float
-    target_power: float
+    reachable: bool
+    target: float
     alpha: float
-    sided: str
-    n_sim: int
-    seed: int
-    achieved: bool
-    null_dispersion: float
-    curve: pd.DataFrame  # irr, log_irr, irr_per_sd, power, n_failed (fits that failed)
+    n_sims: int
+    mde: float
+    mde_log: float
+    search_limit: float
+    curve: pd.DataFrame
+    reason: str = ""
+    generator: str = ""
+
+    @property
+    def achieved(self) -> bool:
+        return self.reachable and math.isfinite(self.mde)
 
     def power_curve(self) -> pd.DataFrame:
         return self.curve.copy()
 
 
 @dataclass(frozen=True, eq=False)
-class HypothesisResult:
-    """Everything said about one pre-registered hypothesis, kept generic for the registry.
+class CoverageCheck:
+    """What the outcome's coverage allows one to say about the estimate.
 
-    ``expected_sign`` is ``"+"``, ``"-"`` or None; ``p_adjusted`` maps a correction name
-    (e.g. ``"holm"``) to the adjusted p-value of this hypothesis within its family.
+    ``shares`` are the catalogue's detection shares per year in the window where a counter
+    states a count (period, counter, share). ``bounds`` are the lowest and highest focal
+    effect (display scale) across the detection paths those shares allow for the years without
+    one (None when the coverage control makes the estimate insensitive to yearly coverage, or
+    the outcome is a single counter's own count). ``tipping_ratio`` is the ratio of detection
+    rates between the compared periods (high vs low predictor by one display unit, after vs
+    before a step) that would produce the estimate with no real effect; ``plausible_range``
+    the range of such ratios that the observed shares show (None where the data cannot say);
+    ``could_produce`` whether the tipping ratio lies inside it (None: cannot assess).
     """
 
+    outcome: str
+    control: str
+    description: str
+    shares: pd.DataFrame
+    tipping_ratio: float
+    plausible_range: tuple[float, float] | None
+    could_produce: bool | None
+    bounds: tuple[float, float] | None = None
+    note: str = ""
+
+    def share_table(self) -> pd.DataFrame:
+        return self.shares.copy()
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A structured verdict: one code of :data:`VERDICTS` and the reasons behind it."""
+
+    code: str
+    reasons: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.code not in VERDICTS:
+            raise ConfigError(f"verdict {self.code!r} is not one of {list(VERDICTS)}")
+        unknown = [r for r in self.reasons if r not in VERDICT_REASONS]
+        if unknown:
+            raise ConfigError(f"verdict reasons {unknown} are not in {list(VERDICT_REASONS)}")
+
+    @property
+    def label(self) -> str:
+        return VERDICTS[self.code]
+
+
+@dataclass(frozen=True, eq=False)
+class HypothesisResult:
+    """One registered claim tested on one of its outcomes: everything a report says about it."""
+
     hypothesis_id: str
+    outcome: str
+    outcome_label: str
+    statement: str
+    rationale: str
+    family: str
+    scope: str
+    control: bool
+    expected_sign: str | None
+    sided: str
+    window: tuple[str, str]
     model: CountModelResult
     term: str
-    sided: str
-    p_asymptotic: float
-    expected_sign: str | None = None
-    permutation: PermutationResult | None = None
-    placebo: PlaceboResult | None = None
-    mde: MDEResult | None = None
+    effect: EffectScale
+    test: SmallSampleTest
+    interval: Interval
+    size: SizeCheck | None = None
+    power: PowerCheck | None = None
+    coverage: CoverageCheck | None = None
     p_adjusted: Mapping[str, float] = field(default_factory=dict)
+    verdict: Verdict | None = None
     notes: tuple[str, ...] = ()
+    contrast: pd.DataFrame | None = None  # a 0/1 focal term: periods, events, rate in each state
 
     def __post_init__(self) -> None:
         check_sided(self.sided)
@@ -294,47 +465,146 @@ class HypothesisResult:
         object.__setattr__(self, "notes", tuple(self.notes))
 
     @property
+    def key(self) -> tuple[str, str]:
+        return (self.hypothesis_id, self.outcome)
+
+    @property
     def estimate(self) -> pd.Series:
+        """The focal row of the model's tidy table (Wald quantities, model covariance)."""
         return self.model.term(self.term)
 
     @property
-    def p_permutation(self) -> float | None:
-        return None if self.permutation is None else self.permutation.p_value
+    def log_effect(self) -> float:
+        return float(self.estimate["estimate"])
 
     @property
     def sign_agrees(self) -> bool | None:
         """Whether the estimate has the expected sign (None when no sign was expected)."""
         if self.expected_sign is None:
             return None
-        value = self.estimate["estimate"]
-        return bool(value > 0) if self.expected_sign == "+" else bool(value < 0)
+        return self.log_effect > 0 if self.expected_sign == "+" else self.log_effect < 0
 
-    def with_adjusted(self, method: str, p_value: float) -> HypothesisResult:
-        """A copy with one more adjusted p-value (results are frozen)."""
-        return replace(self, p_adjusted={**self.p_adjusted, method: float(p_value)})
+    def with_adjusted(self, **p_values: float) -> HypothesisResult:
+        """A copy with more adjusted p-values (results are frozen)."""
+        return replace(
+            self, p_adjusted={**self.p_adjusted, **{k: float(v) for k, v in p_values.items()}}
+        )
+
+    def with_verdict(self, verdict: Verdict) -> HypothesisResult:
+        return replace(self, verdict=verdict)
 
     def to_row(self) -> dict[str, Any]:
-        """One flat row for a results table across hypotheses."""
-        est = self.estimate
-        row: dict[str, Any] = {
+        """One flat row of numbers and codes (no display text beyond labels)."""
+        effect = self.effect
+        wald = self.estimate
+        power, size, coverage = self.power, self.size, self.coverage
+        return {
             "hypothesis": self.hypothesis_id,
+            "outcome": self.outcome,
+            "outcome_label": self.outcome_label,
+            "family": self.family,
+            "scope": self.scope,
+            "control": self.control,
             "term": self.term,
             "model_family": self.model.family,
+            "effect_ratio": self.model.effect_ratio,
+            "effect_label": effect.label(),
             "nobs": self.model.nobs,
-            "irr": est["irr"],
-            "irr_low": est["irr_low"],
-            "irr_high": est["irr_high"],
+            "window_start": self.window[0],
+            "window_end": self.window[1],
+            "effect": effect.display(self.log_effect),
+            "ci_low": effect.display(self.interval.low),
+            "ci_high": effect.display(self.interval.high),
+            "interval_method": self.interval.method,
+            "p": self.test.p_value,
+            "p_mc_se": self.test.p_mc_se,
+            "p_method": self.test.method,
+            "p_label": self.test.label,
+            "min_attainable_p": self.test.min_attainable_p,
+            "p_holm": self.p_adjusted.get("holm_family"),
+            "q_bh": self.p_adjusted.get("bh_scope"),
+            "wald_p": float(wald["p_value"]),
+            "wald_ci_low": effect.display(float(wald["ci_low"])),
+            "wald_ci_high": effect.display(float(wald["ci_high"])),
+            "wald_label": self.model.cov_label,
+            "size": None if size is None else size.size,
+            "size_mc_se": None if size is None else size.mc_se,
+            "wald_size": None if size is None else size.wald_size,
+            "oversized": None if size is None else bool(size.oversized),
+            "power_reachable": None if power is None else power.reachable,
+            "mde": None if power is None or not power.achieved else power.mde,
+            "coverage_control": None if coverage is None else coverage.control,
+            "coverage_tipping_ratio": None if coverage is None else coverage.tipping_ratio,
+            "coverage_could_produce": None if coverage is None else coverage.could_produce,
+            "coverage_bound_low": None
+            if coverage is None or not coverage.bounds
+            else coverage.bounds[0],
+            "coverage_bound_high": None
+            if coverage is None or not coverage.bounds
+            else coverage.bounds[1],
             "expected_sign": self.expected_sign,
             "sign_agrees": self.sign_agrees,
             "sided": self.sided,
-            "p_asymptotic": self.p_asymptotic,
-            "p_permutation": self.p_permutation,
-            "p_placebo": None if self.placebo is None else self.placebo.p_value,
-            "mde_irr": None if self.mde is None else self.mde.mde_irr,
+            "verdict": None if self.verdict is None else self.verdict.code,
+            "verdict_reasons": "" if self.verdict is None else ",".join(self.verdict.reasons),
             "converged": self.model.converged,
         }
-        row.update({f"p_{name}": p for name, p in self.p_adjusted.items()})
-        return row
+
+    def tidy(self) -> pd.DataFrame:
+        """The row above as a one-row frame indexed by (hypothesis, outcome)."""
+        return pd.DataFrame([self.to_row()]).set_index(["hypothesis", "outcome"])
+
+
+@dataclass(frozen=True)
+class Failure:
+    """A registered test the data could not support, and why (reported, never hidden)."""
+
+    hypothesis_id: str
+    outcome: str
+    family: str
+    scope: str
+    control: bool
+    reason: str
+    statement: str = ""
+    outcome_label: str = ""
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.hypothesis_id, self.outcome)
+
+    def to_row(self) -> dict[str, Any]:
+        return {
+            "hypothesis": self.hypothesis_id,
+            "outcome": self.outcome,
+            "family": self.family,
+            "scope": self.scope,
+            "control": self.control,
+            "verdict": "not_testable",
+            "note": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class RegistryResults:
+    """Tested entries (all outcomes) with the multiplicity corrections over the whole
+    registry; ``corrections`` says in words exactly what was computed."""
+
+    results: tuple[HypothesisResult, ...]
+    failures: tuple[Failure, ...] = ()
+    corrections: str = ""
+
+    def get(self, hypothesis_id: str, outcome: str | None = None) -> HypothesisResult:
+        for result in self.results:
+            if result.hypothesis_id == hypothesis_id and outcome in (None, result.outcome):
+                return result
+        raise ConfigError(
+            f"no tested result for {hypothesis_id}" + (f" on {outcome}" if outcome else "")
+        )
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per (hypothesis, outcome): tested rows, then the untestable ones."""
+        rows = [r.to_row() for r in self.results] + [f.to_row() for f in self.failures]
+        return pd.DataFrame(rows)
 
 
 def _cells(table: pd.DataFrame, digits: int) -> tuple[list[str], list[list[str]]]:

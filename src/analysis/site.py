@@ -44,11 +44,13 @@ SCHEMA = 1
 SUMMARY_REPORT = "90_summary"
 HEADLINE = "headline.json"
 NUMBER, TEXT, OPTIONAL_TEXT, FLAG, TEXTS = "number or null", "text", "text or null", "bool", "list"
+OPTIONAL_FLAG = "bool or null"
 #: Every key of a headline row and what it holds.
 ROW_FIELDS = {
     "id": TEXT,
     "scope": TEXT,
     "family": TEXT,
+    "control": FLAG,
     "claim": TEXT,
     "outcome": TEXT,
     "outcome_label": TEXT,
@@ -56,6 +58,7 @@ ROW_FIELDS = {
     "effect": NUMBER,
     "ci_low": NUMBER,
     "ci_high": NUMBER,
+    "ci_unbounded": FLAG,
     "effect_label": TEXT,
     "interval_method": OPTIONAL_TEXT,
     "p": NUMBER,
@@ -65,7 +68,7 @@ ROW_FIELDS = {
     "q_bh": NUMBER,
     "size": NUMBER,
     "size_mc_se": NUMBER,
-    "oversized": FLAG,
+    "oversized": OPTIONAL_FLAG,
     "power_text": OPTIONAL_TEXT,
     "mde": NUMBER,
     "coverage_text": OPTIONAL_TEXT,
@@ -85,6 +88,7 @@ TOP_FIELDS = {
     "rows": "list of rows",
     "forest": OPTIONAL_TEXT,
     "citation": "object with text and bibtex",
+    "corrections": OPTIONAL_TEXT,
 }
 
 
@@ -190,6 +194,8 @@ def _has_type(value, kind: str) -> bool:
         return value is None or isinstance(value, str)
     if kind == FLAG:
         return isinstance(value, bool)
+    if kind == OPTIONAL_FLAG:
+        return value is None or isinstance(value, bool)
     return isinstance(value, list) and all(isinstance(v, str) for v in value)
 
 
@@ -403,6 +409,8 @@ def render_landing(
         body.append('<h2 id="results">Every registered claim, and what its test can say</h2>')
         body.append(headline_table(headline["rows"], by_name))
         body.append(verdict_key(headline["rows"]))
+        if headline.get("corrections"):
+            body.append(f'<p class="note">Multiplicity: {e(headline["corrections"])}.</p>')
         if forest is not None:
             src, caption = forest
             body.append(
@@ -454,7 +462,9 @@ def headline_table(rows: Sequence[dict], reports: dict[str, ReportLink]) -> str:
 
 
 def _interval(row: dict) -> str:
-    return format_interval(row["effect"], row["ci_low"], row["ci_high"])
+    """Estimate [low, high]; an unbounded upper side (null in JSON) is shown as ∞, not a dash."""
+    high = math.inf if row["ci_unbounded"] and row["ci_high"] is None else row["ci_high"]
+    return format_interval(row["effect"], row["ci_low"], high)
 
 
 def _p_note(row: dict) -> str:
@@ -578,22 +588,29 @@ def summary_box(title: str, points: Sequence[str]) -> str:
 def paper_table(rows: Sequence[dict], *, caption: str, label: str) -> str:
     """The compact booktabs table a paper cites: claim, outcome and window, effect [95%
     interval] with its scale under it, small-sample p, size, MDE and verdict; the claim's id
-    once per group of outcomes. Text columns wrap (``tabularx``, ``p``), so the table never runs
-    past the text width; the paper needs ``booktabs``, ``tabularx`` (and ``array``)."""
+    once per group of outcomes. A ``longtable`` of fixed column widths: it breaks across pages
+    (one row per registered test is more than a page) and never runs past the text width; the
+    paper needs ``booktabs``, ``longtable`` and ``array``."""
+    header = r"Claim & Outcome, window & Effect [95\% CI] & $p$ & Size & MDE & Verdict \\"
     lines = [
-        r"\begin{table}[htbp]",
-        r"\centering",
-        r"\footnotesize",
-        rf"\caption{{{latex_escape(caption)}}}",
-        rf"\label{{{label}}}",
+        r"\begingroup\footnotesize",
         (
-            r"\begin{tabularx}{\linewidth}{@{}>{\raggedright\arraybackslash}p{2.2cm}"
-            r">{\raggedright\arraybackslash}X>{\raggedleft\arraybackslash}p{2.9cm}rrr"
-            r">{\raggedright\arraybackslash}p{1.9cm}@{}}"
+            r"\begin{longtable}{@{}>{\raggedright\arraybackslash}p{2.0cm}"
+            r">{\raggedright\arraybackslash}p{3.3cm}>{\raggedleft\arraybackslash}p{2.8cm}"
+            r">{\raggedleft\arraybackslash}p{0.9cm}>{\raggedleft\arraybackslash}p{0.9cm}"
+            r">{\raggedleft\arraybackslash}p{0.9cm}>{\raggedright\arraybackslash}p{1.9cm}@{}}"
         ),
+        rf"\caption{{{latex_escape(caption)}}}\label{{{label}}} \\",
         r"\toprule",
-        r"Claim & Outcome, window & Effect [95\% CI] & $p$ & Size & MDE & Verdict \\",
+        header,
         r"\midrule",
+        r"\endfirsthead",
+        r"\toprule",
+        header,
+        r"\midrule",
+        r"\endhead",
+        r"\bottomrule",
+        r"\endfoot",
     ]
     groups = claim_groups(rows)
     for number, group in enumerate(groups):
@@ -612,5 +629,5 @@ def paper_table(rows: Sequence[dict], *, caption: str, label: str) -> str:
                 latex_escape(labels.verdict(row["verdict"]).label),
             ]
             lines.append(" & ".join(cells) + r" \\")
-    lines += [r"\bottomrule", r"\end{tabularx}", r"\end{table}"]
+    lines += [r"\end{longtable}", r"\endgroup"]
     return "\n".join(lines) + "\n"

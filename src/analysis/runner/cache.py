@@ -244,7 +244,7 @@ def registry_ids(memo: Memo, env: Environment) -> Callable[[], list[str]]:
     """The hypothesis ids, recomputed (and the registry validated) whenever src/analysis changes."""
 
     def load() -> list[str]:
-        from ..hypotheses import load_registry
+        from ..registry import load_registry
 
         return list(load_registry())
 

@@ -1,0 +1,522 @@
+"""How the reported tests behave on data like ours: size, power, and simulation-based intervals.
+
+Every number here comes from running the *reported* procedure (the same
+:class:`inference.Procedure` object that produced the p-value) on outcome vectors simulated
+like the data:
+
+    y_t ~ NB2(mean = exp(base_t + b (x_t - mean x) + gamma y_{t-1}) * exp(u_t - s2/2), alpha')
+
+* ``base`` is the fitted linear predictor of the generating model without the focal term and
+  without the lagged outcome (offsets, trend, season, year effects and other controls stay at
+  their fitted values, so a null with year effects keeps the catalogue's yearly reporting
+  density exactly as observed);
+* ``gamma`` is the fitted coefficient of the lagged outcome, and ``y_{t-1}`` the *simulated*
+  previous count (the observed one where the previous period lies outside the sample), so the
+  dependence the model controls for is reproduced, not held fixed;
+* means are capped at ten times the largest observed count (a large lag coefficient would
+  otherwise let a draw explode);
+* ``u`` is a stationary Gaussian AR(1) over calendar periods (gaps included) for the serial
+  dependence the model leaves in its residuals, with ``(rho, s2)`` from the Pearson residuals'
+  autocorrelation at lags 1 and 2: under the model ``log(1 + c_d) = s2 rho^d`` with ``c_d`` the
+  lag-d residual covariance scaled by the means. The NB ``alpha'`` is lowered so that the total
+  overdispersion stays the fitted ``alpha``: ``(1 + alpha')exp(s2) = 1 + alpha``. For a claim
+  about the outcome's own dependence the null has no such term (its null *is* no dependence).
+
+Size: the focal effect ``b`` at 0, the generating model fitted without the focal term; the
+share of draws the procedure rejects at 5% is the test's size, with its Monte Carlo s.e.
+Power: the generating model is the full fit (its alpha); ``b`` moves along a grid in the
+claim's direction, the same draws (common random numbers: uniforms inverted through the
+Poisson quantile) at every point, so the curve is close to monotone; the minimum detectable
+effect is bisected. A draw whose fit fails is counted and excluded, never a non-rejection.
+
+Work is split into chunks of draws, each seeded from a text key and its index, and mapped with
+any ``map(fn, items)``: the numbers do not depend on how chunks are spread over workers.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from .errors import ModelError
+from .inference import Procedure, invert, seed_from
+from .models import Design, fit_batch, hac_covariance
+from .models.batch import solve_batched, weighted_gram
+from .models.design import period_strata
+from .models.fit import hac_lags
+from .results import EffectScale, Interval, PowerCheck, SizeCheck
+
+#: Budget of one chunk in array cells (draws x resampling draws x periods): large enough to
+#: vectorise, small enough to bound memory (~40 MB per array).
+CHUNK_CELLS = 5_000_000
+#: Largest effect on the display scale the power search tries (ratio per display unit).
+SEARCH_LIMIT = 20.0
+
+
+@dataclass(frozen=True, eq=False)
+class LagLink:
+    """The lagged outcome as the generator needs it: its coefficient, the row holding each
+    row's previous period (-1: outside the sample) and the observed lag values."""
+
+    gamma: float
+    previous: np.ndarray
+    observed: np.ndarray
+
+
+@dataclass(frozen=True, eq=False)
+class Generator:
+    """Draws outcome vectors like the data (module docstring); ``effect`` is the focal
+    coefficient on the model scale (for a lag focal term: the lag coefficient)."""
+
+    base: np.ndarray
+    x: np.ndarray
+    alpha: float
+    rho: float
+    s2: float
+    positions: np.ndarray
+    lag: LagLink | None
+    focal_is_lag: bool
+    strata: np.ndarray | None
+    description: str
+    log_cap: float = math.log(1e4)  # largest mean a draw may reach (explosive dependence)
+
+    def draw(self, effect: float, n_draws: int, rng: np.random.Generator) -> np.ndarray:
+        n = len(self.base)
+        span = int(self.positions[-1] - self.positions[0]) + 1
+        latent = np.zeros((n_draws, n))
+        if self.s2 > 0:
+            path = np.empty((n_draws, span))
+            shocks = rng.standard_normal((n_draws, span))
+            path[:, 0] = shocks[:, 0] * math.sqrt(self.s2)
+            innovation = math.sqrt(self.s2 * (1 - self.rho**2))
+            for t in range(1, span):
+                path[:, t] = self.rho * path[:, t - 1] + innovation * shocks[:, t]
+            latent = path[:, self.positions - self.positions[0]] - self.s2 / 2
+        if self.alpha > 0:
+            mix = rng.gamma(1 / self.alpha, self.alpha, size=(n_draws, n))
+        else:
+            mix = np.ones((n_draws, n))
+        uniforms = rng.random((n_draws, n))
+        gamma = effect if self.focal_is_lag else (self.lag.gamma if self.lag else 0.0)
+        slope = 0.0 if self.focal_is_lag else effect
+        eta = self.base + slope * (self.x - self.x.mean()) + latent
+        if self.lag is None or gamma == 0.0:
+            lam = np.exp(np.minimum(eta, self.log_cap)) * mix
+            return poisson_quantile(uniforms, lam)
+        Y = np.empty((n_draws, n))
+        for t in range(n):
+            prev = self.lag.previous[t]
+            lagged = Y[:, prev] if prev >= 0 else self.lag.observed[t]
+            lam = np.exp(np.minimum(eta[:, t] + gamma * lagged, self.log_cap)) * mix[:, t]
+            Y[:, t] = poisson_quantile(uniforms[:, t], lam)
+        return Y
+
+    def mask(self, Y: np.ndarray) -> np.ndarray | None:
+        """Rows of strata a draw leaves without events get weight 0 (the reported procedure
+        drops such strata under period effects)."""
+        if self.strata is None:
+            return None
+        mask = np.ones_like(Y)
+        for label in np.unique(self.strata):
+            rows = self.strata == label
+            empty = Y[:, rows].sum(axis=1) == 0
+            mask[np.ix_(empty, rows)] = 0.0
+        return mask
+
+
+def poisson_quantile(u: np.ndarray, lam: np.ndarray) -> np.ndarray:
+    """Smallest count k with P(Y <= k) >= u for Y ~ Poisson(lam), elementwise: the pmf
+    recursion p(k+1) = p(k) lam/(k+1) run until every cell is placed (cells with a large mean
+    go to scipy's quantile, which the recursion would walk too long for)."""
+    lam = np.asarray(lam, dtype=float)
+    u = np.asarray(u, dtype=float)
+    out = np.zeros(lam.shape)
+    large = lam > 40
+    if large.any():
+        out[large] = stats.poisson.ppf(u[large], lam[large])
+    small = ~large
+    lam_s, u_s = lam[small], u[small]
+    pmf = np.exp(-lam_s)
+    cdf = pmf.copy()
+    count = np.zeros(lam_s.shape)
+    k = 0
+    while True:
+        below = cdf < u_s
+        if not below.any() or k > 400:
+            break
+        k += 1
+        pmf = pmf * lam_s / k
+        cdf = cdf + pmf
+        count += below
+    out[small] = count
+    return out
+
+
+def previous_rows(positions: np.ndarray) -> np.ndarray:
+    """For each row, the row holding the previous period, or -1."""
+    prev = np.searchsorted(positions, positions - 1)
+    clipped = np.minimum(prev, len(positions) - 1)
+    return np.where((prev < len(positions)) & (positions[clipped] == positions - 1), clipped, -1)
+
+
+def latent_dependence(y, mu, alpha, positions) -> tuple[float, float]:
+    """(rho, s2) of the latent AR(1) from the lag-1 and lag-2 Pearson residual covariances."""
+    variance = mu + alpha * mu**2
+    e = (y - mu) / np.sqrt(variance)
+    g = []
+    for d in (1, 2):
+        later = np.searchsorted(positions, positions + d)
+        found = later < len(positions)
+        found[found] = positions[later[found]] == positions[found] + d
+        i, j = np.flatnonzero(found), later[found]
+        if len(i) < 3:
+            g.append(0.0)
+            continue
+        scale = np.sum(mu[i] * mu[j] / np.sqrt(variance[i] * variance[j]))
+        c = np.sum(e[i] * e[j]) / scale if scale > 0 else 0.0
+        g.append(math.log1p(c) if c > -1 else 0.0)
+    g1, g2 = g
+    if g1 <= 0:
+        return 0.0, 0.0
+    rho = min(max(g2 / g1, 0.05), 0.95) if g2 > 0 else 0.05
+    s2 = min(g1 / rho, math.log1p(alpha) * 0.999) if alpha > 0 else 0.0
+    return rho, max(s2, 0.0)
+
+
+def generator_for(
+    design: Design, term: str, *, null: bool, lag_term: str | None, dependence: bool
+) -> Generator:
+    """The generator of the module docstring, fitted to ``design``: without the focal term
+    when ``null`` (size), with it otherwise (power)."""
+    fitted_design = design.without(term) if null else design
+    names = list(fitted_design.X.columns)
+    offset = np.zeros(design.nobs) if design.offset is None else design.offset
+    family = "negbin" if design.spec.family == "negbin" else "poisson"
+    fit = fit_batch(design.y[None], fitted_design.X.to_numpy(dtype=float), offset, family=family)
+    if not fit.converged[0]:
+        raise ModelError(
+            f"the {'null' if null else 'full'} model has no finite estimate on these data (its likelihood "
+            "keeps rising, e.g. when every event lies on one side of the focal term)"
+        )
+    params = dict(zip(names, fit.beta[0]))
+    mu = fit.mu[0]
+    eta = np.log(np.maximum(mu, 1e-300))
+    x = design.column(term)
+    focal_is_lag = term == lag_term
+    if not null and not focal_is_lag:
+        eta = eta - params[term] * x
+    positions = np.arange(design.nobs) if design.positions is None else design.positions
+    lag = None
+    if lag_term is not None:
+        observed = design.column(lag_term)
+        gamma = params.get(lag_term, 0.0)
+        eta = eta - gamma * observed
+        lag = LagLink(gamma, previous_rows(positions), observed)
+    alpha = float(fit.alpha[0]) if family == "negbin" else 0.0
+    rho, s2 = latent_dependence(design.y, mu, alpha, positions) if dependence else (0.0, 0.0)
+    strata = (
+        period_strata(design.periods, design.spec.period_effects)
+        if design.spec.period_effects
+        else None
+    )
+    alpha_draw = max((1 + alpha) * math.exp(-s2) - 1, 0.0)
+    parts = [f"NB alpha {alpha:.2f}" if alpha > 0 else "Poisson"]
+    if lag is not None and not focal_is_lag:
+        parts.append(f"lagged outcome simulated (coefficient {lag.gamma:.2f})")
+    parts.append(
+        f"latent AR(1) rho {rho:.2f}, variance {s2:.2f}"
+        if s2 > 0
+        else "no latent serial dependence"
+    )
+    if strata is not None:
+        parts.append("yearly levels as fitted (period effects)")
+    description = ("null: focal effect 0; " if null else "fitted model; ") + ", ".join(parts)
+    # A simulated mean may not exceed ten times the largest count observed: dynamic draws with
+    # a large lag coefficient would otherwise explode into counts no border has seen.
+    log_cap = math.log(max(50.0, 10.0 * float(design.y.max())))
+    return Generator(
+        eta, x, alpha_draw, rho, s2, positions, lag, focal_is_lag, strata, description, log_cap
+    )
+
+
+# --------------------------------------------------------------------------- chunks
+
+
+def _chunks(n: int, procedure: Procedure, resampled: bool = True) -> list[int]:
+    """Draws per chunk for ``n`` draws of ``procedure`` (``resampled``: with its reference
+    distribution, else the statistic alone): fixed by the problem's size, so the same key gives
+    the same chunks (and numbers) however the chunks are spread."""
+    inner = (procedure.draws or len(getattr(procedure, "candidates", ())) or 1) if resampled else 1
+    width = inner * procedure.problem.design.nobs
+    size = int(min(1000, max(10, CHUNK_CELLS // width)))
+    return [size] * (n // size) + ([n % size] if n % size else [])
+
+
+def _size_chunk(task: tuple) -> tuple[int, int, int, int, int]:
+    """Rejections (reported test, Wald) and failures in one seeded chunk of null draws."""
+    procedure, generator, design, term, key, index, size, level = task
+    rng = np.random.default_rng(seed_from(f"{key}/size/{index}"))
+    Y = generator.draw(0.0, size, rng)
+    mask = generator.mask(Y)
+    _, p, ok, _ = procedure.pvalues(Y, mask)
+    wald_z, wald_ok = wald_statistics(design, term, Y, mask)
+    wald_reject = wald_ok & (2 * stats.norm.sf(np.abs(wald_z)) <= level)
+    return (
+        int((ok & (p <= level)).sum()),
+        int(ok.sum()),
+        int(wald_reject.sum()),
+        int(wald_ok.sum()),
+        size,
+    )
+
+
+def _power_chunk(task: tuple) -> tuple[int, int]:
+    procedure, generator, key, index, size, effect, level = task
+    rng = np.random.default_rng(seed_from(f"{key}/power/{index}"))
+    Y = generator.draw(effect, size, rng)
+    _, p, ok, _ = procedure.pvalues(Y, generator.mask(Y))
+    return int((ok & (p <= level)).sum()), int(ok.sum())
+
+
+def wald_statistics(
+    design: Design, term: str, Y: np.ndarray, mask
+) -> tuple[np.ndarray, np.ndarray]:
+    """HAC Wald z of the focal term for many draws (alpha held at its estimate in the sandwich,
+    which is the beta block of the reported Newey-West covariance)."""
+    X = design.X.to_numpy(dtype=float)
+    offset = np.zeros(design.nobs) if design.offset is None else design.offset
+    fit = fit_batch(
+        Y,
+        X,
+        offset,
+        family=design.spec.family if design.spec.family != "zinb" else "negbin",
+        mask=mask,
+    )
+    a = fit.alpha[:, None]
+    m = np.ones_like(Y) if mask is None else mask
+    w = m * fit.mu / (1 + a * fit.mu)
+    scores = (m * (Y - fit.mu) / (1 + a * fit.mu))[:, :, None] * X[None]
+    gram = weighted_gram(X, w)
+    bread = solve_batched(gram, np.broadcast_to(np.eye(X.shape[1]), gram.shape).copy())
+    positions = np.arange(design.nobs) if design.positions is None else design.positions
+    if design.spec.cov == "hac":
+        cov = hac_covariance(scores, bread, positions, hac_lags(design))
+    else:
+        cov = bread
+    j = list(design.X.columns).index(term)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = fit.beta[:, j] / np.sqrt(cov[:, j, j])
+    return z, fit.converged & np.isfinite(z)
+
+
+def size_check(
+    procedure: Procedure,
+    generator: Generator,
+    design: Design,
+    term: str,
+    *,
+    n_sims: int,
+    key: str,
+    level: float = 0.05,
+    mapper: Callable = map,
+) -> SizeCheck:
+    """Simulated size of the reported test and of the HAC Wald test, with Monte Carlo s.e."""
+    tasks = [
+        (procedure, generator, design, term, key, i, size, level)
+        for i, size in enumerate(_chunks(n_sims, procedure))
+    ]
+    counts = np.array(list(mapper(_size_chunk, tasks)), dtype=float).sum(axis=0)
+    rejected, ok, wald_rejected, wald_ok, total = counts
+    size = rejected / ok if ok else math.nan
+    wald = wald_rejected / wald_ok if wald_ok else math.nan
+    return SizeCheck(
+        nominal=level,
+        size=size,
+        mc_se=math.sqrt(size * (1 - size) / ok) if ok else math.nan,
+        n_sims=int(total),
+        n_failed=int(total - ok),
+        null=generator.description,
+        wald_size=wald,
+        wald_mc_se=math.sqrt(wald * (1 - wald) / wald_ok) if wald_ok else math.nan,
+    )
+
+
+def power_check(
+    procedure: Procedure,
+    generator: Generator,
+    scale: EffectScale,
+    *,
+    direction: float,
+    n_sims: int,
+    key: str,
+    target: float = 0.8,
+    level: float = 0.05,
+    guess: float = 2.0,
+    bisections: int = 3,
+    mapper: Callable = map,
+) -> PowerCheck:
+    """Power curve and minimum detectable effect (display scale) of the reported test.
+
+    The search starts at ``guess`` (a ratio on the display scale, e.g. the Wald planning
+    figure), brackets the target power by halving or doubling the log ratio, and bisects; the
+    MDE is the smallest evaluated ratio that reaches the target (conservative by the last
+    bisection step). No effect beyond :data:`SEARCH_LIMIT` is searched."""
+    limit = SEARCH_LIMIT
+    if procedure.min_attainable_p > level:
+        return PowerCheck(
+            reachable=False,
+            target=target,
+            alpha=level,
+            n_sims=0,
+            mde=math.nan,
+            mde_log=math.nan,
+            search_limit=limit,
+            curve=pd.DataFrame(columns=["effect", "log_effect", "power", "n_failed"]),
+            reason=f"the smallest p-value this test can give is {procedure.min_attainable_p:.3f} > {level}",
+            generator=generator.description,
+        )
+    sizes = _chunks(n_sims, procedure)
+    curve: dict[float, tuple[float, int]] = {}
+
+    def power_at(ratio: float) -> float:
+        if ratio not in curve:
+            effect = direction * math.log(ratio) / scale.multiplier
+            tasks = [
+                (procedure, generator, key, i, size, effect, level) for i, size in enumerate(sizes)
+            ]
+            counts = np.array(list(mapper(_power_chunk, tasks)), dtype=float).sum(axis=0)
+            curve[ratio] = (
+                counts[0] / counts[1] if counts[1] else math.nan,
+                int(n_sims - counts[1]),
+            )
+        return curve[ratio][0]
+
+    low, high = 1.0, None
+    ratio = min(max(guess, 1.1), limit)
+    if power_at(ratio) >= target:  # step down (halving the log ratio) to bracket from below
+        high = ratio
+        while high > 1.05:
+            lower = math.sqrt(high)
+            if power_at(lower) < target:
+                low = lower
+                break
+            high = lower
+    else:  # step up (doubling the log ratio) until the target is reached or the limit passed
+        low = ratio
+        while low < limit:
+            upper = min(low**2, limit)
+            if power_at(upper) >= target:
+                high = upper
+                break
+            low = upper
+    if high is not None:
+        for _ in range(bisections):
+            mid = math.sqrt(low * high)
+            low, high = (low, mid) if power_at(mid) >= target else (mid, high)
+    ratios = sorted(curve)
+    table = pd.DataFrame(
+        {
+            "effect": [r if direction > 0 else 1 / r for r in ratios],
+            "log_effect": [direction * math.log(r) / scale.multiplier for r in ratios],
+            "power": [curve[r][0] for r in ratios],
+            "n_failed": [curve[r][1] for r in ratios],
+        }
+    )
+    mde = math.nan if high is None else (high if direction > 0 else 1 / high)
+    return PowerCheck(
+        reachable=True,
+        target=target,
+        alpha=level,
+        n_sims=n_sims,
+        mde=mde,
+        mde_log=math.log(mde) / scale.multiplier if math.isfinite(mde) else math.nan,
+        search_limit=limit if direction > 0 else 1 / limit,
+        curve=table,
+        generator=generator.description,
+    )
+
+
+def _statistic_chunk(task: tuple) -> np.ndarray:
+    procedure, generator, key, index, size, effect = task
+    rng = np.random.default_rng(seed_from(f"{key}/invert/{index}"))
+    Y = generator.draw(effect, size, rng)
+    statistic, ok = procedure.statistics(Y, generator.mask(Y))
+    return np.where(ok, statistic, np.nan)
+
+
+def invert_by_simulation(
+    procedure: Procedure,
+    design: Design,
+    term: str,
+    lag_term: str | None,
+    estimate: float,
+    scale: float,
+    *,
+    n_sims: int,
+    key: str,
+    mapper: Callable = map,
+    limit: float = math.log(1000.0),
+) -> Interval:
+    """Interval for a test that an offset cannot invert (a permutation of the outcome itself):
+    ``b0`` is kept when the observed statistic lies inside the central 95% of the statistic's
+    distribution simulated with the focal coefficient at ``b0`` (a Neyman construction with
+    the same statistic; the other coefficients refitted with the focal one held at ``b0``)."""
+    observed = procedure.result().statistic
+
+    x = design.column(term)
+
+    def pvalue_at(b0: float) -> float:
+        held = design.with_offset(b0 * x)
+        generator = generator_for(held, term, null=True, lag_term=lag_term, dependence=False)
+        generator = replace(generator, base=generator.base - b0 * x)  # b0 re-enters in draw()
+        tasks = [
+            (procedure, generator, key, i, size, b0)
+            for i, size in enumerate(_chunks(n_sims, procedure, resampled=False))
+        ]
+        draws = np.concatenate(list(mapper(_statistic_chunk, tasks)))
+        draws = draws[np.isfinite(draws)]
+        if not len(draws):
+            return math.nan
+        below = (1 + np.sum(draws <= observed)) / (len(draws) + 1)
+        above = (1 + np.sum(draws >= observed)) / (len(draws) + 1)
+        return min(1.0, 2 * min(below, above))
+
+    return invert(
+        pvalue_at,
+        estimate,
+        scale,
+        method=f"Monte Carlo inversion of the test statistic ({n_sims:,} draws per value)",
+        bisections=6,
+        limit=limit,
+    )
+
+
+def offset_interval(
+    procedure: Procedure, estimate: float, scale: float, limit: float = math.log(1000.0)
+) -> Interval:
+    """Interval that inverts the reported test itself: the focal coefficient held at each
+    ``b0`` by an offset, the same draws, two-sided at 5%; searched up to ``limit`` from the
+    estimate on the coefficient's scale (beyond it a side is unbounded)."""
+    label = {
+        "block_permutation": "inverted block-permutation test",
+        "placebo_dates": "inverted placebo-date test",
+    }.get(getattr(procedure, "method", ""), "inverted test")
+    return invert(procedure.pvalue_at, estimate, scale, method=label, limit=limit)
+
+
+__all__: Sequence[Any] = (
+    "Generator",
+    "generator_for",
+    "invert_by_simulation",
+    "latent_dependence",
+    "offset_interval",
+    "power_check",
+    "size_check",
+    "wald_statistics",
+)

@@ -1,0 +1,228 @@
+"""What an outcome's coverage allows one to say about an estimate.
+
+The catalogue is a cited sample of public reporting; its detection share (catalogued /
+counted by a counter, same dyad and period) is known only where a counter states a count, and
+varies several-fold between years. Three devices carry that into every estimate:
+
+* **Detection paths.** Each year in the sample gets the range of shares the stated counts
+  allow: the shares its counters imply where a count exists, else the whole range observed in
+  other years (never an interpolated value), with 0 allowed where the catalogue holds nothing
+  (a zero share takes the year out). The focal estimate is refitted with the log share as an
+  offset at the two corners of that box that move it most: the corners come from the sign of
+  the estimate's finite-difference derivative with respect to each year's offset, computed for
+  all years in one batched fit, and the two refits give the reported bounds.
+* **Tipping point.** The ratio of detection rates between the compared periods (years one
+  display unit of the predictor apart, or after vs before a step) that would produce the
+  estimate with no real effect is the estimate's own ratio. Where the observed shares span a
+  wider ratio, coverage alone could have produced it, and the estimate is not a finding.
+* **Controls that make yearly coverage irrelevant**: year effects on monthly panels (only
+  within-year variation is used; within-year differences in detection cannot be checked
+  against yearly counts, which the check says), or a counter's own count (one rule
+  throughout; its own completeness is unknown but constant by assumption).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from .models import Design, fit_batch
+from .results import CoverageCheck, EffectScale
+
+STEP = 0.1  # finite-difference step on the log share
+
+
+def shares_by_year(shares: pd.DataFrame, dyad: str) -> pd.DataFrame:
+    """Per year with a stated count for ``dyad``: the lowest and highest detection share its
+    counters imply, and which counters and periods they rest on."""
+    rows = shares[(shares["dyad"] == dyad) & shares["share"].notna()]
+    if rows.empty:
+        return pd.DataFrame(columns=["year", "low", "high", "basis"])
+    grouped = rows.groupby("year")
+    return pd.DataFrame(
+        {
+            "low": grouped["share"].min(),
+            "high": grouped["share"].max(),
+            "basis": grouped.apply(
+                lambda g: "; ".join(
+                    f"{r.counter} {r.catalogued_same_period}/{r.stated} ({r.period_kind})"
+                    for r in g.itertuples(index=False)
+                ),
+                include_groups=False,
+            ),
+        }
+    ).reset_index()
+
+
+def share_ranges(
+    known: pd.DataFrame, years: list[int], catalogued: dict[int, float]
+) -> pd.DataFrame:
+    """Every sample year's range of detection shares: its own where a count exists, else the
+    range observed in other years (from 0 where the catalogue holds nothing that year)."""
+    positive = known.loc[known["low"] > 0, "low"]
+    observed_low = float(positive.min()) if len(positive) else math.nan
+    observed_high = float(known["high"].max()) if len(known) else math.nan
+    by_year = known.set_index("year")
+    rows = []
+    for year in years:
+        if year in by_year.index:
+            row = by_year.loc[year]
+            rows.append((year, float(row["low"]), float(row["high"]), True, row["basis"]))
+        else:
+            low = observed_low if catalogued.get(year, 0) > 0 else 0.0
+            rows.append((year, low, observed_high, False, "no stated count: observed range"))
+    return pd.DataFrame(rows, columns=["year", "low", "high", "known", "basis"])
+
+
+def path_bounds(
+    design: Design, term: str, ranges: pd.DataFrame, scale: EffectScale
+) -> tuple[float, float] | None:
+    """Lowest and highest focal effect (display scale) across the detection paths in
+    ``ranges`` (see the module docstring); None when no year's share is uncertain or a fit
+    fails."""
+    years = np.asarray(design.periods.year)
+    j = list(design.X.columns).index(term)
+    X = design.X.to_numpy(dtype=float)
+    base = np.zeros(design.nobs) if design.offset is None else design.offset
+    family = "negbin" if design.spec.family == "negbin" else "poisson"
+    table = ranges.set_index("year")
+    span = [
+        y for y in table.index if table.loc[y, "high"] > table.loc[y, "low"] and y in set(years)
+    ]
+    if not span or not np.isfinite(table[["high"]].to_numpy()).all():
+        return None
+
+    def log_share(year: int, side: str) -> float:
+        value = float(table.loc[year, side])
+        return math.log(value) if value > 0 else -math.inf
+
+    def reference(year: int) -> float:
+        """A point inside the year's range, where the derivative is taken."""
+        low, high = float(table.loc[year, "low"]), float(table.loc[year, "high"])
+        if high <= 0:
+            return -math.inf
+        return 0.5 * (math.log(low) + math.log(high)) if low > 0 else math.log(high) - 1.0
+
+    middle = {int(y): reference(y) for y in table.index}
+
+    def offsets_and_mask(choice: dict[int, float]):
+        values = np.array([choice.get(int(y), middle.get(int(y), 0.0)) for y in years])
+        mask = np.isfinite(values).astype(float)
+        return base + np.where(np.isfinite(values), values, 0.0), mask
+
+    start, _ = offsets_and_mask({})
+    trial = [start]
+    for year in span:
+        bumped, _ = offsets_and_mask({year: middle[year] + STEP})
+        trial.append(bumped)
+    fit = fit_batch(np.tile(design.y, (len(trial), 1)), X, np.vstack(trial), family=family)
+    if not fit.converged.all():
+        return None
+    slope = (fit.beta[1:, j] - fit.beta[0, j]) / STEP
+    corners = []
+    for direction in (-1.0, 1.0):
+        choice = {
+            year: log_share(year, "high" if direction * s > 0 else "low")
+            for year, s in zip(span, slope)
+        }
+        corners.append(offsets_and_mask(choice))
+    offsets = np.vstack([c[0] for c in corners])
+    masks = np.vstack([c[1] for c in corners])
+    extreme = fit_batch(np.tile(design.y, (2, 1)), X, offsets, family=family, mask=masks)
+    if not extreme.converged.all():
+        return None
+    values = sorted(scale.display(float(b)) for b in extreme.beta[:, j])
+    return values[0], values[1]
+
+
+def check(
+    *,
+    series_id: str,
+    kind: str,
+    frequency: str,
+    control: str | None,
+    ranges: pd.DataFrame | None,
+    design: Design,
+    term: str,
+    scale: EffectScale,
+    log_effect: float,
+    description: str,
+) -> CoverageCheck:
+    """The coverage check of one estimate (module docstring)."""
+    tipping = scale.display(log_effect)
+    empty = pd.DataFrame(columns=["year", "low", "high", "known", "basis"])
+    if kind == "stated":
+        return CoverageCheck(
+            series_id,
+            "one counter's own count",
+            description,
+            empty,
+            tipping,
+            None,
+            None,
+            note="One counter with one rule throughout: its completeness is unknown but taken as "
+            "constant; a change in it of the estimate's size would look the same.",
+        )
+    if kind == "ucdp":
+        return CoverageCheck(
+            series_id, "complete by design", description, empty, tipping, None, None
+        )
+    shares = empty if ranges is None else ranges
+    known = shares[shares["known"]] if len(shares) else shares
+    if kind == "catalogue" and control:
+        return CoverageCheck(
+            series_id,
+            f"{control} effects",
+            description,
+            shares,
+            tipping,
+            None,
+            None,
+            note=f"Year effects absorb every difference in coverage between years. A difference "
+            f"in detection of x{tipping:.2f} between the compared months within years would "
+            "produce the estimate; yearly counts cannot tell whether that is plausible.",
+        )
+    if kind == "catalogue_adjusted":
+        return CoverageCheck(
+            series_id,
+            "detection shares as exposure",
+            description,
+            shares,
+            tipping,
+            None,
+            None,
+            note="Each year weighs as the counter's own count does; the counter's completeness "
+            "is unknown but taken as constant.",
+        )
+    plausible = _plausible_range(known)
+    could = None if plausible is None else plausible[0] <= tipping <= plausible[1]
+    bounds = path_bounds(design, term, shares, scale) if len(shares) else None
+    note = (
+        "no year of the sample has a stated count: coverage cannot be assessed"
+        if plausible is None
+        else f"detection shares differ up to x{plausible[1]:.3g} between years with a stated count"
+    )
+    return CoverageCheck(
+        series_id,
+        "none (annual catalogue)",
+        description,
+        shares,
+        tipping,
+        plausible,
+        could,
+        bounds,
+        note,
+    )
+
+
+def _plausible_range(known: pd.DataFrame) -> tuple[float, float] | None:
+    """Ratios of detection between two years that the observed shares show."""
+    if len(known) < 2:
+        return None
+    low = float(known["low"].min())
+    high = float(known["high"].max())
+    if low <= 0:
+        return (0.0, math.inf)
+    return (low / high, high / low)

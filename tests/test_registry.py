@@ -1,0 +1,129 @@
+"""The registry and the study's outcomes are data, validated on load; errors name entry and key."""
+
+import pytest
+from conftest import MINIMAL_ENTRY
+
+from analysis import registry
+from analysis.errors import ConfigError
+
+
+def test_registry_loads_and_has_the_required_claims():
+    entries = registry.load_registry()
+    families = {spec.family for spec in entries.values()}
+    assert {
+        "H1_economic_stress",
+        "H2a_militarisation_frequency",
+        "H2b_militarisation_severity",
+        "H3_water_season",
+        "H4_russia_distraction",
+        "H5_dependence",
+        "NC_negative_controls",
+    } <= families
+    for spec in entries.values():
+        assert spec.statement and spec.rationale and spec.outcomes
+        if spec.focal != spec.lag_term and spec.scope == "case":
+            assert spec.outcome_lags or spec.exposure, f"{spec.id} ignores dependence (H5)"
+    controls = [s.id for s in entries.values() if s.control]
+    assert {"NC_density_2019", "NC_postwar_2022", "NC_placebo_date", "NC_placebo_dyad"} <= set(
+        controls
+    )
+    assert all(entries[c].family == "NC_negative_controls" for c in controls)
+
+
+def test_annual_claims_are_tested_on_the_stated_series_as_well():
+    entries = registry.load_registry()
+    annual = [
+        s for s in entries.values() if s.scope == "case" and s.frequency == "A" and not s.control
+    ]
+    assert annual and all("stated_24kg" in s.outcomes and "catalogue" in s.outcomes for s in annual)
+
+
+def test_h5_is_respecified_so_that_coverage_cannot_produce_it():
+    h5 = registry.get("H5")
+    assert h5.inference == "stratified_permutation" and h5.period_effects == "year_season"
+    model = h5.model_spec(registry.load_study().outcome("catalogue"))
+    assert model.period_effects == "year_season" and not model.trend and model.season is None
+
+
+def test_the_catalogue_outcome_sets_year_effects_on_monthly_panels():
+    study = registry.load_study()
+    spec = registry.get("H3")
+    model = spec.model_spec(study.outcome("catalogue"))
+    assert model.period_effects == "year" and not model.trend
+    severity = registry.get("H2b_tb2_severity").model_spec(study.outcome("catalogue"))
+    assert (
+        severity.period_effects is None
+    )  # the entry opts out: its exposure conditions on coverage
+    adjusted = registry.get("H2a_tb2").model_spec(study.outcome("catalogue_adjusted"))
+    assert adjusted.exposure == "detection_share" and adjusted.trend
+    stated = registry.get("H1a").model_spec(study.outcome("stated_24kg"))
+    assert stated.controls == () and not stated.trend  # nine points: the focal term alone
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"focul": "x"}, "unknown key 'focul'; did you mean 'focal'"),
+        ({"outcome": {"dyad": "KGZ-TJK", "measur": "incidents"}}, "did you mean 'measure'"),
+        ({"predictors": [{"indicator": "X", "iso3": "TJK", "lags": 1}]}, "did you mean 'lag'"),
+        ({"focal": "y"}, "focal term 'y' is none of the entry's terms"),
+        ({"expected_sign": "up"}, "expected_sign 'up'"),
+        ({"model": "ols"}, "family must be one of"),
+        ({"window": ["2000"]}, "window must be [first, last]"),
+        ({"inference": "placebo_dates"}, "needs the focal term to be a step"),
+        ({"inference": "stratified_permutation"}, "tests the outcome's own lag 1"),
+        ({"outcomes": ["catalog"]}, "unknown outcome 'catalog'; did you mean 'catalogue'"),
+        ({"outcomes": ["ucdp"]}, "does not fit a case entry"),
+        ({"frequency": "M", "outcomes": ["stated_24kg"]}, "is a yearly count"),
+        ({"period_effects": "decade"}, "period_effects must be one of"),
+    ],
+)
+def test_bad_entries_name_the_entry_and_key(change, message):
+    with pytest.raises(ConfigError) as caught:
+        registry.parse_entry("HX", {**MINIMAL_ENTRY, **change})
+    assert "HX" in str(caught.value) and message in str(caught.value)
+
+
+def test_missing_keys_unknown_ids_and_outcomes():
+    with pytest.raises(ConfigError, match=r"missing key\(s\) \['rationale'\]"):
+        registry.parse_entry("HX", {k: v for k, v in MINIMAL_ENTRY.items() if k != "rationale"})
+    entries = registry.load_registry()
+    with pytest.raises(ConfigError, match="unknown hypothesis 'H1z'; did you mean 'H1"):
+        registry.get("H1z", entries)
+    assert list(registry.select(entries, ["H1"])) == [h for h in entries if h.startswith("H1")]
+    with pytest.raises(ConfigError, match="unknown hypothesis"):
+        registry.select(entries, ["Q9"])
+    spec = registry.parse_entry("HX", MINIMAL_ENTRY)
+    assert spec.outcomes == ("catalogue",) and spec.on("catalogue").series == "catalogue"
+    with pytest.raises(ConfigError, match="not registered on outcome 'stated_24kg'"):
+        spec.on("stated_24kg")
+
+
+def test_overrides_are_checked_like_entries():
+    spec = registry.get("H1a")
+    lagged = spec.with_overrides(lag=1, start="2010", end="2020")
+    assert lagged.predictors[0].lag == 1 and lagged.window == ("2010", "2020")
+    with pytest.raises(ConfigError, match="did you mean 'model'"):
+        spec.with_overrides(modle="poisson")
+
+
+def test_study_outcomes_and_breaks_are_validated(tmp_path):
+    study = registry.load_study()
+    assert {"catalogue", "catalogue_adjusted", "stated_24kg", "ucdp"} <= set(study.outcomes)
+    assert {b.name for b in study.breaks} >= {"war_2021", "war_2022", "dense_reporting_2019"}
+    bad = tmp_path / "study.toml"
+    bad.write_text('[outcome.x]\nlabel = "X"\nkind = "stated"\ndescription = "d"\n')
+    with pytest.raises(ConfigError, match="kind 'stated' needs a counter"):
+        registry.load_study(bad)
+    bad.write_text('[break.war]\ndate = "2021-13-01"\nmonths = 6\nreason = "r"\n')
+    with pytest.raises(ConfigError, match="break war: needs date"):
+        registry.load_study(bad)
+    bad.write_text('[outcomes.x]\nlabel = "X"\n')
+    with pytest.raises(ConfigError, match="did you mean 'outcome'"):
+        registry.load_study(bad)
+
+
+def test_registry_frame_lists_each_entrys_outcomes():
+    frame = registry.registry_frame(registry.load_registry())
+    assert {"outcomes", "control", "test"} <= set(frame.columns)
+    assert frame.set_index("id").loc["H1a", "outcomes"] == "catalogue, stated_24kg"
