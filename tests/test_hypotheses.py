@@ -157,3 +157,13 @@ def test_the_executor_changes_nothing_but_where_chunks_run(shipped):
     for one, two in zip(serial.results, forked.results):
         assert one.size == two.size and one.interval == two.interval
         pd.testing.assert_frame_equal(one.power.curve, two.power.curve)
+
+
+def test_a_likelihood_without_a_finite_maximum_is_not_reported_as_an_estimate(shipped):
+    """H7_delimitation_km on the catalogue: with year effects only the one incident of 2024
+    informs the kilometres agreed, and the fitted ratio runs off to millions; the entry is not
+    testable, with the reason, instead of printing that ratio as an estimate."""
+    _, _, results = shipped
+    failed = {f.hypothesis_id: f.reason for f in results.failures}
+    assert "no finite value" in failed["H7_delimitation_km"]
+    assert not [r for r in results.results if abs(r.log_effect) > np.log(hypotheses.DIVERGED_RATIO)]

@@ -122,3 +122,24 @@ def test_batch_fit_flags_draws_without_events_and_masks_rows():
     masked = fit_batch(Y[1:], X, family="poisson", mask=mask)
     assert masked.converged[0] and masked.beta[0, 1] == pytest.approx(0.0)
     assert masked.beta[0, 0] == pytest.approx(0.0, abs=1e-7)  # log(mean of the first half = 1)
+
+
+def test_a_mask_that_makes_columns_collinear_gives_the_same_fitted_means_as_refitting():
+    """Masking the reference year leaves the constant equal to the sum of the other year
+    dummies: that draw's system is singular and is solved by least squares, while the other
+    draws in the batch keep their exact solve, and every draw's means match a fit on its
+    active rows alone."""
+    rng = np.random.default_rng(5)
+    years = np.repeat([0, 1, 2], 12)
+    X = np.column_stack([np.ones(36), years == 1, years == 2, rng.normal(size=36)]).astype(float)
+    Y = rng.poisson(np.exp(0.5 + 0.3 * X[:, 3]), size=(3, 36)).astype(float)
+    mask = np.ones((3, 36))
+    mask[1, years == 0] = 0  # reference year removed: collinear
+    batch = fit_batch(Y, X, family="poisson", mask=mask)
+    assert batch.converged.all()
+    for s in range(3):
+        keep = mask[s] > 0
+        columns = [0, 1, 2, 3] if s != 1 else [1, 2, 3]
+        ref = sm.GLM(Y[s, keep], X[keep][:, columns], family=sm.families.Poisson()).fit()
+        np.testing.assert_allclose(batch.mu[s, keep], ref.fittedvalues, rtol=1e-6)
+        np.testing.assert_allclose(batch.beta[s, 3], ref.params[-1], rtol=1e-6)

@@ -396,9 +396,31 @@ def small_sample_p(
 ) -> float:
     """The reported p-value alone (what the multiplicity corrections need)."""
     prepared = prepare(spec, tables, study)
+    model, _ = finite_fit(spec, prepared)
     if spec.scope == "global":
-        return _global_test(prepared, fit_design(prepared.design), settings, map)[0].p_value
+        return _global_test(prepared, model, settings, map)[0].p_value
     return procedure(prepared, settings, study, settings.n_perm, "p").result().p_value
+
+
+#: A fitted ratio beyond this (or below its inverse) is a likelihood without a finite maximum
+#: (quasi-separation), not an estimate: no interval search goes beyond it either.
+DIVERGED_RATIO = 1000.0
+
+
+def finite_fit(spec: HypothesisSpec, prepared: Prepared):
+    """The fitted model and its effect scale, or a ModelError where the focal estimate has no
+    finite maximum (so neither the report nor the multiplicity count treats it as a test)."""
+    model = fit_design(prepared.design)
+    scale = effect_scale(spec, prepared.design, model.effect_ratio)
+    estimate = float(model.term(spec.focal)["estimate"])
+    if not abs(estimate * scale.multiplier) <= math.log(DIVERGED_RATIO):
+        raise ModelError(
+            f"on {prepared.series.label}, the estimate of {spec.focal!r} has no finite value (a "
+            f"ratio of {scale.display(estimate):.3g}: the likelihood keeps rising as the effect "
+            "grows, because the few events sit on one side of the predictor's range within the "
+            "strata that carry them)"
+        )
+    return model, scale
 
 
 def test_hypothesis(
@@ -414,8 +436,7 @@ def test_hypothesis(
     study = study or load_study()
     prepared = prepare(spec, tables, study)
     design, series = prepared.design, prepared.series
-    model = fit_design(design)
-    scale = effect_scale(spec, design, model.effect_ratio)
+    model, scale = finite_fit(spec, prepared)
     estimate = float(model.term(spec.focal)["estimate"])
     se = float(model.term(spec.focal)["std_error"])
     notes = [

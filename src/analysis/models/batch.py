@@ -43,19 +43,33 @@ class BatchFit:
 def weighted_gram(X: np.ndarray, w: np.ndarray) -> np.ndarray:
     """``X' W X`` per draw (draws x k x k); a column with no weight in a draw (all its rows
     masked) gets a unit diagonal, which holds its coefficient at 0 and keeps the system
-    solvable without touching the others."""
-    gram = (X.T[None] * w[:, None, :]) @ X
+    solvable without touching the others. Computed as one matrix product of the weights with
+    the row-wise outer products of ``X`` (draws x n times n x k^2), which BLAS does fast."""
+    n, k = X.shape
+    outer = (X[:, :, None] * X[:, None, :]).reshape(n, k * k)
+    gram = (w @ outer).reshape(len(w), k, k)
     diagonal = np.diagonal(gram, axis1=1, axis2=2)
     dead = diagonal <= 1e-12 * np.maximum(diagonal.max(axis=1, keepdims=True), 1e-300)
-    return gram + np.eye(X.shape[1])[None] * dead[:, None, :]
+    return gram + np.eye(k)[None] * dead[:, None, :]
 
 
 def solve_batched(gram: np.ndarray, rhs: np.ndarray) -> np.ndarray:
-    """Batched solve; a draw whose system is singular falls back to least squares."""
+    """Batched solve of symmetric systems; the draws whose system is singular (a mask that
+    leaves two columns collinear) get the minimum-norm least-squares solution instead."""
     try:
         return np.linalg.solve(gram, rhs)
     except np.linalg.LinAlgError:
-        return np.stack([np.linalg.lstsq(g, b, rcond=None)[0] for g, b in zip(gram, rhs)])
+        pass
+    # LU meets an exactly zero pivot where solve raised: det is 0 for those draws only.
+    singular = ~(np.abs(np.linalg.det(gram)) > 0)
+    out = np.empty(rhs.shape)  # draws x k x columns of the right-hand side
+    out[singular] = np.linalg.pinv(gram[singular], hermitian=True) @ rhs[singular]
+    if (~singular).any():
+        try:
+            out[~singular] = np.linalg.solve(gram[~singular], rhs[~singular])
+        except np.linalg.LinAlgError:
+            out[~singular] = np.linalg.pinv(gram[~singular], hermitian=True) @ rhs[~singular]
+    return out
 
 
 #: Counts up to this go through the cumulative table; larger ones through gamma functions.
@@ -156,49 +170,58 @@ def fit_batch(
     negbin = family == "negbin"
     alpha = np.full(S, alpha_start if negbin else 0.0)
 
-    def means(b):
-        return np.exp(np.clip(b @ X.T + offset, -30, 30))
+    def means(b, rows):
+        return np.exp(np.clip(b @ X.T + offset[rows], -30, 30))
 
-    mu = means(beta)
+    everyone = np.arange(S)
+    mu = means(beta, everyone)
     loglik = nb_loglik(Y, mu, alpha, mask)
     converged = np.zeros(S, dtype=bool)
+    # Only the draws still moving are iterated: most converge in a few steps, and a draw's
+    # iterations do not depend on the others'.
+    live = everyone[np.isfinite(loglik)]
     iteration = 0
     for iteration in range(1, max_iter + 1):
-        w = mask * mu / (1 + alpha[:, None] * mu)
-        work = np.log(np.maximum(mu, 1e-300)) - offset + (Y - mu) / np.maximum(mu, 1e-300)
+        if not len(live):
+            break
+        y, m, b, a = Y[live], mask[live], beta[live], alpha[live]
+        w = m * mu[live] / (1 + a[:, None] * mu[live])
+        safe_mu = np.maximum(mu[live], 1e-300)
+        work = np.log(safe_mu) - offset[live] + (y - mu[live]) / safe_mu
         proposal = solve_batched(weighted_gram(X, w), ((w * work) @ X)[..., None])[..., 0]
-        step = proposal - beta
-        new_beta, new_mu, new_loglik = _halve(
-            lambda b: means(b), beta, step, Y, alpha, mask, loglik
+        new_b, new_mu, new_loglik = _halve(
+            lambda c, rows=live: means(c, rows), b, proposal - b, y, a, m, loglik[live]
         )
         # Convergence is judged on the linear predictor of the active rows: a draw whose mask
         # makes two columns collinear (e.g. the constant and the dummies of the remaining
         # strata) has a flat direction in beta that moves nothing.
-        change = np.max(np.abs((new_beta - beta) @ X.T) * (mask > 0), axis=1)
-        beta, mu, loglik = new_beta, new_mu, new_loglik
-        alpha_change = np.zeros(S)
+        change = np.max(np.abs((new_b - b) @ X.T) * (m > 0), axis=1)
+        alpha_change = np.zeros(len(live))
         if negbin:
-            alpha, loglik, alpha_change = _alpha_step(Y, mu, alpha, mask, loglik)
-        converged = (change < tol) & (alpha_change < tol)
-        if np.all(converged | ~np.isfinite(loglik)):
-            break
+            a, new_loglik, alpha_change = _alpha_step(y, new_mu, a, m, new_loglik)
+        beta[live], mu[live], loglik[live], alpha[live] = new_b, new_mu, new_loglik, a
+        done = (change < tol) & (alpha_change < tol)
+        converged[live[done]] = True
+        live = live[~done & np.isfinite(new_loglik)]
     ok = converged & active_y & np.isfinite(loglik) & np.all(np.isfinite(beta), axis=1)
     return BatchFit(beta=beta, alpha=alpha, mu=mu, converged=ok, iterations=iteration)
 
 
 def _halve(means, beta, step, Y, alpha, mask, loglik, tries: int = 30):
-    """Take each draw's step, halving it while that draw's log-likelihood falls."""
+    """Take each draw's step, halving it while that draw's log-likelihood falls (a draw whose
+    step is not finite stays where it is)."""
+    finite = np.all(np.isfinite(step), axis=1)
+    step = np.where(finite[:, None], step, 0.0)
     factor = np.ones(len(beta))
     for _ in range(tries):
         candidate = beta + factor[:, None] * step
         mu = means(candidate)
         new = nb_loglik(Y, mu, alpha, mask)
-        worse = ~(new >= loglik - 1e-10 * np.abs(loglik)) & np.all(np.isfinite(step), axis=1)
+        worse = ~(new >= loglik - 1e-10 * np.abs(loglik)) & finite
         if not worse.any():
-            break
+            return candidate, mu, new
         factor = np.where(worse, factor / 2, factor)
-    keep = ~np.all(np.isfinite(step), axis=1)
-    candidate = np.where(keep[:, None], beta, beta + factor[:, None] * step)
+    candidate = beta + factor[:, None] * step
     mu = means(candidate)
     return candidate, mu, nb_loglik(Y, mu, alpha, mask)
 
@@ -223,8 +246,6 @@ def _alpha_step(Y, mu, alpha, mask, loglik, tries: int = 30):
         if not worse.any():
             break
         factor = np.where(worse, factor / 2, factor)
-    candidate = np.exp(np.clip(theta + factor * step, lo, hi))
-    new = nb_loglik(Y, mu, candidate, mask)
     better = new >= loglik - 1e-10 * np.abs(loglik)
     alpha_new = np.where(better, candidate, alpha)
     return alpha_new, np.where(better, new, loglik), np.abs(np.log(alpha_new) - theta)
