@@ -68,6 +68,42 @@ def test_forest_uses_words_the_rows_scale_and_a_footer():
     plt.close("all")
 
 
+def _arrowheads(ax) -> list[str]:
+    return [line.get_marker() for line in ax.get_lines() if line.get_marker() in "<>^v"]
+
+
+def test_an_interval_without_a_finite_bound_runs_to_the_edge_with_an_arrow():
+    rows = pd.DataFrame(
+        {
+            "term": ["incidents_lag1", "irrigation_season", "tb2_step"],
+            "irr": [1.45, 2.0, 0.5],
+            "irr_low": [1.1, 0.9, 0.0],
+            "irr_high": [1.9, np.inf, 1.3],
+            "scale": ["IRR per SD"] * 3,
+        }
+    )
+    fig = figures.forest(rows, label="term")
+    ax = fig.axes[0]
+    assert sorted(_arrowheads(ax)) == ["<", ">"]  # upper open on row 2, lower open on row 3
+    assert figures.OPEN_END_NOTE in _texts(fig)
+    right_edge = ax.get_xlim()[1]
+    assert any(np.isclose(line.get_xdata()[-1], right_edge) for line in ax.get_lines())
+    closed = figures.forest(rows.iloc[:1], label="term")
+    assert _arrowheads(closed.axes[0]) == [] and figures.OPEN_END_NOTE not in _texts(closed)
+    variants = pd.DataFrame(
+        {
+            "effect": [0.8, 1.2, 3.0],
+            "ci_low": [0.5, 0.9, 1.1],
+            "ci_high": [1.3, 1.6, np.inf],
+            "dimension": ["registered", "lags", "lags"],
+        }
+    )
+    curve = figures.specification_curve(variants)
+    assert _arrowheads(curve.axes[0]) == ["^"]
+    assert figures.OPEN_END_NOTE in _texts(curve)
+    plt.close("all")
+
+
 def test_milestones_are_drawn_as_precisely_as_they_are_known():
     yearly = pd.DataFrame({"KGZ-TJK": [1, 3, 2]}, index=[2020, 2021, 2022])
     milestones = pd.DataFrame(

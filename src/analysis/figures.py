@@ -142,6 +142,43 @@ def log_ratio_axis(ax, axis: str = "x") -> None:
     getattr(ax, f"set_{axis}lim")(low, high)
 
 
+#: Said under a figure whose intervals include one with no finite bound on a side.
+OPEN_END_NOTE = "an arrow at the edge: the interval has no finite bound on that side"
+
+
+def open_intervals(ax, axis: str, rows: list[tuple[float, float, float, str]]) -> bool:
+    """Draw intervals that are unbounded on a side (``±inf``; a lower bound at or below 0 on a
+    log axis) from their finite end to the axis edge, with an arrowhead at the open end.
+
+    Call after ``log_ratio_axis``: an open side of the axis is widened by a tenth of its log
+    range, so the arrowheads sit clear of every point. ``rows``: (position, lower, upper,
+    colour). Returns whether anything was drawn, so the caller can add ``OPEN_END_NOTE`` to the
+    units line."""
+    if not rows:
+        return False
+    low_edge, high_edge = (ax.get_xlim if axis == "x" else ax.get_ylim)()
+    room = (high_edge / low_edge) ** 0.1
+    if any(not (np.isfinite(lower) and lower > 0) for _, lower, _, _ in rows):
+        low_edge /= room
+    if any(not np.isfinite(upper) for _, _, upper, _ in rows):
+        high_edge *= room
+    (ax.set_xlim if axis == "x" else ax.set_ylim)(low_edge, high_edge)
+    heads = {"x": ("<", ">"), "y": ("v", "^")}[axis]
+    for position, lower, upper, colour in rows:
+        start = lower if np.isfinite(lower) and lower > 0 else low_edge
+        end = upper if np.isfinite(upper) else high_edge
+        span, across = [start, end], [position, position]
+        ax.plot(*((span, across) if axis == "x" else (across, span)), color=colour, lw=1.2)
+        for edge, opened, head in (
+            (start, start != lower, heads[0]),
+            (end, end != upper, heads[1]),
+        ):
+            if opened:
+                point = (edge, position) if axis == "x" else (position, edge)
+                ax.plot(*point, marker=head, ms=6, ls="", color=colour, clip_on=False)
+    return True
+
+
 # --- descriptive figures -----------------------------------------------------------------------
 
 
@@ -461,7 +498,7 @@ def forest(
     y = np.arange(n)[::-1]
     values = frame[[estimate, low, high]].apply(pd.to_numeric, errors="coerce").to_numpy(float)
     codes = [c if isinstance(c, str) else None for c in frame[verdict]] if verdict else [None] * n
-    used = {}
+    used, opened = {}, []
     for i in range(n):
         point, lower, upper = values[i]
         if not np.isfinite(point):
@@ -470,8 +507,10 @@ def forest(
         look = labels.verdict(codes[i]) if codes[i] is not None else None
         colour = look.colour if look else OKABE_ITO["blue"]
         marker = look.marker if look else "o"
-        if np.isfinite(lower) and np.isfinite(upper):
+        if np.isfinite(lower) and np.isfinite(upper) and lower > 0:
             ax.plot([lower, upper], [y[i], y[i]], color=colour, lw=1.6, solid_capstyle="butt")
+        elif not (np.isnan(lower) or np.isnan(upper)):
+            opened.append((y[i], lower, upper, colour))
         ax.plot(
             [point],
             [y[i]],
@@ -500,6 +539,9 @@ def forest(
     ax.set_ylim(-0.7, n - 0.3)
     ax.grid(axis="y", visible=False)
     log_ratio_axis(ax, "x")
+    units = units or "ratio of expected counts (or odds) with 95% interval; 1 = no effect"
+    if open_intervals(ax, "x", opened):
+        units = f"{units}; {OPEN_END_NOTE}"
     if scales and not single_scale:
         right = ax.secondary_yaxis("right")
         right.set_yticks(y, scales, fontsize=8, color=NOTE)
@@ -531,9 +573,7 @@ def forest(
             ncols=min(4, len(handles)),
         )
     fig.tight_layout()
-    footer(
-        fig, units or "ratio of expected counts (or odds) with 95% interval; 1 = no effect", source
-    )
+    footer(fig, units, source)
     return fig
 
 
@@ -722,12 +762,13 @@ def specification_curve(
     )
     x = np.arange(len(ordered))
     registered = (ordered["dimension"] == "registered").to_numpy()
+    bounded = np.isfinite(ordered["ci_high"]) & (ordered["ci_low"] > 0)
     top.errorbar(
         x,
         ordered["effect"],
         yerr=[
-            (ordered["effect"] - ordered["ci_low"]).clip(lower=0).fillna(0),
-            (ordered["ci_high"] - ordered["effect"]).clip(lower=0).fillna(0).replace(np.inf, 0),
+            (ordered["effect"] - ordered["ci_low"]).clip(lower=0).where(bounded, 0).fillna(0),
+            (ordered["ci_high"] - ordered["effect"]).clip(lower=0).where(bounded, 0).fillna(0),
         ],
         fmt="o",
         ms=3,
@@ -744,6 +785,11 @@ def specification_curve(
     )
     top.axhline(1, color=INK, lw=0.8)
     log_ratio_axis(top, "y")
+    opened = ordered[~bounded & ordered["ci_low"].notna() & ordered["ci_high"].notna()]
+    if open_intervals(
+        top, "y", [(x[i], r.ci_low, r.ci_high, "#AAAAAA") for i, r in opened.iterrows()]
+    ):
+        units = f"{units}; {OPEN_END_NOTE}"
     top.set_ylabel("ratio (95% interval)")
     top.legend(fontsize=8)
     kinds = sorted(ordered["dimension"].unique())
