@@ -91,6 +91,16 @@ def test_an_oversized_test_is_never_evidence(model):
     assert classify(make(model, p=0.001, size=0.09)).code == "evidence"
 
 
+def test_a_test_of_unknown_size_is_never_evidence(model):
+    unsimulated = replace(make(model, p=0.001), size=None)
+    assert classify(unsimulated) == Verdict("cannot_tell", ("size_unchecked",))
+    few_usable = make(model, p=0.001)
+    few_usable = replace(few_usable, size=replace(few_usable.size, n_sims=100, n_failed=20))
+    assert classify(few_usable).code == "cannot_tell"
+    words = verdicts.sentence(replace(unsimulated, verdict=classify(unsimulated)))
+    assert words.startswith("Cannot tell") and "size could not be simulated" in words
+
+
 def test_coverage_that_could_produce_the_estimate_blocks_evidence(model):
     assert classify(make(model, p=0.001, could=True)) == Verdict("cannot_tell", ("coverage",))
     assert classify(make(model, p=0.001, could=False)).code == "evidence"

@@ -490,7 +490,7 @@ def test_hypothesis(
                 mapper=mapper,
             )
         if interval is None:
-            interval = Interval(-math.inf, math.inf, "not computed (calibrate=False)")
+            interval = Interval(math.nan, math.nan, "not computed (calibrate=False)")
     check = coverage.check(
         series_id=series.id,
         kind=series.kind,

@@ -318,6 +318,11 @@ class Interval:
         """An infinite side (not a missing one: a failed interval is NaN)."""
         return math.isinf(self.low) or math.isinf(self.high)
 
+    @property
+    def computed(self) -> bool:
+        """Whether there is an interval at all (one not computed or failed is NaN on both sides)."""
+        return not (math.isnan(self.low) and math.isnan(self.high))
+
     def excludes_zero(self) -> bool:
         return self.low > 0 or self.high < 0
 

@@ -12,7 +12,8 @@ reads display text to decide anything. The rules, in order:
    else ``cannot_tell``.
 3. A claim is supported when the family-wise (Holm) adjusted p <= level: ``evidence`` if the
    estimate has the expected sign (or none was expected), ``opposite`` otherwise; but if the
-   outcome's coverage alone could produce the estimate, ``cannot_tell`` (coverage).
+   test's size was not simulated (or too few simulations were usable), or the outcome's
+   coverage alone could produce the estimate, ``cannot_tell``.
 4. Otherwise: ``cannot_tell`` when the test cannot reach the level on these data, when it
    rejects only before the multiplicity correction, or when its power is inadequate (no
    effect up to the adequate MDE reaches the target power); else ``not_detected``.
@@ -57,6 +58,8 @@ def classify(result: HypothesisResult, *, level: float, adequate_mde: float) -> 
         return Verdict("control_clean", tuple(reasons))
     adjusted = result.p_adjusted.get("holm_family", p)
     if adjusted <= level:
+        if "size_unchecked" in reasons:  # a p-value is evidence only from a test of known size
+            return Verdict("cannot_tell", tuple(reasons))
         if result.coverage is not None and result.coverage.could_produce:
             return Verdict("cannot_tell", ("coverage", *reasons))
         code = "evidence" if result.sign_agrees in (True, None) else "opposite"
@@ -167,9 +170,7 @@ def sentence(result: HypothesisResult) -> str:
             f"{verdict.label}: {effect}; {p}. Effects at least that large would have been found: "
             f"{power_text(result)}."
         )
-    why = "; ".join(
-        VERDICT_REASONS[r] for r in verdict.reasons if r not in ("mc_borderline", "size_unchecked")
-    )
+    why = "; ".join(VERDICT_REASONS[r] for r in verdict.reasons if r != "mc_borderline")
     return f"{verdict.label} ({why}): {effect}; {p}; {power_text(result)}."
 
 
