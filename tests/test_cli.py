@@ -53,3 +53,13 @@ def test_cite_and_verify_errors_are_clean(tmp_path):
     result = run("cite", "no_such_report", "--reports-dir", str(tmp_path))
     assert result.returncode == 2 and "no published report 'no_such_report'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_hypotheses_test_prints_each_test_with_its_coverage_and_no_numerical_noise():
+    result = run("hypotheses", "test", "H3", "--no-calibrate", "--n-perm", "99", "--n-power", "0")
+    assert result.returncode == 0, result.stderr
+    summary, coverage = result.stdout.split("\nCoverage:", 1)
+    assert "H3" in summary and "not computed (calibrate=False)" in summary
+    assert "Evidence" not in summary  # a size that was not simulated supports no claim
+    assert "tipping ratio" in coverage and "coverage could produce it" in coverage
+    assert "Multiplicity:" in coverage and "RuntimeWarning" not in result.stderr

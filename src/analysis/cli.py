@@ -60,7 +60,7 @@ def _hypotheses_test(args: argparse.Namespace) -> int:
     from . import executors
     from .hypotheses import Tables, test_all
     from .registry import load_registry, select
-    from .tables import conclusions, hypothesis_summary, render
+    from .tables import conclusions, coverage_table, hypothesis_summary, render
 
     executors.check(args.executor, args.jobs, args.scheduler)
 
@@ -79,6 +79,13 @@ def _hypotheses_test(args: argparse.Namespace) -> int:
         results = test_all(registry, tables, settings, only=chosen, executor=executor)
     table = conclusions(results) if args.long else hypothesis_summary(results)
     print(render(table, args.format), end="")
+    if any(r.coverage is not None for r in results.results):
+        print(
+            "\nCoverage: how far the catalogue's reporting density would have to differ between "
+            "the compared periods to produce each estimate with no real effect (tipping ratio), "
+            "and the estimate across the detection paths the stated counts allow.\n"
+        )
+        print(render(coverage_table(results), args.format), end="")
     print(f"\nMultiplicity: {results.corrections}.")
     return 0
 

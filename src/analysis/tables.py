@@ -82,7 +82,9 @@ def hypothesis_summary(results: RegistryResults) -> pd.DataFrame:
                 "window": f"{row['window_start']}–{row['window_end']}",
                 "n": str(result.model.nobs),
                 "effect": format_number(row["effect"], 2),
-                "95% CI": format_range(row["ci_low"], row["ci_high"]),
+                "95% CI": format_range(row["ci_low"], row["ci_high"])
+                if result.interval.computed
+                else result.interval.method,
                 "scale": result.effect.label(),
                 "test": result.test.method.replace("_", " "),
                 "p": verdicts.p_with_error(result),
@@ -347,6 +349,8 @@ def coverage_table(results: RegistryResults) -> pd.DataFrame:
     rows = []
     for r in results.results:
         check = r.coverage
+        if check is None:  # global tests: their outcome is not the catalogue
+            continue
         rows.append(
             {
                 "claim": r.hypothesis_id,

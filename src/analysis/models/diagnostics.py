@@ -63,11 +63,14 @@ def excess_zeros(design: Design, fit: Fit) -> StatTest:
         d_alpha = p0 * (np.log1p(alpha * mu) / alpha**2 - mu / (alpha * (1 + alpha * mu)))
         gradient = np.r_[gradient, d_alpha.sum()]
     residual = (design.y == 0) - p0
-    try:
-        direction = np.linalg.solve(-fit.model.hessian(params), gradient)
-        contributions = residual - fit.model.score_obs(params) @ direction
-        statistic = residual.sum() / math.sqrt(contributions @ contributions)
-    except np.linalg.LinAlgError:  # singular information: no valid variance
+    try:  # at a degenerate fit (alpha near its bound) statsmodels' derivatives are not finite
+        with np.errstate(all="ignore"):
+            direction = np.linalg.solve(-fit.model.hessian(params), gradient)
+            contributions = residual - fit.model.score_obs(params) @ direction
+            statistic = residual.sum() / math.sqrt(contributions @ contributions)
+    except (np.linalg.LinAlgError, ValueError):  # singular information: no valid variance
+        statistic = math.nan
+    if not math.isfinite(statistic):
         statistic = math.nan
     observed, expected = int(np.sum(design.y == 0)), float(p0.sum())
     return StatTest(

@@ -277,13 +277,17 @@ def _run(fit_call: Any) -> tuple[Any, tuple[str, ...]]:
 
 
 def _from_statsmodels(model: Any, result: Any, converged: bool, messages: tuple[str, ...]) -> Fit:
-    try:
-        cov = np.asarray(result.cov_params())
-    except (ValueError, np.linalg.LinAlgError):  # statsmodels could not invert the Hessian
-        cov = np.full((len(result.params),) * 2, np.nan)
+    def evaluated():  # statsmodels computes these lazily, with warnings of their own
+        try:
+            cov = np.asarray(result.cov_params())
+        except (ValueError, np.linalg.LinAlgError):  # statsmodels could not invert the Hessian
+            cov = np.full((len(result.params),) * 2, np.nan)
+        return cov, float(result.llf), np.asarray(result.predict())
+
+    (cov, llf, mu), more = _run(evaluated)
     names = list(result.params.index)
-    mu = np.asarray(result.predict())
-    return finish(model, result.params, cov, names, result.llf, mu, converged, messages)
+    messages = tuple(dict.fromkeys((*messages, *more)))
+    return finish(model, result.params, cov, names, llf, mu, converged, messages)
 
 
 def _fit_poisson(design: Design) -> Fit:
@@ -329,7 +333,9 @@ def _fit_zinb(design: Design, negbin: Fit) -> Fit:
         lambda: model.fit(start_params=start, method="bfgs", maxiter=2000, disp=0)
     )
     converged = bool(result.mle_retvals["converged"])
-    if converged and not result.llf >= negbin.llf - 1e-6:
+    llf, more = _run(lambda: float(result.llf))
+    messages = (*messages, *more)
+    if converged and not llf >= negbin.llf - 1e-6:
         converged = False
         messages = (*messages, "ZINB log-likelihood below NB's: the optimiser failed")
     return _from_statsmodels(model, result, converged, messages)
@@ -345,7 +351,8 @@ def _tidy(fit: Fit, level: float, exclude: tuple[str, ...] = ()) -> pd.DataFrame
     hidden = {"alpha", *exclude}
     names = [n for n in fit.params.index if n not in hidden]
     estimate = fit.params[names].to_numpy(dtype=float)
-    se = np.sqrt(np.diag(fit.cov.loc[names, names].to_numpy(dtype=float)))
+    with np.errstate(invalid="ignore"):  # a negative variance (no maximum) is a missing s.e.
+        se = np.sqrt(np.diag(fit.cov.loc[names, names].to_numpy(dtype=float)))
     z = estimate / se
     crit = stats.norm.ppf(1 - level / 2)
     low, high = estimate - crit * se, estimate + crit * se
