@@ -8,6 +8,7 @@ from statsmodels.discrete.discrete_model import NegativeBinomial
 
 from analysis.errors import ConfigError, ModelError
 from analysis.models import CountModelSpec, build_design, fit_batch, fit_design, hac_covariance
+from analysis.models.batch import solve_batched, weighted_gram
 
 
 def monthly_panel(n_years=8, seed=3, rate=1.5):
@@ -122,6 +123,26 @@ def test_batch_fit_flags_draws_without_events_and_masks_rows():
     masked = fit_batch(Y[1:], X, family="poisson", mask=mask)
     assert masked.converged[0] and masked.beta[0, 1] == pytest.approx(0.0)
     assert masked.beta[0, 0] == pytest.approx(0.0, abs=1e-7)  # log(mean of the first half = 1)
+
+
+def test_a_batch_with_a_singular_draw_solves_every_draw_by_minimum_norm_least_squares():
+    # A step at a year boundary is the sum of the later years' dummies: with weights, one draw's
+    # LU meets an exact zero pivot and another's (collinear up to rounding) does not. Both must
+    # get lstsq's answer, not an exact LU solution along the flat direction of the second.
+    n = 36
+    years = np.repeat(np.arange(3), 12)
+    dummies = (years[:, None] == np.arange(1, 3)).astype(float)
+    X = np.c_[np.ones(n), dummies, (np.arange(n) >= 12).astype(float)]
+    draws = [np.random.default_rng(seed) for seed in (5, 0)]  # LU raises on 5, not on 0
+    w = np.stack([rng.gamma(2.0, size=n) for rng in draws])
+    rhs = (w * np.stack([rng.normal(size=n) for rng in draws])) @ X
+    gram = weighted_gram(X, w)
+    with pytest.raises(np.linalg.LinAlgError):
+        np.linalg.solve(gram[0], rhs[0])
+    np.linalg.solve(gram[1], rhs[1])  # rounding hides the collinearity from LU
+    solved = solve_batched(gram, rhs[..., None])[..., 0]
+    for g, b, x in zip(gram, rhs, solved, strict=True):
+        np.testing.assert_allclose(x, np.linalg.lstsq(g, b, rcond=None)[0], atol=1e-8)
 
 
 def test_a_mask_that_makes_columns_collinear_gives_the_same_fitted_means_as_refitting():

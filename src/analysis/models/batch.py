@@ -54,22 +54,16 @@ def weighted_gram(X: np.ndarray, w: np.ndarray) -> np.ndarray:
 
 
 def solve_batched(gram: np.ndarray, rhs: np.ndarray) -> np.ndarray:
-    """Batched solve of symmetric systems; the draws whose system is singular (a mask that
-    leaves two columns collinear) get the minimum-norm least-squares solution instead."""
+    """Batched solve of symmetric systems. When any draw's system is singular (a mask that
+    leaves two columns collinear), every draw of the batch gets the minimum-norm least-squares
+    solution, singular values below ``eps * k`` of the largest dropped (``lstsq``'s rule, by one
+    batched SVD): LU alone would return an exact solution for a draw collinear only up to
+    rounding, with a huge step along its flat direction."""
     try:
         return np.linalg.solve(gram, rhs)
     except np.linalg.LinAlgError:
-        pass
-    # LU meets an exactly zero pivot where solve raised: det is 0 for those draws only.
-    singular = ~(np.abs(np.linalg.det(gram)) > 0)
-    out = np.empty(rhs.shape)  # draws x k x columns of the right-hand side
-    out[singular] = np.linalg.pinv(gram[singular], hermitian=True) @ rhs[singular]
-    if (~singular).any():
-        try:
-            out[~singular] = np.linalg.solve(gram[~singular], rhs[~singular])
-        except np.linalg.LinAlgError:
-            out[~singular] = np.linalg.pinv(gram[~singular], hermitian=True) @ rhs[~singular]
-    return out
+        cutoff = np.finfo(float).eps * gram.shape[-1]
+        return np.linalg.pinv(gram, rcond=cutoff) @ rhs
 
 
 #: Counts up to this go through the cumulative table; larger ones through gamma functions.
@@ -192,15 +186,17 @@ def fit_batch(
         new_b, new_mu, new_loglik = _halve(
             lambda c, rows=live: means(c, rows), b, proposal - b, y, a, m, loglik[live]
         )
-        # Convergence is judged on the linear predictor of the active rows: a draw whose mask
-        # makes two columns collinear (e.g. the constant and the dummies of the remaining
-        # strata) has a flat direction in beta that moves nothing.
-        change = np.max(np.abs((new_b - b) @ X.T) * (m > 0), axis=1)
-        alpha_change = np.zeros(len(live))
+        # Convergence is judged on the full Newton step, not the step taken: a draw whose
+        # step-halving found no better point has moved little but is not at a maximum (and,
+        # frozen once done, would stay there). It is measured on the linear predictor of the
+        # active rows: a draw whose mask makes two columns collinear (e.g. the constant and
+        # the dummies of the remaining strata) has a flat direction in beta that moves nothing.
+        newton = np.max(np.abs((proposal - b) @ X.T) * (m > 0), axis=1)
+        alpha_newton = np.zeros(len(live))
         if negbin:
-            a, new_loglik, alpha_change = _alpha_step(y, new_mu, a, m, new_loglik)
+            a, new_loglik, alpha_newton = _alpha_step(y, new_mu, a, m, new_loglik)
         beta[live], mu[live], loglik[live], alpha[live] = new_b, new_mu, new_loglik, a
-        done = (change < tol) & (alpha_change < tol)
+        done = (newton < tol) & (alpha_newton < tol)
         converged[live[done]] = True
         live = live[~done & np.isfinite(new_loglik)]
     ok = converged & active_y & np.isfinite(loglik) & np.all(np.isfinite(beta), axis=1)
@@ -227,9 +223,11 @@ def _halve(means, beta, step, Y, alpha, mask, loglik, tries: int = 30):
 
 
 def _alpha_step(Y, mu, alpha, mask, loglik, tries: int = 30):
-    """One safeguarded Newton step in log(alpha) per draw. Where the likelihood falls as alpha
-    leaves 0 (its derivative there, ``sum[(y - mu)^2 - y] / 2``, is not positive) the
-    maximum is at the boundary, and alpha goes there at once instead of creeping."""
+    """One safeguarded Newton step in log(alpha) per draw; returns the new alpha, the new
+    log-likelihood and the size of the full Newton step within the bounds (the convergence
+    measure). Where the likelihood falls as alpha leaves 0 (its derivative there,
+    ``sum[(y - mu)^2 - y] / 2``, is not positive) the maximum is at the boundary, and alpha
+    goes there at once instead of creeping."""
     at_zero = np.sum(mask * ((Y - mu) ** 2 - Y), axis=1) <= 0
     alpha = np.where(at_zero, ALPHA_BOUNDS[0], alpha)
     loglik = np.where(at_zero, nb_loglik(Y, mu, alpha, mask), loglik)
@@ -248,4 +246,5 @@ def _alpha_step(Y, mu, alpha, mask, loglik, tries: int = 30):
         factor = np.where(worse, factor / 2, factor)
     better = new >= loglik - 1e-10 * np.abs(loglik)
     alpha_new = np.where(better, candidate, alpha)
-    return alpha_new, np.where(better, new, loglik), np.abs(np.log(alpha_new) - theta)
+    newton = np.abs(np.clip(theta + step, lo, hi) - theta)
+    return alpha_new, np.where(better, new, loglik), newton
