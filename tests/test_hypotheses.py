@@ -1,6 +1,7 @@
 """The engine: each entry tests end to end on each of its outcomes, repeatably; corrections run
 over the whole registry whatever is reported; labels follow what was fitted."""
 
+import math
 from dataclasses import replace
 
 import numpy as np
@@ -96,6 +97,16 @@ def test_every_registered_test_is_reported_on_the_shipped_data(shipped):
         holm = r.p_adjusted["holm_family"]
         assert r.test.p_value - 1e-12 <= holm <= 1
         assert ("bh_scope" in r.p_adjusted) != r.control  # controls stay outside BH
+
+
+def test_coverage_notes_state_the_observed_shares_and_what_a_zero_share_implies(shipped):
+    _, _, results = shipped
+    annual = results.get("H1a", "catalogue").coverage
+    assert annual.plausible_range == (0.0, math.inf) and annual.could_produce
+    assert "from 0 to" in annual.note and "could produce any estimate" in annual.note
+    assert "inf" not in annual.note
+    monthly = results.get("H3", "catalogue").coverage
+    assert f"×{monthly.tipping_ratio:.2f}" in monthly.note
 
 
 def test_a_subset_gets_the_adjusted_p_of_the_whole_registry(shipped):

@@ -117,7 +117,12 @@ def test_the_verdict_box_says_what_was_tested_and_what_the_test_can_say(headline
     box = site.verdict_box(row)
     assert row["claim"].replace("'", "&#x27;") in box and row["verdict_sentence"] in box
     assert "Oversized test" in box and "oversized, the p-value is not reliable" in box
+    labelled = {**row, "verdict_sentence": "Oversized test: not evidence either way."}
+    once = site.verdict_box(labelled)  # the badge shows the label; the sentence goes on after it
+    assert once.count("Oversized test") == 1 and "Not evidence either way." in once
     assert row["caveats"][0] in box and row["power_text"] in box
+    repeated = {**row, "caveats": [row["coverage_text"], *row["caveats"]]}
+    assert site.verdict_box(repeated).count(row["coverage_text"]) == 1
     shown = []
     monkeypatch.setattr(reporting, "_display_html", lambda markup, plain: shown.append(markup))
     reporting.show_verdict(headline["rows"][:2])

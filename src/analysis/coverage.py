@@ -162,8 +162,8 @@ def check(
             tipping,
             None,
             None,
-            note="One counter with one rule throughout: its completeness is unknown but taken as "
-            "constant; a change in it of the estimate's size would look the same.",
+            note="One counter, one rule: its completeness is unknown and taken as constant "
+            "over the years.",
         )
     if kind == "ucdp":
         return CoverageCheck(
@@ -181,7 +181,7 @@ def check(
             None,
             None,
             note=f"Year effects absorb every difference in coverage between years. A difference "
-            f"in detection of x{tipping:.2f} between the compared months within years would "
+            f"in detection of ×{tipping:.2f} between the compared months within years would "
             "produce the estimate; yearly counts cannot tell whether that is plausible.",
         )
     if kind == "catalogue_adjusted":
@@ -199,11 +199,18 @@ def check(
     plausible = _plausible_range(known)
     could = None if plausible is None else plausible[0] <= tipping <= plausible[1]
     bounds = path_bounds(design, term, shares, scale) if len(shares) else None
-    note = (
-        "no year of the sample has a stated count: coverage cannot be assessed"
-        if plausible is None
-        else f"detection shares differ up to x{plausible[1]:.3g} between years with a stated count"
-    )
+    if plausible is None:
+        note = "no year of the sample has a stated count: coverage cannot be assessed"
+    else:
+        observed = (
+            f"detection shares run from {known['low'].min():.2g} to {known['high'].max():.2g} "
+            "in the years with a stated count"
+        )
+        note = (
+            f"{observed}; with a year at 0, coverage alone could produce any estimate"
+            if math.isinf(plausible[1])
+            else f"{observed}, so detection can differ up to ×{plausible[1]:.3g} between years"
+        )
     return CoverageCheck(
         series_id,
         "none (annual catalogue)",

@@ -507,6 +507,14 @@ def _report_lists(reports: Sequence[ReportLink], headline: dict | None) -> str:
 # --- in a report -------------------------------------------------------------------------------
 
 
+def _after_label(sentence: str, label: str) -> str:
+    """The verdict sentence without its opening label, which the badge beside it shows."""
+    if not sentence.startswith(label):
+        return sentence
+    rest = sentence[len(label) :].lstrip(": ")
+    return rest[:1].upper() + rest[1:] if rest and not rest.startswith("(") else rest
+
+
 def verdict_box(row: dict) -> str:
     """The answer a hypothesis report opens with: what was tested, on which outcome and window,
     the verdict in one sentence, then the numbers with their power and coverage caveats.
@@ -533,7 +541,8 @@ def verdict_box(row: dict) -> str:
         f'<td style="text-align:left;padding:2px 0">{e(v)}</td></tr>'
         for k, v in facts
     )
-    caveats = "".join(f"<li>{e(c)}</li>" for c in row["caveats"])
+    shown = {row["coverage_text"]}  # already a row of the table above
+    caveats = "".join(f"<li>{e(c)}</li>" for c in row["caveats"] if c not in shown)
     caveats = f'<ul style="margin:6px 0 0 18px;padding:0">{caveats}</ul>' if caveats else ""
     return (
         f'<section class="verdict-box" style="border:1px solid #ccc;border-left:6px solid '
@@ -543,7 +552,7 @@ def verdict_box(row: dict) -> str:
         f"{e(row['window'])}</div>"
         f'<div style="margin:4px 0">Tested: {e(row["claim"])}</div>'
         f'<div style="font-size:1.1em;margin:6px 0">{verdict_badge(row["verdict"])} '
-        f"{e(row['verdict_sentence'])}</div>"
+        f"{e(_after_label(row['verdict_sentence'], look.label))}</div>"
         f'<table style="border-collapse:collapse;font-size:.92em;margin-top:4px">{items}</table>'
         f"{caveats}</section>"
     )
