@@ -91,23 +91,19 @@ def _hypotheses_test(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from .runner import RunOptions, run
+    from .runner import run
 
     with _plan_root(args) as plan:
         return run(
-            RunOptions(
-                plan=plan,
-                reports_dir=Path(args.reports_dir) if args.reports_dir else None,
-                only=tuple(args.only or ()),
+            _run_options(
+                args,
+                plan,
                 list_plan=args.list,
                 dry_run=args.dry_run,
                 force=args.force,
-                jobs=args.jobs,
                 timeout=args.timeout,
                 with_code=args.with_code,
                 engine=args.engine,
-                executor=args.executor,
-                scheduler=args.scheduler,
                 retries=args.retries,
                 wait=args.wait,
             )
@@ -115,20 +111,26 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from .runner import RunOptions
     from .runner.verify import verify
 
     with _plan_root(args) as plan:
-        return verify(
-            RunOptions(
-                plan=plan,
-                reports_dir=Path(args.reports_dir) if args.reports_dir else None,
-                only=tuple(args.only or ()),
-                jobs=args.jobs,
-                executor=args.executor,
-                scheduler=args.scheduler,
-            )
-        )
+        return verify(_run_options(args, plan))
+
+
+def _run_options(args: argparse.Namespace, plan: Path, **more):
+    """The options ``run`` and ``verify`` share (plan, output, selection, executor), plus
+    ``more``."""
+    from .runner import RunOptions
+
+    return RunOptions(
+        plan=plan,
+        reports_dir=Path(args.reports_dir) if args.reports_dir else None,
+        only=tuple(args.only or ()),
+        jobs=args.jobs,
+        executor=args.executor,
+        scheduler=args.scheduler,
+        **more,
+    )
 
 
 @contextmanager

@@ -126,6 +126,25 @@ def _comparison_note(comparison: str, claim, catalogued) -> str:
     return "; ".join(notes)
 
 
+#: The columns of ``detection_shares``, in order: one counter's statement beside what the
+#: catalogue holds for the same dyad and period.
+SHARE_COLUMNS = (
+    "dyad",
+    "counter",
+    "claimant_kind",
+    "year",
+    "period_start",
+    "period_end",
+    "period_kind",
+    "stated",
+    "stated_bound",
+    "catalogued_same_period",
+    "share",
+    "claim_ids",
+    "note",
+)
+
+
 def detection_shares(incidents: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFrame:
     """The catalogue's share of each stated count it can be compared with, per counter.
 
@@ -164,22 +183,11 @@ def detection_shares(incidents: pd.DataFrame, claims: pd.DataFrame) -> pd.DataFr
             "stated_incidents": "stated",
         }
     )
-    columns = [
-        "dyad",
-        "counter",
-        "claimant_kind",
-        "year",
-        "period_start",
-        "period_end",
-        "period_kind",
-        "stated",
-        "stated_bound",
-        "catalogued_same_period",
-        "share",
-        "claim_ids",
-        "note",
-    ]
-    return table[columns].sort_values(["dyad", "counter", "period_start"]).reset_index(drop=True)
+    return (
+        table[list(SHARE_COLUMNS)]
+        .sort_values(["dyad", "counter", "period_start"])
+        .reset_index(drop=True)
+    )
 
 
 def worst_shares(shares: pd.DataFrame) -> pd.DataFrame:
