@@ -140,9 +140,9 @@ def test_worst_share_per_dyad_and_counter_and_the_official_one(data):
     assert official["claimant_kind"] in patterns.OFFICIAL_KINDS
     assert (official["counter"], official["year"], official["stated"]) == (
         "kgz_border_service",
-        2017,
-        10,
-    )
+        2016,
+        5,
+    )  # January-September 2016 (AGG-123): none of its five is catalogued
     assert (
         official["share"]
         == shares[
@@ -168,7 +168,10 @@ def test_yearly_counts_leave_uncovered_years_missing(data):
 def test_coverage_grid(data):
     grid = patterns.coverage_grid(data["incident_coverage"])
     assert grid.loc[2023, "KGZ-TJK"] == "not covered"
-    assert grid.loc[2017, "KGZ-TJK"] == "0 searched"
+    assert grid.loc[2012, "KGZ-UZB"] == "0 searched"
+    # a catalogue zero beside counts stated by counters: incidents the catalogue missed
+    assert grid.loc[2017, "KGZ-TJK"] == "0 searched; 10/10 stated"
+    assert grid.loc[2011, "KGZ-UZB"] == "0 searched; 39 stated"
     assert grid.loc[2019, "KGZ-TJK"] == "17"
     assert grid.loc[2025, "KGZ-UZB"] == "1 (to Sep)"
 

@@ -722,6 +722,32 @@ def test_coverage_uses_a_stated_zero_only_for_a_whole_year_of_that_dyad(tmp_path
     assert "AGG-1" in coverage.loc[("KGZ-TJK", 2021), "basis"]
 
 
+def test_coverage_lists_stated_counts_and_calls_a_zero_beside_one_missed(tmp_path):
+    claims = stated_counts(
+        tmp_path,
+        [
+            {"claim_id": "AGG-1", "border_dyad": "KGZ-UZB", "value_stated": "39",
+             "period_start": "2020-01-01", "period_end": "2020-12-31"},
+            {"claim_id": "AGG-2", "border_dyad": "KGZ-TJK", "value_stated": "5",
+             "period_start": "2020-01-01", "period_end": "2020-09-30"},
+            {"claim_id": "AGG-3", "border_dyad": "KGZ-TJK", "value_stated": "30",
+             "period_start": "2019-01-01", "period_end": "2020-12-31"},
+        ],
+    )  # fmt: skip
+    coverage = coverage_of(
+        tmp_path,
+        [incident("T1", "2020-06-03"), incident("U1", "2021-05-01", border_dyad="KGZ-UZB")],
+        claims,
+    )
+    uzb = coverage.loc[("KGZ-UZB", 2020)]
+    assert uzb["status"] == "searched_empty" and uzb["catalogued"] == 0
+    assert "39 (AGG-1)" in uzb["stated"] and "the catalogue missed them" in uzb["basis"]
+    # a partial year keeps its period; a statement across two years belongs to neither
+    assert "5 2020-01-01..2020-09-30 (AGG-2)" in coverage.loc[("KGZ-TJK", 2020), "stated"]
+    assert "AGG-3" not in coverage.loc[("KGZ-TJK", 2020), "stated"]
+    assert pd.isna(coverage.loc[("KGZ-TJK", 2021), "stated"])
+
+
 @needs_real
 def test_real_coverage_of_the_kyrgyz_tajik_border():
     coverage = datasets.load("incident_coverage").set_index(["dyad", "year"]).loc["KGZ-TJK"]
@@ -730,5 +756,8 @@ def test_real_coverage_of_the_kyrgyz_tajik_border():
     assert coverage.loc[[2009, 2010, 2016, 2017], "status"].eq("searched_empty").all()
     assert coverage.loc[2019, ["status", "catalogued"]].tolist() == ["rows_found", 17]
     assert coverage.loc[2021, "catalogued"] == 12  # the two E additions included
+    # Additions F: the border service's 5 of January-September 2016, none catalogued
+    assert "(AGG-123)" in coverage.loc[2016, "stated"]
+    assert "missed" in coverage.loc[2016, "basis"]
     # collection cutoff: the latest publication the catalogue cites (KGZ-UZB-010, 2025-09)
     assert coverage.loc[2025, "last_month"] == 9 and coverage.loc[2024, "last_month"] == 12

@@ -270,7 +270,7 @@ def test_the_shipped_counters_are_valid_and_each_is_used():
 def test_real_claims():
     table = read_aggregate_claims(CLAIMS, root=SHARED_DATA)
     raw = pd.read_csv(CLAIMS, dtype=str)
-    assert len(table) == len(raw) == 37
+    assert len(table) == len(raw) == 43
     assert table["claim_id"].tolist() == sorted(raw["claim_id"])
     rows = table.set_index("claim_id")
     stated = rows["incidents_stated"]
@@ -294,11 +294,24 @@ def test_real_claims():
     assert "Narrower than the catalogue" in rows.loc["AGG-101", "counting_rule"]
     # the border service, whoever relays it, is one counter, apart from 24.kg's own count
     service = ["AGG-012", "AGG-013", "AGG-112", "AGG-113", "AGG-114", "AGG-115", "AGG-116"]
-    service += ["AGG-117", "AGG-118", "AGG-119", "AGG-120"]
+    service += ["AGG-117", "AGG-118", "AGG-119", "AGG-120", "AGG-122", "AGG-123", "AGG-124"]
     assert rows.loc[service, "counter"].eq("kgz_border_service").all()
     assert rows.loc[service, "claimant_kind"].eq("border_service").all()
     assert set(rows.index[rows["counter"].eq("kgz_border_service")]) == set(service)
     assert rows.loc["AGG-014", "counter"] == "24kg_headline"  # not known to be 24.kg's tally
+    # Additions F: the border service's first nine months of 2016 by section, kept partial
+    assert rows.loc[
+        "AGG-123", ["dyad", "period_kind", "period_last", "incidents_stated"]
+    ].tolist() == [
+        "KGZ-TJK",
+        "partial_year",
+        "2016-09-30",
+        5,
+    ]
+    # and the interior ministry's 2011 count by the citizens' country: its own counter
+    ministry = ["AGG-010", "AGG-125", "AGG-126", "AGG-127"]
+    assert set(rows.index[rows["counter"].eq("kgz_interior_ministry")]) == set(ministry)
+    assert stated[["AGG-125", "AGG-126", "AGG-127"]].tolist() == [53, 14, 39]
     assert (
         rows.loc[["AGG-010", "AGG-121", "AGG-004", "AGG-016"], "claimant_kind"]
         .eq("government")
@@ -315,7 +328,7 @@ def test_real_claims():
         "2018-06-30",
     ]
     # counts over all Kyrgyz borders: no dyad, the scope says so
-    all_borders = ["AGG-010", "AGG-114", "AGG-115", "AGG-118"]
+    all_borders = ["AGG-010", "AGG-114", "AGG-115", "AGG-118", "AGG-122", "AGG-125"]
     assert rows.loc[all_borders, "dyad_scope"].eq("KGZ (all borders)").all()
     assert rows.loc[all_borders, "dyad"].isna().all()
     assert set(rows.index[rows["dyad"].isna()]) == set(all_borders)

@@ -262,16 +262,25 @@ def milestone_marks(
     ).reset_index(drop=True)
 
 
+#: One count in the coverage table's ``stated`` cell ("24kg 18 (AGG-102); kgz_... at least 32 ...").
+_STATED_COUNT = r"(?:^|; )\S+ (?:at least |about )?(\d+)"
+
+
 def coverage_grid(coverage: pd.DataFrame) -> pd.DataFrame:
     """The ``incident_coverage`` table as years x dyads for reading: the catalogue's count, "0
-    searched" (a catalogue zero), "0 stated" (a source states zero) or "not covered"
-    (missing); a year covered only to its collection cutoff says so ("to Sep")."""
+    searched" (a catalogue zero; "0 searched; 39 stated" when a counter states incidents the
+    catalogue missed), "0 stated" (a source states zero) or "not covered" (missing); a year
+    covered only to its collection cutoff says so ("to Sep")."""
     zeros = {
         "searched_empty": "0 searched",
         "stated_zero": "0 stated",
         "not_covered": "not covered",
     }
     cell = coverage["status"].map(zeros).fillna(coverage["catalogued"].astype("string"))
+    counts = coverage["stated"].fillna("").str.findall(_STATED_COUNT)
+    counts = counts.map(lambda found: [n for n in found if int(n) > 0])
+    missed = coverage["status"].eq("searched_empty") & counts.map(bool)
+    cell = cell.mask(missed, cell + "; " + counts.str.join("/") + " stated")
     partial = coverage["last_month"].lt(12)
     months = pd.to_datetime(coverage["last_month"].astype(str), format="%m").dt.strftime("%b")
     cell = cell.mask(partial, cell + " (to " + months + ")")

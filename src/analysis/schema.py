@@ -290,6 +290,7 @@ CONTRACTS: dict[str, pa.DataFrameSchema] = {
             "status": _one_of(COVERAGE_STATUSES),
             "first_month": pa.Column("Int64", checks=pa.Check.in_range(1, 12)),
             "last_month": pa.Column("Int64", checks=pa.Check.in_range(1, 12)),
+            "stated": _text(),
             "basis": _text(False),
         },
         unique=["dyad", "year"],
@@ -548,6 +549,8 @@ COLUMN_DOCS: dict[str, dict[str, str]] = {
         "source states zero for the dyad and year)",
         "first_month": "first month of the year the catalogue covers",
         "last_month": "last month covered (the cutoff month in the cutoff's year)",
+        "stated": "counts counters state for the dyad within the year: counter, count, period "
+        "when not the whole year, claim id (blank: none stated); compare like with like",
         "basis": "why: the rule applied, the other dyads' rows, the claim stating zero, the cutoff",
     },
     "milestones": {

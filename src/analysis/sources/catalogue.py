@@ -642,6 +642,10 @@ def incident_coverage(incidents: pd.DataFrame, claims: pd.DataFrame) -> pd.DataF
     * ``stated_zero``: no row, and a source states zero incidents for this dyad and the whole
       year (an incident_claims row; none exists yet).
 
+    ``stated`` lists every count a counter states for the dyad within the year (counter, count,
+    the period when it is not the whole year, claim id), so a catalogue zero that faces a stated
+    count reads as what it is: incidents the catalogue missed, never an absence of incidents.
+
     The span runs from the first year with a row to the collection cutoff: the latest month in
     which a source the catalogue cites was published (``source_date``, or a row's date if that
     is later). Every year is covered from January; the cutoff's year only to the cutoff month.
@@ -657,6 +661,7 @@ def incident_coverage(incidents: pd.DataFrame, claims: pd.DataFrame) -> pd.DataF
         (c.dyad, int(c.period_first[:4])): f"{c.claim_id} ({c.counter})"
         for c in zero.itertuples(index=False)
     }
+    stated = _stated_by_dyad_year(claims)
     by_year: dict[int, dict[str, int]] = {}
     for (dyad, year), count in held.items():
         by_year.setdefault(year, {})[dyad] = count
@@ -679,6 +684,9 @@ def incident_coverage(incidents: pd.DataFrame, claims: pd.DataFrame) -> pd.DataF
             else:
                 status = "not_covered"
                 basis = "no catalogue row for any dyad that year: missing, not zero"
+            counted = [text for value, text in stated.get((dyad, year), []) if value > 0]
+            if status == "searched_empty" and counted:
+                basis += f"; counters state incidents that year ({'; '.join(counted)}): the catalogue missed them"
             if year == cutoff.year:
                 basis += (
                     f"; covered to {cutoff.strftime('%B')} only (collection cutoff {cutoff}: "
@@ -692,10 +700,25 @@ def incident_coverage(incidents: pd.DataFrame, claims: pd.DataFrame) -> pd.DataF
                     "status": status,
                     "first_month": 1,
                     "last_month": cutoff.month if year == cutoff.year else 12,
+                    "stated": "; ".join(text for _, text in stated.get((dyad, year), [])) or pd.NA,
                     "basis": basis,
                 }
             )
     return pd.DataFrame(out)
+
+
+def _stated_by_dyad_year(claims: pd.DataFrame) -> dict[tuple[str, int], list[tuple[float, str]]]:
+    """Counts stated for one dyad within one calendar year, by (dyad, year), in claim order:
+    (count, "counter N [period] (claim)"); statements of a period across years are left out."""
+    rows = claims.dropna(subset=["dyad", "incidents_stated"])
+    rows = rows[rows["period_first"].str[:4] == rows["period_last"].str[:4]]
+    out: dict[tuple[str, int], list[tuple[float, str]]] = {}
+    for c in rows.itertuples(index=False):
+        period = "" if c.period_kind == "full_year" else f" {c.period_first}..{c.period_last}"
+        bound = {"lower_bound": "at least ", "approximate": "about "}.get(c.incidents_bound, "")
+        text = f"{c.counter} {bound}{c.incidents_stated:g}{period} ({c.claim_id})"
+        out.setdefault((c.dyad, int(c.period_first[:4])), []).append((c.incidents_stated, text))
+    return out
 
 
 def _collection_cutoff(rows: pd.DataFrame) -> pd.Period:
