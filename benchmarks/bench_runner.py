@@ -33,6 +33,7 @@ import venv
 from pathlib import Path
 
 BIN = Path(sys.executable).parent
+ROOT = Path(__file__).resolve().parents[1]
 PLOOMBER_VENV = Path(tempfile.gettempdir()) / "bench-ploomber-venv"
 FIRST_YEAR = 2008
 
@@ -113,6 +114,9 @@ def write_workload(folder: Path, n: int) -> list[int]:
 
 
 def timed(command: list[str], cwd: Path, env: dict | None = None) -> float:
+    """Seconds ``command`` takes in ``cwd``. The workload runs in a scratch folder outside the
+    project, so every command is told where the project (and its data) is."""
+    env = {**(env or os.environ), "ANALYSIS_ROOT": str(ROOT)}
     started = time.perf_counter()
     done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - started
@@ -223,6 +227,9 @@ def main() -> int:
     parser.add_argument(
         "--keep", type=Path, help="work in this folder and keep it (default: a temporary one)"
     )
+    parser.add_argument(
+        "--no-ploomber", action="store_true", help="skip (b), which pip-installs Ploomber"
+    )
     args = parser.parse_args()
     folder = args.keep or Path(tempfile.mkdtemp(prefix="bench-runner-"))
     years = write_workload(folder, args.n)
@@ -230,7 +237,7 @@ def main() -> int:
         f"{args.n} reports, median of {args.repeat}, {os.cpu_count()} CPUs, work folder {folder}",
         flush=True,
     )
-    env, why_not = ploomber_env()
+    env, why_not = (None, "--no-ploomber") if args.no_ploomber else ploomber_env()
     methods = [("naive: papermill + nbconvert, sequential", lambda: naive(folder, years))]
     if env is not None:
         methods.append(("ploomber build, parallel executor", lambda: ploomber(folder, years, env)))

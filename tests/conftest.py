@@ -6,11 +6,15 @@ missing folder means a broken checkout that skips would hide.
 """
 
 import os
+import tempfile
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
-from analysis import paths
+from analysis import paths, schema
+from analysis.hypotheses import Tables
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -18,6 +22,9 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 # Every command in the tests works on this clone, wherever pytest was started from; the tests of
 # root finding itself run the CLI in subprocesses with an environment of their own.
 os.environ[paths.ROOT_ENV] = str(ROOT)
+# Tests that compute registered tests share one results store for the session, apart from the
+# developer's build/results (its keys carry the settings, so small test settings never collide).
+os.environ.setdefault(paths.RESULTS_ENV, tempfile.mkdtemp(prefix="analysis-test-results-"))
 
 
 def in_ci() -> bool:
@@ -69,3 +76,28 @@ def write(tmp_path):
         return path
 
     return _write
+
+
+def synthetic_tables(effect: float, seed: int = 1) -> Tables:
+    """Incidents simulated from a known IRR of an annual indicator (estimator test only), with
+    a coverage table that covers every year and no stated counts."""
+    rng = np.random.default_rng(seed)
+    years = np.arange(1990, 2030)
+    x = rng.normal(0, 1, len(years))
+    rows = []
+    for year, value in zip(years, x):
+        for k in range(rng.poisson(6 * np.exp(effect * value))):
+            rows.append({"incident_id": f"{year}-{k}", "source_dataset": "catalogue", "dyad": "KGZ-TJK",
+                         "date_start": f"{year}-{1 + k % 12:02d}-01", "fatalities": pd.NA, "event_category": "other"})  # fmt: skip
+    incidents = pd.DataFrame(rows).astype({"fatalities": "Int64"})
+    indicators = pd.DataFrame({"iso3": "TJK", "frequency": "A", "period": years.astype(str), "indicator": "X",
+                               "value": x, "source": "synthetic"})  # fmt: skip
+    coverage = pd.DataFrame({"dyad": "KGZ-TJK", "year": years, "catalogued": 1, "status": "rows_found",
+                             "first_month": 1, "last_month": 12, "basis": "synthetic"})  # fmt: skip
+    claims = pd.DataFrame(columns=schema.columns("incident_claims"))
+    return Tables(
+        incidents=incidents,
+        indicators=indicators,
+        incident_claims=claims,
+        incident_coverage=coverage,
+    )

@@ -9,7 +9,7 @@ import pytest
 import statsmodels.api as sm
 from statsmodels.discrete.conditional_models import ConditionalLogit, ConditionalPoisson
 
-from analysis import datasets, global_panel, hypotheses, registry
+from analysis import datasets, global_panel, hypotheses, registry, store
 from analysis.errors import ConfigError, ModelError
 from analysis.global_panel import (
     GlobalOutcomeSpec,
@@ -511,7 +511,7 @@ def test_global_entries_run_through_the_registry(shipped):
     )
     chosen["H1a"] = entries["H1a"]
     settings = TestSettings(n_perm=199, calibrate=False)
-    results = hypotheses.test_all(chosen, shipped, settings, only=list(chosen))
+    results = store.registry_results(chosen, shipped, settings, only=list(chosen))
     assert results.failures == ()
     h1a = results.get("H1a", "catalogue")
     assert "bh_scope" in h1a.p_adjusted  # BH within the case scope only

@@ -7,9 +7,9 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import MINIMAL_ENTRY
+from conftest import MINIMAL_ENTRY, synthetic_tables
 
-from analysis import comparison, hypotheses, registry, schema
+from analysis import comparison, hypotheses, registry, store
 from analysis.errors import ConfigError, DataError
 from analysis.hypotheses import Tables
 from analysis.settings import TestSettings
@@ -17,31 +17,6 @@ from analysis.tables import headline, hypothesis_summary, render
 
 FAST = TestSettings(n_perm=199, n_perm_sim=99, n_size=80, n_power=60, n_interval=99)
 PVALUES_ONLY = TestSettings(n_perm=199, calibrate=False)
-
-
-def synthetic_tables(effect: float, seed: int = 1) -> Tables:
-    """Incidents simulated from a known IRR of an annual indicator (estimator test only), with
-    a coverage table that covers every year and no stated counts."""
-    rng = np.random.default_rng(seed)
-    years = np.arange(1990, 2030)
-    x = rng.normal(0, 1, len(years))
-    rows = []
-    for year, value in zip(years, x):
-        for k in range(rng.poisson(6 * np.exp(effect * value))):
-            rows.append({"incident_id": f"{year}-{k}", "source_dataset": "catalogue", "dyad": "KGZ-TJK",
-                         "date_start": f"{year}-{1 + k % 12:02d}-01", "fatalities": pd.NA, "event_category": "other"})  # fmt: skip
-    incidents = pd.DataFrame(rows).astype({"fatalities": "Int64"})
-    indicators = pd.DataFrame({"iso3": "TJK", "frequency": "A", "period": years.astype(str), "indicator": "X",
-                               "value": x, "source": "synthetic"})  # fmt: skip
-    coverage = pd.DataFrame({"dyad": "KGZ-TJK", "year": years, "catalogued": 1, "status": "rows_found",
-                             "first_month": 1, "last_month": 12, "basis": "synthetic"})  # fmt: skip
-    claims = pd.DataFrame(columns=schema.columns("incident_claims"))
-    return Tables(
-        incidents=incidents,
-        indicators=indicators,
-        incident_claims=claims,
-        incident_coverage=coverage,
-    )
 
 
 def synthetic_entry() -> hypotheses.HypothesisSpec:
@@ -72,7 +47,7 @@ def test_hypothesis_needing_absent_data_fails_clearly():
     )
     with pytest.raises(DataError, match="NOPE for TJK is not in the indicators table"):
         hypotheses.test_hypothesis(spec.on("catalogue"), synthetic_tables(0.0), FAST)
-    results = hypotheses.test_all({"HX": spec}, synthetic_tables(0.0), FAST)
+    results = store.registry_results({"HX": spec}, synthetic_tables(0.0), FAST)
     assert results.results == () and results.failures[0].hypothesis_id == "HX"
     assert hypothesis_summary(results)["verdict"].iloc[0] == "Not testable"
     with pytest.raises(ConfigError, match="say which outcome"):
@@ -83,7 +58,7 @@ def test_hypothesis_needing_absent_data_fails_clearly():
 def shipped():
     entries = registry.load_registry()
     tables = Tables.load()
-    return entries, tables, hypotheses.test_all(entries, tables, PVALUES_ONLY)
+    return entries, tables, store.registry_results(entries, tables, PVALUES_ONLY)
 
 
 def test_every_registered_test_is_reported_on_the_shipped_data(shipped):
@@ -111,7 +86,7 @@ def test_coverage_notes_state_the_observed_shares_and_what_a_zero_share_implies(
 
 def test_a_subset_gets_the_adjusted_p_of_the_whole_registry(shipped):
     entries, tables, results = shipped
-    subset = hypotheses.test_all(entries, tables, PVALUES_ONLY, only=["H5", "H2a_milex_kgz"])
+    subset = store.registry_results(entries, tables, PVALUES_ONLY, only=["H5", "H2a_milex_kgz"])
     assert {r.hypothesis_id for r in subset.results} == {"H5", "H2a_milex_kgz"}
     for r in subset.results:
         full = results.get(r.hypothesis_id, r.outcome)
@@ -162,9 +137,9 @@ def test_the_executor_changes_nothing_but_where_chunks_run(shipped):
 
     entries, tables, _ = shipped
     settings = TestSettings(n_perm=99, n_perm_sim=19, n_size=40, n_power=20, n_interval=19)
-    serial = hypotheses.test_all(entries, tables, settings, only=["H1b"])
+    serial = store.registry_results(entries, tables, settings, only=["H1b"])
     with executors.open("fork", jobs=2) as executor:
-        forked = hypotheses.test_all(entries, tables, settings, only=["H1b"], executor=executor)
+        forked = store.registry_results(entries, tables, settings, only=["H1b"], executor=executor)
     for one, two in zip(serial.results, forked.results):
         assert one.size == two.size and one.interval == two.interval
         pd.testing.assert_frame_equal(one.power.curve, two.power.curve)

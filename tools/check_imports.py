@@ -7,9 +7,10 @@ inside a function or under ``TYPE_CHECKING``: each is a dependency of the module
 
 from __future__ import annotations
 
-import ast
 import sys
 from pathlib import Path
+
+from analysis.provenance import import_edges
 
 PACKAGE = "analysis"
 SOURCE = Path(__file__).resolve().parents[1] / "src" / PACKAGE
@@ -29,41 +30,9 @@ RULES: dict[tuple[str, ...], tuple[tuple[str, ...], str]] = {
 }
 
 
-def module_name(path: Path, source: Path = SOURCE) -> str:
-    parts = path.relative_to(source.parent).with_suffix("").parts
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-
-
-def modules(source: Path = SOURCE) -> dict[str, Path]:
-    return {module_name(p, source): p for p in sorted(source.rglob("*.py"))}
-
-
 def edges(source: Path = SOURCE) -> list[tuple[str, str, str]]:
     """(importer, imported, "file:line") for every import of one package module by another."""
-    known = modules(source)
-    found = []
-    for name, path in known.items():
-        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            targets = []
-            if isinstance(node, ast.Import):
-                targets = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom):
-                base = node.module or ""
-                if node.level:
-                    anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
-                    base = ".".join([*anchor, *([base] if base else [])])
-                # `from pkg import name`: the submodule if there is one, else pkg itself
-                targets = [
-                    f"{base}.{a.name}" if f"{base}.{a.name}" in known else base for a in node.names
-                ]
-            where = (
-                f"{path.relative_to(source.parents[1]).as_posix()}:{node.lineno}" if targets else ""
-            )
-            for target in dict.fromkeys(targets):
-                if target in known and target != name:
-                    found.append((name, target, where))
-    return found
+    return import_edges(source)
 
 
 def _covers(prefix: str, module: str) -> bool:

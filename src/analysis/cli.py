@@ -58,8 +58,9 @@ def _hypotheses_list(args: argparse.Namespace) -> int:
 
 def _hypotheses_test(args: argparse.Namespace) -> int:
     from . import executors
-    from .hypotheses import Tables, test_all
+    from .hypotheses import Tables
     from .registry import load_registry, select
+    from .store import ResultStore, registry_results
     from .tables import conclusions, coverage_table, hypothesis_summary, render
 
     executors.check(args.executor, args.jobs, args.scheduler)
@@ -74,9 +75,11 @@ def _hypotheses_test(args: argparse.Namespace) -> int:
         n_power=args.n_power,
         calibrate=not args.no_calibrate,
     )
-    tables = Tables.load(args.data_dir)
+    tables = Tables.load(args.data_dir) if args.data_dir else None  # else loaded if needed
     with executors.open(args.executor, jobs=args.jobs, scheduler=args.scheduler) as executor:
-        results = test_all(registry, tables, settings, only=chosen, executor=executor)
+        results = registry_results(
+            registry, tables, settings, only=chosen, executor=executor, store=ResultStore.default()
+        )
     table = conclusions(results) if args.long else hypothesis_summary(results)
     print(render(table, args.format), end="")
     if any(r.coverage is not None for r in results.results):
@@ -217,9 +220,10 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument(
         "--executor",
         choices=["serial", "fork", "dask"],
-        default="serial",
-        help="where resampling and simulation chunks run: in this process (default), on "
-        "forked workers, or on a dask cluster",
+        default="fork",
+        help="where tests missing from the results store are computed: on forked workers "
+        "(default, one per CPU), in this process, or on a dask cluster; stored tests are read "
+        "back, and the numbers do not depend on where they were computed",
     )
     _add_cluster_options(test, jobs_help="workers for fork, or the size of a local dask cluster")
     test.set_defaults(run=_hypotheses_test)

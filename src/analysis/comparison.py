@@ -14,10 +14,11 @@ import pandas as pd
 from . import cluster_inference
 from .errors import ConfigError
 from .global_panel import MEASURES, UNITS
-from .hypotheses import Tables, prepare, test_all
+from .hypotheses import Tables, prepare
 from .registry import HypothesisSpec
 from .results import RegistryResults
 from .settings import TestSettings
+from .store import ResultStore, registry_results
 
 # A count outcome needs a count model; binary outcomes keep the entry's (conditional) logit.
 COUNT_MEASURES = ("battle_deaths",)
@@ -51,8 +52,10 @@ def global_results(
     end: str,
     region: str,
     settings: TestSettings | None = None,
+    store: ResultStore | None = None,
 ) -> RegistryResults:
-    """Every registered global entry of ``unit`` (country or dyad) under the given outcome and sample."""
+    """Every registered global entry of ``unit`` (country or dyad) under the given outcome and
+    sample (each test read from ``store`` when it holds it)."""
     if unit not in UNITS:
         raise ConfigError(f"unit '{unit}' is not one of {list(UNITS)}")
     chosen = {
@@ -60,7 +63,7 @@ def global_results(
         for spec in registry.values()
         if spec.scope == "global" and spec.outcome.unit == unit
     }
-    return test_all(chosen, tables, settings or TestSettings())
+    return registry_results(chosen, tables, settings or TestSettings(), store=store)
 
 
 def case_in_world(

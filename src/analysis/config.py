@@ -14,7 +14,7 @@ from typing import Any
 from .errors import ConfigError, suggest
 from .panel import periods
 from .registry import HypothesisSpec, get, load_registry
-from .settings import TestSettings
+from .settings import SETTINGS_PARAMETERS, TestSettings
 
 _DEFAULTS = TestSettings()
 
@@ -53,6 +53,17 @@ def _settings(n_perm: int, n_size: int, n_power: int) -> TestSettings:
     return TestSettings(
         n_perm=n_perm, n_size=n_size, n_power=n_power, calibrate=n_size > 0 and n_power > 0
     )
+
+
+def test_settings(parameters: dict) -> TestSettings:
+    """The test settings a report's parameters ask for (``settings.SETTINGS_PARAMETERS``; a
+    parameter not given keeps its default): what the runner's results stage computes with."""
+    draws = {name: parameters.get(name, getattr(_DEFAULTS, name)) for name in SETTINGS_PARAMETERS}
+    _check_draws(**draws)
+    return _settings(**draws)
+
+
+test_settings.__test__ = False  # a library function, not a pytest test
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,11 @@ Defaults live in :class:`settings.TestSettings`, the one place they are stated.
 
 from __future__ import annotations
 
+import hashlib
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, fields, replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -61,13 +63,36 @@ class Tables:
     states: pd.DataFrame | None = None
     countries: pd.DataFrame | None = None
     contiguity: pd.DataFrame | None = None
+    folder: Path | None = None  # where ``load`` read them (None: frames given directly)
 
     @classmethod
     def load(cls, folder=None) -> Tables:
         """Every table any registered test reads, from the shipped data (checksums verified)."""
         from . import datasets
 
-        return cls(**{f.name: datasets.load(f.name, folder) for f in fields(cls)})
+        return cls(
+            **{name: datasets.load(name, folder) for name in TABLES},
+            folder=datasets.data_dir(folder).absolute(),
+        )
+
+    def digests(self) -> dict[str, str]:
+        """A content hash of each table: its sha256 in the data manifest when loaded from a
+        folder (``load`` verified the files against it), else a hash of the frame's values."""
+        if self.folder is not None:
+            from . import datasets
+
+            tables = datasets.read_manifest(self.folder)["tables"]
+            return {name: tables[name]["sha256"] for name in TABLES}
+        out = {}
+        for name in TABLES:
+            frame = getattr(self, name)
+            if frame is None:
+                out[name] = "absent"
+                continue
+            digest = hashlib.sha256(repr(list(frame.columns)).encode())
+            digest.update(pd.util.hash_pandas_object(frame, index=True).to_numpy().tobytes())
+            out[name] = digest.hexdigest()
+        return out
 
     def require(self, names: list[str], hypothesis_id: str) -> None:
         absent = [name for name in names if getattr(self, name) is None]
@@ -78,7 +103,16 @@ class Tables:
             )
 
 
-TABLES = tuple(f.name for f in fields(Tables))  # every table a registered test may read
+TABLES = tuple(f.name for f in fields(Tables) if f.name != "folder")  # every table a test may read
+CASE_TABLES = ("incidents", "indicators", "incident_claims", "incident_coverage", "milestones")
+
+
+def tables_read(spec: HypothesisSpec) -> tuple[str, ...]:
+    """The tables a test of ``spec`` reads (its results depend on these alone)."""
+    if spec.scope == "global":
+        dyads = ("contiguity",) if spec.outcome.unit == "dyad" else ()
+        return ("conflict_years", "states", "countries", "indicators", *dyads)
+    return CASE_TABLES
 
 
 @dataclass(frozen=True, eq=False)
@@ -391,17 +425,6 @@ def _global_test(prepared: Prepared, model, settings: TestSettings, mapper):
     return test, interval, size
 
 
-def small_sample_p(
-    spec: HypothesisSpec, tables: Tables, settings: TestSettings, study: Study
-) -> float:
-    """The reported p-value alone (what the multiplicity corrections need)."""
-    prepared = prepare(spec, tables, study)
-    model, _ = finite_fit(spec, prepared)
-    if spec.scope == "global":
-        return _global_test(prepared, model, settings, map)[0].p_value
-    return procedure(prepared, settings, study, settings.n_perm, "p").result().p_value
-
-
 #: A fitted ratio beyond this (or below its inverse) is a likelihood without a finite maximum
 #: (quasi-separation), not an estimate: no interval search goes beyond it either.
 DIVERGED_RATIO = 1000.0
@@ -618,10 +641,11 @@ def tests_of(registry: dict[str, HypothesisSpec]) -> list[HypothesisSpec]:
 
 
 def corrections(
-    pvalues: pd.Series, specs: dict[tuple[str, str], HypothesisSpec]
+    pvalues: pd.Series, specs: Mapping[tuple[str, str], HypothesisSpec | HypothesisResult]
 ) -> tuple[dict[tuple[str, str], dict[str, float]], str]:
     """Holm within each family and BH across the non-control tests of each scope; negative
-    controls are corrected only within their own family. Keys are (id, outcome)."""
+    controls are corrected only within their own family. Keys are (id, outcome); ``specs``
+    give each test's family, scope and whether it is a control."""
     adjusted: dict[tuple[str, str], dict[str, float]] = {key: {} for key in pvalues.index}
     families: dict[str, list] = {}
     scopes: dict[str, list] = {}
@@ -644,53 +668,28 @@ def corrections(
     return adjusted, words
 
 
-def test_all(
-    registry: dict[str, HypothesisSpec],
-    tables: Tables,
-    settings: TestSettings | None = None,
-    *,
-    only: list[str] | None = None,
-    study: Study | None = None,
-    executor=None,
+def assemble(
+    outcomes: Mapping[tuple[str, str], HypothesisResult | Failure],
+    chosen: Collection[str],
+    settings: TestSettings,
 ) -> RegistryResults:
-    """Test the entries in ``only`` (default: all) in full, with multiplicity corrections over
-    every test of ``registry``; a test the data cannot support is a reported failure.
-
-    ``executor`` (``executors.open``: forked workers or a dask cluster; None: this process)
-    runs the seeded chunks of every simulation; the numbers do not depend on it."""
-    settings = settings or TestSettings()
-    mapper = map if executor is None else executor.map
-    study = study or load_study()
-    every = tests_of(registry)
-    chosen = set(only) if only is not None else set(registry)
-    specs = {(s.id, s.series): s for s in every}
-    pvalues, results, failures = {}, {}, []
-    for spec in every:
-        key = (spec.id, spec.series)
-        try:
-            if spec.id in chosen:
-                results[key] = test_hypothesis(spec, tables, settings, study, mapper)
-                pvalues[key] = results[key].test.p_value
-            else:
-                pvalues[key] = small_sample_p(
-                    spec, tables, replace(settings, calibrate=False), study
-                )
-        except AnalysisError as exc:
-            if spec.id in chosen:
-                label = study.outcome(spec.series).label
-                failures.append(
-                    Failure(spec.id, spec.series, spec.family, spec.scope, spec.control, str(exc),
-                            spec.statement, label)
-                )  # fmt: skip
-    adjusted, words = corrections(pd.Series(pvalues, dtype=float), specs)
+    """The registry's results from every test's outcome (keyed by (id, outcome), in registry
+    order): multiplicity corrections over every test with a p-value, then the verdicts of the
+    tests of the ``chosen`` entries, with their failures."""
+    tested = {k: o for k, o in outcomes.items() if isinstance(o, HypothesisResult)}
+    pvalues = pd.Series({k: r.test.p_value for k, r in tested.items()}, dtype=float)
+    adjusted, words = corrections(pvalues, tested)
     final = []
-    for key, result in results.items():
+    for key, result in tested.items():
+        if key[0] not in chosen:
+            continue
         result = result.with_adjusted(**adjusted[key])
         verdict = verdicts.classify(
             result, level=settings.level, adequate_mde=settings.adequate_mde
         )
         final.append(result.with_verdict(verdict))
-    return RegistryResults(results=tuple(final), failures=tuple(failures), corrections=words)
+    failures = tuple(o for k, o in outcomes.items() if isinstance(o, Failure) and k[0] in chosen)
+    return RegistryResults(results=tuple(final), failures=failures, corrections=words)
 
 
 __all__ = [
@@ -698,11 +697,11 @@ __all__ = [
     "Prepared",
     "Tables",
     "TestSettings",
+    "assemble",
     "effect_scale",
     "fit_only",
     "panel_for",
     "prepare",
-    "test_all",
     "test_hypothesis",
     "tests_of",
 ]

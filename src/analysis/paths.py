@@ -18,9 +18,12 @@ from .errors import ConfigError
 
 ROOT_ENV = "ANALYSIS_ROOT"
 DATA_ENV = "ANALYSIS_DATA_DIR"  # overrides the data folder alone (a scratch copy of data/)
+RESULTS_ENV = "ANALYSIS_RESULTS_DIR"  # overrides the results store alone (a scratch store)
+REGISTRY_ENV = "ANALYSIS_REGISTRY"  # another hypothesis registry (a copy to try an edit on)
 PLAN_FILE = "reports.toml"
 DATA_DIR = "data"
 REPORTS_DIR = "reports"
+RESULTS_DIR = "build/results"  # the results store (git-ignored, like every build output)
 MARKERS = (PLAN_FILE, f"{DATA_DIR}/manifest.json")
 
 
@@ -52,22 +55,30 @@ def project_root(start: str | Path | None = None) -> Path:
 
 
 @contextmanager
-def pinned_root(root: str | Path | None) -> Iterator[None]:
-    """Set $ANALYSIS_ROOT to ``root`` for the duration (workers and kernels inherit it); restore
-    the previous value after. ``None`` leaves the environment as it is."""
-    if root is None:
-        yield
-        return
-    before = os.environ.get(ROOT_ENV)
-    os.environ[ROOT_ENV] = str(Path(root).absolute())
+def environ(name: str, value: str) -> Iterator[None]:
+    """``os.environ[name] = value`` for the duration (workers and kernels started within
+    inherit it); the previous value, or its absence, is restored after."""
+    before = os.environ.get(name)
+    os.environ[name] = value
     try:
-        project_root()  # fail now, with the message above, if it is not a project
         yield
     finally:
         if before is None:
-            os.environ.pop(ROOT_ENV, None)
+            os.environ.pop(name, None)
         else:
-            os.environ[ROOT_ENV] = before
+            os.environ[name] = before
+
+
+@contextmanager
+def pinned_root(root: str | Path | None) -> Iterator[None]:
+    """Set $ANALYSIS_ROOT to ``root`` for the duration; ``None`` leaves the environment as it
+    is."""
+    if root is None:
+        yield
+        return
+    with environ(ROOT_ENV, str(Path(root).absolute())):
+        project_root()  # fail now, with the message above, if it is not a project
+        yield
 
 
 def data_dir(path: str | Path | None = None) -> Path:
@@ -83,6 +94,26 @@ def data_dir(path: str | Path | None = None) -> Path:
 def reports_dir(path: str | Path | None = None) -> Path:
     """The published reports: an explicit path, else the root's reports/."""
     return Path(path) if path is not None else project_root() / REPORTS_DIR
+
+
+def results_dir(path: str | Path | None = None) -> Path:
+    """The results store: an explicit path, else $ANALYSIS_RESULTS_DIR, else the root's
+    build/results."""
+    if path is not None:
+        return Path(path)
+    named = os.environ.get(RESULTS_ENV)
+    return Path(named) if named else project_root() / RESULTS_DIR
+
+
+def pinned_results(folder: str | Path):
+    """Use the results store in ``folder`` for the duration (a context manager)."""
+    return environ(RESULTS_ENV, str(Path(folder).absolute()))
+
+
+def registry_path() -> Path:
+    """The hypothesis registry: $ANALYSIS_REGISTRY, else the package's hypotheses.toml."""
+    named = os.environ.get(REGISTRY_ENV)
+    return Path(named) if named else Path(__file__).with_name("hypotheses.toml")
 
 
 def plan_path(path: str | Path | None = None) -> Path:

@@ -24,8 +24,8 @@ from .global_panel import GlobalOutcomeSpec
 from .inference import KnownBreak
 from .models import CountModelSpec
 from .panel import MilestoneTerm, OutcomeSpec, PredictorSpec
+from .paths import registry_path
 
-REGISTRY_PATH = Path(__file__).with_name("hypotheses.toml")
 STUDY_PATH = Path(__file__).with_name("study.toml")
 SIGNS = {"positive": "+", "negative": "-", "none": None}
 INFERENCE = ("permutation", "placebo_dates", "stratified_permutation", "cluster_robust")
@@ -361,13 +361,13 @@ def _outcome(spec_class, entry: dict[str, Any]) -> OutcomeSpec | GlobalOutcomeSp
 
 
 def load_registry(
-    path: Path = REGISTRY_PATH, study: Study | None = None
+    path: Path | None = None, study: Study | None = None
 ) -> dict[str, HypothesisSpec]:
-    """Every registered hypothesis, in file order."""
+    """Every registered hypothesis, in file order (default: ``paths.registry_path()``)."""
     study = study or load_study()
     return {
         entry_id: parse_entry(entry_id, entry, study)
-        for entry_id, entry in _read_toml(path).items()
+        for entry_id, entry in _read_toml(path or registry_path()).items()
     }
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -67,8 +66,22 @@ def check_sided(sided: str) -> str:
     return sided
 
 
+class ReadOnlyDict(dict):
+    """A dict that refuses changes (a result's details cannot be edited after the fact) and
+    still pickles, which the results store needs (``types.MappingProxyType`` does not)."""
+
+    def _refuse(self, *args, **kwargs):
+        raise TypeError("a result's mapping is read-only")
+
+    __setitem__ = __delitem__ = clear = pop = popitem = setdefault = update = _refuse
+    __ior__ = _refuse
+
+    def __reduce__(self):
+        return (ReadOnlyDict, (dict(self),))
+
+
 def _read_only(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
-    return MappingProxyType(dict(mapping or {}))
+    return ReadOnlyDict(mapping or {})
 
 
 def _frozen_array(values: Any) -> np.ndarray:
@@ -458,6 +471,7 @@ class HypothesisResult:
     verdict: Verdict | None = None
     notes: tuple[str, ...] = ()
     contrast: pd.DataFrame | None = None  # a 0/1 focal term: periods, events, rate in each state
+    content_key: str = ""  # the results store's key: what decided these numbers (``store``)
 
     def __post_init__(self) -> None:
         check_sided(self.sided)
@@ -572,6 +586,7 @@ class Failure:
     reason: str
     statement: str = ""
     outcome_label: str = ""
+    content_key: str = ""  # the results store's key (``store``)
 
     @property
     def key(self) -> tuple[str, str]:

@@ -3,10 +3,11 @@
 Each variant changes one thing of the registered spec on one outcome series (the outcome
 series itself, the coverage control, lag, model family, incident definition, dependence
 control, trend, sample window, one year left out), so the curve shows which choice an
-estimate depends on. Every variant is tested with the *reported* small-sample test (fewer
-draws than report 10, Monte Carlo s.e. shown) and its interval inverts that same test, so
-the curve never mixes a small-sample p-value with an asymptotic interval. Variants that
-cannot be estimated are kept, with the reason.
+estimate depends on. Every variant is tested by the engine itself (``hypotheses``, through the
+results store), with the test it reports for that specification (fewer draws than report 10,
+Monte Carlo s.e. shown) and the interval that inverts that same test, so the curve never mixes
+a small-sample p-value with an asymptotic interval. Variants that cannot be estimated are
+kept, with the reason.
 """
 
 from __future__ import annotations
@@ -16,12 +17,12 @@ from dataclasses import replace
 
 import pandas as pd
 
-from . import calibration, inference
 from .errors import AnalysisError
-from .hypotheses import Tables, effect_scale, prepare, procedure
-from .models import fit_design
+from .hypotheses import Tables
 from .registry import HypothesisSpec, Study, load_study
+from .results import Failure, HypothesisResult
 from .settings import TestSettings
+from .store import ResultStore, outcomes
 
 VIOLENT = ("armed_clash", "shooting")
 #: Draws per variant: enough for a curve, few enough for twenty-odd variants.
@@ -116,63 +117,56 @@ def _window_variants(spec: HypothesisSpec) -> list:
     ]
 
 
+#: How a variant is tested: the reported test with fewer draws (its Monte Carlo s.e. shown) and
+#: the interval that inverts it; no size or power (report 10 has them for the registered spec).
+VARIANT_SETTINGS = TestSettings(n_perm=VARIANT_DRAWS, n_size=0, n_power=0, n_interval=99)
+
+
 def run_variants(
     spec: HypothesisSpec,
-    tables: Tables,
+    tables: Tables | None = None,
     settings: TestSettings | None = None,
     study: Study | None = None,
+    store: ResultStore | None = None,
 ) -> pd.DataFrame:
     """Test every variant; one row each: effect and interval on the display scale, the
-    reported test's p with its Monte Carlo s.e., n, and a note (the reason, if it failed)."""
-    settings = settings or TestSettings()
+    reported test's p with its Monte Carlo s.e., n, and a note (the reason, if it failed).
+
+    Each variant is a test in the results ``store`` (the engine's own, computed once per
+    content key); the registered specification is the stored registry test itself, with the
+    draws of report 10 (``settings``, default the study's)."""
     study = study or load_study()
+    listed = variants(spec)
+    testable = [(i, v) for i, (_, _, v) in enumerate(listed) if not isinstance(v, str)]
+    each = [settings or TestSettings() if i == 0 else VARIANT_SETTINGS for i, _ in testable]
+    found = dict(
+        zip(
+            [i for i, _ in testable],
+            outcomes([v for _, v in testable], each, tables, study=study, store=store),
+        )
+    )
     rows = []
-    for dimension, label, variant in variants(spec):
-        row = {"dimension": dimension, "variant": label}
-        try:
-            if isinstance(variant, str):
-                raise AnalysisError(variant)
-            row.update(_test_variant(variant, tables, settings, study))
-        except AnalysisError as exc:
-            row.update(effect=math.nan, ci_low=math.nan, ci_high=math.nan, scale="", p=math.nan,
-                       p_mc_se=math.nan, test="", nobs=0, note=str(exc))  # fmt: skip
-        rows.append(row)
+    for i, (dimension, label, variant) in enumerate(listed):
+        outcome = found.get(i, variant)
+        rows.append({"dimension": dimension, "variant": label, **_row(outcome)})
     return pd.DataFrame(rows)
 
 
-def _test_variant(
-    variant: HypothesisSpec, tables: Tables, settings: TestSettings, study: Study
-) -> dict:
-    prepared = prepare(variant, tables, study)
-    model = fit_design(prepared.design)
-    scale = effect_scale(variant, prepared.design, model.effect_ratio)
-    row = model.term(variant.focal)
-    estimate, se = float(row["estimate"]), float(row["std_error"])
-    if variant.scope == "global":
-        low, high, p, mc = (
-            float(row["ci_low"]),
-            float(row["ci_high"]),
-            float(row["p_value"]),
-            math.nan,
-        )
-        method = "cluster-robust Wald"
-    else:
-        reported = procedure(prepared, settings, study, VARIANT_DRAWS, "variant")
-        test = reported.result()
-        p, mc, method = test.p_value, test.p_mc_se, test.method.replace("_", " ")
-        if isinstance(reported, inference.StratifiedPermutation):
-            low = high = math.nan  # found by simulation in report 10 only
-        else:
-            interval = calibration.offset_interval(reported, estimate, se if se > 0 else 0.5)
-            low, high = interval.low, interval.high
+def _row(outcome: HypothesisResult | Failure | str) -> dict:
+    """A curve row from a tested variant, or the reason it could not be tested."""
+    if not isinstance(outcome, HypothesisResult):
+        reason = outcome if isinstance(outcome, str) else outcome.reason
+        return {"effect": math.nan, "ci_low": math.nan, "ci_high": math.nan, "scale": "",
+                "p": math.nan, "p_mc_se": math.nan, "test": "", "nobs": 0, "note": reason}  # fmt: skip
+    row = outcome.to_row()
     return {
-        "effect": scale.display(estimate),
-        "ci_low": math.nan if math.isnan(low) else scale.display(low),
-        "ci_high": math.nan if math.isnan(high) else scale.display(high),
-        "scale": scale.label(),
-        "p": p,
-        "p_mc_se": math.nan if mc is None else mc,
-        "test": method,
-        "nobs": model.nobs,
+        "effect": row["effect"],
+        "ci_low": row["ci_low"],
+        "ci_high": row["ci_high"],
+        "scale": outcome.effect.label(),
+        "p": row["p"],
+        "p_mc_se": math.nan if row["p_mc_se"] is None else row["p_mc_se"],
+        "test": outcome.test.method.replace("_", " "),
+        "nobs": row["nobs"],
         "note": "",
     }

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+#: Notebook parameters that set a report's test settings (``config``); the runner computes the
+#: registry's results once per combination of them that its reports use.
+SETTINGS_PARAMETERS = ("n_perm", "n_size", "n_power")
+
 
 @dataclass(frozen=True)
 class TestSettings:

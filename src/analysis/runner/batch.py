@@ -19,9 +19,9 @@ from functools import partial
 from pathlib import Path
 from typing import TextIO
 
-from .. import executors, provenance
+from .. import executors, paths, provenance
 from ..errors import ConfigError
-from . import cache, cluster, index
+from . import cache, cluster, index, results
 from .build import ENGINES, WARM_MODULES, Job, build, warm_up
 from .lock import RunLock
 from .plan import Plan, Report, load_plan
@@ -102,7 +102,7 @@ def run(options: RunOptions, out: TextIO | None = None) -> int:
                         f"restored {reports_dir / name}, which a killed run had moved aside",
                         file=out,
                     )
-                state = _survey(options, plan_path, reports_dir)
+                state = _survey(options, plan_path, reports_dir, out)
                 return _build(state, options, lock, out)
             except Interrupted as stop:
                 with deferred():
@@ -137,14 +137,27 @@ def _check_options(options: RunOptions) -> None:
         raise ConfigError(f"--wait must be zero or more seconds, found {options.wait}")
 
 
-def _survey(options: RunOptions, plan_path: Path, reports_dir: Path) -> _State:
+def _survey(
+    options: RunOptions, plan_path: Path, reports_dir: Path, out: TextIO | None = None
+) -> _State:
+    """The plan against the reports folder. With ``out`` (a run, not --list), the results stage
+    runs first if a selected report shows stored results that are not known yet."""
     memo = cache.Memo(reports_dir / ".memo.json")
     # The environment is hashed before the plan is read: the registry ids it validates against
     # are memoised under the hash of src/analysis.
     env = cache.environment(plan_path.parent, options.with_code)
     plan = load_plan(plan_path, cache.registry_ids(memo, env))
-    tables = cache.table_hashes(memo, env) if any(r.inputs for r in plan.reports) else {}
-    state = _State(plan, reports_dir, cache.key_parts(plan.reports, env, tables, str(plan.path)))
+    showing = [r for r in plan.select(options.only) if r.results]
+    needs_tables = showing or any(r.inputs for r in plan.reports)
+    tables = cache.table_hashes(memo, env) if needs_tables else {}
+    digests = results.known(memo, env, tables, showing)
+    if digests is None and out is not None:
+        digests = results.compute(
+            memo, env, tables, showing, executor=options.executor, jobs=options.jobs,
+            scheduler=options.scheduler, out=out,
+        )  # fmt: skip
+    parts = cache.key_parts(plan.reports, env, tables, str(plan.path), digests)
+    state = _State(plan, reports_dir, parts)
     state.refresh()
     return state
 
@@ -179,21 +192,8 @@ def _build(state: _State, options: RunOptions, lock: RunLock, out: TextIO) -> in
                 flush=True,
             )
 
-        if options.executor == "dask":
-            cluster.run_reports(
-                tasks,
-                {name: job.staging for name, job in builder.jobs.items()},
-                builder.done,
-                _worker_setup(options),
-                scheduler=options.scheduler,
-                workers=min(jobs, len(todo)),
-                retries=options.retries,
-                announce=announce,
-            )
-        else:
-            announce(f"{min(jobs, len(todo))} forked worker(s)")
-            warm_up(options.engine, options.warm_modules)
-            run_pool(tasks, jobs, builder.done, after_fork=lock.forget)
+        with provenance.recorded_git_state(origin["git"]):  # reports say what manifests say
+            _dispatch(tasks, builder, options, jobs, len(todo), lock, announce)
         failures = builder.failures
     index_path = state.write_index()
     if staging_root(state.reports_dir).is_dir() and not any(
@@ -210,6 +210,33 @@ def _build(state: _State, options: RunOptions, lock: RunLock, out: TextIO) -> in
         _print_failures(failures, state, out)
     print(f"landing page: {_label(index_path, state.plan.root)}", file=out)
     return 1 if failures else 0
+
+
+def _dispatch(
+    tasks: list[Task],
+    builder: _Builder,
+    options: RunOptions,
+    jobs: int,
+    count: int,
+    lock: RunLock,
+    announce,
+) -> None:
+    """Run the report tasks on the chosen executor; ``builder.done`` publishes each."""
+    if options.executor == "dask":
+        cluster.run_reports(
+            tasks,
+            {name: job.staging for name, job in builder.jobs.items()},
+            builder.done,
+            _worker_setup(options),
+            scheduler=options.scheduler,
+            workers=min(jobs, count),
+            retries=options.retries,
+            announce=announce,
+        )
+    else:
+        announce(f"{min(jobs, count)} forked worker(s)")
+        warm_up(options.engine, options.warm_modules)
+        run_pool(tasks, jobs, builder.done, after_fork=lock.forget)
 
 
 class _Builder:
@@ -302,7 +329,11 @@ def _worker_setup(options: RunOptions) -> cluster.WorkerSetup:
     return cluster.WorkerSetup(
         engine=options.engine,
         warm_modules=options.warm_modules,
-        environ=(("ANALYSIS_DATA_DIR", str(data_dir().resolve())),),
+        environ=(
+            ("ANALYSIS_DATA_DIR", str(data_dir().resolve())),
+            (paths.RESULTS_ENV, str(paths.results_dir().resolve())),
+            (provenance.GIT_STATE_ENV, os.environ.get(provenance.GIT_STATE_ENV, "")),
+        ),
         fingerprint=cluster.fingerprint(),
     )
 

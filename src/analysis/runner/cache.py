@@ -17,7 +17,8 @@ from pathlib import Path
 
 from .. import provenance
 from ..errors import REBUILD_HINT, ChecksumError, ConfigError, suggest
-from ..paths import data_dir
+from ..paths import data_dir, registry_path
+from ..settings import SETTINGS_PARAMETERS
 from .parameters import read_cells
 from .plan import Report
 
@@ -34,6 +35,7 @@ REGISTRY_FILE = (
     "hypotheses.toml"  # keyed per entry, not as code: one edited entry re-runs its reports
 )
 REGISTRY_INPUT = "registry"  # a report that reads every entry declares this among its inputs
+RESULTS_PENDING = "results stage not run yet"  # a results part before the stage (--list)
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,7 @@ class Environment:
 
 def environment(root: Path, with_code: bool) -> Environment:
     lock = root / LOCK_FILE
-    registry = SOURCE_DIR / REGISTRY_FILE
+    registry = registry_path()
     entries: dict[str, object] = {}
     if registry.is_file():
         try:
@@ -96,10 +98,37 @@ def notebook_sha256(path: Path) -> str:
     return hashlib.sha256(canonical_json(cells)).hexdigest()
 
 
+def settings_group(report: Report) -> str:
+    """The test settings a report's results are computed with, as its parameters set them
+    (the stage computes the registry once per group)."""
+    return canonical_json(
+        {k: v for k, v in report.parameters.items() if k in SETTINGS_PARAMETERS}
+    ).decode()
+
+
+def results_part(report: Report, digests: dict[str, dict[str, str]] | None) -> str | None:
+    """What a report keys on in the stored registry results (``runner.results``): the digest
+    of its entry's tests, of every test, nothing, or a placeholder before the stage has run.
+    ``digests`` are per settings group (:func:`settings_group`)."""
+    if report.results is None:
+        return None
+    group = (digests or {}).get(settings_group(report))
+    if group is None:
+        return RESULTS_PENDING
+    if report.results == "registry":
+        return group["*"]
+    return group.get(str(report.parameters["hypothesis"]), "no such entry")
+
+
 def key_parts(
-    reports: Sequence[Report], env: Environment, tables: dict[str, str], where: str
+    reports: Sequence[Report],
+    env: Environment,
+    tables: dict[str, str],
+    where: str,
+    digests: dict[str, dict[str, str]] | None = None,
 ) -> dict[str, dict]:
-    """Each report's key parts; ``tables`` maps data table names to their manifest sha256."""
+    """Each report's key parts; ``tables`` maps data table names to their manifest sha256,
+    ``digests`` are the stored results' (None: the results stage has not run yet)."""
     notebooks: dict[Path, str] = {}
     parts = {}
     for report in reports:
@@ -118,6 +147,7 @@ def key_parts(
                 table: tables[table] for table in sorted(report.inputs) if table != REGISTRY_INPUT
             },
             "registry": registry_part(report, env),
+            "results": results_part(report, digests),
             "source_sha256": env.source_sha256,
             "lock_sha256": env.lock_sha256,
             "python": env.python,
@@ -193,6 +223,10 @@ def changes(published: dict, parts: dict) -> list[str]:
                     "source_sha256": "code in src/analysis changed",
                     "lock_sha256": f"{LOCK_FILE} changed",
                     "registry": "the hypothesis registry (its entry, or every entry it reads) changed",
+                    "results": "the results stage has not run for this code, registry and data"
+                    if now == RESULTS_PENDING
+                    else "a stored result it shows changed (a test's numbers, an adjusted p-value "
+                    "or a verdict)",
                 }[part]
             )
     return reasons
@@ -230,14 +264,24 @@ class Memo:
         self.entries = read_json(path) or {}
 
     def get(self, kind: str, key: object, compute: Callable[[], object]):
+        value = self.peek(kind, key)
+        if value is None:
+            value = compute()
+            self.put(kind, key, value)
+        return value
+
+    def peek(self, kind: str, key: object):
+        """The value kept for ``kind`` if it was computed from ``key``, else None."""
         entry = self.entries.get(kind)
-        if entry is not None and entry.get("key") == key:
+        # JSON has no tuples: compare the key as it reads back from the file
+        if entry is not None and entry.get("key") == json.loads(json.dumps(key)):
             return entry["value"]
-        value = compute()
+        return None
+
+    def put(self, kind: str, key: object, value: object) -> None:
         self.entries[kind] = {"key": key, "value": value}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         write_json(self.path, self.entries)
-        return value
 
 
 def registry_ids(memo: Memo, env: Environment) -> Callable[[], list[str]]:

@@ -21,7 +21,10 @@ from .parameters import OUTPUT_DIR, REGISTRY, Parameter, read_parameters
 
 PLAN_KEYS = ("defaults", "report")
 DEFAULT_KEYS = ("timeout", "jobs")
-REPORT_KEYS = ("name", "notebook", "parameters", "grid", "inputs")
+REPORT_KEYS = ("name", "notebook", "parameters", "grid", "inputs", "results")
+# What a report shows of the stored registry results (its freshness keys on their digests):
+# the tests of its own `hypothesis` entry, or every test of the registry.
+RESULTS = ("entry", "registry")
 DEFAULT_TIMEOUT = 1800.0
 # Report names become folder names under reports/, beside these files of the runner's own.
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.=+-]*")
@@ -35,10 +38,9 @@ class Report:
     name: str
     notebook: Path  # absolute
     notebook_label: str  # as written in the plan (relative to the plan's folder)
-    parameters: (
-        dict  # every declared parameter but output_dir: notebook defaults, then the plan's values
-    )
+    parameters: dict  # every declared parameter but output_dir: notebook defaults, then the plan's
     inputs: tuple[str, ...]
+    results: str | None = None  # one of RESULTS: the stored registry results it shows
 
 
 @dataclass(frozen=True)
@@ -144,6 +146,15 @@ class _Expander:
             raise ConfigError(
                 f"{where}: inputs must be a list of data table names, found {inputs!r}"
             )
+        results = entry.get("results")
+        if results is not None and results not in RESULTS:
+            raise ConfigError(
+                f"{where}: results must be one of {', '.join(RESULTS)}, found {results!r}"
+            )
+        if results == "entry" and "hypothesis" not in declared:
+            raise ConfigError(
+                f"{where}: results = \"entry\" needs a notebook with a 'hypothesis' parameter"
+            )
         for name in [*fixed, *grid]:
             self._check_name(name, declared, where)
         both = sorted(set(fixed) & set(grid))
@@ -165,7 +176,9 @@ class _Expander:
                 )
             name = template.format(**parameters)
             self._check_report_name(name, where)
-            reports.append(Report(name, notebook, entry["notebook"], parameters, tuple(inputs)))
+            reports.append(
+                Report(name, notebook, entry["notebook"], parameters, tuple(inputs), results)
+            )
         return reports
 
     def _check_name(self, name: str, declared: dict[str, Parameter], where: str) -> None:

@@ -15,6 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TextIO
 
+from ..paths import pinned_results
 from .batch import TIMINGS, RunOptions, run
 
 IGNORED = {TIMINGS}
@@ -61,7 +62,8 @@ def verify(options: RunOptions, out: TextIO | None = None) -> int:
     """Rebuild the selected, already published reports in scratch; 0 if all identical, else 1.
 
     The rebuild names its folder as the published one (``published_as``), so paths written
-    into notebooks match; the published reports are only read.
+    into notebooks match; the published reports are only read. The rebuild computes its stored
+    results afresh, in a scratch results store: it checks the numbers, not only their rendering.
     """
     stream = out or sys.stdout
 
@@ -73,10 +75,11 @@ def verify(options: RunOptions, out: TextIO | None = None) -> int:
     ).absolute()
     with tempfile.TemporaryDirectory(prefix="analysis-verify-") as scratch:
         log = io.StringIO()
-        status = run(
-            replace(options, reports_dir=Path(scratch), force=True, published_as=reports_dir),
-            out=log,
-        )
+        with pinned_results(Path(scratch) / ".results"):
+            status = run(
+                replace(options, reports_dir=Path(scratch), force=True, published_as=reports_dir),
+                out=log,
+            )
         if status != 0:
             say(
                 log.getvalue()
