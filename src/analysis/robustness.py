@@ -145,7 +145,7 @@ def _test_variant(
 ) -> dict:
     prepared = prepare(variant, tables, study)
     model = fit_design(prepared.design)
-    scale = effect_scale(variant, prepared.design, model.effect_ratio)
+    scale = effect_scale(variant, prepared.design, model.effect_ratio, prepared.unit)
     row = model.term(variant.focal)
     estimate, se = float(row["estimate"]), float(row["std_error"])
     if variant.scope == "global":
