@@ -8,7 +8,9 @@ it needs a label.
 
 from __future__ import annotations
 
+import re
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -76,6 +78,20 @@ def outcome(name: str) -> str:
 def column(name: str) -> str:
     """A table column's header (``irr_low`` → "IRR, lower 95%")."""
     return _load()["columns"].get(name, {}).get("label", name)
+
+
+#: A column name written as code (lower case, digits, underscores): it needs a label to be shown.
+_CODE_NAME = re.compile(r"^[a-z][a-z0-9_]*( [a-z0-9_]+)*$")
+
+
+def unlabelled(names: Iterable) -> list[str]:
+    """The column names a table would show raw: code-like names without a label. A name that
+    is data (a border code such as ``KGZ-TJK``, a year) or already words with capitals or
+    signs (``95% CI``) is shown as it is."""
+    columns = _load()["columns"]
+    return [
+        str(n) for n in names if isinstance(n, str) and _CODE_NAME.match(n) and n not in columns
+    ]
 
 
 def column_format(name: str) -> str | None:
