@@ -102,7 +102,7 @@ def site(tmp_path_factory) -> Path:
     )
     out = io.StringIO()
     assert run(options, out) == 0  # every report fresh: only the site is rewritten
-    assert out.getvalue().splitlines()[-1] == f"landing page: {reports / 'index.html'}"
+    assert out.getvalue().splitlines()[-1] == "landing page: reports/index.html"
     return reports
 
 

@@ -165,3 +165,11 @@ def test_every_figure_keeps_the_frame_it_was_drawn_from():
     fig, _ = plt.subplots()
     assert figures.drawn_from(fig) is None  # not drawn here: the caller passes its data
     plt.close("all")
+
+
+def test_the_headline_forest_draws_an_interval_unbounded_above_to_the_edge():
+    row = {"id": "H1c", "outcome_label": "Catalogued incidents", "effect": 1.6, "ci_low": 0.33,
+           "ci_high": None, "ci_unbounded": True, "effect_label": "IRR per SD", "verdict": "cannot_tell"}  # fmt: skip
+    fig = figures.headline_forest([row])
+    assert _arrowheads(fig.axes[0]) == [">"] and figures.OPEN_END_NOTE in _texts(fig)
+    plt.close(fig)

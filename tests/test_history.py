@@ -64,6 +64,7 @@ def test_the_state_and_what_changed_between_two_states(tmp_path):
 def test_builds_are_kept_by_commit_and_a_rerun_keeps_nothing_new(tmp_path):
     reports = tmp_path / "reports"
     assert history.record(reports, {"commit": "c1", "dirty": False}) is None  # nothing published
+    assert history.Build("x", None, None).label == "no git commit"
     _quote(reports, "a", answer=1.0)
     first = history.record(reports, {"commit": "c1", "dirty": False})
     assert first is not None and history.record(reports, {"commit": "c1", "dirty": False}) is None

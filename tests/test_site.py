@@ -59,16 +59,25 @@ def test_the_landing_page_answers_first_then_shows_the_forest_then_one_line_per_
     assert _landing(headline) == _landing(headline)
 
 
-def test_coverage_is_a_short_label_explained_once_in_a_numbered_note(headline):
-    page = _landing(headline)
-    catalogue = "catalogue sample; denser after 2018"
-    rows = [r for r in headline["rows"] if r["coverage_text"] == catalogue]
+def test_coverage_is_a_short_word_explained_once_in_a_numbered_note(headline):
+    rows = [r for r in headline["rows"] if r["coverage_control"] == "year effects"]
     assert len(rows) > 3
+    rows[0]["coverage_text"] = "A difference in detection of ×2.34 would produce it."  # its own
+    odd = next(r for r in headline["rows"] if r["coverage_control"] == "one counter's own count")
+    odd["coverage_control"] = "a control the label map does not explain"
+    page = _landing(headline)
     note = page.index('<ol class="notes"')
-    assert page[note:].count(f">{catalogue}</li>") == 1  # the explanation, once
-    number = page[note:].split(f">{catalogue}</li>")[0].rsplit('id="coverage-', 1)[1][0]
+    explained = site.e(site.labels.coverage("year effects"))
+    assert page[note:].count(f">{explained}</li>") == 1  # the explanation, once
+    number = page[note:].split(f">{explained}</li>")[0].rsplit('id="coverage-', 1)[1][0]
     assert page.count(f'href="#coverage-{number}"') == len(rows)  # each row points to it
-    assert page[:note].count("year effects: cannot assess") == len(rows)
+    assert page[:note].count(f'cannot assess</span><sup><a href="#coverage-{number}"') == len(rows)
+    assert 'title="A difference in detection of ×2.34 would produce it.">' in page  # on hover
+    assert f">{odd['coverage_text']}</li>" in page[note:]  # no explanation: the row's own note
+    assert '>yes</span><sup><a href="#coverage-' in page  # coverage could produce it
+    assert "≥ 4.70" in page and "none" in page  # the detectable effect, with its direction
+    failed = next(r for r in headline["rows"] if r["verdict"] == "not_testable")
+    assert f'<td colspan="3" class="why">{site.e(failed["verdict_sentence"])}</td>' in page
 
 
 def test_the_findings_are_written_from_the_verdicts_and_follow_them(headline):

@@ -623,7 +623,8 @@ def forest(
 
 def headline_forest(rows: Sequence[dict], *, source: str = CASE_MODELS):
     """The study's forest plot from headline rows (``reports/90_summary/headline.json``): one
-    line per claim and outcome, grouped by claim, coloured by verdict, scale per row."""
+    line per claim and outcome, grouped by claim, coloured by verdict, scale per row; an
+    interval without a finite upper bound runs to the edge with an arrow."""
     frame = pd.DataFrame(
         [
             {
@@ -631,7 +632,10 @@ def headline_forest(rows: Sequence[dict], *, source: str = CASE_MODELS):
                 "outcome": row["outcome_label"],
                 "effect": row["effect"],
                 "ci_low": row["ci_low"],
-                "ci_high": row["ci_high"],
+                # an interval unbounded above is null in JSON: drawn open to the edge, not dropped
+                "ci_high": np.inf
+                if row["ci_unbounded"] and row["ci_high"] is None
+                else row["ci_high"],
                 "scale": row["effect_label"],
                 "verdict": row["verdict"],
             }

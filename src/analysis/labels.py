@@ -18,7 +18,7 @@ from pathlib import Path
 from .errors import ConfigError
 
 LABELS_PATH = Path(__file__).with_name("labels.toml")
-SECTIONS = ("terms", "outcomes", "columns", "dimensions", "verdicts")
+SECTIONS = ("terms", "outcomes", "columns", "dimensions", "coverage", "verdicts")
 FORMATS = ("ratio", "p", "estimate", "count", "year", "share")
 VERDICT_CODES = (
     "evidence",
@@ -101,6 +101,12 @@ def column_format(name: str) -> str | None:
 
 def dimension(name: str) -> str:
     return _load()["dimensions"].get(name, name)
+
+
+def coverage(control: str) -> str | None:
+    """What a coverage control means for the estimate, said once for every test it applies
+    to; None for a control the map does not explain (each row's own note does)."""
+    return _load().get("coverage", {}).get(control)
 
 
 def verdict(code: str) -> Verdict:

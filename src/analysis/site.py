@@ -78,7 +78,8 @@ ROW_FIELDS = {
     "power_text": OPTIONAL_TEXT,
     "mde": NUMBER,
     "coverage_text": OPTIONAL_TEXT,
-    "coverage_label": OPTIONAL_TEXT,
+    "coverage_control": OPTIONAL_TEXT,
+    "coverage_could_produce": OPTIONAL_FLAG,
     "coverage_share_low": NUMBER,
     "coverage_share_high": NUMBER,
     "verdict": TEXT,
@@ -305,6 +306,7 @@ td small,th small{color:#555;display:block;font-size:.82em;white-space:normal}
 figure.forest{margin:.4em 0 1em}
 td .more{font-size:.8em;margin-left:.3em}
 td .when{font-size:.82em;color:#555;white-space:nowrap}
+td.why{font-size:.85em;color:#444}
 .headline td{padding:4px 6px}
 .notes{font-size:.85em;color:#333;margin:.4em 0 .8em 1.2em;padding:0}
 table.changes{margin:.4em 0 .8em;font-size:.9em}
@@ -550,36 +552,39 @@ def headline_table(rows: Sequence[dict], reports: dict[str, ReportLink]) -> str:
     notes: dict[str, int] = {}
     for row in rows:
         if row["coverage_text"]:
-            notes.setdefault(row["coverage_text"], len(notes) + 1)
+            notes.setdefault(_coverage_note(row), len(notes) + 1)
     head = (
         '<table class="headline"><colgroup>'
-        '<col style="width:19%"><col style="width:22%"><col style="width:18%">'
-        '<col style="width:6%"><col style="width:8%"><col style="width:13%">'
-        '<col style="width:14%"></colgroup><thead><tr>'
+        '<col style="width:17%"><col style="width:17%"><col style="width:26%">'
+        '<col style="width:6%"><col style="width:8%"><col style="width:11%">'
+        '<col style="width:15%"></colgroup><thead><tr>'
         "<th>Claim</th><th>Outcome, window</th>"
         '<th class="num">Effect [95% interval]</th>'
         '<th class="num" title="the reported small-sample test">p</th>'
         '<th class="num" title="the smallest effect the reported test detects with the target '
         'power (power on hover; none: no effect in the searched range reaches it)">Detectable'
-        "</th><th>Coverage</th><th>Verdict</th></tr></thead><tbody>"
+        '</th><th title="could a difference in the coverage of the outcome alone produce '
+        'the estimate? (the numbered note explains)">Coverage could produce it</th>'
+        "<th>Verdict</th></tr></thead><tbody>"
     )
     lines = [head]
     for group in claim_groups(rows):
         for i, row in enumerate(group):
             cells = []
             if i == 0:
-                focal = labels.term(row["focal"]) if row["focal"] else row["claim"]
+                focal = f"<small>{e(labels.term(row['focal']))}</small>" if row["focal"] else ""
                 cells.append(
                     f'<td class="claim" rowspan="{len(group)}" title="{e(row["claim"])}">'
                     f"{_link(reports, row['report'], row['id'], strong=True)} "
                     f'<span class="more">{_link(reports, row["robustness"], "robustness")}</span>'
-                    f"<small>{e(focal)}</small></td>"
+                    f"{focal}</td>"
                 )
+            when = (
+                "" if row["window"] == MISSING else f' <span class="when">{e(row["window"])}</span>'
+            )
+            cells.append(f"<td>{e(row['outcome_label'])}{when}</td>")
+            cells += _numbers(row)
             cells += [
-                f'<td>{e(row["outcome_label"])} <span class="when">{e(row["window"])}</span></td>',
-                f'<td class="num">{e(_interval(row))}<small>{e(row["effect_label"])}</small></td>',
-                f'<td class="num" title="{e(_p_note(row))}">{e(_p(row["p"]))}</td>',
-                f'<td class="num" title="{e(row["power_text"] or "")}">{e(_detectable(row))}</td>',
                 f"<td>{_coverage(row, notes)}</td>",
                 f"<td>{verdict_badge(row['verdict'])}</td>",
             ]
@@ -592,20 +597,46 @@ def headline_table(rows: Sequence[dict], reports: dict[str, ReportLink]) -> str:
     return "\n".join(lines)
 
 
+def _numbers(row: dict) -> list[str]:
+    """The effect, p and detectable-effect cells; a test without numbers says why instead."""
+    if row["verdict"] == "not_testable":
+        return [f'<td colspan="3" class="why">{e(row["verdict_sentence"])}</td>']
+    effect = f"{e(_interval(row))}<small>{e(row['effect_label'])}</small>"
+    power = e(row["power_text"] or "")
+    return [
+        f'<td class="num">{effect}</td>',
+        f'<td class="num" title="{e(_p_note(row))}">{e(_p(row["p"]))}</td>',
+        f'<td class="num" title="{power}">{e(_detectable(row))}</td>',
+    ]
+
+
 def _detectable(row: dict) -> str:
+    """The minimum detectable effect with its direction (a ratio below 1 is a decrease)."""
     if row["mde"] is not None:
-        return f"{row['mde']:.2f}"
+        return f"{'≤' if row['mde'] < 1 else '≥'} {row['mde']:.2f}"
     return "none" if row["power_text"] else MISSING
 
 
+#: Whether coverage alone could produce the estimate, in a word (``coverage_could_produce``).
+COULD_PRODUCE = {True: "yes", False: "no", None: "cannot assess"}
+
+
+def _coverage_note(row: dict) -> str:
+    """The numbered note under the table that explains a row's coverage cell: what its coverage
+    control means (``labels.toml``), shared by every row with that control; else the row's own
+    check."""
+    return labels.coverage(row["coverage_control"] or "") or row["coverage_text"]
+
+
 def _coverage(row: dict, notes: dict[str, int]) -> str:
-    """The short label, and the number of the note that explains it."""
-    text = row["coverage_text"]
-    label = row["coverage_label"] or (MISSING if not text else "see note")
-    if not text:
-        return e(label)
-    n = notes[text]
-    return f'{e(label)}<sup><a href="#coverage-{n}" title="{e(text)}">{n}</a></sup>'
+    """Whether coverage alone could produce the estimate, the number of the note that explains
+    the control, and the row's own check on hover."""
+    if not row["coverage_text"]:
+        return MISSING
+    n = notes[_coverage_note(row)]
+    word = COULD_PRODUCE[row["coverage_could_produce"]]
+    own = e(row["coverage_text"])
+    return f'<span title="{own}">{e(word)}</span><sup><a href="#coverage-{n}">{n}</a></sup>'
 
 
 def _interval(row: dict) -> str:

@@ -164,7 +164,8 @@ def headline_row(result: HypothesisResult) -> dict:
         "power_text": verdicts.power_text(result),
         "mde": None if power is None or not power.achieved else _finite(power.mde),
         "coverage_text": "" if coverage is None else coverage.note,
-        "coverage_label": None if coverage is None else coverage_label(coverage),
+        "coverage_control": None if coverage is None else coverage.control,
+        "coverage_could_produce": None if coverage is None else coverage.could_produce,
         "coverage_share_low": None
         if coverage is None or not coverage.bounds
         else _finite(coverage.bounds[0]),
@@ -228,7 +229,8 @@ def _failure_row(failure) -> dict:
         "oversized": None,
         "power_text": None,
         "coverage_text": None,
-        "coverage_label": None,
+        "coverage_control": None,
+        "coverage_could_produce": None,
         "verdict": "not_testable",
         "verdict_label": VERDICTS["not_testable"],
         "verdict_reasons": [],
@@ -237,20 +239,6 @@ def _failure_row(failure) -> dict:
         "report": f"10_hypothesis-{failure.hypothesis_id}",
         "robustness": f"20_robustness-{failure.hypothesis_id}",
     }
-
-
-#: What the coverage check says of the estimate, in a few words (``CoverageCheck.could_produce``).
-COULD_PRODUCE = {
-    True: "could produce it",
-    False: "could not produce it",
-    None: "cannot assess",
-}
-
-
-def coverage_label(check) -> str:
-    """The coverage control and whether coverage alone could produce the estimate, short
-    enough for a table cell (the check's note explains it)."""
-    return f"{check.control}: {COULD_PRODUCE[check.could_produce]}"
 
 
 def _finite(value) -> float | None:

@@ -55,7 +55,7 @@ class Build:
 
     @property
     def label(self) -> str:
-        commit = (self.commit or "no git commit")[:12]
+        commit = self.commit[:12] if self.commit else "no git commit"
         return commit + (" + uncommitted changes" if self.dirty else "")
 
 
