@@ -705,11 +705,14 @@ def changes_section(changes: Sequence, since: str) -> str:
     if not changes:
         return head + "no verdict and no cited number changed.</p></section>"
     counts = [
-        _count(len(verdicts), "verdict"),
-        _count(len(numbers), "cited number"),
+        _count(len(found), what)
+        for found, what in ((verdicts, "verdict"), (numbers, "cited number"))
+        if found
     ]
-    parts = [head + f"{_and(counts)} changed. "
-             "<code>analysis diff REF</code> compares the reports with the build of any commit.</p>"]  # fmt: skip
+    said = f"{_and(counts)} changed" if counts else "no verdict and no cited number changed"
+    said += "; no verdict changed" if counts and not verdicts else ""
+    diff = "<code>analysis diff REF</code> compares the reports with the build of any commit."
+    parts = [f"{head}{said}. {diff}</p>"]
     if verdicts:
         rows = "".join(
             f"<tr><td>{e(c.what or c.key)}</td><td>{e(c.old or MISSING)}</td>"

@@ -201,7 +201,7 @@ def build_of(reports_dir: Path, commit: str) -> Build:
         Path(reports_dir) / HISTORY / INDEX,
         f"no build of commit {commit[:12]} is kept (kept: {listed})",
         hint=(
-            f"build it in its own checkout and compare the folders: `git worktree add "
+            f"Build it in its own checkout and compare the folders: `git worktree add "
             f"../at-{commit[:7]} {commit[:12]} && make -C ../at-{commit[:7]} reports`, then "
             f"`analysis diff --against ../at-{commit[:7]}/reports`"
         ),
