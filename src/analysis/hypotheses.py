@@ -263,13 +263,15 @@ def focal_unit(spec: HypothesisSpec, tables: Tables) -> str:
     so that "per SD" says in what; '' for 0/1 terms or where the rows disagree."""
     predictor = next((p for p in spec.predictors if p.column == spec.focal), None)
     if predictor is not None and tables.indicators is not None:
+        if "unit" not in tables.indicators:  # a table without units states none
+            return ""
         rows = tables.indicators[tables.indicators["indicator"] == predictor.indicator]
         if predictor.iso3 in set(rows["iso3"]):
             rows = rows[rows["iso3"] == predictor.iso3]
         units = rows["unit"].dropna().unique()
         return _transformed_unit(str(units[0]), predictor.transform) if len(units) == 1 else ""
     summed = next((t.sum_of for t in spec.milestone_terms if t.name == spec.focal), ())
-    if summed and tables.milestones is not None:
+    if summed and tables.milestones is not None and "unit" in tables.milestones:
         found = tables.milestones.set_index("milestone_id").loc[list(summed), "unit"]
         units = found.dropna().unique()
         return str(units[0]) if len(units) == 1 else ""
