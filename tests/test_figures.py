@@ -135,3 +135,41 @@ def test_the_report_shows_each_figure_with_its_caption_as_alt_text():
     assert 'alt="Counts &amp; &quot;rates&quot;"' in first and "<figcaption" in first
     assert reporting.figure_html(fig, 'Counts & "rates"') == first  # byte-stable
     plt.close(fig)
+
+
+def test_year_axes_show_whole_years_only():
+    fig, ax = plt.subplots()
+    years = np.arange(2008, 2025)
+    ax.bar(years, np.ones(len(years)), width=0.6)  # autoscaled ticks would read 2007.5, 2010.0
+    figures.year_axis(ax)
+    fig.canvas.draw()
+    shown = [t.get_text() for t in ax.get_xticklabels() if t.get_text()]
+    assert shown and all(label.isdigit() and len(label) == 4 for label in shown)
+    assert all(float(tick).is_integer() for tick in ax.get_xticks())
+    plt.close(fig)
+
+
+def test_every_figure_keeps_the_frame_it_was_drawn_from():
+    yearly = pd.DataFrame({"KGZ-TJK": [1, 3], "KGZ-UZB": [0, 2]}, index=[2020, 2021])
+    claims = pd.DataFrame({"dyad": ["KGZ-TJK"], "year": [2021], "stated_incidents": [5]})
+    timeline = figures.drawn_from(figures.incident_timeline(yearly, claims))
+    assert len(timeline) == 5 and set(timeline["layer"]) == {"catalogued", "stated"}
+    assert timeline.loc[timeline.layer == "stated", "incidents"].tolist() == [5]
+    severity = pd.DataFrame(
+        {"year": [2020, 2021], "incidents": [1, 3], "with_fatality_figure": [0, 1],
+         "stated_fatalities": pd.array([pd.NA, 2], dtype="Int64")}
+    )  # fmt: skip
+    assert figures.drawn_from(figures.severity_chart(severity)).equals(severity)
+    rows = pd.DataFrame({"term": ["trend"], "irr": [1.2], "irr_low": [0.9], "irr_high": [1.6]})
+    assert figures.drawn_from(figures.forest(rows, label="term"))["irr"].tolist() == [1.2]
+    fig, _ = plt.subplots()
+    assert figures.drawn_from(fig) is None  # not drawn here: the caller passes its data
+    plt.close("all")
+
+
+def test_the_headline_forest_draws_an_interval_unbounded_above_to_the_edge():
+    row = {"id": "H1c", "outcome_label": "Catalogued incidents", "effect": 1.6, "ci_low": 0.33,
+           "ci_high": None, "ci_unbounded": True, "effect_label": "IRR per SD", "verdict": "cannot_tell"}  # fmt: skip
+    fig = figures.headline_forest([row])
+    assert _arrowheads(fig.axes[0]) == [">"] and figures.OPEN_END_NOTE in _texts(fig)
+    plt.close(fig)

@@ -153,3 +153,17 @@ def test_a_likelihood_without_a_finite_maximum_is_not_reported_as_an_estimate(sh
     failed = {f.hypothesis_id: f.reason for f in results.failures}
     assert "no finite value" in failed["H7_delimitation_km"]
     assert not [r for r in results.results if abs(r.log_effect) > np.log(hypotheses.DIVERGED_RATIO)]
+
+
+def test_per_sd_says_what_the_sd_is_measured_in():
+    entries, tables = registry.load_registry(), Tables.load()
+    unit = {hid: hypotheses.focal_unit(spec, tables) for hid, spec in entries.items()}
+    assert unit["H1a"] == "percentage points of GDP"  # a diff of a share: percentage points
+    assert unit["H1c"] == "percentage points (annual %)"
+    assert unit["H1g"] == "log units of LCU per US$"
+    assert unit["H1j"] == "percentage points of % change in LCU per US$"
+    assert unit["H2a_arms_kgz"] == "TIV, millions (volume index, not US$)"
+    assert unit["H7_delimitation_km"] == "km of border"  # a milestone quantity
+    assert unit["H5"] == "incidents" and unit["H3"] == ""  # its own lag; a 0/1 term
+    without = Tables(indicators=tables.indicators.drop(columns="unit"))
+    assert hypotheses.focal_unit(entries["H1a"], without) == ""  # none stated, none invented

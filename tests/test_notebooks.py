@@ -2,12 +2,15 @@
 
 import ast
 import json
+import re
 from pathlib import Path
 
 import nbformat
 import papermill
 import pytest
 from conftest import ROOT
+
+from analysis import labels
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 TINY = {
@@ -87,3 +90,22 @@ def test_runs_with_plain_papermill(path, tmp_path):
         assert (out_dir / kind).is_dir() and any((out_dir / kind).iterdir()), (
             f"{path.name} saved no {kind} into output_dir"
         )
+    figures = {p.stem for p in (out_dir / "figures").glob("*.png")}
+    assert figures and figures == {p.stem for p in (out_dir / "figures").glob("*.csv")}, (
+        f"{path.name}: every figure offers its data as CSV"
+    )
+    shown = [
+        output["data"]["text/html"]
+        for cell in nbformat.read(tmp_path / path.name, as_version=4).cells
+        for output in cell.get("outputs", [])
+        if "text/html" in output.get("data", {})
+    ]
+    tables = [t for markup in shown for t in re.findall(r"<table.*?</table>", markup, re.DOTALL)]
+    assert tables and not [t[:200] for t in tables if "<td" not in t], (
+        f"{path.name} shows a table with a header and no rows"
+    )
+    headers = {h for t in tables for h in re.findall(r"<th[^>]*>([^<]*)</th>", t)}
+    assert not labels.unlabelled(headers), f"{path.name} shows raw column names"
+    assert "<code>reports/" in "".join(shown) or not (out_dir / "numbers.json").exists(), (
+        f"{path.name}: How to cite names the macro of each number"
+    )

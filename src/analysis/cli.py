@@ -155,6 +155,34 @@ def _cite(args: argparse.Namespace) -> int:
     return 0
 
 
+def _diff(args: argparse.Namespace) -> int:
+    from .runner import history
+
+    reports = paths.reports_dir(args.reports_dir)
+    if args.ref and args.against:
+        raise ConfigError("name a commit (REF) or a folder (--against), not both")
+    now = history.state(reports)
+    if args.against:
+        other = Path(args.against)
+        if not other.is_dir():
+            raise ConfigError(f"--against {other}: no such reports folder")
+        changes, since = history.compare(history.state(other), now), f"the reports in {other}"
+    elif args.ref:
+        build = history.build_of(reports, history.resolve(args.ref, paths.project_root()))
+        changes = history.compare(history.load(reports, build), now)
+        since = f"the build of {build.label}"
+    else:
+        last = history.last_changes(reports)
+        if last is None:
+            raise ConfigError(
+                f"fewer than two builds are kept in {reports / history.HISTORY}: run "
+                "`analysis run` after a change, or name a commit (analysis diff REF)"
+            )
+        changes, since = last[1], f"the build before the last ({last[0].label})"
+    print(history.as_text(changes, since), end="")
+    return 0
+
+
 def with_pandas_display(show) -> None:
     import pandas as pd
 
@@ -325,6 +353,25 @@ def build_parser() -> argparse.ArgumentParser:
         "--reports-dir", default=None, help="published reports (default: the project's reports/)"
     )
     cite.set_defaults(run=_cite)
+
+    diff = verbs.add_parser(
+        "diff",
+        help="which verdicts and cited numbers changed (old -> new), so you know which "
+        "citations to update",
+        description="List every verdict and every cited number (LaTeX macro) whose printed "
+        "value differs: the last build against the one before (no argument), the current "
+        "reports against the kept build of commit REF, or against another reports folder.",
+    )
+    diff.add_argument(
+        "ref", nargs="?", default=None, help="a commit, tag or branch whose build is kept"
+    )
+    diff.add_argument(
+        "--against", default=None, metavar="DIR", help="another reports folder to compare with"
+    )
+    diff.add_argument(
+        "--reports-dir", default=None, help="published reports (default: the project's reports/)"
+    )
+    diff.set_defaults(run=_diff)
     return parser
 
 

@@ -1,17 +1,19 @@
 """Figures over tidy frames. They never estimate and never save: ``reporting`` saves them.
 
 Each function returns a matplotlib Figure, so a notebook can show it and hand it to
-``ReportOutputs.figure``. Every figure is drawn inside :func:`style` (importing this module
+``ReportOutputs.figure``, which saves beside it the tidy frame it was drawn from
+(:func:`drawn_from`) as CSV. Every figure is drawn inside :func:`style` (importing this module
 changes no matplotlib setting), uses the Okabe–Ito palette, writes model terms and outcomes in
-words (``labels``), puts plain numbers on log axes (0.25, 0.5, 1, 2, 4) and ends with a footer
-naming the units plotted and the source of the data (``units=`` and ``source=`` on every
-function; each has a default that says what it draws).
+words (``labels``), puts plain numbers on log axes (0.25, 0.5, 1, 2, 4) and whole years on year
+axes (:func:`year_axis`), and ends with a footer naming the units plotted and the source of the
+data (``units=`` and ``source=`` on every function; each has a default that says what it draws).
 """
 
 from __future__ import annotations
 
 import functools
 import textwrap
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
@@ -21,7 +23,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 from cycler import cycler
-from matplotlib.ticker import FixedLocator, FuncFormatter, NullLocator
+from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullLocator
 
 from . import labels
 
@@ -76,6 +78,28 @@ _STYLE = {
     "legend.frameon": False,
     "figure.dpi": 100,
 }
+
+
+_DRAWN_FROM: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def drawn_from(fig) -> pd.DataFrame | None:
+    """The tidy frame a figure of this module was drawn from (None for any other figure)."""
+    return _DRAWN_FROM.get(fig)
+
+
+def _offer(fig, frame: pd.DataFrame):
+    """Keep ``frame`` as the data of ``fig`` (saved as CSV beside it), and return ``fig``."""
+    _DRAWN_FROM[fig] = frame.reset_index(drop=True)
+    return fig
+
+
+def year_axis(ax, axis: str = "x") -> None:
+    """Ticks at whole years only, written as years (2008, not 2007.5 or 2,008)."""
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    target.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
+    target.set_major_formatter(FuncFormatter(lambda value, _position: f"{value:.0f}"))
+    target.set_minor_locator(NullLocator())
 
 
 @contextmanager
@@ -232,7 +256,27 @@ def incident_timeline(
         strip.set_xticks(x, [str(y) if y % 2 == 0 else "" for y in years])
     fig.tight_layout()
     footer(fig, units, source + note)
-    return fig
+    return _offer(fig, _timeline_data(yearly, claims, milestones))
+
+
+def _timeline_data(yearly, claims, milestones) -> pd.DataFrame:
+    """One long frame of what the timeline draws: catalogued counts per year and dyad, stated
+    counts, milestones (``layer`` says which)."""
+    parts = [
+        yearly.rename_axis(index="year", columns="dyad")
+        .stack()
+        .rename("incidents")
+        .reset_index()
+        .assign(layer="catalogued")
+    ]
+    if claims is not None and len(claims):
+        parts.append(
+            claims.rename(columns={"stated_incidents": "incidents"}).assign(layer="stated")
+        )
+    if milestones is not None and len(milestones):
+        parts.append(milestones.assign(layer="milestone"))
+    frame = pd.concat(parts, ignore_index=True)
+    return frame[["layer", *[c for c in frame.columns if c != "layer"]]]
 
 
 def _year_position(years: Sequence[int]) -> Callable[[pd.Timestamp], float | None]:
@@ -401,7 +445,7 @@ def monthly_bars(
     ax.legend(fontsize=8, loc="upper left")
     fig.tight_layout()
     footer(fig, units, source)
-    return fig
+    return _offer(fig, profile)
 
 
 @_styled
@@ -432,13 +476,13 @@ def severity_chart(
     ax2.yaxis.set_minor_locator(NullLocator())
     ax.set_ylabel("incidents")
     ax2.set_ylabel("stated fatalities")
-    ax.xaxis.get_major_locator().set_params(integer=True)
+    year_axis(ax)
     handles = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
     ax.legend(handles=handles, fontsize=8, loc="upper left")
     ax2.grid(False)
     fig.tight_layout()
     footer(fig, units, source)
-    return fig
+    return _offer(fig, severity)
 
 
 # --- estimates ---------------------------------------------------------------------------------
@@ -481,7 +525,7 @@ def forest(
             fontsize=10,
         )
         footer(fig, "", source)
-        return fig
+        return _offer(fig, frame)
     names = [
         labels.term(str(v)) if label in ("term", "focal") else str(v) for v in frame[label].tolist()
     ]
@@ -574,12 +618,13 @@ def forest(
         )
     fig.tight_layout()
     footer(fig, units, source)
-    return fig
+    return _offer(fig, frame)
 
 
 def headline_forest(rows: Sequence[dict], *, source: str = CASE_MODELS):
     """The study's forest plot from headline rows (``reports/90_summary/headline.json``): one
-    line per claim and outcome, grouped by claim, coloured by verdict, scale per row."""
+    line per claim and outcome, grouped by claim, coloured by verdict, scale per row; an
+    interval without a finite upper bound runs to the edge with an arrow."""
     frame = pd.DataFrame(
         [
             {
@@ -587,7 +632,10 @@ def headline_forest(rows: Sequence[dict], *, source: str = CASE_MODELS):
                 "outcome": row["outcome_label"],
                 "effect": row["effect"],
                 "ci_low": row["ci_low"],
-                "ci_high": row["ci_high"],
+                # an interval unbounded above is null in JSON: drawn open to the edge, not dropped
+                "ci_high": np.inf
+                if row["ci_unbounded"] and row["ci_high"] is None
+                else row["ci_high"],
                 "scale": row["effect_label"],
                 "verdict": row["verdict"],
             }
@@ -647,7 +695,27 @@ def small_sample_checks(results, *, source: str = CASE_MODELS):
         "score statistic; bars: the reported test's reference distribution with no effect",
         source,
     )
-    return fig
+    return _offer(fig, _null_data(tested))
+
+
+def _null_data(tested) -> pd.DataFrame:
+    """Each test's observed statistic and the statistics of its reference distribution."""
+    frames = []
+    for result in tested:
+        test = result.test
+        null = test.null_statistics[np.isfinite(test.null_statistics)]
+        frames.append(
+            pd.DataFrame(
+                {
+                    "claim": result.hypothesis_id,
+                    "outcome": result.outcome_label,
+                    "test": test.method,
+                    "kind": ["observed", *["reference"] * len(null)],
+                    "statistic": [test.statistic, *null],
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
 
 
 @_styled
@@ -678,7 +746,27 @@ def power_curves(results, *, source: str = SIMULATION):
         ax.legend(fontsize=8)
     fig.tight_layout()
     footer(fig, "share of simulated samples in which the reported test rejects at 5%", source)
-    return fig
+    return _offer(fig, _power_data(tested))
+
+
+def _power_data(tested) -> pd.DataFrame:
+    """Each reachable test's power curve, with its minimum detectable effect and target."""
+    frames = [
+        r.power.curve.sort_values("effect").assign(
+            claim=r.hypothesis_id,
+            outcome=r.outcome_label,
+            scale=r.effect.label(),
+            target=r.power.target,
+            mde=r.power.mde,
+        )
+        for r in tested
+        if r.power.reachable
+    ]
+    columns = ["claim", "outcome", "scale", "target", "mde"]
+    if not frames:
+        return pd.DataFrame(columns=columns)
+    frame = pd.concat(frames, ignore_index=True)
+    return frame[[*columns, *[c for c in frame.columns if c not in columns]]]
 
 
 def _panel_note(ax, text: str, *, width: int) -> None:
@@ -712,40 +800,37 @@ def coverage_panels(results, *, source: str = CATALOGUE):
                bottom=shares["low"].to_numpy()[~known], color="none", edgecolor=GREY, hatch="///",
                width=0.6, label="no stated count: range assumed")  # fmt: skip
         ax.axhline(1.0, color=INK, lw=0.8)
+        year_axis(ax)
         ax.set_ylabel("catalogued / counted")
         ax.set_title(f"{_panel_title(result)} ({check.control})", fontsize=9)
         ax.legend(fontsize=7, loc="upper left")
     fig.tight_layout()
     footer(fig, "share of a counter's yearly count that the catalogue holds (1 = all)", source)
-    return fig
+    return _offer(fig, _coverage_data(tested))
+
+
+def _coverage_data(tested) -> pd.DataFrame:
+    """Each test's detection shares per year (stated, or the range assumed)."""
+    frames = [
+        r.coverage.share_table().assign(claim=r.hypothesis_id, outcome=r.outcome_label)
+        for r in tested
+        if r.coverage is not None
+    ]
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return pd.DataFrame(columns=["claim", "outcome"])
+    frame = pd.concat(frames, ignore_index=True)
+    first = ["claim", "outcome"]
+    return frame[[*first, *[c for c in frame.columns if c not in first]]]
 
 
 def _message(text: str, source: str):
+    """A figure that says in words why there is nothing to draw (and has no data)."""
     fig, ax = plt.subplots(figsize=(6, 1.2))
     ax.axis("off")
     ax.text(0.5, 0.5, text, ha="center", va="center", fontsize=9)
     footer(fig, "", source)
-    return fig
-
-
-@_styled
-def observed_vs_fitted(
-    periods: pd.Index,
-    observed: np.ndarray,
-    fitted: np.ndarray,
-    *,
-    units: str = "incidents per period",
-    source: str = CASE_MODELS,
-):
-    fig, ax = plt.subplots(figsize=(8, 3.2))
-    x = periods.to_timestamp() if hasattr(periods, "to_timestamp") else periods
-    ax.plot(x, observed, color=GREY, lw=1, label="observed")
-    ax.plot(x, fitted, color=OKABE_ITO["blue"], lw=1.4, label="fitted")
-    ax.set_ylabel("incidents")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    footer(fig, units, source)
-    return fig
+    return _offer(fig, pd.DataFrame({"message": [text]}))
 
 
 @_styled
@@ -800,4 +885,4 @@ def specification_curve(
     bottom.set_xlabel("specification (sorted by estimate)")
     fig.tight_layout()
     footer(fig, units, source)
-    return fig
+    return _offer(fig, ordered.assign(position=x))

@@ -124,6 +124,7 @@ class Prepared:
     panel: Panel | GlobalPanel
     design: Design
     shares: pd.DataFrame | None  # detection-share ranges per year (catalogue outcomes)
+    unit: str = ""  # what the focal term is measured in (EffectScale.unit)
 
 
 def _series(spec: HypothesisSpec, study: Study) -> OutcomeSeries:
@@ -287,7 +288,42 @@ def prepare(spec: HypothesisSpec, tables: Tables, study: Study | None = None) ->
     shares = None
     if series.kind in ("catalogue", "catalogue_adjusted"):
         shares = _share_ranges(spec, tables, panel)
-    return Prepared(spec, series, panel, design, shares)
+    return Prepared(spec, series, panel, design, shares, focal_unit(spec, tables))
+
+
+def focal_unit(spec: HypothesisSpec, tables: Tables) -> str:
+    """What one unit of the focal term is, from the data's own unit columns (an indicator's in
+    data/indicators.csv as transformed, a milestone quantity's) or the outcome for its own lag,
+    so that "per SD" says in what; '' for 0/1 terms or where the rows disagree."""
+    predictor = next((p for p in spec.predictors if p.column == spec.focal), None)
+    if predictor is not None and tables.indicators is not None:
+        if "unit" not in tables.indicators:  # a table without units states none
+            return ""
+        rows = tables.indicators[tables.indicators["indicator"] == predictor.indicator]
+        if predictor.iso3 in set(rows["iso3"]):
+            rows = rows[rows["iso3"] == predictor.iso3]
+        units = rows["unit"].dropna().unique()
+        return _transformed_unit(str(units[0]), predictor.transform) if len(units) == 1 else ""
+    summed = next((t.sum_of for t in spec.milestone_terms if t.name == spec.focal), ())
+    if summed and tables.milestones is not None and "unit" in tables.milestones:
+        found = tables.milestones.set_index("milestone_id").loc[list(summed), "unit"]
+        units = found.dropna().unique()
+        return str(units[0]) if len(units) == 1 else ""
+    return spec.outcome.column.replace("_", " ") if spec.focal == spec.lag_term else ""
+
+
+def _transformed_unit(unit: str, transform: str) -> str:
+    """The unit of an indicator after its transform: a spread of per cents is in percentage
+    points, of logs in log units."""
+    if transform == "log":
+        return f"log units of {unit}"
+    if transform in ("pct_change", "log_diff"):
+        return f"percentage points of % change in {unit}"
+    if unit.startswith("%"):
+        return f"percentage points {unit[1:].strip()}".strip()
+    if "%" in unit or "percent" in unit:
+        return f"percentage points ({unit})"
+    return unit
 
 
 def _why_untestable(spec, series: OutcomeSeries, panel, model_spec, exc: ModelError) -> str:
@@ -327,14 +363,14 @@ def fit_only(spec: HypothesisSpec, tables: Tables, study: Study | None = None):
     return fit_design(prepare(spec, tables, study).design)
 
 
-def effect_scale(spec: HypothesisSpec, design: Design, ratio: str) -> EffectScale:
+def effect_scale(spec: HypothesisSpec, design: Design, ratio: str, unit: str = "") -> EffectScale:
     """Per switch for a 0/1 focal term, else per standard deviation of the predictor as it
-    enters the model (units differ wildly across predictors); the ratio is what the fitted
-    family makes of exp(coefficient)."""
+    enters the model (units differ wildly across predictors; ``unit`` says what the SD is
+    measured in); the ratio is what the fitted family makes of exp(coefficient)."""
     x = design.column(spec.focal)
     if spec.is_binary_focal or set(np.unique(x)) <= {0.0, 1.0}:
         return EffectScale(ratio, "switch")
-    return EffectScale(ratio, "sd", sd=float(np.std(x, ddof=1)))
+    return EffectScale(ratio, "sd", sd=float(np.std(x, ddof=1)), unit=unit)
 
 
 def procedure(prepared: Prepared, settings: TestSettings, study: Study, n_perm: int, purpose: str):
@@ -434,7 +470,7 @@ def finite_fit(spec: HypothesisSpec, prepared: Prepared):
     """The fitted model and its effect scale, or a ModelError where the focal estimate has no
     finite maximum (so neither the report nor the multiplicity count treats it as a test)."""
     model = fit_design(prepared.design)
-    scale = effect_scale(spec, prepared.design, model.effect_ratio)
+    scale = effect_scale(spec, prepared.design, model.effect_ratio, prepared.unit)
     estimate = float(model.term(spec.focal)["estimate"])
     if not abs(estimate * scale.multiplier) <= math.log(DIVERGED_RATIO):
         raise ModelError(

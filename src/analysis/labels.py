@@ -8,7 +8,9 @@ it needs a label.
 
 from __future__ import annotations
 
+import re
 import tomllib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -16,7 +18,7 @@ from pathlib import Path
 from .errors import ConfigError
 
 LABELS_PATH = Path(__file__).with_name("labels.toml")
-SECTIONS = ("terms", "outcomes", "columns", "dimensions", "verdicts")
+SECTIONS = ("terms", "outcomes", "columns", "dimensions", "coverage", "verdicts")
 FORMATS = ("ratio", "p", "estimate", "count", "year", "share")
 VERDICT_CODES = (
     "evidence",
@@ -78,6 +80,20 @@ def column(name: str) -> str:
     return _load()["columns"].get(name, {}).get("label", name)
 
 
+#: A column name written as code (lower case, digits, underscores): it needs a label to be shown.
+_CODE_NAME = re.compile(r"^[a-z][a-z0-9_]*( [a-z0-9_]+)*$")
+
+
+def unlabelled(names: Iterable) -> list[str]:
+    """The column names a table would show raw: code-like names without a label. A name that
+    is data (a border code such as ``KGZ-TJK``, a year) or already words with capitals or
+    signs (``95% CI``) is shown as it is."""
+    columns = _load()["columns"]
+    return [
+        str(n) for n in names if isinstance(n, str) and _CODE_NAME.match(n) and n not in columns
+    ]
+
+
 def column_format(name: str) -> str | None:
     """How the column's numbers are written (see labels.toml), or None to decide from the values."""
     return _load()["columns"].get(name, {}).get("format")
@@ -85,6 +101,12 @@ def column_format(name: str) -> str | None:
 
 def dimension(name: str) -> str:
     return _load()["dimensions"].get(name, name)
+
+
+def coverage(control: str) -> str | None:
+    """What a coverage control means for the estimate, said once for every test it applies
+    to; None for a control the map does not explain (each row's own note does)."""
+    return _load().get("coverage", {}).get(control)
 
 
 def verdict(code: str) -> Verdict:

@@ -7,10 +7,13 @@ the same bytes (no creation dates in PDF/SVG/PNG metadata, fixed SVG ids, fixed 
 so a diff between two runs shows only real changes.
 
 What a reader sees in the HTML report: each figure as an image whose alt text is its caption
-(the caption is printed under it too), tables with human labels and aligned columns
-(``formatting.display_frame``; the CSV keeps the raw names and values), and the helpers a
-notebook opens and closes with: :func:`show_verdict` (the answer first), :func:`show_summary`,
-and :func:`show_details` (technical output collapsed).
+(the caption is printed under it too) with links to its data as CSV (the tidy frame it was drawn
+from) and to the PDF and SVG; tables with human labels and aligned columns
+(``formatting.display_frame``; the CSV keeps the raw names and values), where a table without
+rows is one sentence saying what is absent and why; and the helpers a notebook opens and closes
+with: :func:`show_verdict` (the answer first), :func:`show_summary`, :func:`show_details`
+(technical output collapsed) and :meth:`ReportOutputs.how_to_cite` (which names the macro of
+every number the report quotes).
 
 Number macros: ``numbers.tex`` defines one LaTeX macro per number, named from its key by
 :func:`macro_name` (``"H1a IRR low"`` → ``\\HOneaIRRLow``): words are split at anything that
@@ -33,11 +36,12 @@ from pathlib import Path
 import matplotlib
 import pandas as pd
 
-from . import site
+from . import citation, figures, labels, site
 from .errors import ConfigError
 from .formatting import display_frame, html_table, latex_escape, latex_table, markdown_table
 
 FIGURE_FORMATS = ("pdf", "png", "svg")
+OPEN_MACROS = 12  # a report quoting more numbers lists their macros in a collapsed section
 SCREEN_DPI = 144  # the figure shown in the report: 1.5 image pixels per CSS pixel, sharp on HiDPI
 _DIGITS = ("Zero", "One", "Two", "Three", "Four", "Five", "Six", "Seven", "Eight", "Nine")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_\-]*$")
@@ -84,9 +88,17 @@ class ReportOutputs:
         folder.mkdir(parents=True, exist_ok=True)
         return folder
 
-    def figure(self, fig, name: str, caption: str = "") -> None:
-        """Save ``fig`` as PDF, PNG and SVG with stable names and clock-free metadata."""
+    def figure(self, fig, name: str, caption: str = "", data: pd.DataFrame | None = None) -> None:
+        """Save ``fig`` as PDF, PNG and SVG with stable names and clock-free metadata, and the
+        tidy frame it was drawn from as CSV beside it: ``data``, else the frame a function of
+        :mod:`figures` attached (:func:`figures.drawn_from`)."""
         _check_name(name, "figure")
+        data = figures.drawn_from(fig) if data is None else data
+        if data is None:
+            raise ConfigError(
+                f"figure '{name}' carries no data: pass data=<the tidy frame it was drawn from> "
+                "(every figure offers its data as CSV)"
+            )
         if self.saving:
             folder = self._folder("figures")
             with matplotlib.rc_context(
@@ -100,11 +112,15 @@ class ReportOutputs:
                         bbox_inches="tight",
                         metadata=_FIXED_METADATA[fmt],
                     )
+            (folder / f"{name}.csv").write_text(
+                data.to_csv(index=False, lineterminator="\n"), encoding="utf-8"
+            )
             if caption:
                 (folder / f"{name}.caption.txt").write_text(
                     caption.strip() + "\n", encoding="utf-8"
                 )
-        _display_html(figure_html(fig, caption or name), caption or name)
+        files = f"figures/{name}" if self.saving else None
+        _display_html(figure_html(fig, caption or name, files=files), caption or name)
         import matplotlib.pyplot as plt
 
         plt.close(fig)
@@ -116,11 +132,28 @@ class ReportOutputs:
         caption: str = "",
         index: bool = False,
         collapsed: bool = False,
+        empty: str | None = None,
     ) -> None:
         """Save a frame as CSV (raw names and values), LaTeX (booktabs) and Markdown (labelled,
-        aligned, consistent digits); show it, inside a closed ``<details>`` if ``collapsed``."""
+        aligned, consistent digits); show it, inside a closed ``<details>`` if ``collapsed``.
+
+        A frame without rows is shown, and saved as LaTeX and Markdown, as the sentence
+        ``empty`` (what is absent and why; the CSV keeps the header): a header over nothing
+        tells a reader nothing. Every column needs a label in ``labels.toml`` (or a name that
+        is already words a reader knows, such as a border code), so no raw name is shown."""
         _check_name(name, "table")
         shown = frame.reset_index() if index else frame
+        raw = labels.unlabelled(shown.columns)
+        if raw:
+            raise ConfigError(
+                f"table '{name}': column(s) {raw} have no label; add them to "
+                f"{labels.LABELS_PATH} [columns] (what a reader sees in the header)"
+            )
+        if shown.empty and not empty:
+            raise ConfigError(
+                f"table '{name}' has no rows: pass empty='...', one sentence saying what is "
+                "absent and why"
+            )
         table = display_frame(shown)
         if self.saving:
             folder = self._folder("tables")
@@ -128,22 +161,23 @@ class ReportOutputs:
                 shown.to_csv(index=False, lineterminator="\n"), encoding="utf-8"
             )
             label = f"tab:{self.report}:{name}"
-            (folder / f"{name}.tex").write_text(
-                latex_table(
-                    table.header,
-                    table.rows,
-                    caption=caption or None,
-                    label=label,
+            if shown.empty:
+                tex = f"% {latex_escape(caption or name)}\n{latex_escape(empty)}\n"
+                md = f"{empty}\n"
+            else:
+                tex = latex_table(
+                    table.header, table.rows, caption=caption or None, label=label,
                     align=table.align,
-                ),
-                encoding="utf-8",
-            )
-            (folder / f"{name}.md").write_text(
-                markdown_table(table.header, table.rows, align=table.align), encoding="utf-8"
-            )
-        markup = html_table(table.header, table.rows, align=table.align)
-        if collapsed:
-            markup = site.details(caption or name, markup=markup)
+                )  # fmt: skip
+                md = markdown_table(table.header, table.rows, align=table.align)
+            (folder / f"{name}.tex").write_text(tex, encoding="utf-8")
+            (folder / f"{name}.md").write_text(md, encoding="utf-8")
+        if shown.empty:
+            markup = site.absent(caption or name, empty)
+        else:
+            markup = html_table(table.header, table.rows, align=table.align)
+            if collapsed:
+                markup = site.details(caption or name, markup=markup)
         _display_html(markup, caption or name)
 
     def paper_table(self, rows: Sequence[dict], name: str, caption: str) -> None:
@@ -185,6 +219,28 @@ class ReportOutputs:
             text = json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
             (folder / site.HEADLINE).write_text(text, encoding="utf-8")
 
+    def how_to_cite(self, tables: Sequence[str]) -> None:
+        """Close the report with how to cite it (software, data ``tables``, commit) and the LaTeX
+        macro of every number it quotes, so a paper cites each number by name."""
+        markdown(citation.how_to_cite(self.report, list(tables)))
+        if not self.numbers:
+            return
+        rows = [
+            [f"\\{entry['macro']}", entry["text"], entry["description"]]
+            for entry in dict(sorted(self.numbers.items())).values()
+        ]
+        intro = (
+            f"<p>The numbers this report quotes, each as a LaTeX macro in "
+            f"<code>reports/{html.escape(self.report)}/numbers.tex</code> "
+            f"(<code>\\input</code> it, then write the macro where the number goes):</p>"
+        )
+        table = html_table(["Macro", "Value", "What it is"], rows, align=["l", "r", "l"])
+        title = f"The {len(rows)} quoted numbers and their macros"
+        markup = (
+            intro + table if len(rows) <= OPEN_MACROS else site.details(title, markup=intro + table)
+        )
+        _display_html(markup, title)
+
     def _write_numbers(self) -> None:
         folder = Path(self.output_dir)
         folder.mkdir(parents=True, exist_ok=True)
@@ -225,9 +281,11 @@ def _format_quoted(value, digits: int) -> str:
     return f"{float(value):.{digits}f}"
 
 
-def figure_html(fig, caption: str) -> str:
+def figure_html(fig, caption: str, files: str | None = None) -> str:
     """The figure as the HTML report shows it: a PNG whose alt text is the caption, at its
-    natural size (never upscaled), with the caption under it."""
+    natural size (never upscaled), with the caption under it and, when saved (``files``: the
+    path of the saved files without extension, relative to the report), links to its data as
+    CSV and to the PDF and SVG."""
     buffer = io.BytesIO()
     fig.savefig(
         buffer, format="png", dpi=SCREEN_DPI, bbox_inches="tight", metadata=_FIXED_METADATA["png"]
@@ -236,10 +294,16 @@ def figure_html(fig, caption: str) -> str:
     width = round(int.from_bytes(png[16:20], "big") * 96 / SCREEN_DPI)  # PNG header: IHDR width
     data = base64.b64encode(png).decode("ascii")
     text = html.escape(caption.strip())
+    links = ""
+    if files is not None:
+        links = " " + " · ".join(
+            f'<a href="{html.escape(files)}.{ext}">{what}</a>'
+            for ext, what in (("csv", "data (CSV)"), ("pdf", "PDF"), ("svg", "SVG"))
+        )
     return (
         f'<figure style="margin:0 0 8px"><img src="data:image/png;base64,{data}" alt="{text}" '
         f'width="{width}" style="max-width:100%;height:auto">'
-        f'<figcaption style="font-size:.9em;color:#444">{text}</figcaption></figure>'
+        f'<figcaption style="font-size:.9em;color:#444">{text}{links}</figcaption></figure>'
     )
 
 

@@ -4,17 +4,20 @@ The summary report writes ``reports/90_summary/headline.json`` (the *headline co
 this module validates it and renders, as pure functions of the contract and of which reports are
 published:
 
-- the landing page ``reports/index.html``: the question, one row per registered claim and
-  outcome (claim in words, outcome and window, effect with its interval, small-sample p, power,
-  coverage, and a verdict label that reads in grey as well as in colour), the forest plot, links
-  to every report, and how to cite the study;
+- the landing page ``reports/index.html``: the question, then the answer in a few sentences
+  written from the verdicts (:func:`findings`), the forest plot, and a compact table with one
+  line per registered claim and outcome (claim, outcome and window, effect with its interval and
+  the unit of its scale, small-sample p, smallest detectable effect, coverage as a short label
+  whose explanation is a footnote given once, and a verdict label that reads in grey as well as
+  in colour); then what changed in the last build (:func:`changes_section`), links to every
+  report, and how to cite the study;
 - the verdict box a hypothesis report opens with (:func:`verdict_box`);
 - the compact table the paper cites (:func:`paper_table`).
 
 Pages are byte-stable (no clock, fixed order), every text is escaped, and nothing is fetched
 from the network: the CSS is inline and figures are files beside the page.
 
-Headline contract, schema 1 (JSON)::
+Headline contract, schema 2 (JSON)::
 
     {"schema": 1, "question": str, "generated_from": str, "forest": str | null,
      "citation": {"text": str, "bibtex": str},
@@ -22,7 +25,8 @@ Headline contract, schema 1 (JSON)::
 
 Each ROW has every key of :data:`ROW_FIELDS` (null where a number is missing; it is shown as
 "—"). ``verdict`` is one of ``labels.VERDICT_CODES``; ``verdict_label``, when given, must be the
-label ``labels.toml`` gives that code, so that every page and legend uses the same words.
+label ``labels.toml`` gives that code, so that every page and legend uses the same words;
+``verdict_reasons`` are codes of ``results.VERDICT_REASONS`` (why the verdict is what it is).
 """
 
 from __future__ import annotations
@@ -39,8 +43,9 @@ from urllib.parse import quote
 from . import labels
 from .errors import DataError
 from .formatting import MISSING, format_interval, format_p, latex_escape
+from .results import VERDICT_REASONS
 
-SCHEMA = 1
+SCHEMA = 2
 SUMMARY_REPORT = "90_summary"
 HEADLINE = "headline.json"
 NUMBER, TEXT, OPTIONAL_TEXT, FLAG, TEXTS = "number or null", "text", "text or null", "bool", "list"
@@ -52,6 +57,7 @@ ROW_FIELDS = {
     "family": TEXT,
     "control": FLAG,
     "claim": TEXT,
+    "focal": OPTIONAL_TEXT,
     "outcome": TEXT,
     "outcome_label": TEXT,
     "window": TEXT,
@@ -72,10 +78,13 @@ ROW_FIELDS = {
     "power_text": OPTIONAL_TEXT,
     "mde": NUMBER,
     "coverage_text": OPTIONAL_TEXT,
+    "coverage_control": OPTIONAL_TEXT,
+    "coverage_could_produce": OPTIONAL_FLAG,
     "coverage_share_low": NUMBER,
     "coverage_share_high": NUMBER,
     "verdict": TEXT,
     "verdict_label": OPTIONAL_TEXT,
+    "verdict_reasons": TEXTS,
     "verdict_sentence": TEXT,
     "caveats": TEXTS,
     "report": TEXT,
@@ -156,6 +165,14 @@ def validate_headline(document, source: Path | str = HEADLINE) -> dict:
                 column="verdict",
                 found=row["verdict"],
                 expected=f"one of {list(labels.VERDICT_CODES)}",
+            )
+        unknown = [r for r in row["verdict_reasons"] if r not in VERDICT_REASONS]
+        if unknown:
+            fail(
+                f"{where}: unknown verdict reason(s)",
+                column="verdict_reasons",
+                found=unknown,
+                expected=f"codes of results.VERDICT_REASONS {list(VERDICT_REASONS)}",
             )
         label = labels.verdict(row["verdict"]).label
         if row["verdict_label"] not in (None, label):
@@ -249,11 +266,13 @@ class ReportLink:
         return f"{quote(self.name)}/{quote(self.name)}.html"
 
 
-def _link(reports: dict[str, ReportLink], name: str, text: str) -> str:
+def _link(reports: dict[str, ReportLink], name: str, text: str, strong: bool = False) -> str:
+    """A link to a published report; a report not built yet is named, never linked."""
     report = reports.get(name)
+    shown = f"<strong>{e(text)}</strong>" if strong else e(text)
     if report is None or not report.published:
-        return f'<span class="missing" title="not built yet">{e(text)} (not built)</span>'
-    return f'<a href="{report.href}">{e(text)}</a>'
+        return f'<span class="missing" title="not built yet">{shown} (not built)</span>'
+    return f'<a href="{report.href}">{shown}</a>'
 
 
 STYLE = """
@@ -281,6 +300,16 @@ td small,th small{color:#555;display:block;font-size:.82em;white-space:normal}
 .verdict{display:inline-block;padding:1px 7px 1px 5px;border-radius:3px;font-weight:600;white-space:nowrap;color:#111}
 .symbol{font-weight:700}
 .missing{color:#777}
+.findings ul{margin:.3em 0 .6em 1.1em;padding:0;max-width:72em}
+.findings li{margin:.25em 0}
+.findings h2{margin-top:.6em}
+figure.forest{margin:.4em 0 1em}
+td .more{font-size:.8em;margin-left:.3em}
+td .when{font-size:.82em;color:#555;white-space:nowrap}
+td.why{font-size:.85em;color:#444}
+.headline td{padding:4px 6px}
+.notes{font-size:.85em;color:#333;margin:.4em 0 .8em 1.2em;padding:0}
+table.changes{margin:.4em 0 .8em;font-size:.9em}
 .key{list-style:none;padding:0;margin:.5em 0;display:grid;grid-template-columns:repeat(auto-fill,minmax(290px,1fr));gap:4px 18px;font-size:.9em}
 figure{margin:1em 0}
 figure img{max-width:100%;height:auto;border:1px solid #eee}
@@ -373,17 +402,17 @@ def render_landing(
     cite: dict,
     problem: str | None = None,
     forest: tuple[str, str] | None = None,
+    changes: str | None = None,
 ) -> str:
     """The landing page. ``headline`` is the validated contract (None: not built yet);
     ``problem`` an error met reading it; ``forest`` the forest figure's path relative to the
-    reports folder and its caption (None: no figure exists)."""
+    reports folder and its caption (None: no figure exists); ``changes`` the rendered
+    :func:`changes_section` (None: fewer than two builds kept)."""
     by_name = {r.name: r for r in reports}
-    nav = [
-        ("Results", "#results"),
-        ("All reports", "#reports"),
-        ("Build status", "status.html"),
-        ("How to cite", "#cite"),
-    ]
+    nav = [("Findings", "#findings")] if headline is not None else []
+    nav += [("Every claim", "#results")] if headline is not None else []
+    nav += [("What changed", "#changes")] if changes is not None else []
+    nav += [("All reports", "#reports"), ("Build status", "status.html"), ("How to cite", "#cite")]
     body = []
     if headline is not None:
         body.append(f'<p class="question">{e(headline["question"])}</p>')
@@ -406,59 +435,208 @@ def render_landing(
             '<a href="status.html">build status</a>.</p>'
         )
     if headline is not None:
+        sentences = "".join(f"<li>{e(s)}</li>" for s in findings(headline["rows"]))
+        body.append(
+            f'<section id="findings" class="findings"><h2>What the registered tests found</h2>'
+            f"<ul>{sentences}</ul></section>"
+        )
+        if forest is not None:
+            src, caption = forest
+            body.append(
+                f'<figure class="forest"><img src="{e(src)}" alt="{e(caption)}">'
+                f"<figcaption>{e(caption)}</figcaption></figure>"
+            )
         body.append('<h2 id="results">Every registered claim, and what its test can say</h2>')
         body.append(headline_table(headline["rows"], by_name))
         body.append(verdict_key(headline["rows"]))
         if headline.get("corrections"):
             body.append(f'<p class="note">Multiplicity: {e(headline["corrections"])}.</p>')
-        if forest is not None:
-            src, caption = forest
-            body.append(
-                f'<h2 id="forest">The estimates side by side</h2><figure><img src="{e(src)}" '
-                f'alt="{e(caption)}"><figcaption>{e(caption)}</figcaption></figure>'
-            )
+    if changes is not None:
+        body.append(changes)
     body.append(_report_lists(reports, headline))
     return page(title, nav, "\n".join(body), cite)
 
 
+def findings(rows: Sequence[dict]) -> list[str]:
+    """The answer in three to five sentences, written from the verdict codes, their reasons and
+    the numbers of the rows (never from display text): how many tests reach each verdict, which
+    find an effect, which rule one out, why the others cannot decide, and the controls."""
+    by_code = {
+        look.code: [r for r in rows if r["verdict"] == look.code] for look in labels.verdicts()
+    }
+    claims = _count(len({row["id"] for row in rows}), "claim")
+    tests = _count(len(rows), "registered test")
+    sentences = [f"Of {tests} ({claims}, each on every outcome series it names), {_tally(rows)}."]
+    found = [
+        f"{lead} for {_listed([_result(r) for r in by_code[code]])}"
+        for code, lead in (("evidence", "in the registered direction"), ("opposite", "against it"))
+        if by_code[code]
+    ]
+    sentences.append(
+        f"An effect after the multiplicity correction: {'; '.join(found)}."
+        if found
+        else "No test finds an effect after the multiplicity correction."
+    )
+    if by_code["not_detected"]:
+        look = labels.verdict("not_detected")
+        tests = _listed([_test(r) for r in by_code["not_detected"]])
+        sentences.append(f"“{look.label}” ({look.meaning.rstrip('.')}): {tests}.")
+    undecided = [r for r in rows if r["verdict"] in ("cannot_tell", "oversized")]
+    if undecided:
+        sentences.append(f"{_count(len(undecided), 'test')} cannot decide{_why(undecided)}.")
+    controls = [r for r in rows if r["control"]]
+    if controls:
+        failed = _listed([_test(r) for r in by_code["control_failed"]])
+        sentences.append(
+            f"Negative controls (tests that should find nothing): {_tally(controls)}"
+            + (f"; {failed} may pick up reporting rather than violence" if failed else "")
+            + "."
+        )
+    return sentences
+
+
+def _tally(rows: Sequence[dict]) -> str:
+    """How many rows reach each verdict, in the order of the verdict key."""
+    counts = [
+        f"{n} “{look.label}”"
+        for look in labels.verdicts()
+        if (n := sum(row["verdict"] == look.code for row in rows))
+    ]
+    return _and(counts)
+
+
+def _why(rows: Sequence[dict]) -> str:
+    """Why tests cannot decide: each reason of their verdicts with how many tests it holds for,
+    most frequent first."""
+    order = list(VERDICT_REASONS)
+    counts: dict[str, int] = {}
+    for row in rows:
+        for reason in row["verdict_reasons"]:
+            counts[reason] = counts.get(reason, 0) + 1
+    if not counts:
+        return ""
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], order.index(item[0])))
+    several = " (a test can have several reasons)" if sum(counts.values()) > len(rows) else ""
+    return ": " + "; ".join(f"for {n}, {VERDICT_REASONS[code]}" for code, n in ranked) + several
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def _and(parts: Sequence[str]) -> str:
+    if len(parts) <= 1:
+        return "".join(parts)
+    return ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def _listed(items: Sequence[str], most: int = 4) -> str:
+    """At most ``most`` items, then how many more (a sentence stays a sentence)."""
+    if len(items) <= most:
+        return _and(items)
+    return ", ".join(items[:most]) + f" and {len(items) - most} more"
+
+
+def _test(row: dict) -> str:
+    return f"{row['id']} on {row['outcome_label']}"
+
+
+def _result(row: dict) -> str:
+    return f"{_test(row)} ({row['effect_label']} {_interval(row)}; p {_p(row['p'])})"
+
+
 def headline_table(rows: Sequence[dict], reports: dict[str, ReportLink]) -> str:
-    """One row per claim and outcome; the claim (with its links) spans its outcomes."""
+    """One line per claim and outcome; the claim (the focal term in words, the claim itself on
+    hover, links to its reports) spans its outcomes. Coverage is a short label whose
+    explanation is a numbered note under the table, given once however many rows share it."""
+    notes: dict[str, int] = {}
+    for row in rows:
+        if row["coverage_text"]:
+            notes.setdefault(_coverage_note(row), len(notes) + 1)
     head = (
         '<table class="headline"><colgroup>'
-        '<col style="width:26%"><col style="width:15%"><col style="width:13%">'
-        '<col style="width:11%"><col style="width:11%"><col style="width:11%">'
-        '<col style="width:13%"></colgroup><thead><tr>'
-        "<th>Claim</th><th>Outcome and window</th>"
-        '<th class="num">Effect [95% interval]</th><th class="num">p (small-sample)</th>'
-        "<th>Power</th><th>Coverage</th><th>Verdict</th></tr></thead><tbody>"
+        '<col style="width:17%"><col style="width:17%"><col style="width:26%">'
+        '<col style="width:6%"><col style="width:8%"><col style="width:11%">'
+        '<col style="width:15%"></colgroup><thead><tr>'
+        "<th>Claim</th><th>Outcome, window</th>"
+        '<th class="num">Effect [95% interval]</th>'
+        '<th class="num" title="the reported small-sample test">p</th>'
+        '<th class="num" title="the smallest effect the reported test detects with the target '
+        'power (power on hover; none: no effect in the searched range reaches it)">Detectable'
+        '</th><th title="could a difference in the coverage of the outcome alone produce '
+        'the estimate? (the numbered note explains)">Coverage could produce it</th>'
+        "<th>Verdict</th></tr></thead><tbody>"
     )
     lines = [head]
     for group in claim_groups(rows):
         for i, row in enumerate(group):
             cells = []
             if i == 0:
-                links = " · ".join(
-                    [
-                        _link(reports, row["report"], "report"),
-                        _link(reports, row["robustness"], "robustness"),
-                    ]
-                )
+                focal = f"<small>{e(labels.term(row['focal']))}</small>" if row["focal"] else ""
                 cells.append(
-                    f'<td class="claim" rowspan="{len(group)}"><strong>{e(row["id"])}</strong>'
-                    f"{e(row['claim'])}<small>{links}</small></td>"
+                    f'<td class="claim" rowspan="{len(group)}" title="{e(row["claim"])}">'
+                    f"{_link(reports, row['report'], row['id'], strong=True)} "
+                    f'<span class="more">{_link(reports, row["robustness"], "robustness")}</span>'
+                    f"{focal}</td>"
                 )
+            when = (
+                "" if row["window"] == MISSING else f' <span class="when">{e(row["window"])}</span>'
+            )
+            cells.append(f"<td>{e(row['outcome_label'])}{when}</td>")
+            cells += _numbers(row)
             cells += [
-                f"<td>{e(row['outcome_label'])}<small>{e(row['window'])}</small></td>",
-                f'<td class="num">{e(_interval(row))}<small>{e(row["effect_label"])}</small></td>',
-                f'<td class="num">{e(_p(row["p"]))}<small>{e(_p_note(row))}</small></td>',
-                f"<td>{e(row['power_text'] or MISSING)}</td>",
-                f"<td>{e(row['coverage_text'] or MISSING)}</td>",
+                f"<td>{_coverage(row, notes)}</td>",
                 f"<td>{verdict_badge(row['verdict'])}</td>",
             ]
             css = ' class="first"' if i == 0 else ""
             lines.append(f"<tr{css}>{''.join(cells)}</tr>")
     lines.append("</tbody></table>")
+    if notes:
+        items = "".join(f'<li id="coverage-{n}">{e(text)}</li>' for text, n in notes.items())
+        lines.append(f'<ol class="notes" aria-label="Coverage notes">{items}</ol>')
     return "\n".join(lines)
+
+
+def _numbers(row: dict) -> list[str]:
+    """The effect, p and detectable-effect cells; a test without numbers says why instead."""
+    if row["verdict"] == "not_testable":
+        return [f'<td colspan="3" class="why">{e(row["verdict_sentence"])}</td>']
+    effect = f"{e(_interval(row))}<small>{e(row['effect_label'])}</small>"
+    power = e(row["power_text"] or "")
+    return [
+        f'<td class="num">{effect}</td>',
+        f'<td class="num" title="{e(_p_note(row))}">{e(_p(row["p"]))}</td>',
+        f'<td class="num" title="{power}">{e(_detectable(row))}</td>',
+    ]
+
+
+def _detectable(row: dict) -> str:
+    """The minimum detectable effect with its direction (a ratio below 1 is a decrease)."""
+    if row["mde"] is not None:
+        return f"{'≤' if row['mde'] < 1 else '≥'} {row['mde']:.2f}"
+    return "none" if row["power_text"] else MISSING
+
+
+#: Whether coverage alone could produce the estimate, in a word (``coverage_could_produce``).
+COULD_PRODUCE = {True: "yes", False: "no", None: "cannot assess"}
+
+
+def _coverage_note(row: dict) -> str:
+    """The numbered note under the table that explains a row's coverage cell: what its coverage
+    control means (``labels.toml``), shared by every row with that control; else the row's own
+    check."""
+    return labels.coverage(row["coverage_control"] or "") or row["coverage_text"]
+
+
+def _coverage(row: dict, notes: dict[str, int]) -> str:
+    """Whether coverage alone could produce the estimate, the number of the note that explains
+    the control, and the row's own check on hover."""
+    if not row["coverage_text"]:
+        return MISSING
+    n = notes[_coverage_note(row)]
+    word = COULD_PRODUCE[row["coverage_could_produce"]]
+    own = e(row["coverage_text"])
+    return f'<span title="{own}">{e(word)}</span><sup><a href="#coverage-{n}">{n}</a></sup>'
 
 
 def _interval(row: dict) -> str:
@@ -469,6 +647,8 @@ def _interval(row: dict) -> str:
 
 def _p_note(row: dict) -> str:
     parts = [row["p_label"]] if row["p_label"] else []
+    if row["p_holm"] is not None:
+        parts.append(f"Holm-adjusted {_p(row['p_holm'])}")
     if row["size"] is not None:
         parts.append(f"size {row['size']:.3f}")
     return "; ".join(parts)
@@ -502,6 +682,83 @@ def _report_lists(reports: Sequence[ReportLink], headline: dict | None) -> str:
         "their parameters, inputs and commit</li>"
     )
     return f'<h2 id="reports">All reports</h2><ul>{"".join(items)}</ul>'
+
+
+# --- what changed ------------------------------------------------------------------------------
+
+#: Cited numbers listed open; more are listed in a collapsed section under their count.
+OPEN_CHANGES = 20
+
+
+def changes_section(changes: Sequence, since: str) -> str:
+    """What changed in the last build against the build of ``since`` (commit and state), so an
+    author knows which citations to update: every verdict (old → new), then every cited number
+    by report and macro. ``changes`` are ``runner.history.Change`` items (``kind``, ``report``,
+    ``key``, ``old``, ``new``, ``what``; None where the item was absent)."""
+    verdicts = [c for c in changes if c.kind == "verdict"]
+    numbers = [c for c in changes if c.kind == "number"]
+    reports = [c for c in changes if c.kind == "report"]
+    head = (
+        f'<section id="changes"><h2>What changed in the last build</h2><p>Against the build '
+        f"before it ({e(since)}): "
+    )
+    if not changes:
+        return head + "no verdict and no cited number changed.</p></section>"
+    counts = [
+        _count(len(found), what)
+        for found, what in ((verdicts, "verdict"), (numbers, "cited number"))
+        if found
+    ]
+    said = f"{_and(counts)} changed" if counts else "no verdict and no cited number changed"
+    said += "; no verdict changed" if counts and not verdicts else ""
+    diff = "<code>analysis diff REF</code> compares the reports with the build of any commit."
+    parts = [f"{head}{said}. {diff}</p>"]
+    if verdicts:
+        rows = "".join(
+            f"<tr><td>{e(c.what or c.key)}</td><td>{e(c.old or MISSING)}</td>"
+            f"<td>→ {e(c.new or MISSING)}</td></tr>"
+            for c in verdicts
+        )
+        parts.append(
+            '<table class="changes"><thead><tr><th>Claim and outcome</th><th>Verdict before'
+            f"</th><th>Verdict now</th></tr></thead><tbody>{rows}</tbody></table>"
+        )
+    if numbers:
+        rows = "".join(
+            f"<tr><td>{e(c.report)}</td><td><code>\\{e(c.key)}</code></td>"
+            f'<td class="num">{e(c.old or MISSING)}</td><td class="num">→ {e(c.new or MISSING)}'
+            f"</td><td>{e(c.what)}</td></tr>"
+            for c in numbers
+        )
+        table = (
+            '<table class="changes"><thead><tr><th>Report</th><th>Macro</th>'
+            '<th class="num">Before</th><th class="num">Now</th><th>What it is</th></tr></thead>'
+            f"<tbody>{rows}</tbody></table>"
+        )
+        if len(numbers) > OPEN_CHANGES:
+            table = details(f"The {len(numbers)} cited numbers that changed", markup=table)
+        parts.append(table)
+    if reports:
+        items = "".join(
+            f"<li>{e(c.report)}: "
+            + (
+                f"newly published ({e(c.new)})"
+                if c.old is None
+                else f"no longer published (had {e(c.old)})"
+            )
+            + "</li>"
+            for c in reports
+        )
+        parts.append(f"<ul>{items}</ul>")
+    return "".join(parts) + "</section>"
+
+
+def absent(caption: str, sentence: str) -> str:
+    """What a report shows instead of a table without rows: its caption and why it is empty."""
+    return (
+        f'<p class="absent" style="margin:6px 0 12px;color:#333"><em>{e(caption)}:</em> '
+        f"{e(sentence)}</p>"
+    )
 
 
 # --- in a report -------------------------------------------------------------------------------
@@ -541,8 +798,8 @@ def verdict_box(row: dict) -> str:
         f'<td style="text-align:left;padding:2px 0">{e(v)}</td></tr>'
         for k, v in facts
     )
-    shown = {row["coverage_text"]}  # already a row of the table above
-    caveats = "".join(f"<li>{e(c)}</li>" for c in row["caveats"] if c not in shown)
+    said = f"{row['verdict_sentence']} {row['coverage_text'] or ''}"  # shown above already
+    caveats = "".join(f"<li>{e(c)}</li>" for c in row["caveats"] if c.rstrip(".") not in said)
     caveats = f'<ul style="margin:6px 0 0 18px;padding:0">{caveats}</ul>' if caveats else ""
     return (
         f'<section class="verdict-box" style="border:1px solid #ccc;border-left:6px solid '

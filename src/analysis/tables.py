@@ -41,7 +41,7 @@ SUMMARY_COLUMNS = [
     "verdict",
 ]
 
-HEADLINE_SCHEMA = 1
+HEADLINE_SCHEMA = 2
 
 #: The study's question in two sentences: the landing page and the summary open with it.
 QUESTION = (
@@ -143,6 +143,7 @@ def headline_row(result: HypothesisResult) -> dict:
         "family": result.family,
         "control": result.control,
         "claim": result.statement,
+        "focal": result.term,
         "outcome": result.outcome,
         "outcome_label": result.outcome_label,
         "window": f"{row['window_start']}–{row['window_end']}",
@@ -163,6 +164,8 @@ def headline_row(result: HypothesisResult) -> dict:
         "power_text": verdicts.power_text(result),
         "mde": None if power is None or not power.achieved else _finite(power.mde),
         "coverage_text": "" if coverage is None else coverage.note,
+        "coverage_control": None if coverage is None else coverage.control,
+        "coverage_could_produce": None if coverage is None else coverage.could_produce,
         "coverage_share_low": None
         if coverage is None or not coverage.bounds
         else _finite(coverage.bounds[0]),
@@ -171,6 +174,7 @@ def headline_row(result: HypothesisResult) -> dict:
         else _finite(coverage.bounds[1]),
         "verdict": result.verdict.code,
         "verdict_label": result.verdict.label,
+        "verdict_reasons": list(result.verdict.reasons),
         "verdict_sentence": verdicts.sentence(result),
         "caveats": verdicts.caveats(result),
         "report": f"10_hypothesis-{result.hypothesis_id}",
@@ -214,6 +218,7 @@ def _failure_row(failure) -> dict:
         "family": failure.family,
         "control": failure.control,
         "claim": failure.statement,
+        "focal": None,
         "outcome": failure.outcome,
         "outcome_label": failure.outcome_label,
         "window": "—",
@@ -224,8 +229,11 @@ def _failure_row(failure) -> dict:
         "oversized": None,
         "power_text": None,
         "coverage_text": None,
+        "coverage_control": None,
+        "coverage_could_produce": None,
         "verdict": "not_testable",
         "verdict_label": VERDICTS["not_testable"],
+        "verdict_reasons": [],
         "verdict_sentence": f"Not testable on these data: {failure.reason}",
         "caveats": [],
         "report": f"10_hypothesis-{failure.hypothesis_id}",
@@ -393,26 +401,6 @@ def model_summaries(results: RegistryResults) -> str:
     )
 
 
-def summary_findings(results: RegistryResults) -> list[str]:
-    """What the summary opens with: how many tests reach each verdict, and which find evidence."""
-    counts = pd.Series(
-        [r.verdict.code for r in results.results] + ["not_testable"] * len(results.failures)
-    )
-    points = [
-        f"{len(counts)} tests ({len({r.hypothesis_id for r in results.results} | {f.hypothesis_id for f in results.failures})} "
-        "registered claims on their outcome series): "
-        + ", ".join(
-            f"{VERDICTS[code]} {int(n)}" for code, n in counts.value_counts().sort_index().items()
-        )
-        + "."
-    ]
-    for r in results.results:
-        if r.verdict.code in ("evidence", "opposite", "control_failed", "oversized"):
-            points.append(f"{r.hypothesis_id} on {r.outcome_label}: {verdicts.sentence(r)}")
-    points.append(f"Multiplicity: {results.corrections}.")
-    return points
-
-
 def summary_numbers(results: RegistryResults) -> list[tuple]:
     """Counts a paper quotes (tests, claims, each verdict) and every test's own numbers."""
     codes = [r.verdict.code for r in results.results] + ["not_testable"] * len(results.failures)
@@ -458,6 +446,13 @@ def robustness_findings(curve: pd.DataFrame) -> list[str]:
             f"the reported test rejects at 5% in {rejects:.0%} of the estimable specifications (uncorrected)."
         )
     return points
+
+
+def robustness_table(curve: pd.DataFrame) -> pd.DataFrame:
+    """The specification curve as a report shows it: the effect and its bounds are ratios (not
+    coefficients), so they are named as such."""
+    ratios = {"effect": "ratio", "ci_low": "ratio_low", "ci_high": "ratio_high"}
+    return curve.rename(columns=ratios)
 
 
 def robustness_numbers(curve: pd.DataFrame, hypothesis_id: str) -> list[tuple]:

@@ -75,7 +75,8 @@ class _State:
     def write_index(self) -> Path:
         self.refresh()
         rows = [(r, self.parts[r.name], self.statuses[r.name]) for r in self.plan.reports]
-        return index.write_site(self.reports_dir, rows, _label(self.plan.path, self.plan.root))
+        label = _label(self.plan.path, self.plan.root)
+        return index.write_site(self.reports_dir, rows, label, root=self.plan.root)
 
 
 def run(options: RunOptions, out: TextIO | None = None) -> int:

@@ -3,9 +3,12 @@
 
 The landing page is the study (``analysis.site`` renders it from the summary's headline
 contract); the status page lists every planned report, whether it is current, its parameters,
-inputs and commit, and links to what exists. Everything shown comes from the plan, the published
-manifests, the failure records and the headline, so both pages can be rebuilt at any time. All
-text is HTML-escaped: parameter values and error messages are data, never markup.
+inputs and commit, and links to what exists. Both list what changed in the last build: every
+verdict and cited number whose printed value differs from the build before (``history``; the
+published state is kept as a build of HEAD's commit first). Everything shown comes from the
+plan, the published manifests, the failure records, the headline and the kept builds, so both
+pages can be rebuilt at any time. All text is HTML-escaped: parameter values and error messages
+are data, never markup.
 """
 
 from __future__ import annotations
@@ -14,8 +17,9 @@ import html
 from pathlib import Path
 from urllib.parse import quote
 
-from .. import citation, site
+from .. import citation, provenance, site
 from ..errors import AnalysisError
+from . import history
 from .cache import FAILED, MANIFEST, Status, write_atomic
 from .plan import Report
 from .publish import html_file, notebook_file
@@ -26,9 +30,16 @@ STATE_CLASS = {"fresh": "fresh", "stale": "stale", "failed": "failed", "never ru
 Row = tuple[Report, dict, Status]
 
 
-def write_site(reports_dir: Path, rows: list[Row], plan_label: str) -> Path:
-    """Write the status page, then the landing page; returns the landing page's path."""
+def write_site(
+    reports_dir: Path, rows: list[Row], plan_label: str, root: Path | None = None
+) -> Path:
+    """Keep the published state as a build of ``root``'s commit (``history.record``), then
+    write the status page and the landing page; returns the landing page's path."""
     reports_dir = Path(reports_dir)
+    git = provenance.git_state(root) if root is not None else {"commit": None, "dirty": None}
+    history.record(reports_dir, git)
+    changed = history.last_changes(reports_dir)
+    changes = None if changed is None else site.changes_section(changed[1], changed[0].label)
     links = [
         site.ReportLink(report.name, status.state, status.published is not None)
         for report, _, status in rows
@@ -41,9 +52,12 @@ def write_site(reports_dir: Path, rows: list[Row], plan_label: str) -> Path:
     cite = headline["citation"] if headline else _study_citation(rows)
     title = citation.software()["title"]
     forest = _forest(reports_dir, headline) if headline else None
-    write_atomic(reports_dir / STATUS, render_status(rows, plan_label, title=title, cite=cite))
+    write_atomic(
+        reports_dir / STATUS,
+        render_status(rows, plan_label, title=title, cite=cite, changes=changes),
+    )
     landing = site.render_landing(
-        headline, links, title=title, cite=cite, problem=problem, forest=forest
+        headline, links, title=title, cite=cite, problem=problem, forest=forest, changes=changes
     )
     path = reports_dir / INDEX
     write_atomic(path, landing)
@@ -72,8 +86,11 @@ def _study_citation(rows: list[Row]) -> dict:
     return site.default_citation(citation.software(), citation.sources_for(tables))
 
 
-def render_status(rows: list[Row], plan_label: str, *, title: str, cite: dict) -> str:
-    """``rows`` holds each planned report with its current key parts and status."""
+def render_status(
+    rows: list[Row], plan_label: str, *, title: str, cite: dict, changes: str | None = None
+) -> str:
+    """``rows`` holds each planned report with its current key parts and status; ``changes``
+    the rendered "what changed" section (None: fewer than two builds kept)."""
     e = html.escape
     counts = {}
     for _, _, status in rows:
@@ -88,8 +105,8 @@ def render_status(rows: list[Row], plan_label: str, *, title: str, cite: dict) -
             "<code>analysis run --list</code> says why a report is stale.</p>"
         ),
         (
-            '<table class="status"><thead><tr><th>report</th><th>status</th><th>notebook</th><th>parameters</th>'
-            "<th>inputs</th><th>built from</th><th>files</th></tr></thead><tbody>"
+            '<table class="status"><thead><tr><th>Report</th><th>Status</th><th>Notebook</th><th>Parameters</th>'
+            "<th>Inputs</th><th>Built from</th><th>Files</th></tr></thead><tbody>"
         ),
     ]
     for report, parts, status in rows:
@@ -105,7 +122,12 @@ def render_status(rows: list[Row], plan_label: str, *, title: str, cite: dict) -
             "</tr>"
         )
     lines.append("</tbody></table>")
-    nav = [("The study", INDEX), ("How to cite", "#cite")]
+    if not rows:  # a header over nothing says nothing
+        lines[2:] = ['<p class="note">The plan lists no report, so there is nothing to build.</p>']
+    if changes is not None:  # what an author must update comes before the long table
+        lines.insert(2, changes)
+    nav = [("The study", INDEX), *([("What changed", "#changes")] if changes else [])]
+    nav.append(("How to cite", "#cite"))
     return site.page(title, nav, "\n".join(lines), cite)
 
 
