@@ -15,12 +15,15 @@ from __future__ import annotations
 import html
 import math
 import re
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from . import labels
+
+if TYPE_CHECKING:
+    import pandas
 
 TABLE_FORMATS = ("text", "markdown", "latex", "html", "csv")
 MISSING = "—"  # a missing number, in every rendered table (never blank, never zero)
@@ -75,7 +78,8 @@ def format_range(low, high, digits: int = 2) -> str:
 
 
 def _missing(value) -> bool:
-    if value is None or value is pd.NA:
+    pandas = sys.modules.get("pandas")  # without pandas imported, no value can be pandas.NA
+    if value is None or (pandas is not None and value is pandas.NA):
         return True
     try:
         return math.isnan(float(value))
@@ -160,7 +164,7 @@ class DisplayTable:
     align: list[str]
 
 
-def display_frame(frame: pd.DataFrame) -> DisplayTable:
+def display_frame(frame: pandas.DataFrame) -> DisplayTable:
     """Human column labels, terms in words, consistent digits per column, aligned by content."""
     columns = []
     for name in frame.columns:
