@@ -1305,21 +1305,20 @@ class Simulation:
         generator = self._generator_at(effect)
         sizes = [CHUNK] * (n // CHUNK) + ([n % CHUNK] if n % CHUNK else [])
         done = self.outcomes.setdefault(effect, {})
+        missing = [i for i, size in enumerate(sizes) if i not in done or len(done[i].ok) < size]
         hessian = None
-        if self.problem.family == "clogit":  # the data's Hessian: the first Newton matrix
+        if missing and self.problem.family == "clogit":  # the data's: the first Newton matrix
             problem = self.problem
             batch = ConditionalLogitBatch(
                 problem.y[None], problem.X, problem.strata, problem.offset, problem.indicators
             )
             hessian = batch.evaluate(generator.params[None], scores=False)[3][0]
         tasks = []
-        for index, size in enumerate(sizes):
-            if index in done and len(done[index].ok) >= size:
-                continue
-            full, null = self._starts(generator, index, size)
+        for index in missing:
+            full, null = self._starts(generator, index, sizes[index])
             tasks.append(
-                _Task(self.problem, generator, self.rho, self.key, index, size, self.n_boot,
-                      self.weights, self.sided, self.max_effect, full, null, hessian)
+                _Task(self.problem, generator, self.rho, self.key, index, sizes[index],
+                      self.n_boot, self.weights, self.sided, self.max_effect, full, null, hessian)
             )  # fmt: skip
         for task, outcome in zip(tasks, _run(mapper, _run_chunk, tasks)):
             done[task.index] = outcome
@@ -1410,7 +1409,7 @@ class Simulation:
             return curve[ratio][0]
 
         high = _bracket(power_at, guess, target, limit, bisections)
-        unlike = [r for r, (rate, _, events) in curve.items() if events > EXPLODED * observed]
+        unlike = [r for r, (_, _, events) in curve.items() if events > EXPLODED * observed]
         ratios = sorted(curve)
         table = pd.DataFrame(
             {
