@@ -115,7 +115,7 @@ from scipy import special, stats
 from .errors import ConfigError, ModelError
 from .inference import _TIE, normal_p, seed_from
 from .models import BINARY_FAMILIES, CountModelSpec, Design, build_design
-from .models.clogit import ConditionalLogitBatch
+from .models.clogit import ConditionalLogitBatch, solve_symmetric
 from .results import PowerCheck, SizeCheck, check_sided, mc_standard_error
 
 #: Fewer clusters with events than this: the score bootstrap is the reported test.
@@ -151,6 +151,10 @@ _SIM_TOL = 1e-8
 _WARM = 3.0
 #: A full Newton step promising less log-likelihood than this gains nothing measurable.
 _FLAT = 1e-10
+#: Largest change of any kept row's linear predictor in one step: along a quasi-separated
+#: direction with almost no curvature a Newton step can be astronomically long, and past
+#: |eta| ~ 40 a logit row is saturated in double precision anyway.
+_MOVE = 20.0
 
 
 def rejects(p: np.ndarray | float, alpha: float) -> np.ndarray:
@@ -469,8 +473,9 @@ def _glm_fit(problem, Y, keep, X, start, fixed, max_iter: int = 100, tol: float 
     zero. The likelihood is concave, so a step that ends with the likelihood still rising
     along it (``gradient . step >= 0`` there) has gained, and the gradient there is the next
     step's: the likelihood itself is computed only to halve a step that overshot. A long
-    step still rising at its end is doubled while it keeps rising. A fit has converged when
-    the full Newton step moves the linear predictor of the kept rows by less than ``tol``
+    step still rising at its end is doubled while it keeps rising; no step moves a kept row's
+    linear predictor by more than :data:`_MOVE`. A fit has converged when the full Newton
+    step moves the linear predictor of the kept rows by less than ``tol``
     (as ``models.batch``), or when two successive full steps each promise a gain below
     :data:`_FLAT`: the likelihood is at its supremum along a quasi-separated direction (a
     lag coefficient rising without bound while its perfectly predicted rows saturate), the
@@ -507,7 +512,7 @@ def _glm_fit(problem, Y, keep, X, start, fixed, max_iter: int = 100, tol: float 
         x, kept, m = part(X, live), keep[live], moving[live]
         gram = _gram(problem, kept * _variance(family, mu[live]), x)
         system = np.where(m[:, :, None] & m[:, None, :], gram, 0.0) + np.eye(k) * ~m[:, None, :]
-        step = _solve(system, gradient[live])
+        step = solve_symmetric(system, gradient[live])
         finite = np.all(np.isfinite(step), axis=1)
         step = np.where(finite[:, None], step, 0.0)
         newton = np.max(np.abs(_linear(problem, step, x)) * kept, axis=1)
@@ -519,6 +524,8 @@ def _glm_fit(problem, Y, keep, X, start, fixed, max_iter: int = 100, tol: float 
         live, step, newton, x = live[going], step[going], newton[going], part(x, going)
         if not len(live):
             break
+        reach = np.minimum(1.0, _MOVE / np.maximum(newton, 1e-300))  # a trust region on eta
+        step, newton = step * reach[:, None], newton * reach
         new = params[live] + step
         new_eta, new_mu, new_gradient = at(live, new, x)
         rising = (new_gradient * step).sum(axis=1) >= 0
@@ -539,6 +546,7 @@ def _glm_fit(problem, Y, keep, X, start, fixed, max_iter: int = 100, tol: float 
             )
         grow = np.flatnonzero(rising & (newton > 1.0))
         for doubling in range(1, 5):
+            grow = grow[2**doubling * newton[grow] <= _MOVE]
             if not len(grow):
                 break
             rows = live[grow]
@@ -628,27 +636,6 @@ def _fits(
     )
 
 
-def _solve(system: np.ndarray, rhs: np.ndarray) -> np.ndarray:
-    """Batched solve of symmetric positive semi-definite systems, by the rule of
-    ``models.batch.solve_batched``: when any system of the batch is singular, every one gets
-    the minimum-norm least-squares solution, eigenvalues below ``eps * k`` of the largest
-    dropped (from ``eigh``, which unlike the SVD always converges on a finite symmetric
-    matrix). A system that is not finite (a fit that broke down) gives NaN."""
-    out = np.full(rhs.shape, np.nan)
-    finite = np.all(np.isfinite(system), axis=(1, 2)) & np.all(np.isfinite(rhs), axis=1)
-    if not finite.any():
-        return out
-    a, b = system[finite], rhs[finite][..., None]
-    try:
-        out[finite] = np.linalg.solve(a, b)[..., 0]
-    except np.linalg.LinAlgError:
-        values, vectors = np.linalg.eigh(a)
-        cutoff = np.finfo(float).eps * a.shape[-1] * np.abs(values).max(axis=1, keepdims=True)
-        inverse = np.where(np.abs(values) > cutoff, 1 / np.where(values == 0, 1, values), 0.0)
-        out[finite] = (vectors @ (inverse[..., None] * (vectors.transpose(0, 2, 1) @ b)))[..., 0]
-    return out
-
-
 def _restricted_system(fits: _Fits, columns: np.ndarray):
     """``-H`` over ``columns`` (vectors x k), with a unit diagonal elsewhere."""
     k = fits.hessian.shape[1]
@@ -663,7 +650,7 @@ def _wald_se(fits: _Fits, j: int) -> np.ndarray:
     unit = np.zeros((len(fits.params), k, 1))
     unit[:, j] = 1.0
     with np.errstate(invalid="ignore", divide="ignore"):
-        bread = _solve(_restricted_system(fits, fits.free), unit[..., 0])
+        bread = solve_symmetric(_restricted_system(fits, fits.free), unit[..., 0])
         meat = np.einsum("pck,pk->pc", fits.scores, bread * fits.free)
         g = fits.present.sum(axis=1)
         n, big_k = fits.nobs, fits.free.sum(axis=1)
@@ -676,7 +663,7 @@ def _effective_scores(fits: _Fits, j: int) -> np.ndarray:
     k = fits.hessian.shape[1]
     others = fits.free & (np.arange(k) != j)
     rhs = np.where(others, fits.hessian[:, :, j], 0.0)[..., None]
-    solved = _solve(_restricted_system(fits, others), -rhs[..., 0])
+    solved = solve_symmetric(_restricted_system(fits, others), -rhs[..., 0])
     return fits.scores[:, :, j] - np.einsum("pck,pk->pc", fits.scores, solved)
 
 
