@@ -449,3 +449,24 @@ def test_a_quasi_separated_lag_leaves_the_fit_of_the_other_rows():
     rest = frame[frame["y_lag1"] == 0]
     alone = models.fit_spec(rest, LAGGED.without("y_lag1")).term("x")["estimate"]
     assert params[0, problem.j] == pytest.approx(alone, abs=1e-6)
+
+
+def test_power_points_with_events_unlike_the_data_are_left_out():
+    """Where the drawn panels carry more than twice the observed events (a lag making onsets
+    persist), the point has no power; the search stops there and says so."""
+    simulation = ci.Simulation(logit_panel(21, 0.0), LOGIT, key="unlike", n_boot=99)
+    observed = simulation.problem.y.sum()
+
+    def run(effect, n, mapper=map):
+        events = np.full(n, observed * (3.0 if effect > 0.5 else 1.0))
+        p = np.full(n, 0.5)  # never rejects
+        return ci._Outcome(p, p, np.ones(n, bool), np.zeros((n, 1)), np.zeros((n, 1)), events,
+                           np.zeros(n, bool))  # fmt: skip
+
+    simulation.run = run
+    power = simulation.power(10, multiplier=1.0, direction=1.0, guess=1.2)
+    assert power.reachable and not power.achieved
+    assert "times the observed events" in power.reason and power.search_limit < math.exp(0.5)
+    curve = power.curve
+    assert curve.loc[curve["log_effect"] > 0.5, "power"].isna().all()
+    assert (curve.loc[curve["log_effect"] <= 0.5, "power"] == 0).all()

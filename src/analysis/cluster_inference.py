@@ -8,7 +8,7 @@ from a handful of large score contributions and the normal reference distributio
 (Cameron, Gelbach & Miller 2008; MacKinnon & Webb 2017, 2018: with few treated clusters the
 Wald test over-rejects badly). :func:`clusters_with_events` counts those clusters; below
 :data:`FEW_CLUSTERS` the score bootstrap here is the reported test, otherwise the
-cluster-robust Wald test (:func:`reported_p`).
+cluster-robust Wald test (the same rule decides for each simulated panel).
 
 Score wild cluster bootstrap (Kline & Santos 2012)
     Parameters ``theta = (b, g)``: ``b`` the focal coefficient, ``g`` every nuisance parameter
@@ -132,8 +132,9 @@ _WEBB = np.array([-math.sqrt(1.5), -1.0, -math.sqrt(0.5), math.sqrt(0.5), 1.0, m
 CASE_STATES = ("KGZ", "TJK")
 #: Simulated panels per chunk (the unit of seeding and of parallelism).
 CHUNK = 25
-#: Simulated panels for size and per point of the power curve, per family, when fewer than
-#: the settings ask for (a conditional-logit panel needs the exact conditional likelihood).
+#: At most this many simulated panels for the size and per point of the power curve (fewer
+#: when the settings ask for fewer): the cost of a size that is checked (>= 200 panels) and
+#: of a power curve, at about 10-20 ms a panel.
 SIMULATIONS = {"logit": 200, "poisson": 200, "clogit": 200}
 #: The CI search goes at most this many cluster-robust standard errors from the estimate.
 CI_MAX_SE = 64.0
@@ -1367,8 +1368,9 @@ class Simulation:
         the MDE is the smallest evaluated ratio that reaches it. No effect beyond
         :data:`SEARCH_LIMIT` is searched, nor one whose panels carry on average more than
         :data:`EXPLODED` times the observed events (the lagged outcome making onsets persist:
-        data unlike ours; its power is left out). A test whose smallest attainable p exceeds
-        ``alpha`` has no power to report."""
+        data unlike ours; its power is left out, and ``search_limit`` is then the largest
+        effect searched). A test whose smallest attainable p exceeds ``alpha`` has no power to
+        report."""
         limit = SEARCH_LIMIT
         columns = ["effect", "log_effect", "power", "n_failed", "events"]
         if min_attainable_p > self.alpha:
@@ -1408,6 +1410,14 @@ class Simulation:
             }
         )
         mde = math.nan if high is None else (high if direction > 0 else 1 / high)
+        reason = ""
+        if high is None and unlike:  # the search stopped short of the limit: say where
+            limit = max([1.0, *(r for r in curve if r not in unlike)])
+            first = min(unlike) if direction > 0 else 1 / min(unlike)
+            reason = (
+                f"from a ratio of {first:.3g} on, simulated panels carry more than "
+                f"{EXPLODED:g} times the observed events, so no larger effect was searched"
+            )
         return PowerCheck(
             reachable=True,
             target=target,
@@ -1417,11 +1427,7 @@ class Simulation:
             mde_log=math.log(mde) / multiplier if math.isfinite(mde) else math.nan,
             search_limit=limit if direction > 0 else 1 / limit,
             curve=table,
-            reason=""
-            if high is not None or not unlike
-            else f"from a ratio of {min(unlike) if direction > 0 else 1 / min(unlike):.3g} on, "
-            f"simulated panels carry more than {EXPLODED:g} times the observed events, so no "
-            "larger effect was searched",
+            reason=reason,
             generator=self.describe("at each effect"),
         )
 
