@@ -1386,7 +1386,11 @@ class Simulation:
 
         def power_at(ratio: float) -> float:
             if ratio not in curve:
-                outcome = self.run(direction * math.log(ratio) / multiplier, n, mapper)
+                try:
+                    outcome = self.run(direction * math.log(ratio) / multiplier, n, mapper)
+                except ModelError:  # no finite model to draw from at this effect
+                    curve[ratio] = (math.nan, n, math.nan)
+                    return math.nan
                 used, events = int(outcome.ok.sum()), float(outcome.events.mean())
                 like = used and events <= EXPLODED * observed
                 rate = (
@@ -1398,7 +1402,7 @@ class Simulation:
             return curve[ratio][0]
 
         high = _bracket(power_at, guess, target, limit, bisections)
-        unlike = [r for r, (_, _, events) in curve.items() if events > EXPLODED * observed]
+        unlike = [r for r, (_, _, events) in curve.items() if not events <= EXPLODED * observed]
         ratios = sorted(curve)
         table = pd.DataFrame(
             {
@@ -1416,7 +1420,8 @@ class Simulation:
             first = min(unlike) if direction > 0 else 1 / min(unlike)
             reason = (
                 f"from a ratio of {first:.3g} on, simulated panels carry more than "
-                f"{EXPLODED:g} times the observed events, so no larger effect was searched"
+                f"{EXPLODED:g} times the observed events (or the model held there has no "
+                "finite fit to draw them from), so no larger effect was searched"
             )
         return PowerCheck(
             reachable=True,
