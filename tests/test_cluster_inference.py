@@ -133,9 +133,7 @@ def test_restricted_fit_at_the_estimate_has_zero_score_for_every_family():
         restricted = ci._restricted(problem, wald.estimate)
         assert restricted.converged
         assert abs(restricted.scores.sum()) < 1e-6 * np.abs(restricted.scores).max()
-        if spec.family == "clogit":
-            nuisance = np.delete(wald.params, problem.j)
-            np.testing.assert_allclose(restricted.nuisance, nuisance, atol=1e-6)
+        np.testing.assert_allclose(restricted.params, wald.params, atol=1e-6)
 
 
 TINY = LOGIT.without("rival")  # two of its five clusters have no event: no rival term
@@ -165,11 +163,11 @@ def _brute_force_p(frame: pd.DataFrame, points: np.ndarray) -> float:
 
 def test_enumerated_p_equals_brute_force_on_a_tiny_panel():
     frame = logit_panel(7, effect=0.4, n_clusters=5, n_years=12, event_clusters=3)
-    webb = ci.score_bootstrap(frame, TINY, key="tiny", ci=False, size=False)
+    webb = ci.score_bootstrap(frame, TINY, key="tiny", ci=False)
     assert webb.enumerated and webb.weights == "webb" and webb.n_vectors == 6**5
     assert webb.p_mc_se == 0.0
     assert webb.p_value == pytest.approx(_brute_force_p(frame, ci._WEBB), abs=1e-12)
-    signs = ci.score_bootstrap(frame, TINY, key="tiny", weights="rademacher", ci=False, size=False)
+    signs = ci.score_bootstrap(frame, TINY, key="tiny", weights="rademacher", ci=False)
     assert signs.enumerated and signs.n_vectors == 2**5
     assert signs.p_value == pytest.approx(_brute_force_p(frame, np.array([-1.0, 1.0])))
 
@@ -181,14 +179,12 @@ def _rejections(effect: float, n_panels: int, first_seed: int) -> tuple[float, f
     for seed in range(first_seed, first_seed + n_panels):
         frame = logit_panel(seed, effect)
         try:
-            result = ci.score_bootstrap(
-                frame, LOGIT, key=f"sim{seed}", n_boot=399, ci=False, size=False
-            )
+            result = ci.score_bootstrap(frame, LOGIT, key=f"sim{seed}", n_boot=399, ci=False)
         except ModelError:
             continue
         fitted += 1
-        boot += result.p_value < 0.05
-        wald += result.wald_p < 0.05
+        boot += ci.rejects(result.p_value, 0.05)
+        wald += ci.rejects(result.wald_p, 0.05)
     assert fitted >= 0.9 * n_panels
     return boot / fitted, wald / fitted
 
@@ -215,9 +211,7 @@ def test_score_bootstrap_detects_a_known_effect():
 def test_inverted_interval_covers_the_truth_at_about_the_nominal_rate():
     truth, n, covered, widths = 0.6, 40, 0, []
     for seed in range(500, 500 + n):
-        result = ci.score_bootstrap(
-            logit_panel(seed, truth), LOGIT, key=f"ci{seed}", n_boot=399, size=False
-        )
+        result = ci.score_bootstrap(logit_panel(seed, truth), LOGIT, key=f"ci{seed}", n_boot=399)
         covered += result.ci_low <= truth <= result.ci_high
         widths.append(result.ci_high - result.ci_low)
         assert result.ci_low < result.estimate < result.ci_high
@@ -226,9 +220,7 @@ def test_inverted_interval_covers_the_truth_at_about_the_nominal_rate():
 
 
 def test_one_sided_test_gives_a_one_sided_interval():
-    result = ci.score_bootstrap(
-        logit_panel(9, 0.8), LOGIT, key="one", sided="greater", n_boot=399, size=False
-    )
+    result = ci.score_bootstrap(logit_panel(9, 0.8), LOGIT, key="one", sided="greater", n_boot=399)
     assert result.ci_high == math.inf and math.isfinite(result.ci_low)
     assert "one-sided" in result.ci_method
 
@@ -262,7 +254,7 @@ def test_leave_one_out_drops_the_event_clusters_and_the_case_dyad():
             assert row["estimate"] == pytest.approx(refit["estimate"], abs=1e-6)
             assert row["ratio"] == pytest.approx(refit["ratio"], rel=1e-6)
             assert row["events"] == events.get(row["dropped"], 0)
-    full = ci.score_bootstrap(frame, LOGIT, key="loo", n_boot=199, ci=False, size=False)
+    full = ci.score_bootstrap(frame, LOGIT, key="loo", n_boot=199, ci=False)
     assert table.iloc[0]["p_bootstrap"] == full.p_value  # the same weights as the main test
 
 
@@ -276,23 +268,21 @@ def test_leave_one_out_names_case_countries_in_a_country_panel():
     assert set(table.loc[table["case"], "dropped"]) == {"KGZ", "TJK"}
 
 
+class Reversed:
+    """An executor stand-in that runs the chunks last to first."""
+
+    def map(self, fn, items):
+        items = list(items)
+        return list(reversed([fn(item) for item in reversed(items)]))
+
+
 def test_size_simulation_repeats_whatever_the_chunks_order():
     frame = logit_panel(14, 0.0)
-
-    class Reversed:
-        """An executor stand-in that runs the chunks last to first."""
-
-        def map(self, fn, items):
-            items = list(items)
-            return list(reversed([fn(item) for item in reversed(items)]))
-
-    first = ci.size_by_simulation(frame, LOGIT, key="s", n_sim=25, n_boot=99, chunk_size=10)
-    second = ci.size_by_simulation(
-        frame, LOGIT, key="s", n_sim=25, n_boot=99, chunk_size=10, mapper=Reversed()
-    )
+    first = ci.size_by_simulation(frame, LOGIT, key="s", n_sim=30, n_boot=99)
+    second = ci.size_by_simulation(frame, LOGIT, key="s", n_sim=30, n_boot=99, mapper=Reversed())
     assert first == second
-    assert 0 <= first.wald_size <= 1 and first.wald_size_mc_se >= 0
-    other = ci.size_by_simulation(frame, LOGIT, key="t", n_sim=25, n_boot=99, chunk_size=10)
+    assert 0 <= first.size <= 1 and first.mc_se >= 0 and first.n_sims >= 30
+    other = ci.size_by_simulation(frame, LOGIT, key="t", n_sim=30, n_boot=99)
     assert other != first
 
 
@@ -309,7 +299,7 @@ def test_latent_draws_have_the_stated_autocorrelation():
 def test_bad_options_are_refused():
     frame = logit_panel(15)
     with pytest.raises(ConfigError, match="weights must be one of"):
-        ci.score_bootstrap(frame, LOGIT, key="k", weights="mammen", ci=False, size=False)
+        ci.score_bootstrap(frame, LOGIT, key="k", weights="mammen", ci=False)
     with pytest.raises(ConfigError, match="fixed-effects panels"):
         ci.score_bootstrap(frame, CountModelSpec(outcome="y", predictors=("x",)), key="k")
 
@@ -325,7 +315,7 @@ def test_registered_dyad_entries_have_few_event_clusters(real_tables, hypothesis
     prepared = hypotheses.prepare(spec, real_tables)
     frame, model_spec = prepared.panel.frame, prepared.design.spec
     result = ci.score_bootstrap(
-        frame, model_spec, key=hypothesis_id, sided=spec.sided, n_boot=999, ci=False, size=False
+        frame, model_spec, key=hypothesis_id, sided=spec.sided, n_boot=999, ci=False
     )
     model = models.fit_spec(frame, model_spec)
     print(
@@ -337,3 +327,146 @@ def test_registered_dyad_entries_have_few_event_clusters(real_tables, hypothesis
     wald = model.term(spec.focal)["p_value"]
     assert result.wald_p == pytest.approx(wald)
     assert 0 < result.p_value < 1 and 0 < result.p_mc_se < 0.02
+
+
+# --------------------------------------------------------------------------- one rejection rule
+
+
+def test_a_bootstrap_p_exactly_at_the_level_rejects_in_every_path():
+    """5 of 100 weight vectors as extreme as the data: p is exactly 0.05, and it rejects in
+    the interval search and in the size and power counts (``p <= level`` everywhere)."""
+    scores = np.array([1.0, 1.0, 1.0])
+    matrix = np.array([[1.0, 1.0, 1.0]] * 5 + [[1.0, 1.0, -1.0]] * 95)
+    p, _ = ci._bootstrap_p(scores, ci._Weights("rademacher", False, matrix), "two-sided")
+    assert p == 0.05 and ci.rejects(p, 0.05)
+    bound, why = ci._ci_bound(lambda b: 0.05 if b > 1.5 else 0.5, 0.0, 1.0, 1.0, 0.05)
+    assert why == "" and 1.5 <= bound < 2.0  # rejected at 2: a finite bound, not infinity
+
+    simulation = ci.Simulation(logit_panel(16, 0.0), LOGIT, key="edge", n_boot=99)
+    outcome = ci._Outcome(
+        reported=np.array([0.05, 0.5]), wald=np.array([0.05, 0.5]), ok=np.ones(2, bool),
+        full=np.zeros((2, 1)), null=np.zeros((2, 1)), events=np.ones(2),
+        bootstrapped=np.ones(2, bool),
+    )  # fmt: skip
+    simulation.run = lambda effect, n, mapper=map: outcome
+    assert simulation.size(2).size == 0.5
+    power = simulation.power(2, multiplier=1.0, direction=1.0, guess=2.0, target=0.5)
+    assert (power.curve["power"] == 0.5).all() and power.achieved
+
+
+# --------------------------------------------------------------------------- simulation
+
+
+def lagged_panel(seed: int, effect: float = 0.0, n_clusters: int = 40, n_years: int = 15):
+    """``logit_panel`` with the outcome's own lag (``y_lag1``, read from the year before the
+    panel's first, as the global panels read it from the source's history)."""
+    frame = logit_panel(seed, effect, n_clusters, n_years + 1)
+    frame["y_lag1"] = frame.groupby("unit")["y"].shift(1)
+    return frame.dropna(subset=["y_lag1"]).reset_index(drop=True)
+
+
+LAGGED = CountModelSpec(
+    outcome="y",
+    predictors=("x",),
+    controls=("rival", "y_lag1"),
+    family="logit",
+    fixed_effects=("year",),
+    cov="cluster",
+    cluster="unit",
+)
+
+
+def test_simulated_panels_rebuild_the_outcome_lag():
+    """Each simulated panel's lag is its own previous year's outcome; where the year before
+    lies outside the sample (the first year, or a year the year effects drop for want of
+    events) it is the observed lag."""
+    frame = lagged_panel(17)
+    simulation = ci.Simulation(frame, LAGGED, key="lags", n_boot=99)
+    problem = simulation.problem
+    latent = ci._latent(np.random.default_rng(0), 3, problem.clusters, problem.periods, 0.3)
+    Y, lags, _ = ci._draw(problem, simulation.generators[0.0], latent)
+    previous = problem.previous[0]
+    inside = previous >= 0
+    np.testing.assert_array_equal(lags[:, 0, inside], Y[:, previous[inside]])
+    observed = problem.X[:, problem.lags[0]]
+    np.testing.assert_array_equal(
+        lags[:, 0, ~inside], np.broadcast_to(observed[~inside], (3, (~inside).sum()))
+    )
+    used = frame.loc[models.build_design(frame, LAGGED).X.index]
+    pairs = set(zip(used["unit"], used["year"]))
+    first = [(u, t - 1) not in pairs for u, t in zip(used["unit"], used["year"])]
+    np.testing.assert_array_equal(~inside, first)  # the year before is outside the sample
+
+
+def test_power_rises_with_the_effect_and_repeats_on_forked_workers():
+    """Size and power of the reported test (the score bootstrap here: few clusters carry
+    events) on the same panels at every effect: the curve rises, the MDE is one of its
+    points, and forked workers give the same numbers as this process."""
+    from analysis import executors
+
+    frame = lagged_panel(18)
+
+    def calibrate(mapper):
+        simulation = ci.Simulation(frame, LAGGED, key="power", n_boot=99)
+        size = simulation.size(50, mapper)
+        power = simulation.power(50, multiplier=1.0, direction=1.0, guess=2.0, mapper=mapper)
+        return size, power
+
+    size, power = calibrate(map)
+    curve = power.curve.sort_values("effect")
+    assert power.reachable and power.n_sims == 50 and size.n_sims - size.n_failed >= 50
+    assert curve["power"].iloc[-1] > curve["power"].iloc[0]
+    if power.achieved:
+        assert power.mde in set(curve["effect"])
+        assert curve.loc[curve["effect"] == power.mde, "power"].item() >= 0.8
+    with executors.open("fork", jobs=2) as fork:
+        forked_size, forked_power = calibrate(fork.map)
+    assert forked_size == size
+    pd.testing.assert_frame_equal(forked_power.curve, power.curve)
+
+
+def test_power_is_not_reachable_when_the_test_cannot_reach_the_level():
+    simulation = ci.Simulation(logit_panel(19, 0.0), LOGIT, key="floor", n_boot=99)
+    power = simulation.power(50, multiplier=1.0, direction=1.0, guess=2.0, min_attainable_p=1 / 32)
+    assert power.reachable and simulation.outcomes  # 1/32 < 0.05: searched
+    floor = ci.Simulation(logit_panel(19, 0.0), LOGIT, key="floor", n_boot=99)
+    unreachable = floor.power(50, multiplier=1.0, direction=1.0, guess=2.0, min_attainable_p=1 / 16)
+    assert not unreachable.reachable and not unreachable.achieved
+    assert "0.062 > 0.05" in unreachable.reason and not floor.outcomes  # nothing simulated
+
+
+def test_a_quasi_separated_lag_leaves_the_fit_of_the_other_rows():
+    """Where every kept row with a lagged event has an event, the lag coefficient has no
+    finite maximum; the fit goes to the supremum (the limit statsmodels reports), where the
+    focal estimate is the one fitted without those rows."""
+    frame = lagged_panel(20, 0.5)
+    frame.loc[frame["y_lag1"] == 1, "y"] = 1.0
+    problem = ci._problem(frame, LAGGED, "x", "year")
+    keep = ci._informative(problem, problem.y[None])
+    start = np.zeros((1, problem.k))
+    params, _, converged, _ = ci._glm_fit(problem, problem.y[None], keep, problem.X, start, None)
+    assert converged[0] and params[0, problem.names.index("y_lag1")] > 20
+    rest = frame[frame["y_lag1"] == 0]
+    alone = models.fit_spec(rest, LAGGED.without("y_lag1")).term("x")["estimate"]
+    assert params[0, problem.j] == pytest.approx(alone, abs=1e-6)
+
+
+def test_power_points_with_events_unlike_the_data_are_left_out():
+    """Where the drawn panels carry more than twice the observed events (a lag making onsets
+    persist), the point has no power; the search stops there and says so."""
+    simulation = ci.Simulation(logit_panel(21, 0.0), LOGIT, key="unlike", n_boot=99)
+    observed = simulation.problem.y.sum()
+
+    def run(effect, n, mapper=map):
+        events = np.full(n, observed * (3.0 if effect > 0.5 else 1.0))
+        p = np.full(n, 0.5)  # never rejects
+        return ci._Outcome(p, p, np.ones(n, bool), np.zeros((n, 1)), np.zeros((n, 1)), events,
+                           np.zeros(n, bool))  # fmt: skip
+
+    simulation.run = run
+    power = simulation.power(10, multiplier=1.0, direction=1.0, guess=1.2)
+    assert power.reachable and not power.achieved
+    assert "times the observed events" in power.reason and power.search_limit < math.exp(0.5)
+    curve = power.curve
+    assert curve.loc[curve["log_effect"] > 0.5, "power"].isna().all()
+    assert (curve.loc[curve["log_effect"] <= 0.5, "power"] == 0).all()

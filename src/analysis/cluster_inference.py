@@ -7,14 +7,15 @@ conflict-year, one of them (IND-PAK) most of them. The sandwich variance is then
 from a handful of large score contributions and the normal reference distribution is wrong
 (Cameron, Gelbach & Miller 2008; MacKinnon & Webb 2017, 2018: with few treated clusters the
 Wald test over-rejects badly). :func:`clusters_with_events` counts those clusters; below
-:data:`FEW_CLUSTERS` the score bootstrap here is the primary test.
+:data:`FEW_CLUSTERS` the score bootstrap here is the reported test, otherwise the
+cluster-robust Wald test (the same rule decides for each simulated panel).
 
 Score wild cluster bootstrap (Kline & Santos 2012)
     Parameters ``theta = (b, g)``: ``b`` the focal coefficient, ``g`` every nuisance parameter
     (other terms and fixed-effect dummies; the conditional logit conditions its first fixed
-    effect out). To test ``H0: b = b0`` fit only the restricted model, with ``b0 * x`` as an
-    offset, giving ``g~``. Let ``s_c = (s_cb, s_cg)`` be cluster ``c``'s score at
-    ``(b0, g~)`` and ``H`` the Hessian there. The effective score of ``b`` in cluster ``c``,
+    effect out). To test ``H0: b = b0`` fit only the restricted model, with ``b`` held at
+    ``b0``, giving ``g~``. Let ``s_c = (s_cb, s_cg)`` be cluster ``c``'s score at ``(b0, g~)``
+    and ``H`` the Hessian there. The effective score of ``b`` in cluster ``c``,
 
         e_c = s_cb - H_bg H_gg^{-1} s_cg,
 
@@ -26,12 +27,11 @@ Score wild cluster bootstrap (Kline & Santos 2012)
     effective score by an independent weight ``v_c`` with mean 0 and variance 1,
     ``t* = sum_c v_c e_c / sqrt(sum_c v_c^2 e_c^2)`` (``v_c = 1`` for all ``c`` gives ``t``),
     and the p-value is the share of draws at least as extreme as ``t`` (``|t*| >= |t|``
-    two-sided, ``t* >= t`` for "greater", ``t* <= t`` for "less"). Nothing is re-estimated per
-    draw: the restricted fit and ``H`` are computed once, so a draw costs one product. For a
-    logit or Poisson model (canonical links) ``e_c = sum_{i in c} x~_i (y_i - mu~_i)`` with
-    ``x~`` the residual of ``x`` on the nuisance columns weighted by ``V(mu~)``; for the
-    conditional logit ``s`` and ``H`` come from the exact conditional likelihood
-    (``models.ConditionalLogitLikelihood``, with an offset for ``b0 * x``).
+    two-sided, ``t* >= t`` for "greater", ``t* <= t`` for "less", ties within
+    ``inference._TIE``). Nothing is re-estimated per draw: the restricted fit and ``H`` are
+    computed once, so a draw costs one product. For the logit and Poisson models ``s`` and
+    ``H`` are the GLM score and Hessian; for the conditional logit they come from the exact
+    conditional likelihood (``models.ConditionalLogitBatch``).
 
 Weights (``weights="auto"``, with ``G`` clusters and ``E`` of them carrying events)
     Webb's six-point weights (``+-sqrt(1/2), +-1, +-sqrt(3/2)``, each 1/6; Webb 2023) when
@@ -43,6 +43,11 @@ Weights (``weights="auto"``, with ``G`` clusters and ``E`` of them carrying even
     ``2^G``, ``G <= 12``): the p-value is then exact, with no Monte Carlo error. Otherwise
     ``n_boot`` vectors are drawn, and the p-value has ``se = sqrt(p (1 - p) / B)``.
 
+One rejection rule
+    A test rejects at level ``alpha`` when ``p <= alpha`` (:func:`rejects`), everywhere: the
+    size and power simulations and the interval (an enumerated bootstrap p can sit exactly at
+    the level).
+
 Confidence interval
     The set of ``b0`` the same bootstrap test does not reject at ``alpha``, with the same
     weight vectors for every ``b0`` (so p(b0) is a smooth function of ``b0`` up to the
@@ -52,41 +57,42 @@ Confidence interval
     be fitted) is returned as infinite, with the reason in ``ci_method``, never as a number
     made up at the edge of the search. A one-sided test gives a one-sided interval.
 
-Size by simulation
-    The null keeps every regressor, the focal predictor included, at its observed values and
-    draws outcomes from the restricted model (``b = 0``): the logit's or Poisson's fitted
-    means, and for the conditional logit the plug-in unit effects that make each unit's
-    expected events equal its observed events given the restricted index. Events therefore
-    fall where the model puts them on the real data (in the few clusters with conflict, since
-    the lagged outcome dominates), which reproduces the concentration that breaks the Wald
-    test. Dependence beyond the model enters through a Gaussian copula: each draw
-    thresholds a latent AR(1) normal within the cluster (``rho`` per year), so the marginal
-    law of every row is exactly the restricted model's and ``b = 0`` holds exactly for the
-    logit and Poisson (the conditional logit's likelihood assumes independence within a
-    unit, so with ``rho > 0`` the simulation also carries that misspecification, as the
-    real data do if their residuals are dependent). ``rho`` is chosen on a grid so that the
-    lag-1 within-cluster correlation of the Pearson residuals of the simulated outcomes
+Size and power by simulation (:class:`Simulation`)
+    Each simulated panel runs the reported procedure: the model refitted (the fixed-effect
+    levels without outcome variation dropped, as ``models`` does), the divergence guard, the
+    cluster-robust Wald test, and where fewer than :data:`FEW_CLUSTERS` clusters carry events
+    in that panel the score bootstrap (``n_boot`` draws, or enumeration) instead. A panel
+    whose model has no finite maximum or does not converge is counted in ``n_failed`` and
+    left out: no test would be reported on it.
+    The generating model at a focal effect ``b`` is the restricted model (``b`` held fixed)
+    refitted to the real data, so event counts stay like the data's at every effect: the
+    logit's or Poisson's fitted means, and for the conditional logit the plug-in unit effects
+    that make each unit's expected events equal its observed events given the index. The
+    focal predictor and the other regressors keep their observed values; the outcome's own
+    lags (``<outcome>_lag<k>``) are rebuilt from each simulated panel, drawn year by year
+    (where the earlier year lies outside the sample the observed lag is kept). Dependence
+    beyond the model enters through a Gaussian copula: each draw thresholds a latent AR(1)
+    normal within the cluster (``rho`` per year), so the marginal law of every row given its
+    lags is exactly the model's (the conditional logit's likelihood assumes independence
+    within a unit, so with ``rho > 0`` the simulation also carries that misspecification, as
+    the real data do if their residuals are dependent). ``rho`` is chosen on a grid so that
+    the lag-1 within-cluster correlation of the Pearson residuals of the simulated outcomes
     matches the observed one (:func:`residual_autocorrelation`). Why not permute or rotate
     cluster histories: rotating within a cluster keeps each cluster's events and predictor
     level together, so a model without unit effects (the dyad logit) would not be under the
     null; permuting histories across clusters needs clusters observed in the same years,
-    which most event clusters are not. Each simulated panel is tested with the
-    cluster-robust Wald test (refitted, same small-sample factor as ``models``) and with the
-    score bootstrap (``size_boot`` draws or enumeration), and the size is the rejection rate
-    at ``alpha`` with its Monte Carlo s.e. ``sqrt(r (1 - r) / n)`` over the ``n`` panels
-    where both tests could be computed. A panel whose model has no finite maximum (in the
-    dyad logit the lagged outcome and the year effects often separate the few events) or
-    does not converge is counted in ``n_failed`` and left out: no test would be reported
-    on it. Cost: the logit and Poisson panels of a chunk are fitted together (vectorised
-    Newton steps), a few hundredths of a second per panel; a conditional-logit panel needs
-    two fits of the exact conditional likelihood (``models.ConditionalLogitLikelihood``,
-    computed row by row), one to a few seconds with 35 year dummies, hence the small default
-    :data:`DEFAULT_SIZE_SIMS` there (those designs have 68-80 clusters with events, where
-    the Wald test is primary).
-    Simulations run in chunks of :data:`SIZE_CHUNK`, chunk ``k`` seeded by
-    ``inference.seed_from(f"{key}/size/{k}")`` and run through ``mapper`` (the built-in
-    ``map``, or any object with a ``.map(fn, items)`` method), so the numbers do not depend
-    on how chunks are spread over workers.
+    which most event clusters are not.
+    Size: the share of panels at ``b = 0`` the reported test rejects, with its Monte Carlo
+    s.e. Power: the same panels (common random numbers: the same latent normals and the
+    same bootstrap weights) at effects along the claim's direction; the minimum detectable
+    effect is searched as ``calibration.power_check`` does. Each fit starts from the
+    estimates of the same panels at the nearest effect already simulated (the panels differ
+    in a few outcomes), or from the generating model.
+    Panels run in chunks of :data:`CHUNK`, chunk ``k`` seeded by
+    ``inference.seed_from(f"{key}/panels/{k}")`` (the bootstrap weights of its panel ``i``
+    by ``f"{key}/panels/{k}/{i}"``) and mapped with ``mapper`` (the built-in ``map``, or any
+    object with a ``.map(fn, items)`` method), so the numbers do not depend on how chunks are
+    spread over workers.
 
 Leave one cluster out
     The model is refitted without each cluster that carries events, and without the case
@@ -97,7 +103,8 @@ from __future__ import annotations
 
 import functools
 import math
-import time
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -106,17 +113,12 @@ import pandas as pd
 from scipy import special, stats
 
 from .errors import ConfigError, ModelError
-from .inference import seed_from
-from .models import (
-    BINARY_FAMILIES,
-    ConditionalLogitLikelihood,
-    CountModelSpec,
-    Design,
-    build_design,
-)
-from .results import check_sided
+from .inference import _TIE, normal_p, seed_from
+from .models import BINARY_FAMILIES, CountModelSpec, Design, build_design
+from .models.clogit import ConditionalLogitBatch, solve_symmetric
+from .results import PowerCheck, SizeCheck, check_sided, mc_standard_error
 
-#: Fewer clusters with events than this: the score bootstrap is the primary test.
+#: Fewer clusters with events than this: the score bootstrap is the reported test.
 FEW_CLUSTERS = 50
 #: Rademacher weights are enumerated (all 2^G sign vectors) up to this many clusters.
 ENUMERATE_MAX = 12
@@ -128,17 +130,37 @@ WEIGHTS = ("auto", "rademacher", "webb")
 _WEBB = np.array([-math.sqrt(1.5), -1.0, -math.sqrt(0.5), math.sqrt(0.5), 1.0, math.sqrt(1.5)])
 #: The case study's states: their units are always left out in the leave-one-out table.
 CASE_STATES = ("KGZ", "TJK")
-#: Simulated panels per chunk of the size simulation (the unit of seeding and of parallelism).
-SIZE_CHUNK = 10
-#: Default simulated panels per registered design: the dyad logit refits in a batch (cheap);
-#: a conditional-logit refit with 35 year dummies takes about a second.
-DEFAULT_SIZE_SIMS = {"logit": 300, "poisson": 200, "clogit": 10}
+#: Simulated panels per chunk (the unit of seeding and of parallelism).
+CHUNK = 25
+#: At most this many simulated panels for the size and per point of the power curve (fewer
+#: when the settings ask for fewer): the cost of a size that is checked (>= 200 panels) and
+#: of a power curve, at about 10-20 ms a panel.
+SIMULATIONS = {"logit": 200, "poisson": 200, "clogit": 200}
 #: The CI search goes at most this many cluster-robust standard errors from the estimate.
 CI_MAX_SE = 64.0
 _CI_BISECTIONS = 10
+#: Largest effect on the display scale the power search tries (as ``calibration``).
+SEARCH_LIMIT = 20.0
+#: A power point whose panels carry on average more than this many times the observed
+#: events is left out: power on data unlike ours means nothing.
+EXPLODED = 2.0
 _RHO_GRID = np.round(np.arange(0.0, 0.95, 0.1), 2)
 _RHO_SIMS = 20
-_TIE = 1e-9
+#: Newton tolerance inside simulations (on the full step; a p-value needs no more digits).
+_SIM_TOL = 1e-8
+#: Largest distance of a warm start from the generating model's parameters.
+_WARM = 3.0
+#: A full Newton step promising less log-likelihood than this gains nothing measurable.
+_FLAT = 1e-10
+#: Largest change of any kept row's linear predictor in one step: along a quasi-separated
+#: direction with almost no curvature a Newton step can be astronomically long, and past
+#: |eta| ~ 40 a logit row is saturated in double precision anyway.
+_MOVE = 20.0
+
+
+def rejects(p: np.ndarray | float, alpha: float) -> np.ndarray:
+    """The one rejection rule: ``p <= alpha`` (a missing p never rejects)."""
+    return np.asarray(p, dtype=float) <= alpha
 
 
 # --------------------------------------------------------------------------- the problem
@@ -146,18 +168,23 @@ _TIE = 1e-9
 
 @dataclass(frozen=True, eq=False)
 class _Problem:
-    """A global fixed-effects design as arrays, with what the bootstrap and the simulation need.
+    """A global fixed-effects design as arrays, with what the bootstrap and simulations need.
 
-    Logit and Poisson: ``X`` holds the terms and full dummies of the first fixed effect (no
-    constant) and of every other fixed effect; ``fe_blocks`` says which columns belong to
-    which fixed effect, so levels without information can be dropped per simulated panel.
-    Conditional logit: ``X`` is the design's (terms and dummies), ``strata`` its groups.
+    ``X`` holds the terms (the conditional logit: the design's columns, its fixed-effect
+    dummies at ``indicators``). Logit and Poisson add, after X's columns, one parameter per
+    level of each fixed effect (``blocks``: each row's level; the first effect has every
+    level and no constant, the later ones lose their first level present in a panel).
+    ``lags`` are the columns of X that hold the outcome's own lags (``lag_orders`` periods
+    back) and ``previous`` the row holding each row's unit that many periods earlier (-1:
+    outside the sample).
     """
 
     family: str
     term: str
     y: np.ndarray
     X: np.ndarray
+    blocks: tuple[np.ndarray, ...]
+    sizes: tuple[int, ...]
     names: tuple[str, ...]
     j: int
     offset: np.ndarray
@@ -165,11 +192,23 @@ class _Problem:
     labels: tuple[str, ...]
     periods: np.ndarray
     strata: np.ndarray | None
-    fe_blocks: tuple[tuple[int, int], ...]
+    indicators: np.ndarray
+    lags: np.ndarray
+    lag_orders: np.ndarray
+    previous: np.ndarray
 
     @property
     def n_clusters(self) -> int:
         return len(self.labels)
+
+    @property
+    def k(self) -> int:
+        return self.X.shape[1] + sum(self.sizes)
+
+    @functools.cached_property
+    def owner(self) -> np.ndarray:
+        """Cluster of each conditioning group (conditional logit)."""
+        return _stratum_clusters(self.strata, self.clusters)
 
 
 def _check_spec(spec: CountModelSpec, term: str | None) -> str:
@@ -200,36 +239,55 @@ def _problem_from_design(
     spec = design.spec
     rows = frame.loc[design.X.index]
     codes, labels = pd.factorize(rows[spec.cluster])
-    terms = [c for c in design.X.columns if c not in design.absorbed and c != "const"]
+    periods = pd.to_numeric(rows[time_column]).to_numpy(dtype=float)
+    blocks, sizes, indicators = [], [], np.zeros(0, dtype=int)
     if spec.family == "clogit":
-        X = design.X.to_numpy(dtype=float)
-        names, blocks = tuple(design.X.columns), ()
+        columns = list(design.X.columns)
+        names = list(columns)
+        indicators = np.array([columns.index(c) for c in design.absorbed], dtype=int)
         _stratum_clusters(design.strata, codes)
     else:
-        parts, blocks, start = [design.X[terms].to_numpy(dtype=float)], [], len(terms)
-        names = list(terms)
+        columns = [c for c in design.X.columns if c not in design.absorbed and c != "const"]
+        names = list(columns)
         for fe in spec.fixed_effects:
             levels, values = pd.factorize(rows[fe].astype(str), sort=True)
-            parts.append(np.eye(len(values))[levels])
+            blocks.append(levels)
+            sizes.append(len(values))
             names += [f"{fe}={v}" for v in values]
-            blocks.append((start, start + len(values)))
-            start += len(values)
-        X, names = np.hstack(parts), tuple(names)
+    lag = re.compile(rf"^{re.escape(spec.outcome)}_lag(\d+)$")
+    lags = [(i, int(m.group(1))) for i, c in enumerate(columns) if (m := lag.match(c))]
     offset = np.zeros(design.nobs) if design.offset is None else np.asarray(design.offset)
     return _Problem(
         family=spec.family,
         term=term,
         y=np.asarray(design.y, dtype=float),
-        X=X,
-        names=names,
+        X=design.X[columns].to_numpy(dtype=float),
+        blocks=tuple(blocks),
+        sizes=tuple(sizes),
+        names=tuple(names),
         j=names.index(term),
         offset=offset,
         clusters=codes,
         labels=tuple(str(v) for v in labels),
-        periods=pd.to_numeric(rows[time_column]).to_numpy(dtype=float),
+        periods=periods,
         strata=design.strata,
-        fe_blocks=tuple(blocks),
+        indicators=indicators,
+        lags=np.array([i for i, _ in lags], dtype=int),
+        lag_orders=np.array([k for _, k in lags], dtype=int),
+        previous=_previous_rows(codes, periods, [k for _, k in lags], spec.cluster),
     )
+
+
+def _previous_rows(clusters, periods, orders, cluster_name: str) -> np.ndarray:
+    """For each lag order, the row of the same cluster that many periods earlier, or -1."""
+    keys = pd.MultiIndex.from_arrays([clusters, periods])
+    if orders and keys.has_duplicates:
+        raise ConfigError(
+            f"the outcome's lags can be rebuilt only with one row per cluster ({cluster_name!r}) "
+            "and period; the panel repeats some"
+        )
+    found = [keys.get_indexer(pd.MultiIndex.from_arrays([clusters, periods - k])) for k in orders]
+    return np.array(found, dtype=int).reshape(len(orders), len(clusters))
 
 
 def _stratum_clusters(strata: np.ndarray, clusters: np.ndarray) -> np.ndarray:
@@ -284,19 +342,15 @@ def _count_event_clusters(y: np.ndarray, clusters: np.ndarray, strata: np.ndarra
     return len(np.unique(clusters[y > 0]))
 
 
-def _events_per_cluster(problem: _Problem) -> int:
-    return _count_event_clusters(problem.y, problem.clusters, problem.strata)
-
-
-# --------------------------------------------------------------------------- GLM fits
+# --------------------------------------------------------------------------- GLM pieces
 
 
 def _mean(family: str, eta: np.ndarray) -> np.ndarray:
-    return special.expit(eta) if family == "logit" else np.exp(np.minimum(eta, 50.0))
+    return special.expit(eta) if family != "poisson" else np.exp(np.minimum(eta, 50.0))
 
 
 def _variance(family: str, mu: np.ndarray) -> np.ndarray:
-    return mu * (1 - mu) if family == "logit" else mu
+    return mu if family == "poisson" else mu * (1 - mu)
 
 
 def _loglik(family: str, Y: np.ndarray, eta: np.ndarray, keep: np.ndarray) -> np.ndarray:
@@ -307,143 +361,311 @@ def _loglik(family: str, Y: np.ndarray, eta: np.ndarray, keep: np.ndarray) -> np
     return (keep * terms).sum(axis=1)
 
 
-def _free_columns(fe_blocks: tuple, X: np.ndarray, keep: np.ndarray) -> np.ndarray:
-    """Columns estimable in each panel (B x k): with a kept nonzero row, and not the baseline
-    (first kept level) of a fixed effect after the first, whose dummies are all included."""
-    free = (keep.astype(float) @ (X != 0)) > 0
-    for start, stop in fe_blocks[1:]:
-        block = free[:, start:stop]
-        baseline = np.argmax(block, axis=1)
-        block[np.arange(len(block)), baseline] = False
-    return free
+def _by_level(values: np.ndarray, codes: np.ndarray, size: int) -> np.ndarray:
+    """Sums of ``values`` (vectors x rows) by level (vectors x size): one bincount, each
+    vector's bins filled in row order whatever the other vectors are."""
+    index = (np.arange(len(values))[:, None] * size + codes).ravel()
+    return np.bincount(index, weights=values.ravel(), minlength=len(values) * size).reshape(
+        len(values), size
+    )
 
 
-def _glm_fit(
-    family: str,
-    fe_blocks: tuple,
-    X: np.ndarray,
-    Y: np.ndarray,
-    offset: np.ndarray,
-    keep: np.ndarray,
-    start: np.ndarray,
-    max_iter: int = 25,
-    tol: float = 1e-9,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Maximum likelihood of a logit or Poisson model for many outcome vectors at once.
+def _times(X: np.ndarray, coefficients: np.ndarray) -> np.ndarray:
+    """``X b`` per vector: X shared (rows x c) or per vector (vectors x rows x c)."""
+    if X.ndim == 2:
+        return coefficients @ X.T
+    return (X @ coefficients[:, :, None])[..., 0]
 
-    Newton's method (= IRLS for canonical links), each step halved while the likelihood
-    falls. ``Y``, ``offset``, ``keep`` are panels x rows; rows not kept carry no weight and
-    columns without kept rows are held at zero. Returns parameters, means, a convergence
-    flag per panel (a separated panel does not converge) and the free columns.
-    """
-    free = _free_columns(fe_blocks, X, keep)
-    params = np.where(free, start, 0.0)
-    eta = params @ X.T + offset
-    llf = _loglik(family, Y, eta, keep)
+
+def _linear(problem: _Problem, params: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """Linear predictor without offset (vectors x rows) at ``params`` (vectors x k)."""
+    kd = problem.X.shape[1]
+    eta = _times(X, params[:, :kd])
+    start = kd
+    for codes, size in zip(problem.blocks, problem.sizes):
+        eta += params[:, start : start + size][:, codes]
+        start += size
+    return eta
+
+
+def _sums(problem: _Problem, values: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """``sum_i values_i x_i`` per vector (vectors x k), x the row's full parameter vector."""
+    dense = values @ X if X.ndim == 2 else (values[:, None, :] @ X)[:, 0]
+    parts = [dense] + [_by_level(values, c, s) for c, s in zip(problem.blocks, problem.sizes)]
+    return np.concatenate(parts, axis=1)
+
+
+def _gram(problem: _Problem, weights: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """``sum_i w_i x_i x_i'`` per vector (vectors x k x k), the level dummies never formed."""
+    P, kd = len(weights), problem.X.shape[1]
+    gram = np.zeros((P, problem.k, problem.k))
+    weighted = weights[..., None] * (X if X.ndim == 3 else X[None])
+    gram[:, :kd, :kd] = weighted.transpose(0, 2, 1) @ X
+    starts = np.cumsum((kd, *problem.sizes))
+    for b, (codes, size) in enumerate(zip(problem.blocks, problem.sizes)):
+        own = slice(starts[b], starts[b] + size)
+        levels = np.arange(starts[b], starts[b] + size)
+        gram[:, levels, levels] = _by_level(weights, codes, size)
+        cross = np.stack([_by_level(weighted[..., c], codes, size) for c in range(kd)], axis=1)
+        gram[:, :kd, own] = cross
+        gram[:, own, :kd] = cross.transpose(0, 2, 1)
+        for a in range(b):
+            other = slice(starts[a], starts[a] + problem.sizes[a])
+            pair = _by_level(weights, problem.blocks[a] * size + codes, problem.sizes[a] * size)
+            pair = pair.reshape(P, problem.sizes[a], size)
+            gram[:, other, own] = pair
+            gram[:, own, other] = pair.transpose(0, 2, 1)
+    return gram
+
+
+def _cluster_sums(problem: _Problem, values: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """Each cluster's score ``sum_{i in c} values_i x_i`` (vectors x clusters x k)."""
+    C = problem.n_clusters
+    full = X if X.ndim == 3 else X[None]
+    parts = [
+        np.stack(
+            [_by_level(values * full[..., c], problem.clusters, C) for c in range(X.shape[-1])],
+            axis=2,
+        )
+    ]
+    for codes, size in zip(problem.blocks, problem.sizes):
+        cells = _by_level(values, problem.clusters * size + codes, C * size)
+        parts.append(cells.reshape(len(values), C, size))
+    return np.concatenate(parts, axis=2)
+
+
+def _informative(problem: _Problem, Y: np.ndarray) -> np.ndarray:
+    """Rows kept per vector: fixed-effect levels with outcome variation, found by repeated
+    passes as ``models`` does for the real panel (logit and Poisson)."""
+    keep = np.ones(Y.shape, dtype=bool)
+    binary = problem.family in BINARY_FAMILIES
+    while True:
+        before = keep.sum()
+        for codes, size in zip(problem.blocks, problem.sizes):
+            rows = _by_level(keep.astype(float), codes, size)
+            events = _by_level(keep * Y, codes, size)
+            bad = (events == 0) | (binary & (events == rows))
+            keep &= ~bad[:, codes]
+        if keep.sum() == before:
+            return keep
+
+
+def _free_columns(problem: _Problem, keep: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """Parameters estimable per vector (vectors x k): a term with a kept nonzero row, a level
+    with kept rows, except the first kept level of each fixed effect after the first."""
+    nonzero = X != 0
+    if X.ndim == 2:
+        parts = [keep.astype(float) @ nonzero > 0]
+    else:
+        parts = [np.einsum("pn,pnk->pk", keep.astype(float), nonzero) > 0]
+    for b, (codes, size) in enumerate(zip(problem.blocks, problem.sizes)):
+        present = _by_level(keep.astype(float), codes, size) > 0
+        if b:
+            present[np.arange(len(present)), np.argmax(present, axis=1)] = False
+        parts.append(present)
+    return np.concatenate(parts, axis=1)
+
+
+def _glm_fit(problem, Y, keep, X, start, fixed, max_iter: int = 100, tol: float = 1e-9):
+    """Maximum likelihood of the logit or Poisson model for many outcome vectors at once.
+
+    Newton's method (= IRLS for canonical links); the parameter ``fixed`` (or None) stays at
+    its start, rows not kept carry no weight and parameters without kept rows are held at
+    zero. The likelihood is concave, so a step that ends with the likelihood still rising
+    along it (``gradient . step >= 0`` there) has gained, and the gradient there is the next
+    step's: the likelihood itself is computed only to halve a step that overshot. A long
+    step still rising at its end is doubled while it keeps rising; no step moves a kept row's
+    linear predictor by more than :data:`_MOVE`. A fit has converged when the full Newton
+    step moves the linear predictor of the kept rows by less than ``tol``
+    (as ``models.batch``), or when two successive full steps each promise a gain below
+    :data:`_FLAT`: the likelihood is at its supremum along a quasi-separated direction (a
+    lag coefficient rising without bound while its perfectly predicted rows saturate), the
+    limit statsmodels' Newton also reports, every other parameter settled. Returns
+    parameters, means, convergence and the estimable parameters."""
+    family = problem.family
+    offset = problem.offset
+    free = _free_columns(problem, keep, X)
+    moving = free.copy()
+    if fixed is not None:
+        moving[:, fixed] = False
+    params = np.where(moving, start, 0.0)
+    if fixed is not None:
+        params[:, fixed] = start[:, fixed]
+
+    def at(rows, values, x):
+        """Means and gradients of ``rows`` (design ``x``) at ``values``."""
+        eta = _linear(problem, values, x) + offset
+        mu = _mean(family, eta)
+        return eta, mu, _sums(problem, keep[rows] * (Y[rows] - mu), x) * moving[rows]
+
+    def part(x, index):
+        return x if x.ndim == 2 else x[index]
+
+    everyone = np.arange(len(Y))
+    eta, mu, gradient = at(everyone, params, X)
     converged = np.zeros(len(Y), dtype=bool)
-    active = np.ones(len(Y), dtype=bool)  # neither converged nor broken down
+    flat = np.zeros(len(Y), dtype=bool)
+    live = np.flatnonzero(np.all(np.isfinite(gradient), axis=1))
+    k = problem.k
     for _ in range(max_iter):
-        at = np.flatnonzero(active)
-        if not len(at):
+        if not len(live):
             break
-        mu = _mean(family, eta[at])
-        weight = keep[at] * _variance(family, mu)
-        hessian = (X.T[None] * weight[:, None, :]) @ X
-        hessian += (~free[at])[:, :, None] * np.eye(X.shape[1])[None]
-        gradient = ((keep[at] * (Y[at] - mu)) @ X) * free[at]
-        step = np.zeros_like(gradient)
-        for i in range(len(at)):
-            try:
-                step[i] = np.linalg.solve(hessian[i], gradient[i])
-            except np.linalg.LinAlgError:
-                active[at[i]] = False
-        scale = np.ones(len(at))
-        for _ in range(40):
-            new = params[at] + scale[:, None] * step
-            new_eta = new @ X.T + offset[at]
-            new_llf = _loglik(family, Y[at], new_eta, keep[at])
-            worse = new_llf < llf[at] - 1e-12 * np.abs(llf[at])
-            if not worse.any():
+        x, kept, m = part(X, live), keep[live], moving[live]
+        gram = _gram(problem, kept * _variance(family, mu[live]), x)
+        system = np.where(m[:, :, None] & m[:, None, :], gram, 0.0) + np.eye(k) * ~m[:, None, :]
+        step = solve_symmetric(system, gradient[live])
+        finite = np.all(np.isfinite(step), axis=1)
+        step = np.where(finite[:, None], step, 0.0)
+        newton = np.max(np.abs(_linear(problem, step, x)) * kept, axis=1)
+        small = (gradient[live] * step).sum(axis=1) / 2 <= _FLAT
+        done = ((newton < tol) | (small & flat[live])) & finite
+        flat[live] = small
+        converged[live[done]] = True
+        going = ~done & finite
+        live, step, newton, x = live[going], step[going], newton[going], part(x, going)
+        if not len(live):
+            break
+        reach = np.minimum(1.0, _MOVE / np.maximum(newton, 1e-300))  # a trust region on eta
+        step, newton = step * reach[:, None], newton * reach
+        new = params[live] + step
+        new_eta, new_mu, new_gradient = at(live, new, x)
+        rising = (new_gradient * step).sum(axis=1) >= 0
+        halved = over = np.flatnonzero(~rising)  # overshot: halve while the likelihood is below
+        if len(over):
+            rows = live[over]
+            base = _loglik(family, Y[rows], eta[rows], keep[rows])
+            for halving in range(1, 41):
+                value = _loglik(family, Y[rows], new_eta[over], keep[rows])
+                lower = ~(value >= base - 1e-12 * np.abs(base))
+                if not lower.any():
+                    break
+                over, rows, base = over[lower], rows[lower], base[lower]
+                new[over] = params[rows] + 0.5**halving * step[over]
+                new_eta[over] = _linear(problem, new[over], part(x, over)) + offset
+            new_eta[halved], new_mu[halved], new_gradient[halved] = at(
+                live[halved], new[halved], part(x, halved)
+            )
+        grow = np.flatnonzero(rising & (newton > 1.0))
+        for doubling in range(1, 5):
+            grow = grow[2**doubling * newton[grow] <= _MOVE]
+            if not len(grow):
                 break
-            scale = np.where(worse, scale / 2, scale)
-        params[at], eta[at], llf[at] = new, new_eta, new_llf
-        done = np.max(np.abs(scale[:, None] * step), axis=1) < tol
-        converged[at[done]] = active[at[done]]
-        active[at[done]] = False
-    return params, _mean(family, eta), converged, free
+            rows = live[grow]
+            wider = params[rows] + 2**doubling * step[grow]
+            wide = at(rows, wider, part(x, grow))
+            keeps = (wide[2] * step[grow]).sum(axis=1) >= 0
+            grow, wider = grow[keeps], wider[keeps]
+            new[grow] = wider
+            new_eta[grow], new_mu[grow], new_gradient[grow] = (w[keeps] for w in wide)
+        params[live], eta[live], mu[live], gradient[live] = new, new_eta, new_mu, new_gradient
+    return params, mu, converged, free
 
 
-# --------------------------------------------------------------------------- scores and Wald
+# --------------------------------------------------------------------------- fits
 
 
 @dataclass(frozen=True, eq=False)
-class _Restricted:
-    """The restricted fit at ``b0`` and the effective focal score of each cluster."""
+class _Fits:
+    """Fits of many outcome vectors, with what the tests need at the estimates: Hessian,
+    each cluster's score, the estimable parameters, the clusters in the sample (``present``),
+    how many of them carry events, and the rows used."""
 
-    b0: float
-    nuisance: np.ndarray  # restricted estimates of the nuisance parameters
-    scores: np.ndarray  # effective focal score per cluster (zero for clusters left out)
-    converged: bool
-
-
-def _solve_effective(hessian: np.ndarray, scores: np.ndarray, j: int, free: np.ndarray):
-    """Effective focal score per cluster: s_b - H_bg H_gg^-1 s_g (over free nuisance columns)."""
-    others = np.flatnonzero(free & (np.arange(len(free)) != j))
-    h_gg = hessian[np.ix_(others, others)]
-    h_bg = hessian[j, others]
-    return scores[:, j] - scores[:, others] @ np.linalg.solve(h_gg, h_bg)
+    params: np.ndarray  # (P, k)
+    converged: np.ndarray  # (P,)
+    hessian: np.ndarray  # (P, k, k)
+    scores: np.ndarray  # (P, clusters, k)
+    free: np.ndarray  # (P, k)
+    present: np.ndarray  # (P, clusters)
+    events: np.ndarray  # (P,)
+    nobs: np.ndarray  # (P,)
 
 
-def _restricted_glm(
-    problem: _Problem, Y: np.ndarray, keep: np.ndarray, b0: float, start: np.ndarray | None
-) -> list[_Restricted]:
-    """Restricted fits of many outcome vectors (rows of Y) and their effective cluster scores."""
-    x = problem.X[:, problem.j]
-    Z = np.delete(problem.X, problem.j, axis=1)
-    offset = problem.offset + b0 * x
-    begin = np.zeros((len(Y), Z.shape[1])) if start is None else start
-    blocks = tuple((a - 1, b - 1) for a, b in problem.fe_blocks)  # terms, the focal one
-    params, mu, converged, free = _glm_fit(  # included, precede the fixed effects
-        problem.family, blocks, Z, Y, np.broadcast_to(offset, Y.shape), keep, begin
-    )
-    out = []
-    for b in range(len(Y)):
-        weight = keep[b] * _variance(problem.family, mu[b])
-        zf = Z[:, free[b]]
-        zw = zf.T * weight
-        try:
-            x_tilde = x - zf @ np.linalg.solve(zw @ zf, zw @ x)
-        except np.linalg.LinAlgError:  # a separated panel: no finite restricted estimate
-            out.append(_Restricted(b0, params[b], np.full(problem.n_clusters, np.nan), False))
-            continue
-        contribution = keep[b] * x_tilde * (Y[b] - mu[b])
-        scores = np.bincount(problem.clusters, weights=contribution, minlength=problem.n_clusters)
-        out.append(_Restricted(b0, params[b], scores, bool(converged[b])))
-    return out
-
-
-def _restricted_clogit(
-    problem: _Problem, y: np.ndarray, b0: float, start: np.ndarray | None
-) -> _Restricted:
-    x = problem.X[:, problem.j]
-    Z = np.delete(problem.X, problem.j, axis=1)
-    model = ConditionalLogitLikelihood(y, Z, problem.strata, offset=b0 * x)
-    nuisance, converged, _ = model.maximise(start=start)
-    theta = np.insert(nuisance, problem.j, b0)
-    _, group_scores, hessian = ConditionalLogitLikelihood(y, problem.X, problem.strata).evaluate(
-        theta
-    )
-    effective = _solve_effective(hessian, group_scores, problem.j, np.ones(len(theta), bool))
-    owner = _stratum_clusters(problem.strata, problem.clusters)
-    scores = np.bincount(owner, weights=effective, minlength=problem.n_clusters)
-    return _Restricted(b0, nuisance, scores, bool(converged))
-
-
-def _restricted(problem: _Problem, b0: float, start: np.ndarray | None = None) -> _Restricted:
+def _fits(
+    problem: _Problem,
+    Y: np.ndarray,
+    start: np.ndarray,
+    *,
+    b0: float | None = None,
+    lags: np.ndarray | None = None,
+    tol: float = 1e-10,
+    hessian: np.ndarray | None = None,
+) -> _Fits:
+    """Unrestricted fits of each row of ``Y`` (``b0`` None) or restricted ones with the focal
+    coefficient held at ``b0``; ``lags`` the outcome's lags rebuilt from each vector (vectors
+    x lags x rows) or None (the observed ones); ``hessian`` a first Newton matrix for the
+    conditional logit."""
+    start = np.array(start, dtype=float)
+    if b0 is not None:
+        start[:, problem.j] = b0
+    fixed = None if b0 is None else problem.j
     if problem.family == "clogit":
-        return _restricted_clogit(problem, problem.y, b0, start)
-    keep = np.ones((1, len(problem.y)), dtype=bool)
-    return _restricted_glm(problem, problem.y[None], keep, b0, start)[0]
+        mask = np.zeros(problem.k, dtype=bool)
+        if fixed is not None:
+            mask[fixed] = True
+        replaced = None if lags is None else (problem.lags, lags)
+        batch = ConditionalLogitBatch(
+            Y, problem.X, problem.strata, problem.offset, problem.indicators, replaced
+        )
+        fit = batch.maximise(start, fixed=mask, hessian=hessian, tol=tol)
+        owner = np.eye(problem.n_clusters)[problem.owner]  # groups x clusters
+        scores = (fit.scores.transpose(0, 2, 1) @ owner).transpose(0, 2, 1)
+        present = fit.informative.astype(float) @ owner > 0
+        sizes = np.bincount(problem.strata).astype(float)
+        return _Fits(
+            params=fit.params,
+            converged=fit.converged,
+            hessian=fit.hessian,
+            scores=scores,
+            free=batch.varying(),
+            present=present,
+            events=present.sum(axis=1),
+            nobs=fit.informative.astype(float) @ sizes,
+        )
+    X = problem.X if lags is None else _with_lags(problem, lags)
+    keep = _informative(problem, Y)
+    params, mu, converged, free = _glm_fit(problem, Y, keep, X, start, fixed, tol=tol)
+    present = _by_level(keep.astype(float), problem.clusters, problem.n_clusters) > 0
+    return _Fits(
+        params=params,
+        converged=converged,
+        hessian=-_gram(problem, keep * _variance(problem.family, mu), X),
+        scores=_cluster_sums(problem, keep * (Y - mu), X),
+        free=free,
+        present=present,
+        events=(_by_level(keep * (Y > 0), problem.clusters, problem.n_clusters) > 0).sum(axis=1),
+        nobs=keep.sum(axis=1),
+    )
+
+
+def _restricted_system(fits: _Fits, columns: np.ndarray):
+    """``-H`` over ``columns`` (vectors x k), with a unit diagonal elsewhere."""
+    k = fits.hessian.shape[1]
+    both = columns[:, :, None] & columns[:, None, :]
+    return np.where(both, -fits.hessian, 0.0) + np.eye(k) * ~columns[:, None, :]
+
+
+def _wald_se(fits: _Fits, j: int) -> np.ndarray:
+    """Cluster-robust standard error of parameter ``j`` per vector, with the models module's
+    factor G/(G-1) (N-1)/(N-K) (G clusters in the sample, N rows, K estimable parameters)."""
+    k = fits.hessian.shape[1]
+    unit = np.zeros((len(fits.params), k, 1))
+    unit[:, j] = 1.0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        bread = solve_symmetric(_restricted_system(fits, fits.free), unit[..., 0])
+        meat = np.einsum("pck,pk->pc", fits.scores, bread * fits.free)
+        g = fits.present.sum(axis=1)
+        n, big_k = fits.nobs, fits.free.sum(axis=1)
+        factor = g / (g - 1) * (n - 1) / (n - big_k)
+        return np.sqrt(factor * (meat**2).sum(axis=1))
+
+
+def _effective_scores(fits: _Fits, j: int) -> np.ndarray:
+    """Effective focal score per cluster, ``s_b - H_bg H_gg^-1 s_g`` (vectors x clusters)."""
+    k = fits.hessian.shape[1]
+    others = fits.free & (np.arange(k) != j)
+    rhs = np.where(others, fits.hessian[:, :, j], 0.0)[..., None]
+    solved = solve_symmetric(_restricted_system(fits, others), -rhs[..., 0])
+    return fits.scores[:, :, j] - np.einsum("pck,pk->pc", fits.scores, solved)
 
 
 @dataclass(frozen=True)
@@ -458,81 +680,36 @@ class _Wald:
         return self.estimate / self.std_error
 
 
-def _sandwich(hessian, cluster_scores, g: int, n: int, k: int) -> np.ndarray:
-    """Cluster-robust covariance with the models module's factor G/(G-1) (N-1)/(N-K)."""
-    bread = np.linalg.inv(-hessian)
-    meat = cluster_scores.T @ cluster_scores
-    return bread @ meat @ bread * (g / (g - 1)) * ((n - 1) / (n - k))
+@dataclass(frozen=True, eq=False)
+class _Restricted:
+    """The restricted fit at ``b0`` and the effective focal score of each cluster."""
+
+    b0: float
+    params: np.ndarray
+    scores: np.ndarray  # effective focal score per cluster in the sample
+    converged: bool
 
 
-def _wald_glm(problem: _Problem, Y: np.ndarray, keep: np.ndarray, start: np.ndarray) -> list[_Wald]:
-    params, mu, converged, free = _glm_fit(
-        problem.family,
-        problem.fe_blocks,
-        problem.X,
-        Y,
-        np.broadcast_to(problem.offset, Y.shape),
-        keep,
-        start,
-    )
-    out = []
-    for b in range(len(Y)):
-        cols = np.flatnonzero(free[b])
-        Xf = problem.X[:, cols]
-        weight = keep[b] * _variance(problem.family, mu[b])
-        hessian = -(Xf.T * weight) @ Xf
-        row_scores = Xf * (keep[b] * (Y[b] - mu[b]))[:, None]
-        cluster_scores = np.zeros((problem.n_clusters, len(cols)))
-        np.add.at(cluster_scores, problem.clusters, row_scores)
-        j = int(np.flatnonzero(cols == problem.j)[0])
-        try:
-            g = len(np.unique(problem.clusters[keep[b]]))
-            cov = _sandwich(hessian, cluster_scores, g, int(keep[b].sum()), len(cols))
-            se = math.sqrt(cov[j, j])
-        except (np.linalg.LinAlgError, ValueError):
-            se = math.nan
-        ok = bool(converged[b]) and math.isfinite(se) and se > 0
-        out.append(_Wald(float(params[b, problem.j]), se, ok, params[b]))
-    return out
-
-
-def _wald_clogit(problem: _Problem, y: np.ndarray, start: np.ndarray | None) -> _Wald:
-    model = ConditionalLogitLikelihood(y, problem.X, problem.strata)
-    params, converged, _ = model.maximise(start=start)
-    _, group_scores, hessian = model.evaluate(params)
-    owner = _stratum_clusters(problem.strata, problem.clusters)
-    cluster_scores = np.zeros((problem.n_clusters, len(params)))
-    np.add.at(cluster_scores, owner, group_scores)
-    ones = np.bincount(problem.strata, weights=y)
-    informative = ((ones > 0) & (ones < np.bincount(problem.strata)))[problem.strata]
-    try:
-        g = len(np.unique(owner[problem.strata[informative]]))
-        cov = _sandwich(hessian, cluster_scores, g, int(informative.sum()), len(params))
-        se = math.sqrt(cov[problem.j, problem.j])
-    except (np.linalg.LinAlgError, ValueError):
-        se = math.nan
-    ok = converged and math.isfinite(se) and se > 0
-    return _Wald(float(params[problem.j]), se, ok, params)
+def _start(problem: _Problem, start: dict[str, float] | np.ndarray | None) -> np.ndarray:
+    if isinstance(start, np.ndarray):
+        return start[None]
+    return np.array([[(start or {}).get(name, 0.0) for name in problem.names]])
 
 
 def _wald(problem: _Problem, start: dict[str, float] | None = None) -> _Wald:
     """The unrestricted fit and cluster-robust Wald statistic of the focal term; ``start``
     maps parameter names to start values (e.g. the full sample's estimates)."""
-    begin = np.array([(start or {}).get(name, 0.0) for name in problem.names])
-    if problem.family == "clogit":
-        return _wald_clogit(problem, problem.y, begin)
-    keep = np.ones((1, len(problem.y)), dtype=bool)
-    return _wald_glm(problem, problem.y[None], keep, begin[None])[0]
+    fits = _fits(problem, problem.y[None], _start(problem, start))
+    se = float(_wald_se(fits, problem.j)[0])
+    ok = bool(fits.converged[0]) and math.isfinite(se) and se > 0
+    return _Wald(float(fits.params[0, problem.j]), se, ok, fits.params[0])
 
 
-def _wald_p(z: float, sided: str) -> float:
-    if not math.isfinite(z):
-        return math.nan
-    if sided == "greater":
-        return float(stats.norm.sf(z))
-    if sided == "less":
-        return float(stats.norm.cdf(z))
-    return float(2 * stats.norm.sf(abs(z)))
+def _restricted(problem: _Problem, b0: float, start: np.ndarray | None = None) -> _Restricted:
+    fits = _fits(problem, problem.y[None], _start(problem, start), b0=b0)
+    scores = _effective_scores(fits, problem.j)[0][fits.present[0]]
+    ok = bool(fits.converged[0]) and bool(np.all(np.isfinite(scores)))
+    return _Restricted(b0, fits.params[0], scores, ok)
 
 
 # --------------------------------------------------------------------------- bootstrap
@@ -550,6 +727,11 @@ class _Weights:
     def squared(self) -> np.ndarray:
         """The squared weights, computed once for every b0 of an interval search."""
         return self.matrix**2
+
+    @property
+    def draws(self) -> int | None:
+        """Drawn vectors, or None when every vector was enumerated (an exact p-value)."""
+        return None if self.enumerated else len(self.matrix)
 
 
 def _choose_weights(
@@ -590,7 +772,7 @@ def _studentised(scores: np.ndarray) -> float:
 
 
 def _bootstrap_p(scores: np.ndarray, weights: _Weights, sided: str) -> tuple[float, float]:
-    """Bootstrap p-value of the studentised effective score, and the draws' statistic."""
+    """Bootstrap p-value of the studentised effective score, and the observed statistic."""
     observed = _studentised(scores)
     if not math.isfinite(observed):
         return math.nan, observed
@@ -606,37 +788,18 @@ def _bootstrap_p(scores: np.ndarray, weights: _Weights, sided: str) -> tuple[flo
     return float(np.mean(extreme)), observed
 
 
-def _mc_se(p: float, n: int, enumerated: bool) -> float:
-    return 0.0 if enumerated else math.sqrt(p * (1 - p) / n)
+def _mc_se(p: float, weights: _Weights) -> float:
+    """Monte Carlo s.e. of a bootstrap p (0 when every vector was enumerated)."""
+    return mc_standard_error(p, weights.draws) or 0.0
 
 
 # --------------------------------------------------------------------------- results
 
 
 @dataclass(frozen=True)
-class SizeResult:
-    """Empirical size at ``alpha`` of the cluster-robust Wald test and of the score bootstrap
-    on panels simulated under the null (see the module docstring), with Monte Carlo s.e."""
-
-    n_sim: int
-    n_failed: int
-    alpha: float
-    rho: float
-    residual_autocorrelation: float
-    wald_size: float
-    wald_size_mc_se: float
-    bootstrap_size: float
-    bootstrap_size_mc_se: float
-    n_boot: int
-    chunk_size: int
-    seed_key: str
-    seconds: float = field(compare=False)
-    null: str = "restricted model (focal term 0), observed regressors, AR(1) Gaussian copula"
-
-
-@dataclass(frozen=True)
 class ClusterBootstrapResult:
-    """Score wild cluster bootstrap test of ``term = b0``, its inverted CI and its size."""
+    """Score wild cluster bootstrap test of ``term = b0`` and its inverted CI, beside the
+    cluster-robust Wald test of the same fit."""
 
     term: str
     family: str
@@ -660,27 +823,20 @@ class ClusterBootstrapResult:
     ci_evaluations: int
     seed: int
     converged: bool
-    size: SizeResult | None = None
 
     @property
     def few_clusters(self) -> bool:
-        """Fewer than FEW_CLUSTERS clusters carry events: this test, not the Wald, is primary."""
+        """Fewer than FEW_CLUSTERS clusters carry events: this test, not the Wald, is reported."""
         return self.clusters_with_events < FEW_CLUSTERS
 
     @property
     def enumerated(self) -> bool:
         return self.n_boot is None
 
-    def to_row(self) -> dict[str, Any]:
-        """One flat row for a results table."""
-        row = {k: v for k, v in self.__dict__.items() if k != "size" and not isinstance(v, tuple)}
-        row["few_clusters"] = self.few_clusters
-        if self.size is not None:
-            for name in ("wald_size", "wald_size_mc_se", "bootstrap_size", "bootstrap_size_mc_se"):
-                row[name] = getattr(self.size, name)
-            row["n_size_sims"] = self.size.n_sim - self.size.n_failed
-            row["size_rho"] = self.size.rho
-        return row
+    @property
+    def min_attainable_p(self) -> float:
+        """The smallest p the bootstrap can give: one enumerated vector's share, else 0."""
+        return 1 / self.n_vectors if self.enumerated else 0.0
 
 
 LOO_COLUMNS = (
@@ -716,14 +872,6 @@ class LeaveOneClusterOut:
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
 
-    def extremes(self) -> pd.DataFrame:
-        """The rows with the smallest and largest estimate and the case rows."""
-        table = self.table[self.table["dropped"] != "none"]
-        fitted = table.dropna(subset=["estimate"])
-        picks = [fitted["estimate"].idxmin(), fitted["estimate"].idxmax()] if len(fitted) else []
-        picks += list(table.index[table["case"]])
-        return self.table.loc[list(dict.fromkeys(picks))].copy()
-
 
 # --------------------------------------------------------------------------- the test
 
@@ -738,12 +886,12 @@ def _ci_bound(
         p = pvalue(candidate)
         if p is None:
             return direction * math.inf, f"restricted model did not converge at b0={candidate:.4g}"
-        if p < alpha:
+        if rejects(p, alpha):
             outside = candidate
             for _ in range(_CI_BISECTIONS):
                 middle = (inside + outside) / 2
                 p = pvalue(middle)
-                if p is not None and p >= alpha:
+                if p is not None and not rejects(p, alpha):
                     inside = middle
                 else:
                     outside = middle
@@ -764,18 +912,13 @@ def score_bootstrap(
     n_boot: int = 9999,
     weights: str = "auto",
     ci: bool = True,
-    size: bool = True,
-    n_size: int | None = None,
-    size_boot: int = 399,
-    mapper: Any = map,
     time_column: str = "year",
 ) -> ClusterBootstrapResult:
     """Score wild cluster bootstrap test of ``H0: term = b0`` for a global FE panel model.
 
-    ``key`` (e.g. the hypothesis id) seeds the weights (``seed_from(f"{key}/score-bootstrap")``)
-    and the size simulation. ``ci`` adds the interval from inverting this test at ``alpha``;
-    ``size`` adds :func:`size_by_simulation` with ``n_size`` panels (default by family,
-    :data:`DEFAULT_SIZE_SIMS`).
+    ``key`` (e.g. the hypothesis id) seeds the weights (``seed_from(f"{key}/score-bootstrap")``).
+    ``ci`` adds the interval from inverting this test at ``alpha``. Size and power:
+    :class:`Simulation`.
     """
     check_sided(sided)
     if not 0 < alpha < 1:
@@ -785,22 +928,22 @@ def score_bootstrap(
     wald = _wald(problem)
     if not wald.converged:
         raise ModelError(f"the {problem.family} model of {term!r} did not converge")
-    with_events = _events_per_cluster(problem)
+    with_events = _count_event_clusters(problem.y, problem.clusters, problem.strata)
     seed = seed_from(f"{key}/score-bootstrap")
-    draws = _choose_weights(weights, problem.n_clusters, with_events, n_boot, seed)
-    restricted = _restricted(problem, b0)
+    restricted = _restricted(problem, b0, wald.params)
+    draws = _choose_weights(weights, len(restricted.scores), with_events, n_boot, seed)
     p_value, statistic = _bootstrap_p(restricted.scores, draws, sided)
 
-    starts: dict[float, np.ndarray] = {b0: restricted.nuisance}
+    starts: dict[float, np.ndarray] = {b0: restricted.params}
     evaluations = []
 
     def pvalue_at(value: float) -> float | None:
         nearest = min(starts, key=lambda b: abs(b - value))
         fit = _restricted(problem, value, starts[nearest])
         evaluations.append(value)
-        if not fit.converged:
+        if not fit.converged or len(fit.scores) != draws.matrix.shape[1]:
             return None
-        starts[value] = fit.nuisance
+        starts[value] = fit.params
         return _bootstrap_p(fit.scores, draws, sided)[0]
 
     low, high, notes = -math.inf, math.inf, []
@@ -819,21 +962,6 @@ def score_bootstrap(
         if ci
         else "not computed"
     )
-    size_result = None
-    if size:
-        size_result = size_by_simulation(
-            frame,
-            spec,
-            term,
-            key=key,
-            n_sim=n_size,
-            n_boot=size_boot,
-            alpha=alpha,
-            sided=sided,
-            weights=weights,
-            mapper=mapper,
-            time_column=time_column,
-        )
     return ClusterBootstrapResult(
         term=term,
         family=problem.family,
@@ -842,11 +970,11 @@ def score_bootstrap(
         b0=b0,
         estimate=wald.estimate,
         std_error=wald.std_error,
-        wald_p=_wald_p(wald.z, sided),
+        wald_p=float(normal_p(wald.z, sided)),
         statistic=statistic,
         p_value=p_value,
-        p_mc_se=_mc_se(p_value, len(draws.matrix), draws.enumerated),
-        n_boot=None if draws.enumerated else len(draws.matrix),
+        p_mc_se=_mc_se(p_value, draws),
+        n_boot=draws.draws,
         n_vectors=len(draws.matrix),
         weights=draws.kind,
         n_clusters=problem.n_clusters,
@@ -857,11 +985,10 @@ def score_bootstrap(
         ci_evaluations=len(evaluations),
         seed=seed,
         converged=restricted.converged,
-        size=size_result,
     )
 
 
-# --------------------------------------------------------------------------- size
+# --------------------------------------------------------------------------- simulation
 
 
 def residual_autocorrelation(
@@ -881,7 +1008,9 @@ def residual_autocorrelation(
 def _latent(
     rng: np.random.Generator, n: int, clusters: np.ndarray, periods: np.ndarray, rho: float
 ) -> np.ndarray:
-    """Standard normal draws (n x rows), AR(1) within each cluster with ``rho`` per period."""
+    """Standard normal draws (n x rows), AR(1) within each cluster with ``rho`` per period.
+    Draw i uses the i-th block of the generator's normals, so the first m of n draws equal
+    m draws."""
     order = np.lexsort((periods, clusters))
     c, t = clusters[order], periods[order]
     same = np.r_[False, c[1:] == c[:-1]]
@@ -899,21 +1028,25 @@ def _latent(
     return out
 
 
-def _null_means(problem: _Problem, restricted: _Restricted) -> np.ndarray:
-    """Each row's mean under the restricted model (b = 0) fitted to the real data.
+@dataclass(frozen=True, eq=False)
+class _Generator:
+    """The model panels are drawn from at one focal effect: the restricted model refitted to
+    the real data with the focal coefficient held there (module docstring)."""
 
-    The conditional logit has no unit effects; they are plugged in so that each unit's
-    expected events equal its observed events given the restricted index (the unconditional
-    logit's first-order condition for the unit intercept)."""
-    Z = np.delete(problem.X, problem.j, axis=1)
-    eta = Z @ restricted.nuisance + problem.offset
-    if problem.family != "clogit":
-        return _mean(problem.family, eta)
+    effect: float
+    params: np.ndarray  # (k,) the refitted parameters, focal = effect
+    static: np.ndarray  # (rows,) linear predictor without the outcome's own lags
+    gamma: np.ndarray  # coefficients of those lags
+    log_cap: float  # Poisson: largest log mean a draw may reach
+
+
+def _unit_effects(problem: _Problem, eta: np.ndarray) -> np.ndarray:
+    """Plug-in unit effects of the conditional logit: each unit's expected events given the
+    index equal its observed events (the unconditional logit's first-order condition)."""
     strata = problem.strata
+    rows = np.bincount(strata)
     target = np.bincount(strata, weights=problem.y)
-    alpha = special.logit(target / np.bincount(strata)) - np.bincount(strata, weights=eta) / (
-        np.bincount(strata)
-    )
+    alpha = special.logit(target / rows) - np.bincount(strata, weights=eta) / rows
     for _ in range(100):
         p = special.expit(alpha[strata] + eta)
         gap = np.bincount(strata, weights=p) - target
@@ -922,104 +1055,132 @@ def _null_means(problem: _Problem, restricted: _Restricted) -> np.ndarray:
         alpha -= step
         if np.max(np.abs(step)) < 1e-12:
             break
-    return special.expit(alpha[strata] + eta)
+    return alpha[strata]
 
 
-def _pearson(problem: _Problem, Y: np.ndarray, mu: np.ndarray) -> np.ndarray:
-    variance = mu if problem.family == "poisson" else mu * (1 - mu)
-    return (Y - mu) / np.sqrt(variance)
+def _generator(problem: _Problem, effect: float, start: np.ndarray) -> _Generator:
+    fits = _fits(problem, problem.y[None], start[None], b0=effect)
+    if not fits.converged[0]:
+        raise ModelError(
+            f"the model of {problem.term!r} with the focal coefficient held at {effect:.4g} "
+            "has no finite maximum on these data, so no panels can be drawn from it"
+        )
+    params = fits.params[0]
+    eta = _linear(problem, params[None], problem.X)[0] + problem.offset
+    if problem.family == "clogit":
+        eta = eta + _unit_effects(problem, eta)
+    gamma = params[problem.lags]
+    static = eta - gamma @ problem.X[:, problem.lags].T
+    log_cap = math.log(max(50.0, 10.0 * float(problem.y.max())))
+    return _Generator(effect, params, static, gamma, log_cap)
 
 
-def _draw_outcomes(problem: _Problem, latent: np.ndarray, mu: np.ndarray) -> np.ndarray:
-    if problem.family == "poisson":
-        return stats.poisson.ppf(stats.norm.cdf(latent), mu)
-    return (latent > stats.norm.isf(mu)).astype(float)
+def _draw(problem: _Problem, generator: _Generator, latent: np.ndarray):
+    """Outcomes (draws x rows), the outcome's lags rebuilt from them (draws x lags x rows) and
+    each row's mean given its lags, drawn period by period through the latent normals."""
+    n = latent.shape[0]
+    observed = problem.X[:, problem.lags].T
+    lags = np.array(np.broadcast_to(observed, (n, *observed.shape)))
+    Y = np.zeros(latent.shape)
+    mean = np.zeros(latent.shape)
+    for period in np.unique(problem.periods):
+        rows = np.flatnonzero(problem.periods == period)
+        for index in range(len(problem.lags)):
+            before = problem.previous[index, rows]
+            inside = before >= 0
+            lags[:, index, rows[inside]] = Y[:, before[inside]]
+        eta = generator.static[rows] + np.einsum("l,nlr->nr", generator.gamma, lags[:, :, rows])
+        if problem.family == "poisson":
+            mu = np.exp(np.minimum(eta, generator.log_cap))
+            Y[:, rows] = stats.poisson.ppf(stats.norm.cdf(latent[:, rows]), mu)
+        else:
+            mu = special.expit(eta)
+            Y[:, rows] = latent[:, rows] > stats.norm.isf(mu)
+        mean[:, rows] = mu
+    return Y, lags, mean
 
 
-def _informative(problem: _Problem, Y: np.ndarray) -> np.ndarray:
-    """Rows kept per simulated panel: fixed-effect levels with outcome variation, found by
-    repeated passes as ``models`` does for the real panel (logit and Poisson)."""
-    keep = np.ones(Y.shape, dtype=bool)
-    binary = problem.family in BINARY_FAMILIES
-    while True:
-        before = keep.sum()
-        for start, stop in problem.fe_blocks:
-            dummies = problem.X[:, start:stop]
-            rows = keep.astype(float) @ dummies
-            events = (keep * Y) @ dummies
-            bad = (events == 0) | (binary & (events == rows))
-            keep &= ~((bad.astype(float) @ dummies.T) > 0)
-        if keep.sum() == before:
-            return keep
+def _with_lags(problem: _Problem, lags: np.ndarray) -> np.ndarray:
+    """The terms of every draw with its own lags (draws x rows x terms)."""
+    X = np.array(np.broadcast_to(problem.X, (len(lags), *problem.X.shape)))
+    X[:, :, problem.lags] = lags.transpose(0, 2, 1)
+    return X
+
+
+def _pearson(family: str, Y: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    return (Y - mu) / np.sqrt(_variance(family, mu))
 
 
 @dataclass(frozen=True, eq=False)
-class _SizeTask:
+class _Task:
+    """One chunk of panels at one effect (a picklable unit of work for executors)."""
+
     problem: _Problem
-    mu: np.ndarray
+    generator: _Generator
     rho: float
+    key: str
+    index: int
     n: int
-    seed: int
     n_boot: int
     weights: str
     sided: str
-    alpha: float
-    start: np.ndarray
+    max_effect: float
+    full_start: np.ndarray  # (n, k)
+    null_start: np.ndarray  # (n, k)
+    hessian: np.ndarray | None  # first Newton matrix of the conditional logit
 
 
-def _size_chunk(task: _SizeTask) -> np.ndarray:
-    """Wald p, bootstrap p (NaN if the panel failed) for each panel of one chunk (n x 2)."""
-    problem = task.problem
-    rng = np.random.default_rng(task.seed)
+@dataclass(frozen=True, eq=False)
+class _Outcome:
+    """Per panel of a chunk: the reported test's p, the Wald p, whether a test would be
+    reported at all, the estimates (the next effect's starts) and the events."""
+
+    reported: np.ndarray
+    wald: np.ndarray
+    ok: np.ndarray
+    full: np.ndarray
+    null: np.ndarray
+    events: np.ndarray
+    bootstrapped: np.ndarray
+
+
+def _run_chunk(task: _Task) -> _Outcome:
+    problem, generator = task.problem, task.generator
+    rng = np.random.default_rng(seed_from(f"{task.key}/panels/{task.index}"))
     latent = _latent(rng, task.n, problem.clusters, problem.periods, task.rho)
-    Y = _draw_outcomes(problem, latent, task.mu)
-    out = np.full((task.n, 2), math.nan)
-    boot_seed = int(rng.integers(2**63))
-    if problem.family == "clogit":
-        for b in range(task.n):
-            out[b] = _clogit_panel_pvalues(task, Y[b], boot_seed + b)
-        return out
-    keep = _informative(problem, Y)
-    start = np.broadcast_to(task.start, (task.n, len(task.start)))
-    walds = _wald_glm(problem, Y, keep, start)
-    restricted = _restricted_glm(problem, Y, keep, 0.0, np.delete(task.start, problem.j))
-    for b in range(task.n):
-        if not (walds[b].converged and restricted[b].converged):
-            continue
-        present = np.bincount(problem.clusters, weights=keep[b], minlength=problem.n_clusters) > 0
-        events = len(np.unique(problem.clusters[keep[b] & (Y[b] > 0)]))
-        scores = restricted[b].scores[present]
-        draws = _choose_weights(task.weights, len(scores), events, task.n_boot, boot_seed + b)
-        out[b] = _wald_p(walds[b].z, task.sided), _bootstrap_p(scores, draws, task.sided)[0]
-    return out
-
-
-def _clogit_panel_pvalues(task: _SizeTask, y: np.ndarray, seed: int) -> tuple[float, float]:
-    problem = task.problem
-    ones = np.bincount(problem.strata, weights=y)
-    varies = ((ones > 0) & (ones < np.bincount(problem.strata)))[problem.strata]
-    if varies.sum() < 2:
-        return math.nan, math.nan
-    rows = np.flatnonzero(varies)
-    clusters, labels = pd.factorize(problem.clusters[rows])
-    panel = _Problem(
-        **{
-            **problem.__dict__,
-            "y": y[rows],
-            "X": problem.X[rows],
-            "offset": problem.offset[rows],
-            "clusters": clusters,
-            "labels": tuple(str(v) for v in labels),
-            "periods": problem.periods[rows],
-            "strata": pd.factorize(problem.strata[rows])[0],
-        }
-    )
-    restricted = _restricted_clogit(panel, panel.y, 0.0, np.delete(task.start, problem.j))
-    wald = _wald_clogit(panel, panel.y, task.start)
-    if not (restricted.converged and wald.converged):
-        return math.nan, math.nan
-    draws = _choose_weights(task.weights, panel.n_clusters, panel.n_clusters, task.n_boot, seed)
-    return _wald_p(wald.z, task.sided), _bootstrap_p(restricted.scores, draws, task.sided)[0]
+    Y, lags, _ = _draw(problem, generator, latent)
+    lags = lags if len(problem.lags) else None
+    full = _fits(problem, Y, task.full_start, lags=lags, tol=_SIM_TOL, hessian=task.hessian)
+    se = _wald_se(full, problem.j)
+    estimate = full.params[:, problem.j]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        wald = normal_p(estimate / se, task.sided)
+    ok = full.converged & np.isfinite(wald) & (np.abs(estimate) <= task.max_effect)
+    few = ok & (full.events < FEW_CLUSTERS)
+    reported, null = wald.copy(), np.full_like(task.null_start, np.nan)
+    if few.any():
+        at = np.flatnonzero(few)
+        fits = _fits(
+            problem,
+            Y[at],
+            task.null_start[at],
+            b0=0.0,
+            lags=None if lags is None else lags[at],
+            tol=_SIM_TOL,
+            hessian=task.hessian,
+        )
+        effective = _effective_scores(fits, problem.j)
+        null[at] = fits.params
+        for i, panel in enumerate(at):
+            scores = effective[i][fits.present[i]]
+            seed = seed_from(f"{task.key}/panels/{task.index}/{panel}")
+            draws = _choose_weights(
+                task.weights, len(scores), int(fits.events[i]), task.n_boot, seed
+            )
+            p = _bootstrap_p(scores, draws, task.sided)[0] if fits.converged[i] else math.nan
+            reported[panel] = p
+        ok &= np.isfinite(reported)
+    return _Outcome(reported, wald, ok, full.params, null, Y.sum(axis=1), few)
 
 
 def _run(mapper: Any, fn, items: list) -> list:
@@ -1028,23 +1189,300 @@ def _run(mapper: Any, fn, items: list) -> list:
     return list(apply(fn, items))
 
 
-def _calibrate_rho(problem: _Problem, mu: np.ndarray, key: str) -> tuple[float, float]:
-    """The copula's rho whose simulated lag-1 residual correlation is closest to the data's."""
-    observed = float(
-        residual_autocorrelation(
-            _pearson(problem, problem.y, mu), problem.clusters, problem.periods
+class Simulation:
+    """Size and power of the reported global test (module docstring: the generating model,
+    the rebuilt lags, the copula, the reported procedure per panel).
+
+    ``max_effect`` is the divergence guard: a panel whose focal estimate exceeds it in
+    absolute value has no finite fit (the report would not test it) and counts as failed.
+    Simulated panels are kept, so later calls start each fit from the same panel's estimates
+    at the nearest effect already simulated.
+    """
+
+    def __init__(
+        self,
+        frame: pd.DataFrame,
+        spec: CountModelSpec,
+        term: str | None = None,
+        *,
+        key: str,
+        sided: str = "two-sided",
+        alpha: float = 0.05,
+        n_boot: int = 199,
+        weights: str = "auto",
+        rho: float | None = None,
+        max_effect: float = math.inf,
+        time_column: str = "year",
+    ):
+        check_sided(sided)
+        if weights not in WEIGHTS:
+            raise ConfigError(f"weights must be one of {WEIGHTS}; found {weights!r}")
+        term = _check_spec(spec, term)
+        self.problem = _problem(frame, spec, term, time_column)
+        self.key, self.sided, self.alpha = key, sided, alpha
+        self.n_boot, self.weights, self.max_effect = n_boot, weights, max_effect
+        wald = _wald(self.problem)
+        if not wald.converged:
+            raise ModelError(f"the {self.problem.family} model of {term!r} did not converge")
+        self.generators = {0.0: _generator(self.problem, 0.0, wald.params)}
+        self.outcomes: dict[float, dict[int, _Outcome]] = {}
+        self.observed_rho = self._observed_rho()
+        if rho is None:
+            rho = self._calibrate_rho()
+        elif not 0 <= rho < 1:
+            raise ConfigError(f"rho must be in [0, 1); found {rho!r}")
+        self.rho = float(rho)
+
+    def _observed_rho(self) -> float:
+        problem, null = self.problem, self.generators[0.0]
+        mu = _mean(problem.family, null.static + null.gamma @ problem.X[:, problem.lags].T)
+        residuals = _pearson(problem.family, problem.y, mu)
+        return float(residual_autocorrelation(residuals, problem.clusters, problem.periods))
+
+    def _calibrate_rho(self) -> float:
+        """The copula's rho whose simulated lag-1 residual correlation is closest to the
+        data's (the same normals for every rho: common random numbers)."""
+        if not math.isfinite(self.observed_rho) or self.observed_rho <= 0:
+            return 0.0
+        problem, gaps = self.problem, []
+        for rho in _RHO_GRID:
+            rng = np.random.default_rng(seed_from(f"{self.key}/size-rho"))
+            latent = _latent(rng, _RHO_SIMS, problem.clusters, problem.periods, rho)
+            Y, _, mu = _draw(problem, self.generators[0.0], latent)
+            residuals = _pearson(problem.family, Y, mu)
+            simulated = residual_autocorrelation(residuals, problem.clusters, problem.periods)
+            gaps.append(abs(float(np.nanmean(simulated)) - self.observed_rho))
+        return float(_RHO_GRID[int(np.argmin(gaps))])
+
+    def _generator_at(self, effect: float) -> _Generator:
+        if effect not in self.generators:
+            nearest = min(self.generators, key=lambda b: abs(b - effect))
+            start = self.generators[nearest].params.copy()
+            self.generators[effect] = _generator(self.problem, effect, start)
+        return self.generators[effect]
+
+    def _starts(self, generator: _Generator, index: int, n: int) -> tuple[np.ndarray, ...]:
+        """Starts for chunk ``index``: the same panels' estimates at the nearest effect
+        simulated, moved as the generating model moved between the two effects, else the
+        generating model (focal at the effect, or 0 for the null fit).
+        Estimates more than :data:`_WARM` from the generating model's (a quasi-separated
+        panel whose lag coefficient ran off) are not used: a start where rows are saturated
+        gives Newton no curvature to move them back."""
+        full = np.tile(generator.params, (n, 1))
+        null = full.copy()
+        null[:, self.problem.j] = 0.0
+        done = [b for b, chunks in self.outcomes.items() if index in chunks]
+        if done:
+            nearest = min(done, key=lambda b: abs(b - generator.effect))
+            before = self.outcomes[nearest][index]
+            shift = generator.params - self.generators[nearest].params
+            m = min(n, len(before.full))
+            for start, previous in ((full, before.full[:m]), (null, before.null[:m])):
+                previous = previous + shift  # the estimates move as the model does
+                if start is null:
+                    previous[:, self.problem.j] = 0.0
+                gap = np.abs(previous - generator.params)
+                usable = np.all(np.isfinite(previous), axis=1) & (gap.max(axis=1) <= _WARM)
+                start[:m][usable] = previous[usable]
+        return full, null
+
+    def run(self, effect: float, n: int, mapper: Any = map) -> _Outcome:
+        """The first ``n`` panels at ``effect`` (each chunk computed once and kept)."""
+        if n < 1:
+            raise ConfigError(f"the number of simulated panels must be >= 1; found {n}")
+        generator = self._generator_at(effect)
+        sizes = [CHUNK] * (n // CHUNK) + ([n % CHUNK] if n % CHUNK else [])
+        done = self.outcomes.setdefault(effect, {})
+        missing = [i for i, size in enumerate(sizes) if i not in done or len(done[i].ok) < size]
+        hessian = None
+        if missing and self.problem.family == "clogit":  # the data's: the first Newton matrix
+            problem = self.problem
+            batch = ConditionalLogitBatch(
+                problem.y[None], problem.X, problem.strata, problem.offset, problem.indicators
+            )
+            hessian = batch.evaluate(generator.params[None], scores=False)[3][0]
+        tasks = []
+        for index in missing:
+            full, null = self._starts(generator, index, sizes[index])
+            tasks.append(
+                _Task(self.problem, generator, self.rho, self.key, index, sizes[index],
+                      self.n_boot, self.weights, self.sided, self.max_effect, full, null, hessian)
+            )  # fmt: skip
+        for task, outcome in zip(tasks, _run(mapper, _run_chunk, tasks)):
+            done[task.index] = outcome
+        parts = [_take(done[index], size) for index, size in enumerate(sizes)]
+        return _Outcome(*(np.concatenate([getattr(p, f) for p in parts]) for f in _OUTCOME))
+
+    def describe(self, effect: str) -> str:
+        """The generating model in words."""
+        lags = "the outcome's own lag rebuilt from each panel; " if len(self.problem.lags) else ""
+        return (
+            f"restricted model (focal term {effect}) refitted to the data; {lags}AR(1) "
+            f"Gaussian copula within clusters, rho {self.rho:.1f} (lag-1 residual correlation "
+            f"{self.observed_rho:.2f} observed)"
         )
-    )
-    if not math.isfinite(observed) or observed <= 0:
-        return 0.0, observed
-    gaps = []
-    for rho in _RHO_GRID:  # the same normals for every rho (common random numbers)
-        rng = np.random.default_rng(seed_from(f"{key}/size-rho"))
-        latent = _latent(rng, _RHO_SIMS, problem.clusters, problem.periods, rho)
-        residuals = _pearson(problem, _draw_outcomes(problem, latent, mu), mu)
-        simulated = residual_autocorrelation(residuals, problem.clusters, problem.periods)
-        gaps.append(abs(float(np.nanmean(simulated)) - observed))
-    return float(_RHO_GRID[int(np.argmin(gaps))]), observed
+
+    def size(self, n: int, mapper: Any = map, threshold: float = 0.10) -> SizeCheck:
+        """Rejection rate at ``alpha`` of the reported test on ``n`` usable panels at
+        ``b = 0`` (with the cluster-robust Wald test's beside it where panels report the
+        bootstrap). Panels on which no test would be reported are replaced, a chunk at a
+        time, up to ``2 n`` panels in all."""
+        total = n
+        outcome = self.run(0.0, total, mapper)
+        while outcome.ok.sum() < n and total + CHUNK <= 2 * n:
+            total += CHUNK
+            outcome = self.run(0.0, total, mapper)
+        ok = outcome.ok
+        used = int(ok.sum())
+        size = float(rejects(outcome.reported[ok], self.alpha).mean()) if used else math.nan
+        wald = float(rejects(outcome.wald[ok], self.alpha).mean()) if used else math.nan
+        beside = bool(outcome.bootstrapped[ok].any())
+        return SizeCheck(
+            nominal=self.alpha,
+            size=size,
+            mc_se=_rate_se(size, used),
+            n_sims=total,
+            n_failed=total - used,
+            null=f"{self.describe('at 0')}; panels carry {float(np.mean(outcome.events)):.0f} "
+            f"events on average ({self.problem.y.sum():.0f} observed)",
+            wald_size=wald if beside else None,
+            wald_mc_se=_rate_se(wald, used) if beside else None,
+            threshold=threshold,
+        )
+
+    def power(
+        self,
+        n: int,
+        *,
+        multiplier: float,
+        direction: float,
+        guess: float,
+        target: float = 0.8,
+        min_attainable_p: float = 0.0,
+        bisections: int = 3,
+        mapper: Any = map,
+    ) -> PowerCheck:
+        """Power curve and minimum detectable effect (display scale: ``exp(b multiplier)``)
+        of the reported test, searched as ``calibration.power_check`` searches: from
+        ``guess``, halving or doubling the log ratio to bracket ``target``, then bisecting;
+        the MDE is the smallest evaluated ratio that reaches it. No effect beyond
+        :data:`SEARCH_LIMIT` is searched, nor one whose panels carry on average more than
+        :data:`EXPLODED` times the observed events (the lagged outcome making onsets persist:
+        data unlike ours; its power is left out, and ``search_limit`` is then the largest
+        effect searched). A test whose smallest attainable p exceeds ``alpha`` has no power to
+        report."""
+        limit = SEARCH_LIMIT
+        columns = ["effect", "log_effect", "power", "n_failed", "events"]
+        if min_attainable_p > self.alpha:
+            return PowerCheck(
+                reachable=False, target=target, alpha=self.alpha, n_sims=0, mde=math.nan,
+                mde_log=math.nan, search_limit=limit, curve=pd.DataFrame(columns=columns),
+                reason=f"the smallest p-value this test can give is {min_attainable_p:.3f} "
+                f"> {self.alpha}", generator=self.describe("at each effect"),
+            )  # fmt: skip
+        curve: dict[float, tuple[float, int, float]] = {}
+
+        observed = float(self.problem.y.sum())
+
+        def power_at(ratio: float) -> float:
+            if ratio not in curve:
+                try:
+                    outcome = self.run(direction * math.log(ratio) / multiplier, n, mapper)
+                except ModelError:  # no finite model to draw from at this effect
+                    curve[ratio] = (math.nan, n, math.nan)
+                    return math.nan
+                used, events = int(outcome.ok.sum()), float(outcome.events.mean())
+                like = used and events <= EXPLODED * observed
+                rate = (
+                    float(rejects(outcome.reported[outcome.ok], self.alpha).mean())
+                    if like
+                    else math.nan
+                )
+                curve[ratio] = (rate, n - used, events)
+            return curve[ratio][0]
+
+        high = _bracket(power_at, guess, target, limit, bisections)
+        unlike = [r for r, (_, _, events) in curve.items() if not events <= EXPLODED * observed]
+        ratios = sorted(curve)
+        table = pd.DataFrame(
+            {
+                "effect": [r if direction > 0 else 1 / r for r in ratios],
+                "log_effect": [direction * math.log(r) / multiplier for r in ratios],
+                "power": [curve[r][0] for r in ratios],
+                "n_failed": [curve[r][1] for r in ratios],
+                "events": [curve[r][2] for r in ratios],
+            }
+        )
+        mde = math.nan if high is None else (high if direction > 0 else 1 / high)
+        reason = ""
+        if high is None and unlike:  # the search stopped short of the limit: say where
+            limit = max([1.0, *(r for r in curve if r not in unlike)])
+            first = min(unlike) if direction > 0 else 1 / min(unlike)
+            reason = (
+                f"from a ratio of {first:.3g} on, simulated panels carry more than "
+                f"{EXPLODED:g} times the observed events (or the model held there has no "
+                "finite fit to draw them from), so no larger effect was searched"
+            )
+        return PowerCheck(
+            reachable=True,
+            target=target,
+            alpha=self.alpha,
+            n_sims=n,
+            mde=mde,
+            mde_log=math.log(mde) / multiplier if math.isfinite(mde) else math.nan,
+            search_limit=limit if direction > 0 else 1 / limit,
+            curve=table,
+            reason=reason,
+            generator=self.describe("at each effect"),
+        )
+
+
+_OUTCOME = ("reported", "wald", "ok", "full", "null", "events", "bootstrapped")
+
+
+def _take(outcome: _Outcome, n: int) -> _Outcome:
+    return _Outcome(*(getattr(outcome, f)[:n] for f in _OUTCOME))
+
+
+def _rate_se(rate: float, used: int) -> float:
+    """Monte Carlo s.e. of a rejection rate over ``used`` panels (NaN without any)."""
+    se = mc_standard_error(rate, used) if math.isfinite(rate) else None
+    return math.nan if se is None else se
+
+
+def _bracket(
+    power_at: Callable[[float], float], guess: float, target: float, limit: float, bisections: int
+) -> float | None:
+    """The smallest evaluated ratio with power >= target (None: not reached by ``limit``)."""
+    low, high = 1.0, None
+    ratio = min(max(guess, 1.1), limit)
+    if power_at(ratio) >= target:  # step down (halving the log ratio) to bracket from below
+        high = ratio
+        while high > 1.05:
+            lower = math.sqrt(high)
+            if not power_at(lower) >= target:
+                low = lower
+                break
+            high = lower
+    else:  # step up (doubling the log ratio) until the target is reached or the limit passed
+        low = ratio
+        while low < limit:
+            upper = min(low**2, limit)
+            for _ in range(3):  # a point left out (NaN): come back halfway, in the log
+                if not math.isnan(power_at(upper)):
+                    break
+                upper = math.sqrt(low * upper)
+            if math.isnan(power_at(upper)):
+                break
+            if power_at(upper) >= target:
+                high = upper
+                break
+            low = upper
+    if high is not None:
+        for _ in range(bisections):
+            mid = math.sqrt(low * high)
+            low, high = (low, mid) if power_at(mid) >= target else (mid, high)
+    return high
 
 
 def size_by_simulation(
@@ -1054,75 +1492,21 @@ def size_by_simulation(
     *,
     key: str,
     n_sim: int | None = None,
-    n_boot: int = 399,
+    n_boot: int = 199,
     alpha: float = 0.05,
     sided: str = "two-sided",
     weights: str = "auto",
     rho: float | None = None,
-    chunk_size: int = SIZE_CHUNK,
     mapper: Any = map,
     time_column: str = "year",
-) -> SizeResult:
-    """Rejection rates at ``alpha`` of the cluster-robust Wald test and the score bootstrap on
-    ``n_sim`` panels simulated under ``term = 0`` (module docstring: the null and its
-    dependence). ``rho`` None: calibrated to the data's residual autocorrelation."""
-    check_sided(sided)
-    term = _check_spec(spec, term)
-    n_sim = DEFAULT_SIZE_SIMS[spec.family] if n_sim is None else n_sim
-    if n_sim < 1 or chunk_size < 1:
-        raise ConfigError(f"n_sim and chunk_size must be >= 1; found {n_sim}, {chunk_size}")
-    began = time.perf_counter()
-    problem = _problem(frame, spec, term, time_column)
-    wald = _wald(problem)
-    restricted = _restricted(problem, 0.0)
-    if not (wald.converged and restricted.converged):
-        raise ModelError(f"the model of {term!r} or its restricted form did not converge")
-    mu = _null_means(problem, restricted)
-    observed_rho = float(
-        residual_autocorrelation(
-            _pearson(problem, problem.y, mu), problem.clusters, problem.periods
-        )
-    )
-    if rho is None:
-        rho, observed_rho = _calibrate_rho(problem, mu, key)
-    elif not 0 <= rho < 1:
-        raise ConfigError(f"rho must be in [0, 1); found {rho!r}")
-    start = np.insert(restricted.nuisance, problem.j, 0.0)
-    tasks = [
-        _SizeTask(
-            problem,
-            mu,
-            rho,
-            min(chunk_size, n_sim - first),
-            seed_from(f"{key}/size/{chunk}"),
-            n_boot,
-            weights,
-            sided,
-            alpha,
-            start,
-        )
-        for chunk, first in enumerate(range(0, n_sim, chunk_size))
-    ]
-    pvalues = np.vstack(_run(mapper, _size_chunk, tasks))
-    ok = np.all(np.isfinite(pvalues), axis=1)
-    n_ok = int(ok.sum())
-    rates = (pvalues[ok] < alpha).mean(axis=0) if n_ok else np.array([math.nan, math.nan])
-    se = np.sqrt(rates * (1 - rates) / max(n_ok, 1))
-    return SizeResult(
-        n_sim=n_sim,
-        n_failed=n_sim - n_ok,
-        alpha=alpha,
-        rho=float(rho),
-        residual_autocorrelation=observed_rho,
-        wald_size=float(rates[0]),
-        wald_size_mc_se=float(se[0]),
-        bootstrap_size=float(rates[1]),
-        bootstrap_size_mc_se=float(se[1]),
-        n_boot=n_boot,
-        chunk_size=chunk_size,
-        seed_key=f"{key}/size",
-        seconds=time.perf_counter() - began,
-    )
+) -> SizeCheck:
+    """Size of the reported test on ``n_sim`` panels simulated under ``term = 0`` (default
+    :data:`SIMULATIONS` for the family); see :class:`Simulation`."""
+    simulation = Simulation(
+        frame, spec, term, key=key, sided=sided, alpha=alpha, n_boot=n_boot, weights=weights,
+        rho=rho, time_column=time_column,
+    )  # fmt: skip
+    return simulation.size(SIMULATIONS[spec.family] if n_sim is None else n_sim, mapper)
 
 
 # --------------------------------------------------------------------------- leave one out
@@ -1229,23 +1613,37 @@ class _Refit:
             ratio=math.exp(wald.estimate),
             ratio_low=math.exp(wald.estimate - crit * wald.std_error),
             ratio_high=math.exp(wald.estimate + crit * wald.std_error),
-            p_wald=_wald_p(wald.z, self.sided),
+            p_wald=float(normal_p(wald.z, self.sided)),
             nobs=len(problem.y),
             clusters=problem.n_clusters,
-            clusters_with_events=_events_per_cluster(problem),
+            clusters_with_events=_count_event_clusters(problem.y, problem.clusters, problem.strata),
             converged=wald.converged,
         )
         if self.bootstrap:
-            restricted = _restricted(problem, 0.0)
+            restricted = _restricted(problem, 0.0, wald.params)
             draws = _choose_weights(
                 self.weights,
-                problem.n_clusters,
+                len(restricted.scores),
                 row["clusters_with_events"],
                 self.n_boot,
                 _loo_seed(self.key, dropped),
             )
             p, _ = _bootstrap_p(restricted.scores, draws, self.sided)
-            row.update(
-                p_bootstrap=p, p_bootstrap_mc_se=_mc_se(p, len(draws.matrix), draws.enumerated)
-            )
+            row.update(p_bootstrap=p, p_bootstrap_mc_se=_mc_se(p, draws))
         return {c: row.get(c, math.nan) for c in LOO_COLUMNS}
+
+
+__all__ = [
+    "CASE_STATES",
+    "FEW_CLUSTERS",
+    "ClusterBootstrapResult",
+    "LeaveOneClusterOut",
+    "Simulation",
+    "clusters_with_events",
+    "events_by_cluster",
+    "leave_one_cluster_out",
+    "rejects",
+    "residual_autocorrelation",
+    "score_bootstrap",
+    "size_by_simulation",
+]

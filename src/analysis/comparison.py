@@ -116,8 +116,8 @@ def leave_one_out(
 ) -> pd.DataFrame:
     """For each tested global entry that few clusters carry (its reported test is the score
     bootstrap), every estimate with one event-carrying cluster, or a case unit, left out; an
-    entry with enough clusters gets one row saying why it was not run (a refit per country is
-    minutes of conditional logit, and the Wald test is sound there)."""
+    entry with enough clusters gets one row saying why it was not run (no one cluster carries
+    its estimate, and the cluster-robust Wald test is the reported one there)."""
     from .registry import get
 
     frames = []

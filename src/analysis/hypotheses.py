@@ -5,11 +5,13 @@ For one registered entry on one of its outcome series (``registry``):
 1. build its panel (case: the catalogue with its coverage, a counter's own yearly count, or the
    catalogue scaled by detection shares; global: a unit-year panel) and its model;
 2. run the reported small-sample test (``inference``): block permutation, within-stratum
-   permutation for the outcome's own dependence, placebo dates for a step, or the
-   cluster-robust Wald test for a global panel;
+   permutation for the outcome's own dependence, placebo dates for a step, or for a global
+   panel the cluster-robust Wald test or, when few clusters carry events, the score wild
+   cluster bootstrap;
 3. invert that same test for the 95% interval;
 4. simulate its size under a null like the data, and its power and minimum detectable effect
-   (``calibration``), and check what the outcome's coverage allows (``coverage``);
+   (``calibration``; ``cluster_inference`` for a global panel), and check what the outcome's
+   coverage allows (``coverage``);
 5. over the *whole* registry: Holm within each family and Benjamini-Hochberg across the
    non-control tests of each scope, whatever subset is reported; then a structured verdict
    for each test (``verdicts``).
@@ -40,9 +42,7 @@ from .results import (
     Failure,
     HypothesisResult,
     Interval,
-    PowerCheck,
     RegistryResults,
-    SizeCheck,
     SmallSampleTest,
 )
 from .settings import TestSettings
@@ -392,73 +392,91 @@ def procedure(prepared: Prepared, settings: TestSettings, study: Study, n_perm: 
 
 
 def _global_test(prepared: Prepared, model, settings: TestSettings, mapper):
-    """The reported test of a global entry: the cluster-robust Wald test when at least
-    :data:`cluster_inference.FEW_CLUSTERS` clusters carry events, else the score wild cluster
-    bootstrap (Kline-Santos), whose interval inverts it; each with its simulated size."""
+    """The reported test of a global entry, its interval, size and power: the score wild
+    cluster bootstrap (Kline-Santos) when fewer than :data:`cluster_inference.FEW_CLUSTERS`
+    clusters carry events, its interval inverting it, else the cluster-robust Wald test and
+    interval. Size and power simulate that procedure (:class:`cluster_inference.Simulation`)
+    on ``n_size`` and ``n_power`` panels, at most :data:`cluster_inference.SIMULATIONS` for
+    the family (at least 200, the exact conditional likelihood being the costly part)."""
     spec, design = prepared.spec, prepared.design
-    calibrate = settings.calibrate and settings.n_size > 0
+    frame, key = prepared.panel.frame, f"{spec.id}/{spec.series}"
+    row = model.term(spec.focal)
+    statistic = float(row["statistic"])
+
+    def wald(why: str, details=None) -> SmallSampleTest:
+        return SmallSampleTest(
+            method="cluster_wald", label=f"cluster-robust Wald test ({model.cov_label}; {why})",
+            statistic=statistic, p_value=float(inference.normal_p(statistic, spec.sided)),
+            sided=spec.sided, details=details or {},
+        )  # fmt: skip
+
+    wald_interval = Interval(
+        float(row["ci_low"]), float(row["ci_high"]), "cluster-robust Wald interval"
+    )
     try:
         boot = cluster_inference.score_bootstrap(
-            prepared.panel.frame, design.spec, spec.focal, key=f"{spec.id}/{spec.series}",
-            sided=spec.sided, alpha=settings.level, n_boot=settings.n_perm, ci=settings.calibrate,
-            size=calibrate, mapper=mapper,
+            frame, design.spec, spec.focal, key=key, sided=spec.sided, alpha=settings.level,
+            n_boot=settings.n_perm, ci=settings.calibrate,
         )  # fmt: skip
     except AnalysisError as exc:  # the bootstrap's own fits break down: the Wald test, flagged
-        row = model.term(spec.focal)
-        statistic = float(row["statistic"])
-        test = SmallSampleTest(
-            method="cluster_wald",
-            label=f"cluster-robust Wald test ({model.cov_label}); the score bootstrap could not "
-            f"be computed ({exc}), so this test's size is unchecked",
-            statistic=statistic,
-            p_value=float(inference.normal_p(statistic, spec.sided)),
-            sided=spec.sided,
-        )
-        interval = Interval(
-            float(row["ci_low"]), float(row["ci_high"]), "cluster-robust Wald interval"
-        )
-        return test, interval, None
+        why = f"the score bootstrap could not be computed ({exc}), so this test's size is unchecked"
+        return wald(why), wald_interval, None, None
     details = {"clusters": boot.n_clusters, "clusters_with_events": boot.clusters_with_events}
-    simulated = boot.size
-    size = None
+    events = f"{boot.clusters_with_events} of {boot.n_clusters} clusters carry events"
     if boot.few_clusters:
+        draws = "every sign vector" if boot.enumerated else f"{boot.n_boot:,} draws"
         test = SmallSampleTest(
             method="wild_cluster_bootstrap",
-            label=f"score wild cluster bootstrap ({boot.weights} weights, "
-            + ("every sign vector" if boot.enumerated else f"{boot.n_boot:,} draws")
-            + f"; {boot.clusters_with_events} of {boot.n_clusters} clusters carry events)",
+            label=f"score wild cluster bootstrap ({boot.weights} weights, {draws}; {events})",
             statistic=boot.statistic, p_value=boot.p_value, sided=spec.sided,
             p_mc_se=None if boot.enumerated else boot.p_mc_se, n_draws=boot.n_boot,
-            min_attainable_p=1 / boot.n_vectors if boot.enumerated else 0.0, details=details,
+            min_attainable_p=boot.min_attainable_p, details=details,
         )  # fmt: skip
         interval = Interval(
             boot.ci_low, boot.ci_high, f"inverted score bootstrap ({boot.ci_method})"
         )
-        if simulated is not None:
-            size = SizeCheck(
-                nominal=settings.level, size=simulated.bootstrap_size, mc_se=simulated.bootstrap_size_mc_se,
-                n_sims=simulated.n_sim, n_failed=simulated.n_failed, null=simulated.null,
-                wald_size=simulated.wald_size, wald_mc_se=simulated.wald_size_mc_se, threshold=settings.oversize,
-            )  # fmt: skip
     else:
-        row = model.term(spec.focal)
-        test = SmallSampleTest(
-            method="cluster_wald",
-            label=f"cluster-robust Wald test ({model.cov_label}; {boot.clusters_with_events} "
-            "clusters carry events)",
-            statistic=float(row["statistic"]), p_value=float(inference.normal_p(float(row["statistic"]), spec.sided)),
-            sided=spec.sided, details=details,
+        test, interval = wald(events, details), wald_interval
+    if not settings.calibrate:
+        return test, interval, None, None
+    return (test, interval, *_global_calibration(prepared, model, test, interval, settings, mapper))
+
+
+def _global_calibration(prepared: Prepared, model, test, interval, settings: TestSettings, mapper):
+    """Simulated size and power of a global entry's reported test (None where the settings
+    ask for none, or where the model has no finite fit to draw panels from). The power
+    search starts from the planning MDE ``(z_level + z_power) se``, with the standard error
+    the reported interval implies (the bootstrap's is often far wider than the Wald's)."""
+    spec, design = prepared.spec, prepared.design
+    scale = effect_scale(spec, design, model.effect_ratio)
+    cap = cluster_inference.SIMULATIONS[design.spec.family]
+    try:
+        simulation = cluster_inference.Simulation(
+            prepared.panel.frame, design.spec, spec.focal, key=f"{spec.id}/{spec.series}",
+            sided=spec.sided, alpha=settings.level, n_boot=settings.n_perm_sim,
+            max_effect=math.log(DIVERGED_RATIO) / scale.multiplier,
         )  # fmt: skip
-        interval = Interval(
-            float(row["ci_low"]), float(row["ci_high"]), "cluster-robust Wald interval"
+    except AnalysisError:
+        return None, None
+    size = power = None
+    if settings.n_size > 0:
+        size = simulation.size(min(cap, settings.n_size), mapper, threshold=settings.oversize)
+    if settings.n_power > 0:
+        crit = stats.norm.ppf(1 - settings.level / 2)
+        se = (interval.high - interval.low) / (2 * crit)
+        if not (math.isfinite(se) and se > 0):
+            se = float(model.term(spec.focal)["std_error"])
+        guess = scale.display((crit + stats.norm.ppf(settings.power)) * se)
+        power = simulation.power(
+            min(cap, settings.n_power),
+            multiplier=scale.multiplier,
+            direction=-1.0 if spec.expected_sign == "negative" or spec.sided == "less" else 1.0,
+            guess=guess,
+            target=settings.power,
+            min_attainable_p=test.min_attainable_p,
+            mapper=mapper,
         )
-        if simulated is not None:
-            size = SizeCheck(
-                nominal=settings.level, size=simulated.wald_size, mc_se=simulated.wald_size_mc_se,
-                n_sims=simulated.n_sim, n_failed=simulated.n_failed, null=simulated.null,
-                threshold=settings.oversize,
-            )  # fmt: skip
-    return test, interval, size
+    return size, power
 
 
 #: A fitted ratio beyond this (or below its inverse) is a likelihood without a finite maximum
@@ -503,8 +521,7 @@ def test_hypothesis(
         f"sample {model.sample.get('period_start')}–{model.sample.get('period_end')}",
     ]
     if spec.scope == "global":
-        test, interval, size = _global_test(prepared, model, settings, mapper)
-        power = _analytic_power(se, scale, spec, settings) if settings.calibrate else None
+        test, interval, size, power = _global_test(prepared, model, settings, mapper)
     else:
         reported = procedure(prepared, settings, study, settings.n_perm, "p")
         test = reported.result()
@@ -631,40 +648,6 @@ def _interval(
         )
     return calibration.offset_interval(
         reported, estimate, scale, limit=math.log(1000.0) / multiplier
-    )
-
-
-def _analytic_power(
-    se: float, scale: EffectScale, spec: HypothesisSpec, settings: TestSettings
-) -> PowerCheck:
-    """Power of a Wald test from its own standard error (Bloom 1995): the estimate is taken as
-    normal around the true effect, so ``b`` is detected with probability
-    ``Phi(|b|/se - z_crit)`` (plus the far tail when two-sided) and the MDE is
-    ``(z_crit + z_power) se``."""
-    two = spec.sided == "two-sided"
-    crit = stats.norm.ppf(1 - settings.level / 2) if two else stats.norm.ppf(1 - settings.level)
-    direction = -1.0 if spec.sided == "less" or spec.expected_sign == "negative" else 1.0
-    mde_log = direction * (crit + stats.norm.ppf(settings.power)) * se
-    grid = mde_log * np.linspace(0, 1.5, 7)
-    shift = np.abs(grid) / se
-    curve = pd.DataFrame(
-        {
-            "effect": [scale.display(b) for b in grid],
-            "log_effect": grid,
-            "power": stats.norm.cdf(shift - crit) + (stats.norm.cdf(-shift - crit) if two else 0.0),
-            "n_failed": 0,
-        }
-    )
-    return PowerCheck(
-        reachable=True,
-        target=settings.power,
-        alpha=settings.level,
-        n_sims=0,
-        mde=scale.display(mde_log),
-        mde_log=mde_log,
-        search_limit=math.inf,
-        curve=curve,
-        generator="analytic: normal approximation of the Wald test with the cluster-robust standard error",
     )
 
 

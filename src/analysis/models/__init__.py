@@ -54,9 +54,9 @@ Fixed effects (unit-period panels: ``fixed_effects=("unit", "year")``, rows in a
     ``clogit``: conditional (fixed-effects) logit for a 0/1 outcome: the first fixed effect is
     conditioned out (Chamberlain 1980), the others enter as dummies; with cluster-robust
     errors its groups must lie within the clusters. The exact conditional likelihood is
-    computed here by a recursion over each group (statsmodels' ``ConditionalLogit`` gives
-    the same estimates, a test checks to 1e-6, but takes ~20 s for 170 countries with year
-    dummies). ``fitted`` holds ``exp(x'b)``, the odds relative to the group's own baseline.
+    computed here for every group, and for many outcome vectors, at once
+    (:class:`ConditionalLogitBatch`; statsmodels' ``ConditionalLogit`` gives the same
+    estimates, a test checks to 1e-6, but takes ~20 s for 170 countries with year dummies). ``fitted`` holds ``exp(x'b)``, the odds relative to the group's own baseline.
     ``logit``: ordinary logit with a dummy per fixed-effect level, for effects with many rows
     per level (years of a country panel); with few rows per level (countries over a few
     decades) it is biased like NB above, and ``clogit`` is the estimator to use.
@@ -71,7 +71,7 @@ Fixed effects (unit-period panels: ``fixed_effects=("unit", "year")``, rows in a
 
 from .base import Fit
 from .batch import BatchFit, fit_batch
-from .clogit import ConditionalLogitLikelihood
+from .clogit import ConditionalLogitBatch, ConditionalLogitLikelihood
 from .design import Design, build_design
 from .fit import fit_count_model, fit_design, fit_main, fit_spec, hac_covariance
 from .spec import (
@@ -94,6 +94,7 @@ __all__ = [
     "PERIOD_EFFECTS",
     "SEASONS",
     "BatchFit",
+    "ConditionalLogitBatch",
     "ConditionalLogitLikelihood",
     "CountModelSpec",
     "Design",
