@@ -63,6 +63,64 @@ class Design:
             raise ConfigError(f"term {term!r} is not a term of the model; terms are {list(self.X)}")
         return self.X[term].to_numpy(dtype=float)
 
+    @property
+    def calendar(self) -> np.ndarray:
+        """Period number of each row (consecutive when the design has no time information)."""
+        return np.arange(self.nobs) if self.positions is None else self.positions
+
+    def outcome_lags(self) -> dict[str, int]:
+        """Columns that are the outcome's own lags, with their lag (``{"incidents_lag1": 1}``):
+        the terms a simulated outcome changes."""
+        prefix = f"{self.spec.outcome}_lag"
+        return {
+            name: int(name[len(prefix) :])
+            for name in self.X.columns
+            if name.startswith(prefix) and name[len(prefix) :].isdigit()
+        }
+
+    def matrices(self, Y: np.ndarray, drop: str | None = None) -> np.ndarray:
+        """The design matrix (without column ``drop``) for each simulated outcome vector in the
+        rows of ``Y``: draws x n x k, the lagged-outcome columns rebuilt from the draw, as the
+        panel builder would build them from a simulated series. The simulated series replaces
+        the outcome on the design's rows; a lag whose period is not a row of the design (before
+        the sample, or a period whose own lag is missing) keeps its observed value: those
+        periods are initial conditions, held as the generator holds them. Without lagged
+        outcomes there is nothing to rebuild and the shared n x k matrix is returned."""
+        frame = self.X if drop is None else self.X.drop(columns=[drop])
+        X = frame.to_numpy(dtype=float)
+        lags = {name: k for name, k in self.outcome_lags().items() if name in frame.columns}
+        if not lags:
+            return X
+        Y = np.atleast_2d(Y)
+        out = np.broadcast_to(X, (len(Y), *X.shape)).copy()
+        for name, k in lags.items():
+            j = list(frame.columns).index(name)
+            source = lag_rows(self.calendar, k)
+            inside = source >= 0
+            out[:, inside, j] = Y[:, source[inside]]
+        return out
+
+
+def drop_eventless(Y: np.ndarray, strata: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+    """A 0/1 mask per outcome vector in ``Y`` that also drops (0) every stratum the vector
+    leaves without an event among its kept rows, as :func:`build_design` drops them under
+    period effects."""
+    Y = np.atleast_2d(Y)
+    mask = np.ones_like(Y, dtype=float) if mask is None else np.array(mask, dtype=float)
+    for label in np.unique(strata):
+        rows = strata == label
+        empty = (Y[:, rows] * mask[:, rows]).sum(axis=1) == 0
+        mask[np.ix_(empty, rows)] = 0.0
+    return mask
+
+
+def lag_rows(positions: np.ndarray, k: int = 1) -> np.ndarray:
+    """For each row, the row holding the period ``k`` periods earlier, or -1 when that period is
+    not a row."""
+    prev = np.searchsorted(positions, positions - k)
+    clipped = np.minimum(prev, len(positions) - 1)
+    return np.where((prev < len(positions)) & (positions[clipped] == positions - k), clipped, -1)
+
 
 def _model_columns(data: pd.DataFrame, spec: CountModelSpec) -> list[str]:
     """The panel columns a spec reads (the time column aside); absent ones are an error."""
