@@ -304,6 +304,8 @@ class Procedure:
         """The layout for the rows ``kept`` (boolean), cached."""
         if kept.all():
             return self.full
+        if not kept.any():  # a draw without any event: nothing to test
+            return None
         cache = self.__dict__.setdefault("_layouts", {})
         key = np.packbits(kept).tobytes()
         if key not in cache:

@@ -11,10 +11,13 @@ apply to any result object, whichever test produced it; in order:
    least :attr:`SizeCheck.minimum` usable simulations); ``oversized`` when the simulated size
    exceeds the threshold (10% at nominal 5%) by more than two Monte Carlo s.e.; ``cannot_tell``
    when it lies within two s.e. of the threshold (``SizeCheck.borderline``).
-2. A negative control that rejects (unadjusted small-sample p <= level) has ``control_failed``;
-   one that does not is ``control_clean`` only if its interval excludes effects of its MDE in
-   either direction and that MDE is adequate (equivalence, as in Lakens' two one-sided
-   tests), else ``cannot_tell``.
+2. A negative control (no expected sign) that rejects (unadjusted small-sample p <= level) has
+   ``control_failed``; one that does not is ``control_clean`` only if its interval excludes
+   effects of its MDE in either direction and that MDE is adequate (equivalence, as in Lakens'
+   two one-sided tests), else ``cannot_tell``. A positive control (an expected sign) is
+   ``control_clean`` when it rejects after Holm within its family with the expected sign;
+   ``control_failed`` when it rejects with the other sign, or when it does not reject although
+   its interval excludes an adequate MDE on the expected side; else ``cannot_tell``.
 3. A claim is supported when the family-wise (Holm) adjusted p <= level: ``evidence`` if the
    estimate has the expected sign (or none was expected), ``opposite`` otherwise; but
    ``cannot_tell`` if the outcome's coverage alone could produce the estimate, or if coverage
@@ -89,7 +92,8 @@ def classify(
     if size.borderline:
         return Verdict("cannot_tell", ("size_borderline", *reasons))
     p = result.test.p_value
-    if result.control:
+    adjusted = result.p_adjusted.get("holm_family", p)
+    if result.control and result.expected_sign is None:
         if p <= level:
             return Verdict("control_failed", tuple(reasons))
         if not _adequate_power(result, adequate_mde):
@@ -98,7 +102,18 @@ def classify(
         if why:
             return Verdict("cannot_tell", (why, *reasons))
         return Verdict("control_clean", tuple(reasons))
-    adjusted = result.p_adjusted.get("holm_family", p)
+    if result.control:  # a positive control: it should find its effect
+        if adjusted <= level:
+            code = "control_clean" if result.sign_agrees else "control_failed"
+            return Verdict(code, tuple(reasons))
+        if p <= level:
+            return Verdict("cannot_tell", ("multiplicity", *reasons))
+        if not _adequate_power(result, adequate_mde):
+            return Verdict("cannot_tell", ("low_power", *reasons))
+        why = _equivalence(result, both_sides=False)
+        if why:
+            return Verdict("cannot_tell", (why, *reasons))
+        return Verdict("control_failed", tuple(reasons))
     if adjusted <= level:
         if result.coverage is not None and result.coverage.could_produce:
             return Verdict("cannot_tell", ("coverage", *reasons))
@@ -182,14 +197,18 @@ def effect_text(result: HypothesisResult) -> str:
 
 
 def finding_text(result: HypothesisResult) -> str:
-    """What the data show, in words: the outcome and the direction of the estimate."""
-    more = "more" if result.log_effect > 0 else "less"
+    """What the data show, in words: what is counted and the direction of the estimate, e.g.
+    "catalogued incidents concentrate in the months of 'Irrigation season (Apr–Sep)'"."""
+    measure = result.model.spec.outcome
+    what = result.outcome_label if measure == "incidents" else labels.outcome(measure)
+    what = what[0].lower() + what[1:]
     term = labels.term(result.term)
     if result.effect.per == "switch":
-        when = f"with '{term}' on"
-    else:
-        when = f"when '{term}' is higher"
-    return f"{result.outcome_label.lower()} are {more} frequent {when}"
+        periods = "months" if "-" in result.window[0] else "years"
+        verb = "concentrate in" if result.log_effect > 0 else "are rarer in"
+        return f"{what} {verb} the {periods} of '{term}'"
+    more = "more" if result.log_effect > 0 else "less"
+    return f"{what} are {more} frequent when '{term}' is higher"
 
 
 def model_text(result: HypothesisResult) -> str:
@@ -385,6 +404,24 @@ def sentence(result: HypothesisResult) -> str:
             f"{verdict.label}: not evidence either way, because {size_text(result)}",
             [f"estimate {effect}", p, model],
         )
+    positive = result.control and result.expected_sign is not None
+    if code == "control_failed" and positive:
+        return _join(
+            verdict.label,
+            [
+                (
+                    f"the positive control misses the effect it should show ({effect}; {p}), "
+                    f"although {power_text(result)}"
+                ),
+                model,
+            ],
+        )
+    if code == "control_clean" and positive:
+        return _join(
+            f"{verdict.label}: the positive control shows the effect it should: "
+            f"{finding_text(result)}",
+            [effect, p, size_text(result), power_text(result), model],
+        )
     if code == "control_failed":
         return _join(
             verdict.label,
@@ -459,8 +496,10 @@ def caveats(result: HypothesisResult) -> list[str]:
             f"across the detection paths the stated counts allow, the estimate ranges "
             f"{format_number(low, 2)}–{format_number(high, 2)}"
         )
+    positive = result.control and result.expected_sign is not None
     in_sentence = result.verdict is not None and (
         result.verdict.code in ("evidence", "opposite", "oversized")
+        or (positive and result.verdict.code == "control_clean")
         or "size_borderline" in result.verdict.reasons
     )
     if result.size is not None and not in_sentence:
