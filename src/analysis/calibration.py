@@ -214,8 +214,8 @@ def generator_for(
     eta = np.log(np.maximum(mu, 1e-300))
     x = design.column(term)
     focal_is_lag = term == lag_term
-    if not null and not focal_is_lag:
-        eta = eta - params[term] * x
+    if not null and not focal_is_lag:  # centred as draw() adds it back: the fit at b = estimate
+        eta = eta - params[term] * (x - x.mean())
     positions = design.calendar
     lag = None
     if lag_term is not None:

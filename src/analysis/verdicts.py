@@ -172,19 +172,19 @@ def interval_text(result: HypothesisResult, *, short: bool = False) -> str:
     """The interval's bounds on the display scale; a side the inverted test cannot bound says
     so (with the smallest p it gave there) instead of printing 0 or infinity."""
     interval = result.interval
-    ends = []
-    for value, floor, side in (
-        (interval.low, interval.low_floor, "below"),
-        (interval.high, interval.high_floor, "above"),
-    ):
+    ends, open_side = [], False
+    for value, floor in ((interval.low, interval.low_floor), (interval.high, interval.high_floor)):
         if math.isfinite(value) or math.isnan(value):
             ends.append(_ratio(result, value))
-        elif short:
+            continue
+        open_side = True
+        if short or not math.isfinite(floor):
             ends.append("not bounded")
         else:
-            floor_text = f"; p ≥ {format_p(floor)} there" if math.isfinite(floor) else ""
-            ends.append(f"not bounded {side} by this test{floor_text}")
-    return f"{ends[0]}–{ends[1]}"
+            ends.append(f"not bounded (the test gives p ≥ {format_p(floor)} there)")
+    if short or not open_side:
+        return f"{ends[0]}–{ends[1]}"
+    return f"from {ends[0]} to {ends[1]} by this test"
 
 
 def effect_text(result: HypothesisResult) -> str:
@@ -201,7 +201,7 @@ def finding_text(result: HypothesisResult) -> str:
     "catalogued incidents concentrate in the months of 'Irrigation season (Apr–Sep)'"."""
     measure = result.model.spec.outcome
     what = result.outcome_label if measure == "incidents" else labels.outcome(measure)
-    what = what[0].lower() + what[1:]
+    what = _lower(what)
     term = labels.term(result.term)
     if result.effect.per == "switch":
         periods = "months" if "-" in result.window[0] else "years"
@@ -209,6 +209,11 @@ def finding_text(result: HypothesisResult) -> str:
         return f"{what} {verb} the {periods} of '{term}'"
     more = "more" if result.log_effect > 0 else "less"
     return f"{what} are {more} frequent when '{term}' is higher"
+
+
+def _lower(label: str) -> str:
+    """A label inside a sentence: its first letter in lower case, unless it starts an acronym."""
+    return label if label[1:2].isupper() else label[:1].lower() + label[1:]
 
 
 def model_text(result: HypothesisResult) -> str:
@@ -225,7 +230,7 @@ def model_text(result: HypothesisResult) -> str:
         family = "Poisson (the registered NB2's dispersion is at its boundary, 0)"
     else:
         family = {"poisson": "Poisson", "zinb": "zero-inflated NB2"}.get(model.family, model.family)
-    controls = [labels.term(c) for c in spec.controls]
+    controls = [_lower(labels.term(c)) for c in spec.controls]
     if spec.period_effects:
         controls.append(
             {"year": "year effects", "year_season": "year-and-season effects"}[spec.period_effects]
@@ -237,7 +242,7 @@ def model_text(result: HypothesisResult) -> str:
             {"irrigation": "an irrigation-season dummy", "month": "month dummies"}[spec.season]
         )
     if spec.exposure:
-        controls.append(f"exposure {labels.term(spec.exposure)}")
+        controls.append(f"exposure {_lower(labels.term(spec.exposure))}")
     return f"{family}" + (f" with {', '.join(controls)}" if controls else ", focal term alone")
 
 
