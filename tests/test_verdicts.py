@@ -173,7 +173,8 @@ def test_not_detected_only_when_the_interval_excludes_an_adequate_mde(model):
     result = open_side.with_verdict(classify(open_side))
     assert not result.mde_stated and result.to_row()["mde"] is None
     assert verdicts.mde_text(result) == "not bounded by this test"
-    assert "95% CI from 0.82 to not bounded by this test" in verdicts.sentence(result)
+    assert "95% CI from 0.82, no upper bound from this test" in verdicts.sentence(result)
+    assert verdicts.interval_text(result, short=True) == "0.82–not bounded"
     assert "∞" not in verdicts.sentence(result) and "inf" not in verdicts.sentence(result)
 
 

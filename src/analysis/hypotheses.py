@@ -31,7 +31,7 @@ from . import calibration, cluster_inference, coverage, inference, verdicts
 from .errors import AnalysisError, ConfigError, ModelError
 from .global_panel import GlobalPanel, build_global_panel
 from .models import Design, build_design, fit_design
-from .models.design import drop_eventless, lag_rows, period_strata
+from .models.design import drop_eventless, period_strata
 from .panel import Panel, build_panel, stated_counts
 from .registry import HypothesisSpec, OutcomeSeries, Study, load_study
 from .results import (
@@ -552,21 +552,16 @@ def _case_inference(prepared: Prepared, estimate, se, scale, settings: TestSetti
 
 def leave_one_year_out(reported, design: Design, term: str, scale: EffectScale) -> pd.DataFrame:
     """The estimate and the reported test's p-value with each year of the sample left out, as
-    the engine would run them had the year's outcome been missing (its rows go, and so do rows
-    whose lagged outcome falls in it; strata and the test's layout are rebuilt on what
-    remains). A year whose removal leaves no test is left out of the table."""
+    the engine runs them with ``exclude_years`` (the year's outcome missing: its rows go, and any
+    stratum left without events; the next month keeps its lagged outcome, which the panel built
+    before; the test's layout is rebuilt on what remains). A year whose removal leaves no test
+    is left out of the table."""
     periods = design.periods
     if periods is None:
         return pd.DataFrame(columns=["year", "effect", "p"])
     years = np.asarray(periods.year)
     unique = np.unique(years)
-    keep = np.ones((len(unique), design.nobs))
-    for i, year in enumerate(unique):
-        out = years == year
-        for k in design.outcome_lags().values():
-            source = lag_rows(design.calendar, k)
-            out |= (source >= 0) & np.isin(source, np.flatnonzero(years == year))
-        keep[i, out] = 0.0
+    keep = (years[None, :] != unique[:, None]).astype(float)
     Y = np.tile(design.y, (len(unique), 1))
     if design.spec.period_effects:
         keep = drop_eventless(Y, period_strata(periods, design.spec.period_effects), keep)

@@ -170,21 +170,29 @@ def _ratio(result: HypothesisResult, log_effect: float) -> str:
 
 def interval_text(result: HypothesisResult, *, short: bool = False) -> str:
     """The interval's bounds on the display scale; a side the inverted test cannot bound says
-    so (with the smallest p it gave there) instead of printing 0 or infinity."""
+    so (with the smallest p it gave there) instead of printing 0 or infinity, e.g. '0.50–not
+    bounded' in a table, 'from 0.50, no upper bound from this test (p ≥ 0.087 there)' in words."""
     interval = result.interval
-    ends, open_side = [], False
-    for value, floor in ((interval.low, interval.low_floor), (interval.high, interval.high_floor)):
+    sides = []
+    for value, floor, side in (
+        (interval.low, interval.low_floor, "lower"),
+        (interval.high, interval.high_floor, "upper"),
+    ):
         if math.isfinite(value) or math.isnan(value):
-            ends.append(_ratio(result, value))
-            continue
-        open_side = True
-        if short or not math.isfinite(floor):
-            ends.append("not bounded")
+            sides.append((True, _ratio(result, value)))
         else:
-            ends.append(f"not bounded (the test gives p ≥ {format_p(floor)} there)")
-    if short or not open_side:
-        return f"{ends[0]}–{ends[1]}"
-    return f"from {ends[0]} to {ends[1]} by this test"
+            there = f" (p ≥ {format_p(floor)} there)" if math.isfinite(floor) else ""
+            sides.append((False, f"no {side} bound from this test{there}"))
+    (low_ok, low), (high_ok, high) = sides
+    if low_ok and high_ok:
+        return f"{low}–{high}"
+    if short:
+        return f"{low if low_ok else 'not bounded'}–{high if high_ok else 'not bounded'}"
+    if low_ok:
+        return f"from {low}, {high}"
+    if high_ok:
+        return f"{low}, up to {high}"
+    return f"{low}, {high}"
 
 
 def effect_text(result: HypothesisResult) -> str:
