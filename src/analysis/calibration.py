@@ -461,9 +461,9 @@ def power_check(
                 estimates[ratio] = np.concatenate([p[3] for p in parts])
         return curve[ratio]
 
-    def power_at(ratio: float) -> float:
+    def reached(ratio: float) -> bool:
         point = evaluate(ratio)
-        return point["power"] if point["like_data"] else math.nan
+        return point["like_data"] and point["power"] >= target
 
     exaggeration = None
     if reference is not None and design is not None and reference > 1:
@@ -471,17 +471,18 @@ def power_check(
         exaggeration = _exaggeration(
             reference, direction, scale, point, estimates[reference], n_sims
         )
+    limited = False  # whether the search stopped at samples unlike the data
     ratio = min(max(guess, 1.1), limit)
     while not evaluate(ratio)["like_data"] and ratio > 1.05:  # down to series like the data
-        limit, ratio = ratio, math.sqrt(ratio)
+        limit, ratio, limited = ratio, math.sqrt(ratio), True
     low, high = 1.0, None
     if not evaluate(ratio)["like_data"]:
-        limit = ratio
-    elif power_at(ratio) >= target:  # step down (halving the log ratio) to bracket from below
+        limit, limited = ratio, True
+    elif reached(ratio):  # step down (halving the log ratio) to bracket from below
         high = ratio
         while high > 1.05:
             lower = math.sqrt(high)
-            if power_at(lower) < target:
+            if not reached(lower):
                 low = lower
                 break
             high = lower
@@ -490,16 +491,16 @@ def power_check(
         while low < limit:
             upper = min(low**2, limit)
             if not evaluate(upper)["like_data"]:
-                limit = upper
+                limit, limited = upper, True
                 break
-            if power_at(upper) >= target:
+            if reached(upper):
                 high = upper
                 break
             low = upper
     if high is not None:
         for _ in range(bisections):
             mid = math.sqrt(low * high)
-            low, high = (low, mid) if power_at(mid) >= target else (mid, high)
+            low, high = (low, mid) if reached(mid) else (mid, high)
     ratios = sorted(curve)
     table = pd.DataFrame(
         {
@@ -528,7 +529,7 @@ def power_check(
         generator=described,
         observed_events=generator.observed_events,
         event_factor=EVENT_FACTOR,
-        event_limited=not all(curve[r]["like_data"] for r in ratios),
+        event_limited=limited,
         exaggeration=exaggeration,
     )
 

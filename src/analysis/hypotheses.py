@@ -495,7 +495,7 @@ def _case_inference(prepared: Prepared, estimate, se, scale, settings: TestSetti
     spec, design = prepared.spec, prepared.design
     reported = procedure(prepared, settings, study, settings.n_perm, "p")
     test = reported.result()
-    interval = size = power = loyo = None
+    size = power = loyo = None
     if not settings.calibrate:
         return (
             test,
@@ -690,7 +690,7 @@ def corrections(
         f"Holm within each family and Benjamini-Hochberg across the non-control tests of each "
         f"scope, over the {len(pvalues)} tests of the registry that the data support (of "
         f"{len(specs)} registered: every entry on every outcome it names; {untestable} not "
-        "testable); negative controls are corrected within their own family only"
+        "testable); controls, negative and positive, are corrected within their own family only"
     )
     return adjusted, words
 

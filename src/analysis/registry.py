@@ -452,6 +452,7 @@ def fitted_text(spec: HypothesisSpec, study: Study) -> str:
         terms += list(model.controls)
         if model.period_effects:
             terms.append(f"{model.period_effects} effects")
+        terms += [f"{name} effects" for name in model.fixed_effects]
         terms += ["trend"] if model.trend else []
         terms += [f"season {model.season}"] if model.season else []
         terms += [f"exposure {model.exposure}"] if model.exposure else []
