@@ -284,8 +284,9 @@ def _procedure(kind: str, design):
 def test_batched_p_values_equal_the_procedure_on_each_draws_rebuilt_design(kind):
     """Each simulated draw is tested as the data were: the batched p-value equals the one the
     procedure gives on the design that build_design makes from the simulated series (its own
-    lagged outcome, the strata it leaves empty dropped, blocks and placebo dates laid out again
-    on the rows that remain)."""
+    lagged outcome, the strata it leaves empty dropped, the first one included, blocks and
+    placebo dates laid out again on the rows that remain), and a draw whose design the engine
+    refuses is a failure."""
     spec, term = REBUILT[kind]
     frame = _sparse_panel(np.random.default_rng(21))
     design = build_design(frame, spec)
@@ -294,23 +295,22 @@ def test_batched_p_values_equal_the_procedure_on_each_draws_rebuilt_design(kind)
     Y = generator.draw(0.0, 40, np.random.default_rng(seed_from(f"rebuilt/{kind}")))
     mask = generator.mask(Y)
     _, p, ok, _ = _procedure(kind, design).pvalues(Y, mask)
-    dropped = np.flatnonzero((mask == 0).any(axis=1))
-    chosen = sorted({*dropped[:4], *np.flatnonzero(~(mask == 0).any(axis=1))[:3]})
-    assert len(dropped) >= 2, "the draws should exercise strata left without events"
-    checked = 0
-    for i in chosen:
+    assert (mask == 0).any(axis=1).sum() >= 5, "the draws should leave strata without events"
+    assert (mask[:, 0] == 0).any(), "and drop the first stratum (the constant's reference)"
+    tested = 0
+    for i in range(len(Y)):
         simulated = frame.copy()
         simulated.loc[design.X.index, "y"] = Y[i]
         simulated["y_lag1"] = simulated["y"].shift(1)
         try:
             rebuilt = _procedure(kind, build_design(simulated, spec)).result()
-        except AnalysisError:  # the data would not support the test: a failed draw
-            assert not ok[i]
+        except AnalysisError:  # the engine refuses the draw: a failed draw, never a test
+            assert not ok[i], i
             continue
-        assert ok[i]
+        assert ok[i], i
         assert p[i] == rebuilt.p_value, (i, p[i], rebuilt.p_value)
-        checked += 1
-    assert checked >= 4
+        tested += 1
+    assert tested >= 20
 
 
 def test_power_of_a_lag_claim_comes_from_series_like_the_data():
@@ -387,3 +387,31 @@ def test_the_power_generator_reproduces_the_fit_at_the_estimate_whatever_the_pre
     estimate = fit_batch(design.y[None], X, family="negbin").beta[0, list(design.X).index("x")]
     Y = fitted.draw(estimate, 400, np.random.default_rng(11))
     assert abs(Y.sum(axis=1).mean() / design.y.sum() - 1) < 0.15
+
+
+def test_a_draw_is_refused_exactly_where_the_engine_refuses_its_design():
+    """Sparse draws break the design in the ways a simulated series can (a 0/1 term with no
+    event on one side, too few rows left, no event at all); ``Design.refused`` says so for
+    exactly the draws on which build_design raises, and the procedure counts them as failed."""
+    spec = CountModelSpec("y", ("x",), controls=("y_lag1", "step"), family="negbin",
+                          period_effects="year", dropna=True)  # fmt: skip
+    frame = _sparse_panel(np.random.default_rng(22))
+    design = build_design(frame, spec)
+    generator = generator_for(design, "x", null=True, lag_term="y_lag1", dependence=False)
+    Y = generator.draw(0.0, 60, np.random.default_rng(seed_from("refused")))
+    Y = Y * (np.random.default_rng(5).random(Y.shape) < 0.5)  # thinner still
+    mask = generator.mask(Y)
+    refused = design.refused(Y, mask)
+    for i in range(len(Y)):
+        simulated = frame.copy()
+        simulated.loc[design.X.index, "y"] = Y[i]
+        simulated["y_lag1"] = simulated["y"].shift(1)
+        try:
+            build_design(simulated, spec)
+        except AnalysisError:
+            assert refused[i], i
+            continue
+        assert not refused[i], i
+    assert 0 < refused.sum() < len(Y)
+    _, _, ok, _ = block(design, n_perm=19).pvalues(Y, mask)
+    assert not ok[refused].any()

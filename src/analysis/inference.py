@@ -249,7 +249,7 @@ class Problem:
         x = design.column(term)
         if term == "const":
             raise ConfigError("the constant is not a testable term")
-        Z = design.X.drop(columns=[term]).to_numpy(dtype=float)
+        Z = design.basis(drop=term)
         offset = np.zeros(design.nobs) if design.offset is None else design.offset
         start = fit_batch(design.y[None], Z, offset, family=design.spec.family)
         initial = start.beta[0] if start.converged[0] else None
@@ -279,7 +279,8 @@ class Procedure:
     Each draw is tested as the reported procedure would test it were it the data: its own
     lagged outcome (:meth:`Problem.null_design`), and, where period effects drop the strata a
     draw leaves without events (``mask``), the test's layout (permutation blocks and orders,
-    admissible placebo dates) built again on the rows that remain, from the same seed.
+    admissible placebo dates) built again on the rows that remain, from the same seed; a draw
+    whose design the engine would refuse (``Design.refused``) is a failure, not a test.
     Subclasses implement :meth:`_layout` (that layout for a set of kept rows, or None when the
     design those rows leave admits no test) and :meth:`_test` (statistic, p, ok and the null
     statistics of a batch of draws sharing one layout), :meth:`result` (the
@@ -321,6 +322,7 @@ class Procedure:
         inverting the test). Rows with ``mask`` 0 are dropped from that draw's test."""
         Y = np.atleast_2d(np.asarray(Y, dtype=float))
         fits = self.problem.null_fits(Y, mask, shift)
+        admitted = ~self.problem.design.refused(Y, mask)  # else the engine would refuse it
         n_draws = len(Y)
         observed, p = np.full(n_draws, np.nan), np.full(n_draws, np.nan)
         ok = np.zeros(n_draws, dtype=bool)
@@ -338,7 +340,7 @@ class Procedure:
             o, pp, good, null = self._test(
                 fits.take(draws), Y[draws], sub_mask, layout, sided or self.sided
             )
-            observed[draws], p[draws], ok[draws] = o, pp, good
+            observed[draws], p[draws], ok[draws] = o, pp, good & admitted[draws]
             parts.append((draws, null))
         width = max((null.shape[1] for _, null in parts), default=0)
         null_all = np.full((n_draws, width), np.nan)
@@ -526,7 +528,8 @@ class StratifiedPermutation(Procedure):
         what an interval found by simulation compares."""
         fits = self.problem.null_fits(Y, mask)
         observed = fits.score_z(self._lag(Y)[:, None, :])[:, 0]
-        return observed, fits.ok & np.isfinite(observed)
+        admitted = ~self.problem.design.refused(Y, mask)
+        return observed, fits.ok & np.isfinite(observed) & admitted
 
     def pvalues(self, Y, mask=None, shift: float = 0.0, sided: str | None = None):
         if shift:
