@@ -101,3 +101,19 @@ def synthetic_tables(effect: float, seed: int = 1) -> Tables:
         incident_claims=claims,
         incident_coverage=coverage,
     )
+
+
+def assert_same_result(one, two) -> None:
+    """Two results of the same test carry the same numbers (NaN equal to NaN, as a missing
+    number is the same fact in both)."""
+    from dataclasses import asdict
+
+    np.testing.assert_equal(asdict(one.interval), asdict(two.interval))
+    np.testing.assert_equal(
+        None if one.size is None else asdict(one.size),
+        None if two.size is None else asdict(two.size),
+    )
+    np.testing.assert_array_equal(one.test.null_statistics, two.test.null_statistics)
+    assert one.test.p_value == two.test.p_value
+    if one.power is not None or two.power is not None:
+        pd.testing.assert_frame_equal(one.power.curve, two.power.curve)

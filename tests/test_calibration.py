@@ -21,6 +21,7 @@ from analysis.calibration import (
     power_check,
     size_check,
 )
+from analysis.errors import AnalysisError
 from analysis.inference import (
     BlockPermutation,
     PlaceboDates,
@@ -28,7 +29,7 @@ from analysis.inference import (
     StratifiedPermutation,
     seed_from,
 )
-from analysis.models import CountModelSpec, build_design
+from analysis.models import CountModelSpec, build_design, fit_batch
 from analysis.results import EffectScale
 
 
@@ -106,7 +107,7 @@ def test_power_recovers_a_planted_effect_and_the_mde_is_below_it():
     assert np.all(np.diff(curve["power"]) >= -0.05)  # common random numbers: close to monotone
 
 
-def test_a_test_that_cannot_reach_five_percent_gets_no_mde():
+def test_a_test_that_cannot_reach_five_percent_gets_no_mde_and_no_size():
     index = pd.period_range("2010-01", periods=30, freq="M", name="period")
     step = (np.arange(30) >= 14).astype(float)
     frame = pd.DataFrame(
@@ -120,6 +121,9 @@ def test_a_test_that_cannot_reach_five_percent_gets_no_mde():
         placebo, generator, EffectScale("IRR", "switch"), direction=1.0, n_sims=50, key="k"
     )
     assert not check.reachable and math.isnan(check.mde) and "smallest p-value" in check.reason
+    null = generator_for(design, "step", null=True, lag_term=None, dependence=False)
+    size = size_check(placebo, null, design, "step", n_sims=300, key="k")
+    assert not size.reachable and not size.checked and math.isnan(size.size)
 
 
 def test_numbers_do_not_depend_on_how_chunks_are_spread():
@@ -245,3 +249,169 @@ def test_a_stratified_test_gets_its_interval_by_simulation():
     )
     assert interval.low < interval.high and "Monte Carlo inversion" in interval.method
     assert interval.low < 0.4 and interval.high > -0.2
+
+
+def _sparse_panel(rng) -> pd.DataFrame:
+    """Eight years of months, a year uncovered (missing, never zero) and few events, so that
+    draws leave whole years empty; a step in the fifth year and a smooth predictor."""
+    frame = monthly(rng, n_years=8, rate=0.35)
+    frame.loc[frame.index.year == 2011, "y"] = np.nan
+    frame["y_lag1"] = frame["y"].shift(1)
+    frame["step"] = (frame.index >= pd.Period("2012-07", "M")).astype(float)
+    return frame
+
+
+REBUILT = {
+    "block": (CountModelSpec("y", ("x",), controls=("y_lag1",), family="negbin",
+                             period_effects="year", dropna=True), "x"),
+    "placebo": (CountModelSpec("y", ("step",), controls=("y_lag1",), family="poisson",
+                               period_effects="year", dropna=True), "step"),
+    "stratified": (CountModelSpec("y", ("y_lag1",), family="poisson",
+                                  period_effects="year_season", dropna=True), "y_lag1"),
+}  # fmt: skip
+
+
+def _procedure(kind: str, design):
+    problem = Problem.from_design(design, REBUILT[kind][1])
+    if kind == "block":
+        return BlockPermutation(problem, n_perm=99, seed=11, sided="two-sided")
+    if kind == "placebo":
+        return PlaceboDates(problem, min_segment=None, sided="two-sided")
+    return StratifiedPermutation(problem, n_perm=99, seed=11, sided="two-sided")
+
+
+@pytest.mark.parametrize("kind", sorted(REBUILT))
+def test_batched_p_values_equal_the_procedure_on_each_draws_rebuilt_design(kind):
+    """Each simulated draw is tested as the data were: the batched p-value equals the one the
+    procedure gives on the design that build_design makes from the simulated series (its own
+    lagged outcome, the strata it leaves empty dropped, the first one included, blocks and
+    placebo dates laid out again on the rows that remain), and a draw whose design the engine
+    refuses is a failure."""
+    spec, term = REBUILT[kind]
+    frame = _sparse_panel(np.random.default_rng(21))
+    design = build_design(frame, spec)
+    lag = "y_lag1" if term != "y_lag1" else None
+    generator = generator_for(design, term, null=True, lag_term=lag or term, dependence=False)
+    Y = generator.draw(0.0, 40, np.random.default_rng(seed_from(f"rebuilt/{kind}")))
+    mask = generator.mask(Y)
+    _, p, ok, _ = _procedure(kind, design).pvalues(Y, mask)
+    assert (mask == 0).any(axis=1).sum() >= 5, "the draws should leave strata without events"
+    assert (mask[:, 0] == 0).any(), "and drop the first stratum (the constant's reference)"
+    tested = 0
+    for i in range(len(Y)):
+        simulated = frame.copy()
+        simulated.loc[design.X.index, "y"] = Y[i]
+        simulated["y_lag1"] = simulated["y"].shift(1)
+        try:
+            rebuilt = _procedure(kind, build_design(simulated, spec)).result()
+        except AnalysisError:  # the engine refuses the draw: a failed draw, never a test
+            assert not ok[i], i
+            continue
+        assert ok[i], i
+        assert p[i] == rebuilt.p_value, (i, p[i], rebuilt.p_value)
+        tested += 1
+    assert tested >= 20
+
+
+def test_power_of_a_lag_claim_comes_from_series_like_the_data():
+    """For the outcome's own lag the levels are refitted at each lag coefficient; a point whose
+    samples hold more than twice the observed events is flagged and never counts for the MDE,
+    and the search stops there."""
+    frame = monthly(np.random.default_rng(8), lag=0.1, rate=0.6)
+    design = build_design(
+        frame,
+        CountModelSpec(
+            "y", ("y_lag1",), family="poisson", period_effects="year_season", dropna=True
+        ),
+    )
+    procedure = StratifiedPermutation(
+        Problem.from_design(design, "y_lag1"), n_perm=99, seed=3, sided="two-sided"
+    )
+    sd = float(np.std(design.column("y_lag1"), ddof=1))
+    fitted = generator_for(design, "y_lag1", null=False, lag_term="y_lag1", dependence=False)
+    check = power_check(
+        procedure,
+        fitted,
+        EffectScale("IRR", "sd", sd=sd),
+        direction=1.0,
+        n_sims=100,
+        key="lag-power",
+        guess=3.0,
+        generator_at=lambda b: calibration.held_generator(design, "y_lag1", "y_lag1", b),
+    )
+    curve = check.power_curve()
+    observed = float(design.y.sum())
+    assert check.observed_events == observed
+    assert (curve["like_data"] == (curve["events"] <= 2 * observed)).all()
+    assert check.event_limited and not curve["like_data"].all()
+    if check.achieved:  # the MDE lies below every point unlike the data
+        assert check.mde < curve.loc[~curve["like_data"], "effect"].min()
+    assert check.search_limit <= curve.loc[~curve["like_data"], "effect"].min()
+    # the levels are refitted: at the first point the samples look like the data
+    first = curve.sort_values("effect").iloc[0]
+    assert first["like_data"] and first["events"] < 2 * observed
+
+
+def test_the_exaggeration_of_significant_estimates_at_the_adequate_effect():
+    design = build_design(monthly(np.random.default_rng(9), effect=0.1), SPEC)
+    fitted = generator_for(design, "x", null=False, lag_term="y_lag1", dependence=True)
+    sd = float(np.std(design.column("x"), ddof=1))
+    check = power_check(
+        block(design, n_perm=99),
+        fitted,
+        EffectScale("IRR", "sd", sd=sd),
+        direction=1.0,
+        n_sims=200,
+        key="type-m",
+        design=design,
+        reference=1.3,
+    )
+    design_analysis = check.exaggeration
+    assert design_analysis is not None and design_analysis.effect == pytest.approx(1.3)
+    assert 0 < design_analysis.power < 1 and design_analysis.n_significant > 0
+    # significant estimates of a modestly powered test overstate the effect (type M > 1)
+    assert design_analysis.type_m > 1 and design_analysis.median_significant > 1.3
+    point = check.curve.set_index("effect").loc[1.3]
+    assert design_analysis.power == pytest.approx(point["power"])
+
+
+def test_the_power_generator_reproduces_the_fit_at_the_estimate_whatever_the_predictors_mean():
+    """The focal term enters the draws centred, so at the fitted coefficient the samples hold
+    the events of the data even for a predictor far from zero (a log price, a share of GDP)."""
+    rng = np.random.default_rng(10)
+    frame = monthly(rng, effect=0.3)
+    frame["x"] = frame["x"] + 5.0  # a level, not a change
+    design = build_design(frame, SPEC)
+    fitted = generator_for(design, "x", null=False, lag_term="y_lag1", dependence=True)
+    X = design.X.to_numpy(dtype=float)
+    estimate = fit_batch(design.y[None], X, family="negbin").beta[0, list(design.X).index("x")]
+    Y = fitted.draw(estimate, 400, np.random.default_rng(11))
+    assert abs(Y.sum(axis=1).mean() / design.y.sum() - 1) < 0.15
+
+
+def test_a_draw_is_refused_exactly_where_the_engine_refuses_its_design():
+    """Sparse draws break the design in the ways a simulated series can (a 0/1 term with no
+    event on one side, too few rows left, no event at all); ``Design.refused`` says so for
+    exactly the draws on which build_design raises, and the procedure counts them as failed."""
+    spec = CountModelSpec("y", ("x",), controls=("y_lag1", "step"), family="negbin",
+                          period_effects="year", dropna=True)  # fmt: skip
+    frame = _sparse_panel(np.random.default_rng(22))
+    design = build_design(frame, spec)
+    generator = generator_for(design, "x", null=True, lag_term="y_lag1", dependence=False)
+    Y = generator.draw(0.0, 60, np.random.default_rng(seed_from("refused")))
+    Y = Y * (np.random.default_rng(5).random(Y.shape) < 0.5)  # thinner still
+    mask = generator.mask(Y)
+    refused = design.refused(Y, mask)
+    for i in range(len(Y)):
+        simulated = frame.copy()
+        simulated.loc[design.X.index, "y"] = Y[i]
+        simulated["y_lag1"] = simulated["y"].shift(1)
+        try:
+            build_design(simulated, spec)
+        except AnalysisError:
+            assert refused[i], i
+            continue
+        assert not refused[i], i
+    assert 0 < refused.sum() < len(Y)
+    _, _, ok, _ = block(design, n_perm=19).pvalues(Y, mask)
+    assert not ok[refused].any()

@@ -5,9 +5,8 @@ import math
 from dataclasses import replace
 
 import numpy as np
-import pandas as pd
 import pytest
-from conftest import MINIMAL_ENTRY, synthetic_tables
+from conftest import MINIMAL_ENTRY, assert_same_result, synthetic_tables
 
 from analysis import comparison, hypotheses, registry, store
 from analysis.errors import ConfigError, DataError
@@ -91,7 +90,45 @@ def test_a_subset_gets_the_adjusted_p_of_the_whole_registry(shipped):
     for r in subset.results:
         full = results.get(r.hypothesis_id, r.outcome)
         assert r.p_adjusted == full.p_adjusted and r.test.p_value == full.test.p_value
-    assert subset.corrections == results.corrections and "over all" in results.corrections
+    assert subset.corrections == results.corrections
+    tested, registered = len(results.results), len(results.results) + len(results.failures)
+    assert f"over the {tested} tests of the registry that the data support" in results.corrections
+    assert f"(of {registered} registered" in results.corrections
+    assert f"{len(results.failures)} not testable" in results.corrections
+
+
+def test_a_claim_is_tested_with_the_controls_it_names(shipped):
+    entries, tables, _ = shipped
+    results = store.registry_results(entries, tables, PVALUES_ONLY, only=["H3"])
+    ids = {r.hypothesis_id for r in results.results}
+    assert ids == {"H3", "NC_season_other_categories", "PC_season_fatal"}
+    assert results.get("H3").coverage_controls == entries["H3"].coverage_controls
+    # without simulated sizes nothing is decided, whatever the controls say
+    assert {r.verdict.code for r in results.results} == {"cannot_tell"}
+
+
+def test_leave_one_year_out_is_the_engine_run_without_that_year(shipped):
+    """The batched leave-one-year-out equals the reported test run through the normal path on
+    the entry with the year's outcome set missing (its rows, the next month's lag and any
+    stratum left empty go; blocks are laid out again)."""
+    entries, tables, _ = shipped
+    settings = TestSettings(n_perm=199, calibrate=False)
+    spec = entries["H3"].on("catalogue")
+    study = registry.load_study()
+    prepared = hypotheses.prepare(spec, tables, study)
+    reported = hypotheses.procedure(prepared, settings, study, settings.n_perm, "p")
+    scale = hypotheses.effect_scale(spec, prepared.design, "IRR")
+    table = hypotheses.leave_one_year_out(reported, prepared.design, spec.focal, scale)
+    assert set(table["year"]) == set(np.unique(prepared.design.periods.year))
+    for row in table[table["year"].isin([2014, 2019, 2022])].itertuples():
+        variant = spec.with_overrides(exclude_years=(row.year,))
+        again = hypotheses.prepare(variant, tables, study)
+        p = hypotheses.procedure(again, settings, study, settings.n_perm, "p").result().p_value
+        model = hypotheses.fit_design(again.design)
+        assert row.p == p
+        assert row.effect == pytest.approx(
+            scale.display(model.term(spec.focal)["estimate"]), rel=1e-5
+        )
 
 
 def test_results_repeat_exactly(shipped):
@@ -141,8 +178,7 @@ def test_the_executor_changes_nothing_but_where_chunks_run(shipped):
     with executors.open("fork", jobs=2) as executor:
         forked = store.registry_results(entries, tables, settings, only=["H1b"], executor=executor)
     for one, two in zip(serial.results, forked.results):
-        assert one.size == two.size and one.interval == two.interval
-        pd.testing.assert_frame_equal(one.power.curve, two.power.curve)
+        assert_same_result(one, two)
 
 
 def test_a_likelihood_without_a_finite_maximum_is_not_reported_as_an_estimate(shipped):

@@ -27,7 +27,9 @@ def test_registry_loads_and_has_the_required_claims():
     assert {"NC_density_2019", "NC_postwar_2022", "NC_placebo_date", "NC_placebo_dyad"} <= set(
         controls
     )
-    assert all(entries[c].family == "NC_negative_controls" for c in controls)
+    for c in controls:  # negative controls expect nothing; positive ones their own family
+        negative = entries[c].expected_sign == "none"
+        assert entries[c].family == ("NC_negative_controls" if negative else "PC_positive_controls")
 
 
 def test_annual_claims_are_tested_on_the_stated_series_as_well():
@@ -76,6 +78,11 @@ def test_the_catalogue_outcome_sets_year_effects_on_monthly_panels():
         ({"outcomes": ["ucdp"]}, "does not fit a case entry"),
         ({"frequency": "M", "outcomes": ["stated_24kg"]}, "is a yearly count"),
         ({"period_effects": "decade"}, "period_effects must be one of"),
+        ({"frequency": "M", "trend": True}, "trend = true is never fitted"),
+        (
+            {"frequency": "M", "period_effects": "year_season", "season": "irrigation"},
+            "season = 'irrigation' is never fitted",
+        ),
     ],
 )
 def test_bad_entries_name_the_entry_and_key(change, message):
@@ -127,3 +134,40 @@ def test_registry_frame_lists_each_entrys_outcomes():
     frame = registry.registry_frame(registry.load_registry())
     assert {"outcomes", "control", "test"} <= set(frame.columns)
     assert frame.set_index("id").loc["H1a", "outcomes"] == "catalogue, stated_24kg"
+
+
+def test_what_is_fitted_is_what_the_registry_says():
+    """A trend registered where period effects absorb it on every outcome is refused; where one
+    outcome fits it (the scaled catalogue), it stays, and the list says per outcome."""
+    with pytest.raises(ConfigError, match="HX: trend = true is never fitted .*year effects"):
+        registry.parse_entry("HX", {**MINIMAL_ENTRY, "frequency": "M", "trend": True})
+    both = registry.parse_entry(
+        "HX", {**MINIMAL_ENTRY, "frequency": "M", "trend": True,
+               "outcomes": ["catalogue", "catalogue_adjusted"]},
+    )  # fmt: skip
+    fitted = registry.fitted_text(both, registry.load_study())
+    assert fitted.startswith("catalogue: negbin + year effects | catalogue_adjusted: negbin")
+    assert "trend" in fitted.split("|")[1] and "trend" not in fitted.split("|")[0]
+    frame = registry.registry_frame(registry.load_registry()).set_index("id")
+    assert "year_season effects" in frame.loc["H5", "fitted"]
+
+
+def test_coverage_controls_are_registered_negative_or_positive_controls(tmp_path):
+    entries = registry.load_registry()
+    assert entries["H3"].coverage_controls == ("NC_season_other_categories", "PC_season_fatal")
+    assert entries["PC_season_fatal"].control and entries["PC_season_fatal"].expected_sign
+    text = registry.registry_path().read_text(encoding="utf-8")
+    bad = tmp_path / "hypotheses.toml"
+    for wrong, message in [
+        ('"NC_season_other_categorie"', "did you mean 'NC_season_other_categories'"),
+        ('"H1a"', "must be a negative control"),
+        ('"NC_density_2019"', "is not tested on ['catalogue']"),
+    ]:
+        bad.write_text(
+            text.replace('coverage_controls = ["NC_season_other_categories", "PC_season_fatal"]',
+                         f"coverage_controls = [{wrong}]"),
+            encoding="utf-8",
+        )  # fmt: skip
+        with pytest.raises(ConfigError, match="H3, coverage_controls") as caught:
+            registry.load_registry(bad)
+        assert message in str(caught.value)

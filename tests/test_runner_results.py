@@ -20,7 +20,7 @@ from test_runner import write_notebook, write_plan
 from analysis import paths
 from analysis.runner import RunOptions, run
 
-ENTRIES = ("H1a", "H1g", "H3", "NC_placebo_dyad")
+ENTRIES = ("H1a", "H1g", "H3", "NC_season_other_categories", "PC_season_fatal", "NC_placebo_dyad")
 PARAMETERS = """hypothesis: str = "H1a"  # the entry shown (choices: registry)
 n_perm: int = 99  # draws of each reported test (range: 19..99999)
 n_size: int = 0  # null samples for the size (range: 0..20000)

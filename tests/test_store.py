@@ -3,9 +3,8 @@ the registry's corrections and verdicts over whatever is stored."""
 
 from dataclasses import replace
 
-import numpy as np
 import pytest
-from conftest import MINIMAL_ENTRY, synthetic_tables
+from conftest import MINIMAL_ENTRY, assert_same_result, synthetic_tables
 
 from analysis import executors, hypotheses, registry, store
 from analysis.results import Failure
@@ -119,5 +118,4 @@ def test_tests_computed_in_parallel_are_the_tests_computed_here():
         there = store.registry_results(entries, shipped, FAST, executor=pool)
     assert store.digests(here) == store.digests(there)
     for one, two in zip(here.results, there.results):
-        assert one.size == two.size and one.interval == two.interval
-        np.testing.assert_array_equal(one.test.null_statistics, two.test.null_statistics)
+        assert_same_result(one, two)

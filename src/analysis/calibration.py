@@ -22,12 +22,27 @@ like the data:
   overdispersion stays the fitted ``alpha``: ``(1 + alpha')exp(s2) = 1 + alpha``. For a claim
   about the outcome's own dependence the null has no such term (its null *is* no dependence).
 
+Each draw is then tested as the data were: the procedure regresses it on its *own* lagged
+outcome (``Design.matrices``), drops the strata it leaves without events, and builds its
+permutation blocks or placebo dates again on the rows that remain (``Procedure.pvalues``);
+a test checks this against ``build_design`` run on the simulated series. (Exposures are held:
+a detection share or a count of incidents with a fatality figure describes how the outcome was
+recorded, not the outcome.)
+
 Size: the focal effect ``b`` at 0, the generating model fitted without the focal term; the
-share of draws the procedure rejects at 5% is the test's size, with its Monte Carlo s.e.
+share of draws the procedure rejects at 5% is the test's size, with its Monte Carlo s.e. A
+test that cannot reach 5% on these data has no size (not a number), whatever its draws give.
 Power: the generating model is the full fit (its alpha); ``b`` moves along a grid in the
 claim's direction, the same draws (common random numbers: uniforms inverted through the
 Poisson quantile) at every point, so the curve is close to monotone; the minimum detectable
-effect is bisected. A draw whose fit fails is counted and excluded, never a non-rejection.
+effect is bisected. For a claim about the outcome's own lag, raising ``gamma`` on the fitted
+levels would let the series run away, so at each ``gamma`` the levels are refitted with the lag
+coefficient held there (as intervals found by simulation do). Whatever the term, a point whose
+samples hold on average more than :data:`EVENT_FACTOR` times the observed events is not data
+like ours: it is flagged in the curve and never counts towards the MDE (the search stops
+there). At a reference effect (the adequate effect the verdicts use) the draws also give the
+exaggeration of significant estimates (Gelman & Carlin 2014: type M and type S errors).
+A draw whose fit fails is counted and excluded, never a non-rejection.
 
 Work is split into chunks of draws, each seeded from a text key and its index, and mapped with
 any ``map(fn, items)``: the numbers do not depend on how chunks are spread over workers.
@@ -48,15 +63,18 @@ from .errors import ModelError
 from .inference import Procedure, invert, seed_from
 from .models import Design, fit_batch, hac_covariance
 from .models.batch import solve_batched, weighted_gram
-from .models.design import period_strata
+from .models.design import drop_eventless, lag_rows, period_strata
 from .models.fit import hac_lags
-from .results import EffectScale, Interval, PowerCheck, SizeCheck
+from .results import EffectScale, Exaggeration, Interval, PowerCheck, SizeCheck
 
 #: Budget of one chunk in array cells (draws x resampling draws x periods): large enough to
 #: vectorise, small enough to bound memory (~40 MB per array).
 CHUNK_CELLS = 5_000_000
 #: Largest effect on the display scale the power search tries (ratio per display unit).
 SEARCH_LIMIT = 20.0
+#: A power point whose samples hold on average more than this many times the observed events
+#: is not data like ours: flagged, and never used for the MDE.
+EVENT_FACTOR = 2.0
 
 
 @dataclass(frozen=True, eq=False)
@@ -85,6 +103,7 @@ class Generator:
     strata: np.ndarray | None
     description: str
     log_cap: float = math.log(1e4)  # largest mean a draw may reach (explosive dependence)
+    observed_events: float = math.nan  # events in the data the generator was fitted to
 
     def draw(self, effect: float, n_draws: int, rng: np.random.Generator) -> np.ndarray:
         n = len(self.base)
@@ -120,14 +139,7 @@ class Generator:
     def mask(self, Y: np.ndarray) -> np.ndarray | None:
         """Rows of strata a draw leaves without events get weight 0 (the reported procedure
         drops such strata under period effects)."""
-        if self.strata is None:
-            return None
-        mask = np.ones_like(Y)
-        for label in np.unique(self.strata):
-            rows = self.strata == label
-            empty = Y[:, rows].sum(axis=1) == 0
-            mask[np.ix_(empty, rows)] = 0.0
-        return mask
+        return None if self.strata is None else drop_eventless(Y, self.strata)
 
 
 def poisson_quantile(u: np.ndarray, lam: np.ndarray) -> np.ndarray:
@@ -156,13 +168,6 @@ def poisson_quantile(u: np.ndarray, lam: np.ndarray) -> np.ndarray:
         count += below
     out[small] = count
     return out
-
-
-def previous_rows(positions: np.ndarray) -> np.ndarray:
-    """For each row, the row holding the previous period, or -1."""
-    prev = np.searchsorted(positions, positions - 1)
-    clipped = np.minimum(prev, len(positions) - 1)
-    return np.where((prev < len(positions)) & (positions[clipped] == positions - 1), clipped, -1)
 
 
 def latent_dependence(y, mu, alpha, positions) -> tuple[float, float]:
@@ -197,7 +202,7 @@ def generator_for(
     fitted_design = design.without(term) if null else design
     names = list(fitted_design.X.columns)
     offset = np.zeros(design.nobs) if design.offset is None else design.offset
-    family = "negbin" if design.spec.family == "negbin" else "poisson"
+    family = _family(design)
     fit = fit_batch(design.y[None], fitted_design.X.to_numpy(dtype=float), offset, family=family)
     if not fit.converged[0]:
         raise ModelError(
@@ -209,15 +214,15 @@ def generator_for(
     eta = np.log(np.maximum(mu, 1e-300))
     x = design.column(term)
     focal_is_lag = term == lag_term
-    if not null and not focal_is_lag:
-        eta = eta - params[term] * x
-    positions = np.arange(design.nobs) if design.positions is None else design.positions
+    if not null and not focal_is_lag:  # centred as draw() adds it back: the fit at b = estimate
+        eta = eta - params[term] * (x - x.mean())
+    positions = design.calendar
     lag = None
     if lag_term is not None:
         observed = design.column(lag_term)
         gamma = params.get(lag_term, 0.0)
         eta = eta - gamma * observed
-        lag = LagLink(gamma, previous_rows(positions), observed)
+        lag = LagLink(gamma, lag_rows(positions), observed)
     alpha = float(fit.alpha[0]) if family == "negbin" else 0.0
     rho, s2 = latent_dependence(design.y, mu, alpha, positions) if dependence else (0.0, 0.0)
     strata = (
@@ -241,8 +246,22 @@ def generator_for(
     # a large lag coefficient would otherwise explode into counts no border has seen.
     log_cap = math.log(max(50.0, 10.0 * float(design.y.max())))
     return Generator(
-        eta, x, alpha_draw, rho, s2, positions, lag, focal_is_lag, strata, description, log_cap
+        eta, x, alpha_draw, rho, s2, positions, lag, focal_is_lag, strata, description, log_cap,
+        float(design.y.sum()),
+    )  # fmt: skip
+
+
+def held_generator(design: Design, term: str, lag_term: str | None, b0: float) -> Generator:
+    """The generator with the focal coefficient held at ``b0`` and every other coefficient
+    refitted given it (no latent dependence): for a lag focal term, the levels that keep the
+    series like the data at that lag coefficient; ``draw(b0)`` puts ``b0`` back in."""
+    x = design.column(term)
+    held = design.with_offset(b0 * x)
+    generator = generator_for(held, term, null=True, lag_term=lag_term, dependence=False)
+    description = generator.description.replace(
+        "null: focal effect 0", "focal coefficient held, other terms refitted"
     )
+    return replace(generator, base=generator.base - b0 * x, description=description)
 
 
 # --------------------------------------------------------------------------- chunks
@@ -276,37 +295,54 @@ def _size_chunk(task: tuple) -> tuple[int, int, int, int, int]:
     )
 
 
-def _power_chunk(task: tuple) -> tuple[int, int]:
-    procedure, generator, key, index, size, effect, level = task
+def _power_chunk(task: tuple) -> tuple[int, int, float, np.ndarray]:
+    """Rejections, usable draws and events in one seeded chunk of draws at one effect; with
+    ``design`` given, also the focal estimates of the draws that reject (for type M)."""
+    procedure, generator, key, index, size, effect, level, design = task
     rng = np.random.default_rng(seed_from(f"{key}/power/{index}"))
     Y = generator.draw(effect, size, rng)
-    _, p, ok, _ = procedure.pvalues(Y, generator.mask(Y))
-    return int((ok & (p <= level)).sum()), int(ok.sum())
+    mask = generator.mask(Y)
+    _, p, ok, _ = procedure.pvalues(Y, mask)
+    reject = ok & (p <= level)
+    estimates = np.array([])
+    if design is not None:
+        beta, fitted = focal_estimates(design, procedure.problem.term, Y, mask)
+        estimates = beta[reject & fitted]
+    return int(reject.sum()), int(ok.sum()), float(Y[ok].sum()), estimates
+
+
+def _family(design: Design) -> str:
+    return "negbin" if design.spec.family in ("negbin", "zinb") else "poisson"
+
+
+def focal_estimates(
+    design: Design, term: str, Y: np.ndarray, mask
+) -> tuple[np.ndarray, np.ndarray]:
+    """The focal coefficient of the full model fitted to each draw on its own design, and
+    whether the fit converged."""
+    offset = np.zeros(design.nobs) if design.offset is None else design.offset
+    fit = fit_batch(Y, design.matrices(Y), offset, family=_family(design), mask=mask)
+    j = list(design.X.columns).index(term)
+    return fit.beta[:, j], fit.converged
 
 
 def wald_statistics(
     design: Design, term: str, Y: np.ndarray, mask
 ) -> tuple[np.ndarray, np.ndarray]:
-    """HAC Wald z of the focal term for many draws (alpha held at its estimate in the sandwich,
-    which is the beta block of the reported Newey-West covariance)."""
-    X = design.X.to_numpy(dtype=float)
+    """HAC Wald z of the focal term for many draws, each on its own design (alpha held at its
+    estimate in the sandwich, which is the beta block of the reported Newey-West covariance)."""
+    X = design.matrices(Y)
     offset = np.zeros(design.nobs) if design.offset is None else design.offset
-    fit = fit_batch(
-        Y,
-        X,
-        offset,
-        family=design.spec.family if design.spec.family != "zinb" else "negbin",
-        mask=mask,
-    )
+    fit = fit_batch(Y, X, offset, family=_family(design), mask=mask)
     a = fit.alpha[:, None]
     m = np.ones_like(Y) if mask is None else mask
     w = m * fit.mu / (1 + a * fit.mu)
-    scores = (m * (Y - fit.mu) / (1 + a * fit.mu))[:, :, None] * X[None]
+    scores = (m * (Y - fit.mu) / (1 + a * fit.mu))[:, :, None] * (X if X.ndim == 3 else X[None])
     gram = weighted_gram(X, w)
-    bread = solve_batched(gram, np.broadcast_to(np.eye(X.shape[1]), gram.shape).copy())
-    positions = np.arange(design.nobs) if design.positions is None else design.positions
+    k = X.shape[-1]
+    bread = solve_batched(gram, np.broadcast_to(np.eye(k), gram.shape).copy())
     if design.spec.cov == "hac":
-        cov = hac_covariance(scores, bread, positions, hac_lags(design))
+        cov = hac_covariance(scores, bread, design.calendar, hac_lags(design))
     else:
         cov = bread
     j = list(design.X.columns).index(term)
@@ -326,7 +362,14 @@ def size_check(
     level: float = 0.05,
     mapper: Callable = map,
 ) -> SizeCheck:
-    """Simulated size of the reported test and of the HAC Wald test, with Monte Carlo s.e."""
+    """Simulated size of the reported test and of the HAC Wald test, with Monte Carlo s.e.; a
+    test that cannot reach ``level`` on these data has none (it never rejects, by
+    construction, and a size of 0 would read as a check)."""
+    if procedure.min_attainable_p > level:
+        return SizeCheck(
+            nominal=level, size=math.nan, mc_se=math.nan, n_sims=0, n_failed=0,
+            null=generator.description, reachable=False,
+        )  # fmt: skip
     tasks = [
         (procedure, generator, design, term, key, i, size, level)
         for i, size in enumerate(_chunks(n_sims, procedure))
@@ -360,13 +403,21 @@ def power_check(
     guess: float = 2.0,
     bisections: int = 3,
     mapper: Callable = map,
+    generator_at: Callable[[float], Generator] | None = None,
+    design: Design | None = None,
+    reference: float | None = None,
 ) -> PowerCheck:
     """Power curve and minimum detectable effect (display scale) of the reported test.
 
     The search starts at ``guess`` (a ratio on the display scale, e.g. the Wald planning
-    figure), brackets the target power by halving or doubling the log ratio, and bisects; the
-    MDE is the smallest evaluated ratio that reaches the target (conservative by the last
-    bisection step). No effect beyond :data:`SEARCH_LIMIT` is searched."""
+    figure), comes down while its samples hold more than :data:`EVENT_FACTOR` times the
+    observed events, brackets the target power by halving or doubling the log ratio, and
+    bisects; the MDE is the smallest evaluated ratio that reaches the target (conservative by
+    the last bisection step). No effect beyond :data:`SEARCH_LIMIT` is searched, nor beyond a
+    point whose event counts are unlike the data. ``generator_at(b)`` gives the generator at
+    coefficient ``b`` where it depends on it (a lag focal term: levels refitted); ``design``
+    and ``reference`` (a ratio >= 1 in the claim's direction) add the exaggeration of
+    significant estimates at that effect."""
     limit = SEARCH_LIMIT
     if procedure.min_attainable_p > level:
         return PowerCheck(
@@ -377,58 +428,95 @@ def power_check(
             mde=math.nan,
             mde_log=math.nan,
             search_limit=limit,
-            curve=pd.DataFrame(columns=["effect", "log_effect", "power", "n_failed"]),
+            curve=pd.DataFrame(columns=list(CURVE_COLUMNS)),
             reason=f"the smallest p-value this test can give is {procedure.min_attainable_p:.3f} > {level}",
             generator=generator.description,
+            observed_events=generator.observed_events,
+            event_factor=EVENT_FACTOR,
         )
     sizes = _chunks(n_sims, procedure)
-    curve: dict[float, tuple[float, int]] = {}
+    curve: dict[float, dict] = {}
+    estimates: dict[float, np.ndarray] = {}
 
-    def power_at(ratio: float) -> float:
-        if ratio not in curve:
+    def evaluate(ratio: float, with_estimates: bool = False) -> dict:
+        if ratio not in curve or (with_estimates and ratio not in estimates):
             effect = direction * math.log(ratio) / scale.multiplier
+            at = generator if generator_at is None else generator_at(effect)
+            fit_design = design if with_estimates else None
             tasks = [
-                (procedure, generator, key, i, size, effect, level) for i, size in enumerate(sizes)
+                (procedure, at, key, i, size, effect, level, fit_design)
+                for i, size in enumerate(sizes)
             ]
-            counts = np.array(list(mapper(_power_chunk, tasks)), dtype=float).sum(axis=0)
-            curve[ratio] = (
-                counts[0] / counts[1] if counts[1] else math.nan,
-                int(n_sims - counts[1]),
-            )
-        return curve[ratio][0]
+            parts = list(mapper(_power_chunk, tasks))
+            rejected, usable = sum(p[0] for p in parts), sum(p[1] for p in parts)
+            events = sum(p[2] for p in parts) / usable if usable else math.nan
+            curve[ratio] = {
+                "power": rejected / usable if usable else math.nan,
+                "n_failed": int(n_sims - usable),
+                "events": events,
+                "like_data": bool(events <= EVENT_FACTOR * generator.observed_events),
+                "generator": at.description,
+            }
+            if with_estimates:
+                estimates[ratio] = np.concatenate([p[3] for p in parts])
+        return curve[ratio]
 
-    low, high = 1.0, None
+    def reached(ratio: float) -> bool:
+        point = evaluate(ratio)
+        return point["like_data"] and point["power"] >= target
+
+    exaggeration = None
+    if reference is not None and design is not None and reference > 1:
+        point = evaluate(reference, with_estimates=True)
+        exaggeration = _exaggeration(
+            reference, direction, scale, point, estimates[reference], n_sims
+        )
+    limited = False  # whether the search stopped at samples unlike the data
     ratio = min(max(guess, 1.1), limit)
-    if power_at(ratio) >= target:  # step down (halving the log ratio) to bracket from below
+    while not evaluate(ratio)["like_data"] and ratio > 1.05:  # down to series like the data
+        limit, ratio, limited = ratio, math.sqrt(ratio), True
+    low, high = 1.0, None
+    if not evaluate(ratio)["like_data"]:
+        limit, limited = ratio, True
+    elif reached(ratio):  # step down (halving the log ratio) to bracket from below
         high = ratio
         while high > 1.05:
             lower = math.sqrt(high)
-            if power_at(lower) < target:
+            if not reached(lower):
                 low = lower
                 break
             high = lower
-    else:  # step up (doubling the log ratio) until the target is reached or the limit passed
+    else:  # step up (doubling the log ratio) until the target, the limit or unlike data
         low = ratio
         while low < limit:
             upper = min(low**2, limit)
-            if power_at(upper) >= target:
+            if not evaluate(upper)["like_data"]:
+                limit, limited = upper, True
+                break
+            if reached(upper):
                 high = upper
                 break
             low = upper
     if high is not None:
         for _ in range(bisections):
             mid = math.sqrt(low * high)
-            low, high = (low, mid) if power_at(mid) >= target else (mid, high)
+            low, high = (low, mid) if reached(mid) else (mid, high)
     ratios = sorted(curve)
     table = pd.DataFrame(
         {
             "effect": [r if direction > 0 else 1 / r for r in ratios],
             "log_effect": [direction * math.log(r) / scale.multiplier for r in ratios],
-            "power": [curve[r][0] for r in ratios],
-            "n_failed": [curve[r][1] for r in ratios],
-        }
+            "power": [curve[r]["power"] for r in ratios],
+            "n_failed": [curve[r]["n_failed"] for r in ratios],
+            "events": [curve[r]["events"] for r in ratios],
+            "like_data": [curve[r]["like_data"] for r in ratios],
+        },
+        columns=list(CURVE_COLUMNS),
     )
     mde = math.nan if high is None else (high if direction > 0 else 1 / high)
+    described = generator.description
+    if generator_at is not None:
+        described = curve[ratios[0]]["generator"] + " (at each effect)"
     return PowerCheck(
         reachable=True,
         target=target,
@@ -438,7 +526,47 @@ def power_check(
         mde_log=math.log(mde) / scale.multiplier if math.isfinite(mde) else math.nan,
         search_limit=limit if direction > 0 else 1 / limit,
         curve=table,
-        generator=generator.description,
+        generator=described,
+        observed_events=generator.observed_events,
+        event_factor=EVENT_FACTOR,
+        event_limited=limited,
+        exaggeration=exaggeration,
+    )
+
+
+#: Columns of a power curve.
+CURVE_COLUMNS = ("effect", "log_effect", "power", "n_failed", "events", "like_data")
+
+
+def _exaggeration(
+    reference: float,
+    direction: float,
+    scale: EffectScale,
+    point: dict,
+    significant: np.ndarray,
+    n_sims: int,
+) -> Exaggeration:
+    """Gelman & Carlin's (2014) design analysis at a true effect ``reference``: power, the
+    median significant estimate, the mean ratio of significant estimates' size to the true
+    one (type M) and the share of significant estimates with the wrong sign (type S)."""
+    true = direction * math.log(reference) / scale.multiplier
+    usable = n_sims - point["n_failed"]
+    power = point["power"]
+    if not len(significant):
+        median, type_m, type_s = math.nan, math.nan, math.nan
+    else:
+        median = scale.display(float(np.median(significant)))
+        type_m = float(np.mean(np.abs(significant)) / abs(true))
+        type_s = float(np.mean(np.sign(significant) != np.sign(true)))
+    return Exaggeration(
+        effect=scale.display(true),
+        power=power,
+        mc_se=math.sqrt(power * (1 - power) / usable) if usable else math.nan,
+        median_significant=median,
+        type_m=type_m,
+        type_s=type_s,
+        n_significant=len(significant),
+        like_data=point["like_data"],
     )
 
 
@@ -469,12 +597,8 @@ def invert_by_simulation(
     the same statistic; the other coefficients refitted with the focal one held at ``b0``)."""
     observed = procedure.result().statistic
 
-    x = design.column(term)
-
     def pvalue_at(b0: float) -> float:
-        held = design.with_offset(b0 * x)
-        generator = generator_for(held, term, null=True, lag_term=lag_term, dependence=False)
-        generator = replace(generator, base=generator.base - b0 * x)  # b0 re-enters in draw()
+        generator = held_generator(design, term, lag_term, b0)
         tasks = [
             (procedure, generator, key, i, size, b0)
             for i, size in enumerate(_chunks(n_sims, procedure, resampled=False))
@@ -512,7 +636,9 @@ def offset_interval(
 
 __all__: Sequence[Any] = (
     "Generator",
+    "focal_estimates",
     "generator_for",
+    "held_generator",
     "invert_by_simulation",
     "latent_dependence",
     "offset_interval",

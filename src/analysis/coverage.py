@@ -32,6 +32,15 @@ from .models import Design, fit_batch
 from .results import CoverageCheck, EffectScale
 
 STEP = 0.1  # finite-difference step on the log share
+#: The period effects a monthly model uses, in words: what they absorb, and within what the
+#: compared months still differ.
+PERIOD_WORDS = {
+    "year": ("Year effects", ("years", "years")),
+    "year_season": (
+        "Year-and-season effects",
+        ("years and between the season halves of each year", "each season half of each year"),
+    ),
+}
 
 
 def shares_by_year(shares: pd.DataFrame, dyad: str) -> pd.DataFrame:
@@ -163,7 +172,7 @@ def check(
             None,
             None,
             note="One counter, one rule: its completeness is unknown and taken as constant "
-            "over the years.",
+            "over the years",
         )
     if kind == "ucdp":
         return CoverageCheck(
@@ -172,6 +181,7 @@ def check(
     shares = empty if ranges is None else ranges
     known = shares[shares["known"]] if len(shares) else shares
     if kind == "catalogue" and control:
+        absorbed, within = PERIOD_WORDS[control]
         return CoverageCheck(
             series_id,
             f"{control} effects",
@@ -180,9 +190,10 @@ def check(
             tipping,
             None,
             None,
-            note=f"Year effects absorb every difference in coverage between years. A difference "
-            f"in detection of ×{tipping:.2f} between the compared months within years would "
-            "produce the estimate; yearly counts cannot tell whether that is plausible.",
+            note=f"{absorbed} absorb every difference in coverage between {within[0]}. A "
+            f"difference in detection of ×{tipping:.2f} between the compared months within "
+            f"{within[1]} would produce the estimate; yearly counts cannot tell whether that "
+            "is plausible",
         )
     if kind == "catalogue_adjusted":
         return CoverageCheck(
@@ -194,7 +205,7 @@ def check(
             None,
             None,
             note="Each year weighs as the counter's own count does; the counter's completeness "
-            "is unknown but taken as constant.",
+            "is unknown but taken as constant",
         )
     plausible = _plausible_range(known)
     could = None if plausible is None else plausible[0] <= tipping <= plausible[1]

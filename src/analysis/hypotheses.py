@@ -35,6 +35,7 @@ from . import calibration, cluster_inference, coverage, inference, verdicts
 from .errors import AnalysisError, ConfigError, ModelError
 from .global_panel import GlobalPanel, build_global_panel
 from .models import Design, build_design, fit_design
+from .models.design import drop_eventless, period_strata
 from .panel import Panel, build_panel, stated_counts
 from .registry import HypothesisSpec, OutcomeSeries, Study, load_study
 from .results import (
@@ -379,12 +380,10 @@ def procedure(prepared: Prepared, settings: TestSettings, study: Study, n_perm: 
     problem = inference.Problem.from_design(design, spec.focal)
     seed = inference.seed_from(f"{spec.id}/{spec.series}/{purpose}")
     if spec.inference == "placebo_dates":
-        default = 12 if spec.frequency == "M" else 3
-        min_segment = settings.min_segment or max(2, min(default, design.nobs // 4))
         own = {date for _, date in spec.steps if _ == spec.focal}
         breaks = [b for b in study.breaks if b.date not in own]  # a control placed on a break
         return inference.PlaceboDates(
-            problem, min_segment=min_segment, sided=spec.sided, breaks=breaks
+            problem, min_segment=settings.min_segment, sided=spec.sided, breaks=breaks
         )
     if spec.inference == "stratified_permutation":
         return inference.StratifiedPermutation(problem, n_perm=n_perm, seed=seed, sided=spec.sided)
@@ -520,53 +519,13 @@ def test_hypothesis(
         *prepared.panel.notes,
         f"sample {model.sample.get('period_start')}–{model.sample.get('period_end')}",
     ]
+    loyo = None
     if spec.scope == "global":
         test, interval, size, power = _global_test(prepared, model, settings, mapper)
     else:
-        reported = procedure(prepared, settings, study, settings.n_perm, "p")
-        test = reported.result()
-        interval = size = power = None
-        if settings.calibrate:
-            interval = _interval(reported, prepared, estimate, se, settings, mapper)
-        if settings.calibrate and settings.n_size > 0 and settings.n_power > 0:
-            inner = procedure(prepared, settings, study, settings.n_perm_sim, "sim")
-            lag_term = spec.lag_term if spec.lag_term in design.X.columns else None
-            null_dependence = spec.focal != lag_term
-            key = f"{spec.id}/{spec.series}"
-            null = calibration.generator_for(
-                design, spec.focal, null=True, lag_term=lag_term, dependence=null_dependence
-            )
-            size = calibration.size_check(
-                inner,
-                null,
-                design,
-                spec.focal,
-                n_sims=settings.n_size,
-                key=key,
-                level=settings.level,
-                mapper=mapper,
-            )
-            size = replace(size, threshold=settings.oversize)
-            fitted = calibration.generator_for(
-                design, spec.focal, null=False, lag_term=lag_term, dependence=null_dependence
-            )
-            guess = scale.display(
-                (stats.norm.ppf(1 - settings.level / 2) + stats.norm.ppf(settings.power)) * se
-            )
-            power = calibration.power_check(
-                inner,
-                fitted,
-                scale,
-                guess=guess if math.isfinite(guess) else 2.0,
-                direction=-1.0 if spec.expected_sign == "negative" or spec.sided == "less" else 1.0,
-                n_sims=settings.n_power,
-                key=key,
-                target=settings.power,
-                level=settings.level,
-                mapper=mapper,
-            )
-        if interval is None:
-            interval = Interval(math.nan, math.nan, "not computed (calibrate=False)")
+        test, interval, size, power, loyo = _case_inference(
+            prepared, estimate, se, scale, settings, study, mapper
+        )
     check = coverage.check(
         series_id=series.id,
         kind=series.kind,
@@ -601,6 +560,96 @@ def test_hypothesis(
         coverage=check,
         notes=tuple(notes),
         contrast=_contrast(design, spec.focal) if scale.per == "switch" else None,
+        coverage_controls=spec.coverage_controls,
+        loyo=loyo,
+    )
+
+
+def _case_inference(prepared: Prepared, estimate, se, scale, settings: TestSettings, study, mapper):
+    """The reported small-sample test of a case entry, its interval, and (when calibrating)
+    its simulated size and power, and its leave-one-year-out range where it rejects."""
+    spec, design = prepared.spec, prepared.design
+    reported = procedure(prepared, settings, study, settings.n_perm, "p")
+    test = reported.result()
+    size = power = loyo = None
+    if not settings.calibrate:
+        return (
+            test,
+            Interval(math.nan, math.nan, "not computed (calibrate=False)"),
+            None,
+            None,
+            None,
+        )
+    interval = _interval(reported, prepared, estimate, se, settings, mapper)
+    if test.p_value <= settings.level:
+        loyo = leave_one_year_out(reported, design, spec.focal, scale)
+    if settings.n_size > 0 and settings.n_power > 0:
+        inner = procedure(prepared, settings, study, settings.n_perm_sim, "sim")
+        lag_term = spec.lag_term if spec.lag_term in design.X.columns else None
+        focal_is_lag = spec.focal == lag_term
+        key = f"{spec.id}/{spec.series}"
+        null = calibration.generator_for(
+            design, spec.focal, null=True, lag_term=lag_term, dependence=not focal_is_lag
+        )
+        size = calibration.size_check(
+            inner, null, design, spec.focal, n_sims=settings.n_size, key=key,
+            level=settings.level, mapper=mapper,
+        )  # fmt: skip
+        size = replace(size, threshold=settings.oversize)
+        fitted = calibration.generator_for(
+            design, spec.focal, null=False, lag_term=lag_term, dependence=not focal_is_lag
+        )
+        guess = scale.display(
+            (stats.norm.ppf(1 - settings.level / 2) + stats.norm.ppf(settings.power)) * se
+        )
+        power = calibration.power_check(
+            inner,
+            fitted,
+            scale,
+            guess=guess if math.isfinite(guess) else 2.0,
+            direction=-1.0 if spec.expected_sign == "negative" or spec.sided == "less" else 1.0,
+            n_sims=settings.n_power,
+            key=key,
+            target=settings.power,
+            level=settings.level,
+            mapper=mapper,
+            # a claim about the lag itself: the levels refitted at each lag coefficient, so a
+            # series at a large coefficient stays like the data instead of running away
+            generator_at=(
+                (lambda b: calibration.held_generator(design, spec.focal, lag_term, b))
+                if focal_is_lag
+                else None
+            ),
+            design=design,
+            reference=settings.adequate_mde,
+        )
+    return test, interval, size, power, loyo
+
+
+def leave_one_year_out(reported, design: Design, term: str, scale: EffectScale) -> pd.DataFrame:
+    """The estimate and the reported test's p-value with each year of the sample left out, as
+    the engine runs them with ``exclude_years`` (the year's outcome missing: its rows go, and any
+    stratum left without events; the next month keeps its lagged outcome, which the panel built
+    before; the test's layout is rebuilt on what remains). A year whose removal leaves no test
+    is left out of the table."""
+    periods = design.periods
+    if periods is None:
+        return pd.DataFrame(columns=["year", "effect", "p"])
+    years = np.asarray(periods.year)
+    unique = np.unique(years)
+    keep = (years[None, :] != unique[:, None]).astype(float)
+    Y = np.tile(design.y, (len(unique), 1))
+    if design.spec.period_effects:
+        keep = drop_eventless(Y, period_strata(periods, design.spec.period_effects), keep)
+    _, p, ok, _ = reported.pvalues(Y, keep)
+    beta, fitted = calibration.focal_estimates(design, term, Y, keep)
+    good = ok & fitted
+    return pd.DataFrame(
+        {
+            "year": unique[good].astype(int),
+            "effect": [scale.display(float(b)) for b in beta[good]],
+            "p": p[good],
+        }
     )
 
 
@@ -679,10 +728,12 @@ def corrections(
     for keys in scopes.values():
         for key, value in inference.benjamini_hochberg(pvalues[keys]).items():
             adjusted[key]["bh_scope"] = float(value)
+    untestable = len(specs) - len(pvalues)
     words = (
         f"Holm within each family and Benjamini-Hochberg across the non-control tests of each "
-        f"scope, over all {len(pvalues)} tests of the registry (every entry on every outcome it "
-        "names); negative controls are corrected within their own family only"
+        f"scope, over the {len(pvalues)} tests of the registry that the data support (of "
+        f"{len(specs)} registered: every entry on every outcome it names; {untestable} not "
+        "testable); controls, negative and positive, are corrected within their own family only"
     )
     return adjusted, words
 
@@ -694,19 +745,16 @@ def assemble(
 ) -> RegistryResults:
     """The registry's results from every test's outcome (keyed by (id, outcome), in registry
     order): multiplicity corrections over every test with a p-value, then the verdicts of the
-    tests of the ``chosen`` entries, with their failures."""
+    tests of the ``chosen`` entries (which include the controls they name, whose results their
+    verdicts read), with their failures."""
     tested = {k: o for k, o in outcomes.items() if isinstance(o, HypothesisResult)}
     pvalues = pd.Series({k: r.test.p_value for k, r in tested.items()}, dtype=float)
-    adjusted, words = corrections(pvalues, tested)
-    final = []
-    for key, result in tested.items():
-        if key[0] not in chosen:
-            continue
-        result = result.with_adjusted(**adjusted[key])
-        verdict = verdicts.classify(
-            result, level=settings.level, adequate_mde=settings.adequate_mde
-        )
-        final.append(result.with_verdict(verdict))
+    adjusted, words = corrections(pvalues, outcomes)
+    final = verdicts.classify_all(
+        [r.with_adjusted(**adjusted[k]) for k, r in tested.items() if k[0] in chosen],
+        level=settings.level,
+        adequate_mde=settings.adequate_mde,
+    )
     failures = tuple(o for k, o in outcomes.items() if isinstance(o, Failure) and k[0] in chosen)
     return RegistryResults(results=tuple(final), failures=failures, corrections=words)
 

@@ -42,6 +42,7 @@ import hashlib
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -50,7 +51,7 @@ from scipy import stats
 from .errors import ConfigError, ModelError
 from .models import Design, fit_batch
 from .models.batch import solve_batched, weighted_gram
-from .models.design import period_strata
+from .models.design import lag_rows, period_strata
 from .results import Interval, SmallSampleTest, check_sided, mc_standard_error
 
 _TIE = 1e-10  # statistics closer than this count as ties (and so as "as extreme")
@@ -132,10 +133,11 @@ def normal_p(z: np.ndarray | float, sided: str) -> np.ndarray:
 class NullFits:
     """Null-model fits of a batch of outcome vectors (rows), ready for scoring columns.
 
-    At the null maximum the score equations hold, ``Z' r = 0``, so the numerator of the score
-    statistic needs no residualising (``x~' r = x' r``) and its variance is the quadratic form
-    ``x'Wx - (x'WZ)(Z'WZ)^-1(Z'Wx)``: two matrix products per batch of columns, whatever the
-    number of strata dummies in Z."""
+    ``Z`` is the null design, shared (n x k) or one per draw (draws x n x k: a draw's own
+    lagged outcome). At the null maximum the score equations hold, ``Z' r = 0``, so the
+    numerator of the score statistic needs no residualising (``x~' r = x' r``) and its variance
+    is the quadratic form ``x'Wx - (x'WZ)(Z'WZ)^-1(Z'Wx)``: two matrix products per batch of
+    columns, whatever the number of strata dummies in Z."""
 
     Z: np.ndarray
     mu: np.ndarray
@@ -154,22 +156,35 @@ class NullFits:
         w = mask * fit.mu / (1 + a * fit.mu)
         r = mask * (Y - fit.mu) / (1 + a * fit.mu)
         gram = weighted_gram(Z, w)
-        identity = np.broadcast_to(np.eye(Z.shape[1]), gram.shape).copy()
+        identity = np.broadcast_to(np.eye(Z.shape[-1]), gram.shape).copy()
         return cls(Z, fit.mu, fit.alpha, w, r, fit.converged, solve_batched(gram, identity))
+
+    def take(self, draws: np.ndarray) -> NullFits:
+        """The fits of some draws only."""
+        Z = self.Z if self.Z.ndim == 2 else self.Z[draws]
+        return NullFits(Z, self.mu[draws], self.alpha[draws], self.w[draws], self.r[draws],
+                        self.ok[draws], self.inverse[draws])  # fmt: skip
 
     def _cross(self, columns: np.ndarray) -> np.ndarray:
         """``x'WZ`` for each column and draw (draws x m x k), as one large matrix product."""
         Z = self.Z
         if columns.ndim == 2:  # shared n x m columns
-            return np.einsum("nm,snk->smk", columns, self.w[:, :, None] * Z[None], optimize=True)
+            WZ = self.w[:, :, None] * (Z[None] if Z.ndim == 2 else Z)
+            return np.einsum("nm,snk->smk", columns, WZ, optimize=True)
         draws, m, n = columns.shape
-        return ((columns * self.w[:, None, :]).reshape(-1, n) @ Z).reshape(draws, m, Z.shape[1])
+        weighted = columns * self.w[:, None, :]
+        if Z.ndim == 3:
+            return np.matmul(weighted, Z)
+        return (weighted.reshape(-1, n) @ Z).reshape(draws, m, Z.shape[1])
 
     def residualise(self, columns: np.ndarray) -> np.ndarray:
         """W-weighted residuals of columns on Z, per draw (draws x m x n)."""
         coef = self._cross(columns) @ self.inverse  # draws x m x k
         draws, m, k = coef.shape
-        fitted = (coef.reshape(-1, k) @ self.Z.T).reshape(draws, m, -1)
+        if self.Z.ndim == 3:
+            fitted = np.matmul(coef, np.swapaxes(self.Z, 1, 2))
+        else:
+            fitted = (coef.reshape(-1, k) @ self.Z.T).reshape(draws, m, -1)
         values = columns.T[None] if columns.ndim == 2 else columns
         return values - fitted
 
@@ -211,7 +226,9 @@ def _extreme_share(
 @dataclass(frozen=True, eq=False)
 class Problem:
     """What every procedure needs from a design: the null design ``Z`` (the design without the
-    focal term), the focal column ``x``, the outcome, offset, family, and calendar positions."""
+    focal term), the focal column ``x``, the outcome, offset, family, and calendar positions.
+    A simulated outcome gets its own null design (:meth:`null_design`): lagged outcomes among
+    the controls are rebuilt from it."""
 
     design: Design
     term: str
@@ -232,7 +249,7 @@ class Problem:
         x = design.column(term)
         if term == "const":
             raise ConfigError("the constant is not a testable term")
-        Z = design.X.drop(columns=[term]).to_numpy(dtype=float)
+        Z = design.basis(drop=term)
         offset = np.zeros(design.nobs) if design.offset is None else design.offset
         start = fit_batch(design.y[None], Z, offset, family=design.spec.family)
         initial = start.beta[0] if start.converged[0] else None
@@ -240,23 +257,35 @@ class Problem:
 
     @property
     def positions(self) -> np.ndarray:
-        return (
-            np.arange(self.design.nobs) if self.design.positions is None else self.design.positions
-        )
+        return self.design.calendar
+
+    def null_design(self, Y: np.ndarray) -> np.ndarray:
+        """The null design of each outcome vector in ``Y`` (``Design.matrices``)."""
+        return self.design.matrices(Y, drop=self.term)
 
     def null_fits(self, Y: np.ndarray, mask=None, shift: float = 0.0) -> NullFits:
         """Null fits with the focal coefficient held at ``shift`` (0: the test of no effect)."""
         offset = self.offset + shift * self.x
-        return NullFits.fit(Y, self.Z, offset, self.family, mask, self.start)
+        return NullFits.fit(Y, self.null_design(Y), offset, self.family, mask, self.start)
+
+
+#: Layouts kept per procedure (one per set of rows the draws keep; a few dozen in practice).
+LAYOUT_CACHE = 256
 
 
 class Procedure:
     """A small-sample test that can run on the data or on a batch of simulated outcomes.
 
-    Subclasses implement :meth:`pvalues` (draws x n outcomes -> statistic, p, ok) with the
-    focal coefficient held at ``shift`` (0 for the test of no effect; other values for
-    inverting the test), :meth:`result` (the :class:`SmallSampleTest` on the data), and set
-    ``draws`` (resampling draws per p-value, None when exact) and ``min_attainable_p``.
+    Each draw is tested as the reported procedure would test it were it the data: its own
+    lagged outcome (:meth:`Problem.null_design`), and, where period effects drop the strata a
+    draw leaves without events (``mask``), the test's layout (permutation blocks and orders,
+    admissible placebo dates) built again on the rows that remain, from the same seed; a draw
+    whose design the engine would refuse (``Design.refused``) is a failure, not a test.
+    Subclasses implement :meth:`_layout` (that layout for a set of kept rows, or None when the
+    design those rows leave admits no test) and :meth:`_test` (statistic, p, ok and the null
+    statistics of a batch of draws sharing one layout), :meth:`result` (the
+    :class:`SmallSampleTest` on the data), and set ``draws`` (resampling draws per p-value,
+    None when exact) and ``min_attainable_p``.
     """
 
     method: str
@@ -264,9 +293,60 @@ class Procedure:
     sided: str
     draws: int | None
     min_attainable_p: float
+    full: Any  # the layout on every row of the design
+
+    def _layout(self, rows: np.ndarray):
+        raise NotImplementedError
+
+    def _test(self, fits: NullFits, Y: np.ndarray, mask, layout, sided: str):
+        raise NotImplementedError
+
+    def layout(self, kept: np.ndarray):
+        """The layout for the rows ``kept`` (boolean), cached."""
+        if kept.all():
+            return self.full
+        if not kept.any():  # a draw without any event: nothing to test
+            return None
+        cache = self.__dict__.setdefault("_layouts", {})
+        key = np.packbits(kept).tobytes()
+        if key not in cache:
+            if len(cache) >= LAYOUT_CACHE:
+                cache.clear()
+            cache[key] = self._layout(np.flatnonzero(kept))
+        return cache[key]
 
     def pvalues(self, Y: np.ndarray, mask=None, shift: float = 0.0, sided: str | None = None):
-        raise NotImplementedError
+        """Statistic, p-value, whether the test was defined, and the null statistics (padded
+        with NaN to one width) of each outcome vector in ``Y`` (draws x n), with the focal
+        coefficient held at ``shift`` (0 for the test of no effect; other values for
+        inverting the test). Rows with ``mask`` 0 are dropped from that draw's test."""
+        Y = np.atleast_2d(np.asarray(Y, dtype=float))
+        fits = self.problem.null_fits(Y, mask, shift)
+        admitted = ~self.problem.design.refused(Y, mask)  # else the engine would refuse it
+        n_draws = len(Y)
+        observed, p = np.full(n_draws, np.nan), np.full(n_draws, np.nan)
+        ok = np.zeros(n_draws, dtype=bool)
+        parts = []
+        if mask is None:
+            groups = [(np.arange(n_draws), np.ones(Y.shape[1], dtype=bool))]
+        else:
+            kept, which = np.unique(np.asarray(mask) > 0, axis=0, return_inverse=True)
+            groups = [(np.flatnonzero(which.ravel() == g), kept[g]) for g in range(len(kept))]
+        for draws, kept in groups:
+            layout = self.layout(kept)
+            if layout is None:  # the design these rows leave admits no test: a failed draw
+                continue
+            sub_mask = None if mask is None else mask[draws]
+            o, pp, good, null = self._test(
+                fits.take(draws), Y[draws], sub_mask, layout, sided or self.sided
+            )
+            observed[draws], p[draws], ok[draws] = o, pp, good & admitted[draws]
+            parts.append((draws, null))
+        width = max((null.shape[1] for _, null in parts), default=0)
+        null_all = np.full((n_draws, width), np.nan)
+        for draws, null in parts:
+            null_all[draws, : null.shape[1]] = null
+        return observed, p, ok, null_all
 
     def result(self) -> SmallSampleTest:
         raise NotImplementedError
@@ -294,6 +374,14 @@ class Procedure:
         """The test on the data with the focal coefficient held at ``shift``."""
         _, p, ok, _ = self.pvalues(self.problem.y[None], shift=shift, sided=sided)
         return float(p[0]) if ok[0] else math.nan
+
+
+def _spread(rows: np.ndarray, local: np.ndarray, n: int) -> np.ndarray:
+    """Orders over ``rows`` (local indices, draws x len(rows)) as orders over all ``n`` rows;
+    the other rows stay in place (their weight is 0 in the draws that drop them)."""
+    orders = np.tile(np.arange(n), (len(local), 1))
+    orders[:, rows] = rows[local]
+    return orders
 
 
 def block_length(n_periods: int) -> int:
@@ -334,21 +422,34 @@ class BlockPermutation(Procedure):
         check_sided(sided)
         if n_perm < 1:
             raise ConfigError(f"n_perm must be >= 1; found {n_perm}")
-        self.problem, self.sided, self.seed = problem, sided, seed
-        span = int(problem.positions[-1] - problem.positions[0]) + 1
-        self.length = length or block_length(span)
-        self.orders = block_orders(
-            problem.positions, self.length, n_perm, np.random.default_rng(seed)
-        )
+        self.problem, self.sided, self.seed, self.fixed_length = problem, sided, seed, length
         self.draws = n_perm
         self.min_attainable_p = 1 / (n_perm + 1)
+        self.full = self._layout(np.arange(problem.design.nobs))
 
-    def pvalues(self, Y, mask=None, shift: float = 0.0, sided: str | None = None):
-        fits = self.problem.null_fits(Y, mask, shift)
+    @property
+    def length(self) -> int:
+        return self.full[1]
+
+    @property
+    def orders(self) -> np.ndarray:
+        return self.full[0]
+
+    def _layout(self, rows: np.ndarray):
+        """Block orders over ``rows``, from the procedure's seed, with the block length their
+        calendar span gives."""
+        positions = self.problem.positions[rows]
+        span = int(positions[-1] - positions[0]) + 1
+        length = self.fixed_length or block_length(span)
+        local = block_orders(positions, length, self.draws, np.random.default_rng(self.seed))
+        return _spread(rows, local, self.problem.design.nobs), length
+
+    def _test(self, fits, Y, mask, layout, sided):
+        orders, _ = layout
         observed = fits.score_z(self.problem.x[:, None])[:, 0]
         x_resid = fits.residualise(self.problem.x[:, None])[:, 0, :]  # draws x n
-        null = fits.score_z(x_resid[:, self.orders])  # Kennedy: permute the residual
-        extreme, finite = _extreme_share(null, observed, sided or self.sided)
+        null = fits.score_z(x_resid[:, orders])  # Kennedy: permute the residual
+        extreme, finite = _extreme_share(null, observed, sided)
         p = (1 + extreme) / (finite + 1)
         ok = fits.ok & np.isfinite(observed) & (finite > 0)
         return observed, p, ok, null
@@ -375,9 +476,9 @@ def stratum_orders(strata: np.ndarray, n_perm: int, rng: np.random.Generator) ->
 class StratifiedPermutation(Procedure):
     """Within-stratum permutation of the outcome for a test of its own lag (module docstring).
 
-    The focal term must be the outcome's lag 1; ``lagged`` gives, for each row, the row holding
-    the previous period (or -1 when that period is not in the design: its observed lag value
-    is kept, as it comes from outside the sample)."""
+    The focal term must be the outcome's lag 1; ``previous`` gives, for each row, the row
+    holding the previous period (or -1 when that period is not in the design: its observed lag
+    value is kept, as it comes from outside the sample)."""
 
     method = "stratified_permutation"
 
@@ -399,15 +500,21 @@ class StratifiedPermutation(Procedure):
             )
         self.problem, self.sided, self.seed = problem, sided, seed
         self.strata = period_strata(design.periods, effects)
-        positions = problem.positions
-        previous = np.searchsorted(positions, positions - 1)
-        found = (previous < len(positions)) & (
-            positions[np.minimum(previous, len(positions) - 1)] == positions - 1
-        )
-        self.previous = np.where(found, previous, -1)
-        self.orders = stratum_orders(self.strata, n_perm, np.random.default_rng(seed))
+        self.previous = lag_rows(problem.positions)
         self.draws = n_perm
         self.min_attainable_p = 1 / (n_perm + 1)
+        self.full = self._layout(np.arange(design.nobs))
+
+    @property
+    def orders(self) -> np.ndarray:
+        return self.full
+
+    def _layout(self, rows: np.ndarray):
+        """Within-stratum orders over ``rows``, from the procedure's seed. (A kept row whose
+        previous period a draw dropped keeps that period's simulated value as its lag: the
+        dropped stratum is empty, so both are 0, as in the design rebuilt without it.)"""
+        local = stratum_orders(self.strata[rows], self.draws, np.random.default_rng(self.seed))
+        return _spread(rows, local, self.problem.design.nobs)
 
     def _lag(self, Y: np.ndarray) -> np.ndarray:
         """The lagged outcome of each row of Y (last axis = rows of the design)."""
@@ -421,20 +528,23 @@ class StratifiedPermutation(Procedure):
         what an interval found by simulation compares."""
         fits = self.problem.null_fits(Y, mask)
         observed = fits.score_z(self._lag(Y)[:, None, :])[:, 0]
-        return observed, fits.ok & np.isfinite(observed)
+        admitted = ~self.problem.design.refused(Y, mask)
+        return observed, fits.ok & np.isfinite(observed) & admitted
 
     def pvalues(self, Y, mask=None, shift: float = 0.0, sided: str | None = None):
         if shift:
             raise ConfigError("a stratified permutation cannot be inverted by an offset")
-        fits = self.problem.null_fits(Y, mask)
+        return super().pvalues(Y, mask, sided=sided)
+
+    def _test(self, fits, Y, mask, orders, sided):
         observed = fits.score_z(self._lag(Y)[:, None, :])[:, 0]  # draws x 1 x n
-        Y_perm = Y[:, self.orders]  # draws x B x n; fitted means, W and Z'r are unchanged
+        Y_perm = Y[:, orders]  # draws x B x n; fitted means, W and Z'r are unchanged
         a = fits.alpha[:, None, None]
         r = (Y_perm - fits.mu[:, None, :]) / (1 + a * fits.mu[:, None, :])
         if mask is not None:
             r = r * mask[:, None, :]
         null = fits.score_z(self._lag(Y_perm), r=r)
-        extreme, finite = _extreme_share(null, observed, sided or self.sided)
+        extreme, finite = _extreme_share(null, observed, sided)
         p = (1 + extreme) / (finite + 1)
         return observed, p, fits.ok & np.isfinite(observed), null
 
@@ -458,53 +568,116 @@ class KnownBreak:
     reason: str
 
 
+def default_min_segment(nobs: int, monthly: bool) -> int:
+    """Rows a placebo date leaves on each side: a year of months (three years of an annual
+    panel), at most a quarter of the rows, at least two."""
+    return max(2, min(12 if monthly else 3, nobs // 4))
+
+
+@dataclass(frozen=True, eq=False)
+class PlaceboLayout:
+    """Admissible placebo dates over a set of rows: their step columns (n x m over every row of
+    the design; rows outside the set are 0), which one is the actual break, the windows
+    excluded around known breaks, and the candidate rows (indices into the set)."""
+
+    steps: np.ndarray
+    actual: int
+    candidates: np.ndarray
+    exclusions: list
+    rows: np.ndarray
+
+
 class PlaceboDates(Procedure):
-    """The actual break of a step ranked among admissible placebo dates (module docstring)."""
+    """The actual break of a step ranked among admissible placebo dates (module docstring).
+    ``min_segment`` None: :func:`default_min_segment` of the rows tested."""
 
     method = "placebo_dates"
 
     def __init__(
-        self, problem: Problem, *, min_segment: int, sided: str, breaks: Sequence[KnownBreak] = ()
+        self,
+        problem: Problem,
+        *,
+        min_segment: int | None,
+        sided: str,
+        breaks: Sequence[KnownBreak] = (),
     ):
         check_sided(sided)
-        self.problem, self.sided = problem, sided
-        x = problem.x
-        n = len(x)
+        self.problem, self.sided, self.breaks = problem, sided, tuple(breaks)
+        self.fixed_segment = min_segment
+        self.full = self._placebo_layout(np.arange(problem.design.nobs), strict=True)
+        self.draws = None
+        self.min_attainable_p = 1 / len(self.full.candidates)
+
+    @property
+    def min_segment(self) -> int:
+        return self._segment(self.problem.design.nobs)
+
+    @property
+    def candidates(self) -> np.ndarray:
+        return self.full.candidates
+
+    @property
+    def actual(self) -> int:
+        return int(self.full.candidates[self.full.actual])
+
+    @property
+    def exclusions(self) -> list:
+        return self.full.exclusions
+
+    def _segment(self, nobs: int) -> int:
+        periods = self.problem.design.periods
+        monthly = periods is not None and str(getattr(periods, "freqstr", "")).startswith("M")
+        return self.fixed_segment or default_min_segment(nobs, monthly)
+
+    def _layout(self, rows: np.ndarray):
+        return self._placebo_layout(rows, strict=False)
+
+    def _placebo_layout(self, rows: np.ndarray, *, strict: bool) -> PlaceboLayout | None:
+        """The admissible dates over ``rows``; on the data (``strict``) a clear error where
+        there are none, on a draw None (the design it leaves admits no placebo test)."""
+        term = self.problem.term
+        x = self.problem.x[rows]
+        n = len(rows)
         k = int(np.argmax(x == 1))
         if not np.array_equal(x, (np.arange(n) >= k).astype(float)):
-            raise ModelError(
-                f"term {problem.term!r} is not a step: expected 0 before one break and 1 from it "
-                "on (in time order)"
-            )
-        self.actual = k
-        excluded, self.exclusions = self._excluded(breaks)
+            if strict:
+                raise ModelError(
+                    f"term {term!r} is not a step: expected 0 before one break and 1 from it "
+                    "on (in time order)"
+                )
+            return None
+        min_segment = self._segment(n)
+        excluded, exclusions = self._excluded(rows)
         candidates = np.arange(min_segment, n - min_segment + 1)
-        if k not in candidates:
+        inside = [b.name for b, within in exclusions if k in within]
+        if k not in candidates or inside:
+            if not strict:
+                return None
+            if k not in candidates:
+                raise ConfigError(
+                    f"the break of {term!r} at row {k} leaves fewer than "
+                    f"min_segment={min_segment} rows on one side of {n}"
+                )
             raise ConfigError(
-                f"the break of {problem.term!r} at row {k} leaves fewer than "
-                f"min_segment={min_segment} rows on one side of {n}"
-            )
-        inside = [b.name for b, rows in self.exclusions if k in rows]
-        if inside:
-            raise ConfigError(
-                f"the break of {problem.term!r} lies inside the registered window of {inside}: "
+                f"the break of {term!r} lies inside the registered window of {inside}: "
                 "placebo dates cannot separate the two"
             )
-        self.candidates = candidates[~np.isin(candidates, excluded)]
-        self.steps = (np.arange(n)[:, None] >= self.candidates[None, :]).astype(float)
-        self.min_segment = min_segment
-        self.draws = None
-        self.min_attainable_p = 1 / len(self.candidates)
+        candidates = candidates[~np.isin(candidates, excluded)]
+        steps = np.zeros((self.problem.design.nobs, len(candidates)))
+        steps[rows] = (np.arange(n)[:, None] >= candidates[None, :]).astype(float)
+        actual = int(np.flatnonzero(candidates == k)[0])
+        return PlaceboLayout(steps, actual, candidates, exclusions, rows)
 
-    def _excluded(self, breaks: Sequence[KnownBreak]):
-        """Rows inside each known break's window (by calendar distance)."""
+    def _excluded(self, rows: np.ndarray):
+        """Rows (indices into ``rows``) inside each known break's window, by calendar
+        distance."""
         periods = self.problem.design.periods
-        positions = self.problem.positions
-        if periods is None or not breaks:
+        positions = self.problem.positions[rows]
+        if periods is None or not self.breaks:
             return np.array([], dtype=int), []
-        origin = periods[0]
+        origin = periods[rows[0]]
         windows, rows_all = [], []
-        for known in breaks:
+        for known in self.breaks:
             distance = pd.Period(known.date, periods.freq).ordinal - origin.ordinal
             centre = positions[0] + distance
             months = (
@@ -512,17 +685,15 @@ class PlaceboDates(Procedure):
                 if periods.freqstr.startswith("M")
                 else max(1, round(known.months / 12))
             )
-            rows = np.flatnonzero(np.abs(positions - centre) <= months)
-            windows.append((known, rows))
-            rows_all.append(rows)
+            inside = np.flatnonzero(np.abs(positions - centre) <= months)
+            windows.append((known, inside))
+            rows_all.append(inside)
         return np.unique(np.concatenate(rows_all)), windows
 
-    def pvalues(self, Y, mask=None, shift: float = 0.0, sided: str | None = None):
-        fits = self.problem.null_fits(Y, mask, shift)
-        statistics = fits.score_z(self.steps)
-        actual = int(np.flatnonzero(self.candidates == self.actual)[0])
-        observed = statistics[:, actual]
-        extreme, finite = _extreme_share(statistics, observed, sided or self.sided)
+    def _test(self, fits, Y, mask, layout: PlaceboLayout, sided):
+        statistics = fits.score_z(layout.steps)
+        observed = statistics[:, layout.actual]
+        extreme, finite = _extreme_share(statistics, observed, sided)
         p = extreme / np.maximum(finite, 1)
         return observed, p, fits.ok & np.isfinite(observed), statistics
 
@@ -551,7 +722,7 @@ class PlaceboDates(Procedure):
             null_statistics=statistics[0],
             placebo=table,
             details={
-                "break_period": str(labels[int(np.flatnonzero(self.candidates == self.actual)[0])]),
+                "break_period": str(labels[self.full.actual]),
                 "admissible_dates": admissible,
                 "min_segment": self.min_segment,
                 "excluded_windows": excluded,
@@ -582,20 +753,24 @@ def invert(
     """
     if not (math.isfinite(estimate) and math.isfinite(scale) and scale > 0):
         return Interval(-math.inf, math.inf, method, note="no finite estimate to start from")
-    bounds = []
+    bounds, floors = [], []
     for direction in (-1.0, 1.0):
         inside, step = 0.0, scale
         outside = None
+        smallest = math.nan
         while step <= limit * 2:
             candidate = min(step, limit)
             p = pvalue_at(estimate + direction * candidate)
             if math.isfinite(p) and p <= level:
                 outside = candidate
                 break
+            if math.isfinite(p) and not smallest <= p:  # the smallest p seen on this side
+                smallest = p
             inside = candidate
             if candidate >= limit:
                 break
             step *= 2
+        floors.append(math.nan if outside is not None else smallest)
         if outside is None:
             bounds.append(direction * math.inf)
             continue
@@ -611,4 +786,5 @@ def invert(
         if all(math.isfinite(b) for b in bounds)
         else f"unbounded within ±{limit:.1f} on the log scale"
     )
-    return Interval(bounds[0], bounds[1], method, note=note)
+    return Interval(bounds[0], bounds[1], method, note=note, low_floor=floors[0],
+                    high_floor=floors[1])  # fmt: skip

@@ -133,6 +133,7 @@ class HypothesisSpec:
     region: str = ""  # global scope: keep units (both states of a dyad) in this World Bank region
     fixed_effects: tuple[str, ...] = ()
     cluster: str | None = None
+    coverage_controls: tuple[str, ...] = ()  # negative controls for what coverage cannot assess
 
     def __post_init__(self):
         if self.scope not in SCOPES:
@@ -329,7 +330,7 @@ def parse_entry(entry_id: str, entry: dict[str, Any], study: Study | None = None
                 f"{where}: outcome '{outcome_id}' is a yearly count; the entry is monthly"
             )
     try:
-        return HypothesisSpec(
+        spec = HypothesisSpec(
             id=entry_id,
             **{
                 **entry,
@@ -344,6 +345,7 @@ def parse_entry(entry_id: str, entry: dict[str, Any], study: Study | None = None
                 "outcome_lags": tuple(entry.get("outcome_lags", ())),
                 "calendar": tuple(entry.get("calendar", ())),
                 "fixed_effects": tuple(entry.get("fixed_effects", ())),
+                "coverage_controls": tuple(entry.get("coverage_controls", ())),
             },
         )
     except TypeError as exc:
@@ -353,6 +355,50 @@ def parse_entry(entry_id: str, entry: dict[str, Any], study: Study | None = None
         raise ConfigError(
             message if message.startswith(entry_id) else f"{where}: {message}"
         ) from None
+    _check_fitted(spec, entry, study, where)
+    return spec
+
+
+def _check_fitted(spec: HypothesisSpec, entry: dict[str, Any], study: Study, where: str) -> None:
+    """Refuse a registered option the engine drops on every outcome series (a trend or season
+    that period effects absorb): the registry must say what is fitted."""
+    fitted = [spec.model_spec(study.outcome(o)) for o in spec.outcomes]
+    if entry.get("trend") is True and not any(m.trend for m in fitted):
+        effects = sorted({m.period_effects for m in fitted if m.period_effects})
+        why = f"{' and '.join(effects)} effects absorb it" if effects else "the series is too short"
+        raise ConfigError(
+            f"{where}: trend = true is never fitted (on {', '.join(spec.outcomes)} "
+            f"{why}); set trend = false"
+        )
+    if entry.get("season") and not any(m.season for m in fitted):
+        raise ConfigError(
+            f"{where}: season = '{entry['season']}' is never fitted (year-and-season effects "
+            f"absorb it on {', '.join(spec.outcomes)}); drop it"
+        )
+
+
+def _check_controls(registry: dict[str, HypothesisSpec]) -> None:
+    """Every control an entry names for what coverage cannot assess is a registered negative
+    control of the same scope, tested on every outcome series of the entry."""
+    for spec in registry.values():
+        for name in spec.coverage_controls:
+            where = f"hypothesis {spec.id}, coverage_controls"
+            if name not in registry:
+                raise ConfigError(
+                    f"{where}: '{name}' is not a registered entry{suggest(name, list(registry))}"
+                )
+            control = registry[name]
+            if not control.control or control.scope != spec.scope:
+                raise ConfigError(
+                    f"{where}: '{name}' must be a negative control (control = true) of scope "
+                    f"'{spec.scope}'; found control = {str(control.control).lower()}, scope "
+                    f"'{control.scope}'"
+                )
+            missing = [o for o in spec.outcomes if o not in control.outcomes]
+            if missing:
+                raise ConfigError(
+                    f"{where}: '{name}' is not tested on {missing}, where {spec.id} is"
+                )
 
 
 def _outcome(spec_class, entry: dict[str, Any]) -> OutcomeSpec | GlobalOutcomeSpec:
@@ -365,10 +411,12 @@ def load_registry(
 ) -> dict[str, HypothesisSpec]:
     """Every registered hypothesis, in file order (default: ``paths.registry_path()``)."""
     study = study or load_study()
-    return {
+    registry = {
         entry_id: parse_entry(entry_id, entry, study)
         for entry_id, entry in _read_toml(path or registry_path()).items()
     }
+    _check_controls(registry)
+    return registry
 
 
 def get(hypothesis_id: str, registry: dict[str, HypothesisSpec] | None = None) -> HypothesisSpec:
@@ -394,8 +442,28 @@ def select(registry: dict[str, HypothesisSpec], names: list[str]) -> dict[str, H
     return chosen
 
 
-def registry_frame(registry: dict[str, HypothesisSpec]) -> pd.DataFrame:
-    """One row per hypothesis: what `analysis hypotheses list` prints."""
+def fitted_text(spec: HypothesisSpec, study: Study) -> str:
+    """What the engine fits on each outcome series: family and generated controls (the data
+    may still turn a registered NB2 into Poisson where its dispersion is at the boundary)."""
+    parts = []
+    for outcome_id in spec.outcomes:
+        model = spec.model_spec(study.outcome(outcome_id))
+        terms = [model.family]
+        terms += list(model.controls)
+        if model.period_effects:
+            terms.append(f"{model.period_effects} effects")
+        terms += [f"{name} effects" for name in model.fixed_effects]
+        terms += ["trend"] if model.trend else []
+        terms += [f"season {model.season}"] if model.season else []
+        terms += [f"exposure {model.exposure}"] if model.exposure else []
+        parts.append(f"{outcome_id}: {' + '.join(terms)}")
+    return " | ".join(parts)
+
+
+def registry_frame(registry: dict[str, HypothesisSpec], study: Study | None = None) -> pd.DataFrame:
+    """One row per hypothesis: what `analysis hypotheses list` prints, with what is fitted on
+    each outcome series."""
+    study = study or load_study()
     return pd.DataFrame(
         [
             {
@@ -408,6 +476,7 @@ def registry_frame(registry: dict[str, HypothesisSpec]) -> pd.DataFrame:
                 "window": "–".join(s.window) if s.window else "covered",
                 "focal": s.focal,
                 "model": s.model,
+                "fitted": fitted_text(s, study),
                 "test": s.inference,
                 "expected": s.expected_sign,
                 "sided": s.sided,

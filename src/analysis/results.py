@@ -56,6 +56,12 @@ VERDICT_REASONS = {
     "oversized": "the test rejects too often under the calibration null",
     "size_unchecked": "the test's size could not be simulated",
     "coverage_unknown": "the outcome's coverage over the window is not known",
+    "size_borderline": "the test's simulated size is within two Monte Carlo s.e. of the 10% threshold",
+    "interval_holds_mde": "its interval still holds effects the test would detect",
+    "unbounded": "the inverted test cannot bound the effect on the claim's side",
+    "coverage_unaddressed": "what coverage could do within the compared periods cannot be "
+    "assessed, and no registered control addresses it",
+    "control_not_clean": "the registered control for what coverage cannot assess is not clean",
 }
 
 
@@ -313,14 +319,18 @@ class SmallSampleTest:
 @dataclass(frozen=True)
 class Interval:
     """A 95% interval for the focal coefficient (log scale), from inverting a test.
-    An unbounded side is infinite (the test does not reject any value beyond the estimate on
-    that side, within the searched range); ``method`` says which test was inverted."""
+    An unbounded side is infinite: the test does not reject any value beyond the estimate on
+    that side within the searched range, and ``low_floor`` / ``high_floor`` hold the smallest
+    p-value it gave there (a floor above the level: the test cannot bound that side on these
+    data, whatever the data say); ``method`` says which test was inverted."""
 
     low: float
     high: float
     method: str
     level: float = 0.95
     note: str = ""
+    low_floor: float = math.nan
+    high_floor: float = math.nan
 
     @property
     def bounded(self) -> bool:
@@ -336,14 +346,26 @@ class Interval:
         """Whether there is an interval at all (one not computed or failed is NaN on both sides)."""
         return not (math.isnan(self.low) and math.isnan(self.high))
 
+    def excludes(self, log_effect: float) -> bool:
+        """Whether the interval lies wholly on one side of ``log_effect`` (a NaN interval
+        excludes nothing)."""
+        return self.low > log_effect or self.high < log_effect
+
     def excludes_zero(self) -> bool:
-        return self.low > 0 or self.high < 0
+        return self.excludes(0.0)
 
 
 @dataclass(frozen=True)
 class SizeCheck:
     """Simulated rejection rate at ``nominal`` of the reported test (and of the HAC Wald test
-    beside it) under the calibration null described in ``null``."""
+    beside it) under the calibration null described in ``null``.
+
+    The size decides nothing until ``minimum`` simulations are usable (``checked``); a test
+    that cannot reach the nominal level on these data has no size at all (``reachable`` False,
+    ``size`` NaN). Against the ``threshold`` the size is read with its Monte Carlo error at the
+    threshold, ``se = sqrt(t (1 - t) / usable)``: ``oversized`` when it exceeds ``t + 2 se``,
+    ``within`` when it stays below ``t - 2 se``, else ``borderline`` (the simulation cannot
+    tell which side it is on)."""
 
     nominal: float
     size: float
@@ -354,16 +376,52 @@ class SizeCheck:
     wald_size: float | None = None
     wald_mc_se: float | None = None
     threshold: float = 0.10
-    minimum: int = 100  # usable simulations below which the size is not a check at all
+    minimum: int = 200  # usable simulations below which the size is not a check at all
+    reachable: bool = True
+
+    @property
+    def usable(self) -> int:
+        return self.n_sims - self.n_failed
 
     @property
     def checked(self) -> bool:
         """Whether enough simulations were usable for the size to mean anything."""
-        return self.n_sims - self.n_failed >= self.minimum
+        return self.reachable and self.usable >= self.minimum
+
+    @property
+    def threshold_se(self) -> float:
+        """Monte Carlo s.e. of a size equal to the threshold, from the usable simulations."""
+        t = self.threshold
+        return math.sqrt(t * (1 - t) / self.usable) if self.usable else math.inf
 
     @property
     def oversized(self) -> bool:
-        return self.checked and self.size > self.threshold
+        return self.checked and self.size > self.threshold + 2 * self.threshold_se
+
+    @property
+    def within(self) -> bool:
+        return self.checked and self.size < self.threshold - 2 * self.threshold_se
+
+    @property
+    def borderline(self) -> bool:
+        return self.checked and not self.oversized and not self.within
+
+
+@dataclass(frozen=True)
+class Exaggeration:
+    """A design analysis at one true effect (Gelman & Carlin 2014): the power of the reported
+    test there, the median of the significant estimates (display scale), their type M error
+    (mean absolute significant log estimate over the true one) and type S error (share with the
+    wrong sign); ``like_data``: the samples there have event counts like the data."""
+
+    effect: float
+    power: float
+    mc_se: float
+    median_significant: float
+    type_m: float
+    type_s: float
+    n_significant: int
+    like_data: bool = True
 
 
 @dataclass(frozen=True, eq=False)
@@ -374,7 +432,10 @@ class PowerCheck:
     dates); then there is no curve and no MDE, and ``reason`` says why. ``mde`` is the
     smallest effect on the display scale with power >= ``target``; NaN when no effect up to
     ``search_limit`` reached it. The curve holds effect (display scale), log effect, power,
-    and the draws whose fit failed (excluded from the power, never counted as non-rejections).
+    the draws whose fit failed (excluded from the power, never counted as non-rejections), the
+    mean events per sample and whether that is like the data (at most ``event_factor`` times
+    ``observed_events``); a point unlike the data never counts, and ``event_limited`` says the
+    search stopped at one. ``exaggeration`` is the design analysis at the adequate effect.
     """
 
     reachable: bool
@@ -387,6 +448,10 @@ class PowerCheck:
     curve: pd.DataFrame
     reason: str = ""
     generator: str = ""
+    observed_events: float = math.nan
+    event_factor: float = math.nan
+    event_limited: bool = False
+    exaggeration: Exaggeration | None = None
 
     @property
     def achieved(self) -> bool:
@@ -431,6 +496,7 @@ class Verdict:
 
     code: str
     reasons: tuple[str, ...] = ()
+    controls: tuple[tuple[str, str], ...] = ()  # (control id, its verdict code) it rests on
 
     def __post_init__(self) -> None:
         if self.code not in VERDICTS:
@@ -471,6 +537,8 @@ class HypothesisResult:
     verdict: Verdict | None = None
     notes: tuple[str, ...] = ()
     contrast: pd.DataFrame | None = None  # a 0/1 focal term: periods, events, rate in each state
+    coverage_controls: tuple[str, ...] = ()  # registered controls for what coverage cannot assess
+    loyo: pd.DataFrame | None = None  # leave-one-year-out: year, effect (display), p
     content_key: str = ""  # the results store's key: what decided these numbers (``store``)
 
     def __post_init__(self) -> None:
@@ -502,6 +570,21 @@ class HypothesisResult:
         if self.expected_sign is None:
             return None
         return self.log_effect > 0 if self.expected_sign == "+" else self.log_effect < 0
+
+    def open_towards(self, log_effect: float) -> bool:
+        """Whether the interval's side towards ``log_effect`` (from 0) is unbounded: its own
+        test rejects no effect that large on these data."""
+        interval = self.interval
+        return (log_effect > 0 and math.isinf(interval.high)) or (
+            log_effect < 0 and math.isinf(interval.low)
+        )
+
+    @property
+    def mde_stated(self) -> bool:
+        """Whether the MDE is a figure to state: reached by the simulated power, on a side the
+        interval's own test can bound (else the same test could not reject it on these data)."""
+        power = self.power
+        return power is not None and power.achieved and not self.open_towards(power.mde_log)
 
     def with_adjusted(self, **p_values: float) -> HypothesisResult:
         """A copy with more adjusted p-values (results are frozen)."""
@@ -546,12 +629,12 @@ class HypothesisResult:
             "wald_ci_low": effect.display(float(wald["ci_low"])),
             "wald_ci_high": effect.display(float(wald["ci_high"])),
             "wald_label": self.model.cov_label,
-            "size": None if size is None else size.size,
+            "size": None if size is None or not size.reachable else size.size,
             "size_mc_se": None if size is None else size.mc_se,
             "wald_size": None if size is None else size.wald_size,
             "oversized": None if size is None else bool(size.oversized),
             "power_reachable": None if power is None else power.reachable,
-            "mde": None if power is None or not power.achieved else power.mde,
+            "mde": power.mde if self.mde_stated else None,
             "coverage_control": None if coverage is None else coverage.control,
             "coverage_tipping_ratio": None if coverage is None else coverage.tipping_ratio,
             "coverage_could_produce": None if coverage is None else coverage.could_produce,

@@ -249,6 +249,9 @@ def registry_results(
     unknown = sorted(chosen - set(registry))
     if unknown:
         raise ConfigError(f"no registered hypothesis {unknown}; registered: {list(registry)}")
+    chosen |= {
+        name for hid in chosen for name in registry[hid].coverage_controls
+    }  # verdicts read them
     every = hypotheses.tests_of(registry)
     context = _Context.of(tables, study, store)
     quick = replace(settings, calibrate=False)

@@ -53,23 +53,6 @@ QUESTION = (
 )
 
 
-def _size(result: HypothesisResult) -> str:
-    if result.size is None:
-        return "not simulated"
-    return f"{result.size.size:.3f} ± {result.size.mc_se:.3f}"
-
-
-def _mde(result: HypothesisResult) -> str:
-    power = result.power
-    if power is None:
-        return ""
-    if not power.reachable:
-        return f"unreachable (min p {format_number(result.test.min_attainable_p, 3)})"
-    if not power.achieved:
-        return "not reached"
-    return format_number(power.mde, 2)
-
-
 def hypothesis_summary(results: RegistryResults) -> pd.DataFrame:
     """Every test (entry x outcome) in one frame of display strings; untestable ones say why."""
     rows = []
@@ -82,7 +65,7 @@ def hypothesis_summary(results: RegistryResults) -> pd.DataFrame:
                 "window": f"{row['window_start']}–{row['window_end']}",
                 "n": str(result.model.nobs),
                 "effect": format_number(row["effect"], 2),
-                "95% CI": format_range(row["ci_low"], row["ci_high"])
+                "95% CI": verdicts.interval_text(result, short=True)
                 if result.interval.computed
                 else result.interval.method,
                 "scale": result.effect.label(),
@@ -90,8 +73,8 @@ def hypothesis_summary(results: RegistryResults) -> pd.DataFrame:
                 "p": verdicts.p_with_error(result),
                 "p Holm (family)": format_p(row["p_holm"]),
                 "q BH (scope)": "control" if result.control else format_p(row["q_bh"]),
-                "size at 5%": _size(result),
-                "MDE": _mde(result),
+                "size at 5%": verdicts.size_cell(result),
+                "MDE": verdicts.mde_text(result),
                 "verdict": result.verdict.label if result.verdict else "",
             }
         )
@@ -134,7 +117,6 @@ def conclusions(results: RegistryResults) -> pd.DataFrame:
 def headline_row(result: HypothesisResult) -> dict:
     """One row of the study's headline (``headline.json``, schema :data:`HEADLINE_SCHEMA`)."""
     row = result.to_row()
-    power = result.power
     size = result.size
     coverage = result.coverage
     return {
@@ -162,7 +144,7 @@ def headline_row(result: HypothesisResult) -> dict:
         "size_mc_se": None if size is None else _finite(size.mc_se),
         "oversized": None if size is None else bool(size.oversized),
         "power_text": verdicts.power_text(result),
-        "mde": None if power is None or not power.achieved else _finite(power.mde),
+        "mde": _finite(row["mde"]),
         "coverage_text": "" if coverage is None else coverage.note,
         "coverage_control": None if coverage is None else coverage.control,
         "coverage_could_produce": None if coverage is None else coverage.could_produce,

@@ -1,22 +1,33 @@
 """Verdicts as data, and the words written from them.
 
 :func:`classify` reads only numbers and flags of a result (test, adjusted p, interval, size,
-power, coverage) and returns a :class:`results.Verdict`; :func:`sentence` and
-:func:`caveats` write words from the verdict and the same numbers. Nothing here, or anywhere,
-reads display text to decide anything. The rules, in order:
+power, coverage, and the verdicts of the controls it names) and returns a
+:class:`results.Verdict`; :func:`sentence` and :func:`caveats` write words from the verdict and
+the same numbers. Nothing here, or anywhere, reads display text to decide anything. The rules
+apply to any result object, whichever test produced it; in order:
 
-1. A test whose simulated size exceeds its threshold (10% at nominal 5%) is ``oversized``: its
-   p-value is not evidence, whatever it is.
-2. A negative control that rejects (unadjusted small-sample p <= level) has ``control_failed``;
-   one that does not is ``control_clean`` only if the test could have failed (adequate power),
-   else ``cannot_tell``.
+1. A test that cannot reach the level on these data is ``cannot_tell`` (it has no size).
+   Otherwise its size decides first: nothing but ``cannot_tell`` without a checked size (at
+   least :attr:`SizeCheck.minimum` usable simulations); ``oversized`` when the simulated size
+   exceeds the threshold (10% at nominal 5%) by more than two Monte Carlo s.e.; ``cannot_tell``
+   when it lies within two s.e. of the threshold (``SizeCheck.borderline``).
+2. A negative control (no expected sign) that rejects (unadjusted small-sample p <= level) has
+   ``control_failed``; one that does not is ``control_clean`` only if its interval excludes
+   effects of its MDE in either direction and that MDE is adequate (equivalence, as in Lakens'
+   two one-sided tests), else ``cannot_tell``. A positive control (an expected sign) is
+   ``control_clean`` when it rejects after Holm within its family with the expected sign;
+   ``control_failed`` when it rejects with the other sign, or when it does not reject although
+   its interval excludes an adequate MDE on the expected side; else ``cannot_tell``.
 3. A claim is supported when the family-wise (Holm) adjusted p <= level: ``evidence`` if the
-   estimate has the expected sign (or none was expected), ``opposite`` otherwise; but if the
-   test's size was not simulated (or too few simulations were usable), or the outcome's
-   coverage alone could produce the estimate, ``cannot_tell``.
-4. Otherwise: ``cannot_tell`` when the test cannot reach the level on these data, when it
-   rejects only before the multiplicity correction, or when its power is inadequate (no
-   effect up to the adequate MDE reaches the target power); else ``not_detected``.
+   estimate has the expected sign (or none was expected), ``opposite`` otherwise; but
+   ``cannot_tell`` if the outcome's coverage alone could produce the estimate, or if coverage
+   cannot be assessed (``CoverageCheck.could_produce`` None) and no registered control
+   (``coverage_controls``) is clean on the same outcome.
+4. Otherwise ``not_detected`` only when the data exclude an effect of adequate size: the MDE
+   (80% power) is adequate and the interval from the reported test excludes it on the claim's
+   side (again equivalence logic); else ``cannot_tell``, saying whether the test cannot reach
+   the level, rejects only before the multiplicity correction, has too little power, cannot
+   bound that side, or still holds the MDE in its interval.
 
 Borderline Monte Carlo decisions (within two s.e. of the level) are flagged as a reason.
 """
@@ -24,66 +35,223 @@ Borderline Monte Carlo decisions (within two s.e. of the level) are flagged as a
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable, Mapping
 
-from .formatting import format_number, format_p, format_range
+from . import labels
+from .formatting import format_number, format_p
 from .results import VERDICT_REASONS, HypothesisResult, Verdict
 
 SIGN_WORDS = {"+": "more", "-": "fewer"}
+#: Interval bounds and MDEs closer than this on the log scale count as equal (a tie is not an
+#: exclusion): rounding in the last bits never flips a verdict.
+TIE = 1e-9
 
 
 def _adequate_power(result: HypothesisResult, adequate_mde: float) -> bool:
     power = result.power
     if power is None or not power.achieved:
         return False
-    return abs(math.log(power.mde)) <= math.log(adequate_mde)
+    return abs(math.log(power.mde)) <= math.log(adequate_mde) + TIE
 
 
-def classify(result: HypothesisResult, *, level: float, adequate_mde: float) -> Verdict:
-    """The verdict of one tested claim (module docstring)."""
+def _equivalence(result: HypothesisResult, both_sides: bool) -> str | None:
+    """None when the interval excludes the MDE-sized effect (on the claim's side, or on both
+    sides for a control), else the reason it does not. Coefficient scale throughout."""
+    mde_log = result.power.mde_log
+    interval = result.interval
+    sides = (1.0, -1.0) if both_sides else (math.copysign(1.0, mde_log),)
+    for side in sides:
+        edge = side * abs(mde_log)
+        if result.open_towards(edge):
+            return "unbounded"
+        excluded = interval.high < edge - TIE if side > 0 else interval.low > edge + TIE
+        if not excluded:
+            return "interval_holds_mde"
+    return None
+
+
+def classify(
+    result: HypothesisResult,
+    *,
+    level: float,
+    adequate_mde: float,
+    controls: Mapping[str, Verdict] | None = None,
+) -> Verdict:
+    """The verdict of one tested claim (module docstring); ``controls`` holds the verdicts of
+    the controls it names (``coverage_controls``) on the same outcome, where they were run."""
     reasons: list[str] = []
     if result.test.borderline(level):
         reasons.append("mc_borderline")
-    if result.size is None or not result.size.checked:
-        reasons.append("size_unchecked")
-    elif result.size.oversized:
-        return Verdict("oversized", ("oversized", *reasons))
-    p = result.test.p_value
-    if result.control:
-        if p <= level:
-            return Verdict("control_failed", tuple(reasons))
-        if not result.test.can_reach:
-            return Verdict("cannot_tell", ("unreachable", *reasons))
-        if not _adequate_power(result, adequate_mde):
-            return Verdict("cannot_tell", ("low_power", *reasons))
-        return Verdict("control_clean", tuple(reasons))
-    adjusted = result.p_adjusted.get("holm_family", p)
-    if adjusted <= level:
-        if "size_unchecked" in reasons:  # a p-value is evidence only from a test of known size
-            return Verdict("cannot_tell", tuple(reasons))
-        if result.coverage is not None and result.coverage.could_produce:
-            return Verdict("cannot_tell", ("coverage", *reasons))
-        code = "evidence" if result.sign_agrees in (True, None) else "opposite"
-        return Verdict(code, tuple(reasons))
     if not result.test.can_reach:
         return Verdict("cannot_tell", ("unreachable", *reasons))
+    size = result.size
+    if size is None or not size.checked:
+        return Verdict("cannot_tell", ("size_unchecked", *reasons))
+    if size.oversized:
+        return Verdict("oversized", ("oversized", *reasons))
+    if size.borderline:
+        return Verdict("cannot_tell", ("size_borderline", *reasons))
+    p = result.test.p_value
+    adjusted = result.p_adjusted.get("holm_family", p)
+    if result.control and result.expected_sign is None:
+        if p <= level:
+            return Verdict("control_failed", tuple(reasons))
+        if not _adequate_power(result, adequate_mde):
+            return Verdict("cannot_tell", ("low_power", *reasons))
+        why = _equivalence(result, both_sides=True)
+        if why:
+            return Verdict("cannot_tell", (why, *reasons))
+        return Verdict("control_clean", tuple(reasons))
+    if result.control:  # a positive control: it should find its effect
+        if adjusted <= level:
+            code = "control_clean" if result.sign_agrees else "control_failed"
+            return Verdict(code, tuple(reasons))
+        if p <= level:
+            return Verdict("cannot_tell", ("multiplicity", *reasons))
+        if not _adequate_power(result, adequate_mde):
+            return Verdict("cannot_tell", ("low_power", *reasons))
+        why = _equivalence(result, both_sides=False)
+        if why:
+            return Verdict("cannot_tell", (why, *reasons))
+        return Verdict("control_failed", tuple(reasons))
+    if adjusted <= level:
+        if result.coverage is not None and result.coverage.could_produce:
+            return Verdict("cannot_tell", ("coverage", *reasons))
+        named = tuple(
+            (name, (controls or {})[name].code if name in (controls or {}) else "not_run")
+            for name in result.coverage_controls
+        )
+        if result.coverage is not None and result.coverage.could_produce is None:
+            if not named or any(code == "not_run" for _, code in named):
+                return Verdict("cannot_tell", ("coverage_unaddressed", *reasons), named)
+            if any(code != "control_clean" for _, code in named):
+                return Verdict("cannot_tell", ("control_not_clean", *reasons), named)
+        code = "evidence" if result.sign_agrees in (True, None) else "opposite"
+        return Verdict(code, tuple(reasons), named)
     if p <= level:
         return Verdict("cannot_tell", ("multiplicity", *reasons))
     if not _adequate_power(result, adequate_mde):
         return Verdict("cannot_tell", ("low_power", *reasons))
+    why = _equivalence(result, both_sides=result.expected_sign is None)
+    if why:
+        return Verdict("cannot_tell", (why, *reasons))
     return Verdict("not_detected", tuple(reasons))
+
+
+def classify_all(
+    results: Iterable[HypothesisResult], *, level: float, adequate_mde: float
+) -> list[HypothesisResult]:
+    """Every result with its verdict: the controls first, so that a claim's verdict can read
+    the verdicts of the controls it names on the same outcome."""
+    results = list(results)
+    done: dict[tuple[str, str], Verdict] = {}
+    for result in sorted(results, key=lambda r: not r.control):
+        controls = {
+            name: done[(name, result.outcome)]
+            for name in result.coverage_controls
+            if (name, result.outcome) in done
+        }
+        done[result.key] = classify(
+            result, level=level, adequate_mde=adequate_mde, controls=controls
+        )
+    return [result.with_verdict(done[result.key]) for result in results]
+
+
+# --------------------------------------------------------------------------- words
+
+
+def _per(result: HypothesisResult) -> str:
+    return {"sd": "per SD", "switch": "switching on", "unit": "per unit"}[result.effect.per]
+
+
+def _ratio(result: HypothesisResult, log_effect: float) -> str:
+    return format_number(result.effect.display(log_effect), 2)
+
+
+def interval_text(result: HypothesisResult, *, short: bool = False) -> str:
+    """The interval's bounds on the display scale; a side the inverted test cannot bound says
+    so (with the smallest p it gave there) instead of printing 0 or infinity, e.g. '0.50–not
+    bounded' in a table, 'from 0.50, no upper bound from this test (p ≥ 0.087 there)' in words."""
+    interval = result.interval
+    sides = []
+    for value, floor, side in (
+        (interval.low, interval.low_floor, "lower"),
+        (interval.high, interval.high_floor, "upper"),
+    ):
+        if math.isfinite(value) or math.isnan(value):
+            sides.append((True, _ratio(result, value)))
+        else:
+            there = f" (p ≥ {format_p(floor)} there)" if math.isfinite(floor) else ""
+            sides.append((False, f"no {side} bound from this test{there}"))
+    (low_ok, low), (high_ok, high) = sides
+    if low_ok and high_ok:
+        return f"{low}–{high}"
+    if short:
+        return f"{low if low_ok else 'not bounded'}–{high if high_ok else 'not bounded'}"
+    if low_ok:
+        return f"from {low}, {high}"
+    if high_ok:
+        return f"{low}, up to {high}"
+    return f"{low}, {high}"
 
 
 def effect_text(result: HypothesisResult) -> str:
     """The estimate with its small-sample interval, e.g. 'IRR 1.71 switching on (95% CI
     0.82–3.55, inverted block-permutation test)'."""
-    row = result.to_row()
-    bound = format_range(row["ci_low"], row["ci_high"])
-    if result.interval.unbounded:
-        bound += " (unbounded)"
     return (
-        f"{result.effect.label()} {format_number(row['effect'], 2)} "
-        f"(95% CI {bound}, {result.interval.method})"
+        f"{result.effect.label()} {_ratio(result, result.log_effect)} "
+        f"(95% CI {interval_text(result)}, {result.interval.method})"
     )
+
+
+def finding_text(result: HypothesisResult) -> str:
+    """What the data show, in words: what is counted and the direction of the estimate, e.g.
+    "catalogued incidents concentrate in the months of 'Irrigation season (Apr–Sep)'"."""
+    measure = result.model.spec.outcome
+    what = result.outcome_label if measure == "incidents" else labels.outcome(measure)
+    what = _lower(what)
+    term = labels.term(result.term)
+    if result.effect.per == "switch":
+        periods = "months" if "-" in result.window[0] else "years"
+        verb = "concentrate in" if result.log_effect > 0 else "are rarer in"
+        return f"{what} {verb} the {periods} of '{term}'"
+    more = "more" if result.log_effect > 0 else "less"
+    return f"{what} are {more} frequent when '{term}' is higher"
+
+
+def _lower(label: str) -> str:
+    """A label inside a sentence: its first letter in lower case, unless it starts an acronym."""
+    return label if label[1:2].isupper() else label[:1].lower() + label[1:]
+
+
+def model_text(result: HypothesisResult) -> str:
+    """The fitted family and the controls beside the focal term."""
+    model = result.model
+    spec = model.spec
+    if model.family == "negbin":
+        family = (
+            f"NB2 (alpha {format_number(model.dispersion, 2)})"
+            if model.dispersion is not None
+            else "NB2"
+        )
+    elif model.family == "poisson" and spec.family == "negbin":
+        family = "Poisson (the registered NB2's dispersion is at its boundary, 0)"
+    else:
+        family = {"poisson": "Poisson", "zinb": "zero-inflated NB2"}.get(model.family, model.family)
+    controls = [_lower(labels.term(c)) for c in spec.controls]
+    if spec.period_effects:
+        controls.append(
+            {"year": "year effects", "year_season": "year-and-season effects"}[spec.period_effects]
+        )
+    if spec.trend:
+        controls.append("a linear trend")
+    if spec.season:
+        controls.append(
+            {"irrigation": "an irrigation-season dummy", "month": "month dummies"}[spec.season]
+        )
+    if spec.exposure:
+        controls.append(f"exposure {_lower(labels.term(spec.exposure))}")
+    return f"{family}" + (f" with {', '.join(controls)}" if controls else ", focal term alone")
 
 
 def p_with_error(result: HypothesisResult) -> str:
@@ -99,7 +267,35 @@ def p_text(result: HypothesisResult) -> str:
     adjusted = (
         f"; Holm-adjusted within {result.family} {format_p(holm)}" if holm is not None else ""
     )
+    bh = result.p_adjusted.get("bh_scope")
+    if bh is not None and not result.control:
+        adjusted += f"; Benjamini-Hochberg q across the {result.scope} tests {format_p(bh)}"
     return f"{test.label}: p = {p_with_error(result)}{adjusted}"
+
+
+def mde_text(result: HypothesisResult) -> str:
+    """The MDE as a table cell: a number only where the simulated power reached the target on
+    a side the interval's own test can bound."""
+    power = result.power
+    if power is None:
+        return ""
+    if not power.reachable:
+        return f"unreachable (min p {format_number(result.test.min_attainable_p, 3)})"
+    if not power.achieved:
+        return "not reached"
+    if not result.mde_stated:
+        return "not bounded by this test"
+    return format_number(power.mde, 2)
+
+
+def size_cell(result: HypothesisResult) -> str:
+    """The size as a table cell: 'n/a' for a test that cannot reach the level."""
+    size = result.size
+    if size is None:
+        return "not simulated"
+    if not size.reachable:
+        return "n/a"
+    return f"{size.size:.3f} ± {size.mc_se:.3f}"
 
 
 def power_text(result: HypothesisResult) -> str:
@@ -109,35 +305,104 @@ def power_text(result: HypothesisResult) -> str:
     if not power.reachable:
         return f"this test cannot reach p < {power.alpha:g}: {power.reason}"
     target = f"{power.target:.0%}"
+    events = ""
+    if power.event_limited:
+        events = (
+            f" among samples with event counts like the data (effects beyond "
+            f"{result.effect.ratio} {format_number(power.search_limit, 2)} give on average "
+            f"more than {power.event_factor:g} times the {format_number(power.observed_events, 0)} "
+            "events observed, so they are not counted)"
+        )
     if not power.achieved:
         return (
             f"no effect up to {result.effect.ratio} {format_number(power.search_limit, 2)} "
-            f"{_per(result)} reaches {target} power"
+            f"{_per(result)} reaches {target} power{events}"
+        )
+    if not result.mde_stated:
+        return (
+            f"the inverted test rejects no effect on the claim's side on these data, so no "
+            f"detectable effect is stated (the simulated power reaches {target} at "
+            f"{result.effect.ratio} {format_number(power.mde, 2)} {_per(result)} on samples "
+            "from the fitted model)"
         )
     return (
         f"with {target} power it detects {result.effect.ratio} "
-        f"{'≥' if power.mde > 1 else '≤'} {format_number(power.mde, 2)} {_per(result)}"
+        f"{'≥' if power.mde > 1 else '≤'} {format_number(power.mde, 2)} {_per(result)}{events}"
     )
 
 
-def _per(result: HypothesisResult) -> str:
-    return {"sd": "per SD", "switch": "switching on", "unit": "per unit"}[result.effect.per]
+def exaggeration_text(result: HypothesisResult) -> str:
+    """Gelman & Carlin's design analysis at the adequate effect, or '' when not simulated."""
+    power = result.power
+    design = None if power is None else power.exaggeration
+    if design is None or not design.like_data:
+        return ""
+    ratio = result.effect.ratio
+    text = (
+        f"at a true {ratio} of {format_number(design.effect, 2)} {_per(result)} its power is "
+        f"{design.power:.0%} (± {design.mc_se:.0%})"
+    )
+    if design.n_significant:
+        text += (
+            f", and significant estimates then have median {format_number(design.median_significant, 2)}: "
+            f"on average {format_number(design.type_m, 2)} times the true log effect (type M), "
+            f"{design.type_s:.0%} with the wrong sign (type S; Gelman & Carlin 2014)"
+        )
+    return text
+
+
+def loyo_text(result: HypothesisResult) -> str:
+    """The leave-one-year-out range of the estimate and p, or '' when not computed."""
+    table = result.loyo
+    if table is None or table.empty:
+        return ""
+    worst = table.loc[table["p"].idxmax()]
+    return (
+        f"leaving out one year at a time ({len(table)} years), the {result.effect.ratio} ranges "
+        f"{format_number(table['effect'].min(), 2)}–{format_number(table['effect'].max(), 2)} "
+        f"and p up to {format_p(float(worst['p']))} (without {int(worst['year'])})"
+    )
 
 
 def size_text(result: HypothesisResult) -> str:
     size = result.size
     if size is None:
         return "size not simulated"
+    if not size.reachable:
+        return "its size is not a number: the test cannot reach the level on these data"
     if not size.checked:
-        usable = size.n_sims - size.n_failed
-        return f"its size is unchecked ({usable} usable simulations, fewer than {size.minimum})"
+        return (
+            f"its size is unchecked ({size.usable} usable simulations, fewer than {size.minimum})"
+        )
     wald = ""
     if size.wald_size is not None and math.isfinite(size.wald_size):
         wald = f"; the HAC Wald test beside it rejects {size.wald_size:.1%}"
+    state = ""
+    if size.borderline:
+        state = (
+            f", within two Monte Carlo s.e. ({size.threshold_se:.1%}) of the "
+            f"{size.threshold:.0%} threshold"
+        )
     return (
         f"it rejects {size.size:.1%} (± {size.mc_se:.1%}) of {size.n_sims:,} simulated samples "
-        f"under the null at nominal {size.nominal:.0%}{wald}"
+        f"under the null at nominal {size.nominal:.0%}{state}{wald}"
     )
+
+
+def _controls_text(verdict: Verdict) -> str:
+    if not verdict.controls:
+        return ""
+    parts = [
+        f"{name}: {labels.verdict(code).label.lower() if code != 'not_run' else 'not run'}"
+        for name, code in verdict.controls
+    ]
+    return "its registered control for what coverage cannot assess: " + ", ".join(parts)
+
+
+def _join(head: str, clauses: Iterable[str]) -> str:
+    """One sentence: the head, then the non-empty clauses separated by semicolons."""
+    body = "; ".join(c for c in clauses if c)
+    return f"{head}: {body}."
 
 
 def sentence(result: HypothesisResult) -> str:
@@ -146,36 +411,93 @@ def sentence(result: HypothesisResult) -> str:
     if verdict is None:
         raise ValueError(f"{result.hypothesis_id}: no verdict yet (run the registry's corrections)")
     code = verdict.code
-    effect, p = effect_text(result), p_text(result)
+    effect, p, model = effect_text(result), p_text(result), f"model: {model_text(result)}"
     if code == "oversized":
-        return (
-            f"{verdict.label}: not evidence either way, because {size_text(result)}. "
-            f"Estimate {effect}; {p}."
+        return _join(
+            f"{verdict.label}: not evidence either way, because {size_text(result)}",
+            [f"estimate {effect}", p, model],
+        )
+    positive = result.control and result.expected_sign is not None
+    if code == "control_failed" and positive:
+        return _join(
+            verdict.label,
+            [
+                (
+                    f"the positive control misses the effect it should show ({effect}; {p}), "
+                    f"although {power_text(result)}"
+                ),
+                model,
+            ],
+        )
+    if code == "control_clean" and positive:
+        return _join(
+            f"{verdict.label}: the positive control shows the effect it should: "
+            f"{finding_text(result)}",
+            [effect, p, size_text(result), power_text(result), model],
         )
     if code == "control_failed":
-        return (
-            f"{verdict.label}: the test finds an effect where none is expected ({effect}; {p}), "
-            "so this outcome or specification picks up something other than the claims, such as "
-            "reporting density; read the tests that share it with that in mind."
+        return _join(
+            verdict.label,
+            [
+                (
+                    f"the test finds an effect where none is expected ({effect}; {p}), so this "
+                    "outcome or specification picks up something other than the claims, such "
+                    "as reporting density; read the tests that share it with that in mind"
+                ),
+                model,
+            ],
         )
     if code == "control_clean":
-        return f"{verdict.label}: no effect where none is expected ({effect}; {p}); {power_text(result)}."
+        return _join(
+            verdict.label,
+            [
+                f"no effect where none is expected ({effect}; {p})",
+                f"{power_text(result)}, and the interval excludes effects that large either way",
+                model,
+            ],
+        )
+    significant = result.test.p_value <= (result.size.nominal if result.size else 0.05)
+    extras = [
+        exaggeration_text(result) if significant else "",
+        loyo_text(result),
+        _controls_text(verdict),
+        model,
+    ]
     if code in ("evidence", "opposite"):
         direction = ""
         if code == "opposite" and result.expected_sign:
             direction = f" (the claim expected {SIGN_WORDS[result.expected_sign]} incidents)"
-        return f"{verdict.label}{direction}: {effect}; {p}; {size_text(result)}."
+        return _join(
+            f"{verdict.label}{direction}: {finding_text(result)}",
+            [effect, p, size_text(result), power_text(result), *extras],
+        )
     if code == "not_detected":
-        return (
-            f"{verdict.label}: {effect}; {p}. Effects at least that large would have been found: "
-            f"{power_text(result)}."
+        return _join(
+            verdict.label,
+            [
+                effect,
+                p,
+                (
+                    f"{power_text(result)}, and the interval excludes that effect, so effects "
+                    "at least that large are excluded by the data (equivalence, as in two "
+                    "one-sided tests)"
+                ),
+                model,
+            ],
         )
     why = "; ".join(VERDICT_REASONS[r] for r in verdict.reasons if r != "mc_borderline")
-    return f"{verdict.label} ({why}): {effect}; {p}; {power_text(result)}."
+    head = f"{verdict.label} ({why})"
+    if significant:
+        head += f": {finding_text(result)}"
+    clauses = [effect, p, power_text(result), *extras]
+    if "size_borderline" in verdict.reasons:
+        clauses.insert(2, size_text(result))
+    return _join(head, clauses)
 
 
 def caveats(result: HypothesisResult) -> list[str]:
-    """Short caveats a reader should see beside the verdict (coverage, Monte Carlo, size)."""
+    """Short caveats a reader should see beside the verdict (coverage, Monte Carlo, size), as
+    clauses without a final full stop; the size only where the sentence does not give it."""
     notes = []
     if result.verdict is not None and "mc_borderline" in result.verdict.reasons:
         notes.append(VERDICT_REASONS["mc_borderline"])
@@ -187,6 +509,12 @@ def caveats(result: HypothesisResult) -> list[str]:
             f"across the detection paths the stated counts allow, the estimate ranges "
             f"{format_number(low, 2)}–{format_number(high, 2)}"
         )
-    if result.size is not None and not result.size.oversized:
+    positive = result.control and result.expected_sign is not None
+    in_sentence = result.verdict is not None and (
+        result.verdict.code in ("evidence", "opposite", "oversized")
+        or (positive and result.verdict.code == "control_clean")
+        or "size_borderline" in result.verdict.reasons
+    )
+    if result.size is not None and not in_sentence:
         notes.append(size_text(result))
-    return notes
+    return [note.rstrip(". ") for note in notes]

@@ -1,8 +1,10 @@
-"""Poisson and NB2 maximum likelihood for thousands of outcome vectors on one design at once.
+"""Poisson and NB2 maximum likelihood for thousands of outcome vectors at once.
 
 Simulation-based inference (size, power, inverted tests) refits the same model on many draws;
 looping statsmodels over them costs seconds per test. Here every draw is a row of ``Y`` and
-all of them are fitted together:
+all of them are fitted together, on one shared design ``X`` (n x k) or on a design per draw
+(draws x n x k: a simulated series has its own lagged outcome, so the reported procedure run
+on it regresses on that lag, not on the observed one):
 
 * beta by Fisher scoring (IRLS) at the current alpha: ``w = mu/(1 + alpha mu)``,
   ``z = eta - offset + (y - mu)/mu``, ``beta = (X'WX)^-1 X'Wz``, with the step halved (per
@@ -40,14 +42,33 @@ class BatchFit:
     iterations: int
 
 
+def linear(beta: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """``X b`` per draw (draws x n) for a shared (n x k) or per-draw (draws x n x k) design."""
+    if X.ndim == 2:
+        return beta @ X.T
+    return np.matmul(X, beta[:, :, None])[:, :, 0]
+
+
+def cross(v: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """``X' v`` per draw (draws x k) for a shared or per-draw design."""
+    if X.ndim == 2:
+        return v @ X
+    return np.matmul(v[:, None, :], X)[:, 0, :]
+
+
 def weighted_gram(X: np.ndarray, w: np.ndarray) -> np.ndarray:
     """``X' W X`` per draw (draws x k x k); a column with no weight in a draw (all its rows
     masked) gets a unit diagonal, which holds its coefficient at 0 and keeps the system
-    solvable without touching the others. Computed as one matrix product of the weights with
-    the row-wise outer products of ``X`` (draws x n times n x k^2), which BLAS does fast."""
-    n, k = X.shape
-    outer = (X[:, :, None] * X[:, None, :]).reshape(n, k * k)
-    gram = (w @ outer).reshape(len(w), k, k)
+    solvable without touching the others. For a shared design it is one matrix product of the
+    weights with the row-wise outer products of ``X`` (draws x n times n x k^2), which BLAS
+    does fast; a per-draw design takes one batched product."""
+    k = X.shape[-1]
+    if X.ndim == 2:
+        n = X.shape[0]
+        outer = (X[:, :, None] * X[:, None, :]).reshape(n, k * k)
+        gram = (w @ outer).reshape(len(w), k, k)
+    else:
+        gram = np.matmul(np.swapaxes(X * w[:, :, None], 1, 2), X)
     diagonal = np.diagonal(gram, axis1=1, axis2=2)
     dead = diagonal <= 1e-12 * np.maximum(diagonal.max(axis=1, keepdims=True), 1e-300)
     return gram + np.eye(k)[None] * dead[:, None, :]
@@ -141,7 +162,8 @@ def fit_batch(
     max_iter: int = 200,
     tol: float = 1e-7,
 ) -> BatchFit:
-    """Fit ``family`` ("poisson" or "negbin") to every row of ``Y`` on the shared design ``X``.
+    """Fit ``family`` ("poisson" or "negbin") to every row of ``Y`` on the design ``X``, shared
+    (n x k) or one per draw (draws x n x k).
 
     ``offset`` is shared (length n) or per draw (draws x n). ``start`` is a coefficient vector
     to start every draw from (default: log of each draw's mean for the intercept column 0, zero
@@ -150,7 +172,7 @@ def fit_batch(
     Y = np.atleast_2d(np.asarray(Y, dtype=float))
     S, n = Y.shape
     X = np.asarray(X, dtype=float)
-    k = X.shape[1]
+    k = X.shape[-1]
     offset = np.zeros(n) if offset is None else np.asarray(offset, dtype=float)
     offset = np.broadcast_to(offset, (S, n))
     mask = np.ones((S, n)) if mask is None else np.asarray(mask, dtype=float)
@@ -164,8 +186,11 @@ def fit_batch(
     negbin = family == "negbin"
     alpha = np.full(S, alpha_start if negbin else 0.0)
 
+    def design(rows):
+        return X if X.ndim == 2 else X[rows]
+
     def means(b, rows):
-        return np.exp(np.clip(b @ X.T + offset[rows], -30, 30))
+        return np.exp(np.clip(linear(b, design(rows)) + offset[rows], -30, 30))
 
     everyone = np.arange(S)
     mu = means(beta, everyone)
@@ -182,7 +207,8 @@ def fit_batch(
         w = m * mu[live] / (1 + a[:, None] * mu[live])
         safe_mu = np.maximum(mu[live], 1e-300)
         work = np.log(safe_mu) - offset[live] + (y - mu[live]) / safe_mu
-        proposal = solve_batched(weighted_gram(X, w), ((w * work) @ X)[..., None])[..., 0]
+        Xl = design(live)
+        proposal = solve_batched(weighted_gram(Xl, w), cross(w * work, Xl)[..., None])[..., 0]
         new_b, new_mu, new_loglik = _halve(
             lambda c, rows=live: means(c, rows), b, proposal - b, y, a, m, loglik[live]
         )
@@ -191,7 +217,7 @@ def fit_batch(
         # frozen once done, would stay there). It is measured on the linear predictor of the
         # active rows: a draw whose mask makes two columns collinear (e.g. the constant and
         # the dummies of the remaining strata) has a flat direction in beta that moves nothing.
-        newton = np.max(np.abs((proposal - b) @ X.T) * (m > 0), axis=1)
+        newton = np.max(np.abs(linear(proposal - b, Xl)) * (m > 0), axis=1)
         alpha_newton = np.zeros(len(live))
         if negbin:
             a, new_loglik, alpha_newton = _alpha_step(y, new_mu, a, m, new_loglik)

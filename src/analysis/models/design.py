@@ -20,6 +20,9 @@ from ..errors import ConfigError, ModelError
 from ..panel import IRRIGATION_MONTHS
 from .spec import BINARY_FAMILIES, MIN_EXTRA_ROWS, MIN_ROWS, CountModelSpec
 
+#: Unit-length columns closer than this to the span of the others are collinear.
+COLLINEAR_TOL = 1e-9
+
 
 @dataclass(frozen=True, eq=False)
 class Design:
@@ -62,6 +65,120 @@ class Design:
         if term not in self.X.columns:
             raise ConfigError(f"term {term!r} is not a term of the model; terms are {list(self.X)}")
         return self.X[term].to_numpy(dtype=float)
+
+    @property
+    def calendar(self) -> np.ndarray:
+        """Period number of each row (consecutive when the design has no time information)."""
+        return np.arange(self.nobs) if self.positions is None else self.positions
+
+    def outcome_lags(self) -> dict[str, int]:
+        """Columns that are the outcome's own lags, with their lag (``{"incidents_lag1": 1}``):
+        the terms a simulated outcome changes."""
+        prefix = f"{self.spec.outcome}_lag"
+        return {
+            name: int(name[len(prefix) :])
+            for name in self.X.columns
+            if name.startswith(prefix) and name[len(prefix) :].isdigit()
+        }
+
+    def basis(self, drop: str | None = None) -> np.ndarray:
+        """The design matrix (without column ``drop``) for batched fits of draws that may drop
+        strata: under period effects the constant becomes the indicator of the first stratum,
+        so every stratum has its own column. Same column space, so the same fitted means and
+        the same other coefficients; but a stratum a draw leaves empty then leaves one column
+        without weight (held at 0), never a constant exactly collinear with the remaining
+        dummies, whose solution would turn on rounding (and on the BLAS kernel)."""
+        frame = self.X if drop is None else self.X.drop(columns=[drop])
+        X = frame.to_numpy(dtype=float)
+        if self.absorbed and "const" in frame.columns:
+            j = list(frame.columns).index("const")
+            X[:, j] = 1.0 - self.X[list(self.absorbed)].to_numpy(dtype=float).sum(axis=1)
+        return X
+
+    def matrices(self, Y: np.ndarray, drop: str | None = None) -> np.ndarray:
+        """:meth:`basis` for each simulated outcome vector in the rows of ``Y``: draws x n x k,
+        the lagged-outcome columns rebuilt from the draw, as the panel builder would build them
+        from a simulated series. The simulated series replaces the outcome on the design's rows;
+        a lag whose period is not a row of the design (before the sample, or a period whose own
+        lag is missing) keeps its observed value: those periods are initial conditions, held as
+        the generator holds them. Without lagged outcomes there is nothing to rebuild and the
+        shared n x k basis is returned."""
+        X = self.basis(drop)
+        names = [c for c in self.X.columns if c != drop]
+        lags = {name: k for name, k in self.outcome_lags().items() if name in names}
+        if not lags:
+            return X
+        Y = np.atleast_2d(Y)
+        out = np.broadcast_to(X, (len(Y), *X.shape)).copy()
+        for name, k in lags.items():
+            j = names.index(name)
+            source = lag_rows(self.calendar, k)
+            inside = source >= 0
+            out[:, inside, j] = Y[:, source[inside]]
+        return out
+
+    def refused(self, Y: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+        """Per outcome vector in ``Y`` (rows ``mask`` 0 dropped): whether :func:`build_design`
+        would refuse the design it leaves, by the rules of :func:`_check_design` that a draw can
+        break: no event, too few rows for the parameters, a term constant over the rows, a 0/1
+        term under which the outcome is always zero (its coefficient would be infinite), or
+        terms made collinear by the strata dropped (a step whose one side is a set of years).
+        Such a draw is not a test of the reported procedure but a failure."""
+        Y = np.atleast_2d(Y)
+        kept = np.ones(Y.shape, dtype=bool) if mask is None else np.asarray(mask) > 0
+        X = self.matrices(Y)
+        X = np.broadcast_to(X, (len(Y), *X.shape)) if X.ndim == 2 else X
+        names = list(self.X.columns)
+        terms = [j for j, c in enumerate(names) if c != "const" and c not in self.absorbed]
+        strata = 1
+        if self.absorbed:
+            indicators = np.c_[self.basis()[:, :1], self.X[list(self.absorbed)].to_numpy()]
+            strata = (kept.astype(float) @ indicators > 0).sum(axis=1)
+        k = 1 + len(terms) + (strata - 1) + (self.spec.family != "poisson")
+        events = np.where(kept, Y, 0.0)
+        refused = (kept.sum(axis=1) < np.maximum(MIN_ROWS, k + MIN_EXTRA_ROWS)) | (
+            events.sum(axis=1) == 0
+        )
+        for j in terms:
+            column = X[:, :, j]
+            high = np.where(kept, column, -np.inf).max(axis=1)
+            low = np.where(kept, column, np.inf).min(axis=1)
+            binary = np.all(~kept | (column == 0) | (column == 1), axis=1)
+            on = (events * (column == 1)).sum(axis=1)
+            off = (events * (column == 0)).sum(axis=1)
+            refused |= (high == low) | (binary & ((on == 0) | (off == 0)))
+        return refused | _collinear(np.where(kept[:, :, None], X, 0.0))
+
+
+def _collinear(X: np.ndarray) -> np.ndarray:
+    """Per draw (draws x n x k, dropped rows zero): whether the columns that keep a row are
+    linearly dependent, on unit-length columns with :func:`_check_collinear`'s tolerance."""
+    norms = np.linalg.norm(X, axis=1)
+    alive = norms > 0
+    scaled = X / np.where(alive, norms, 1.0)[:, None, :]
+    singular = np.linalg.svd(scaled, compute_uv=False)
+    return (singular > COLLINEAR_TOL).sum(axis=1) < alive.sum(axis=1)
+
+
+def drop_eventless(Y: np.ndarray, strata: np.ndarray, mask: np.ndarray | None = None) -> np.ndarray:
+    """A 0/1 mask per outcome vector in ``Y`` that also drops (0) every stratum the vector
+    leaves without an event among its kept rows, as :func:`build_design` drops them under
+    period effects."""
+    Y = np.atleast_2d(Y)
+    mask = np.ones_like(Y, dtype=float) if mask is None else np.array(mask, dtype=float)
+    for label in np.unique(strata):
+        rows = strata == label
+        empty = (Y[:, rows] * mask[:, rows]).sum(axis=1) == 0
+        mask[np.ix_(empty, rows)] = 0.0
+    return mask
+
+
+def lag_rows(positions: np.ndarray, k: int = 1) -> np.ndarray:
+    """For each row, the row holding the period ``k`` periods earlier, or -1 when that period is
+    not a row."""
+    prev = np.searchsorted(positions, positions - k)
+    clipped = np.minimum(prev, len(positions) - 1)
+    return np.where((prev < len(positions)) & (positions[clipped] == positions - k), clipped, -1)
 
 
 def _model_columns(data: pd.DataFrame, spec: CountModelSpec) -> list[str]:
@@ -405,7 +522,7 @@ def _check_collinear(values: np.ndarray, names: list[str]) -> None:
     for j in range(1, scaled.shape[1]):
         coef, *_ = np.linalg.lstsq(scaled[:, :j], scaled[:, j], rcond=None)
         residual = scaled[:, j] - scaled[:, :j] @ coef
-        if np.linalg.norm(residual) < 1e-9:
+        if np.linalg.norm(residual) < COLLINEAR_TOL:
             parts = [names[i] for i in np.flatnonzero(np.abs(coef) > 1e-8)]
             raise ModelError(
                 f"predictors are perfectly collinear: {names[j]!r} is a linear combination of "
