@@ -102,4 +102,4 @@ def test_a_scheduler_that_does_not_answer_is_named():
 def test_hypotheses_test_refuses_a_scheduler_without_dask(capsys):
     code = main(["hypotheses", "test", "H1a", "--scheduler", "tcp://127.0.0.1:8786"])
     assert code == 2
-    assert "--scheduler needs --executor dask (executor is 'serial')" in capsys.readouterr().err
+    assert "--scheduler needs --executor dask (executor is 'fork')" in capsys.readouterr().err
