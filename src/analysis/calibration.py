@@ -612,11 +612,11 @@ def invert_by_simulation(
         return min(1.0, 2 * min(below, above))
 
     return invert(
-        pvalue_at,
+        lambda shifts: np.array([pvalue_at(b0) for b0 in shifts]),
         estimate,
         scale,
         method=f"Monte Carlo inversion of the test statistic ({n_sims:,} draws per value)",
-        bisections=6,
+        rounds=6,
         limit=limit,
     )
 
@@ -631,7 +631,9 @@ def offset_interval(
         "block_permutation": "inverted block-permutation test",
         "placebo_dates": "inverted placebo-date test",
     }.get(getattr(procedure, "method", ""), "inverted test")
-    return invert(procedure.pvalue_at, estimate, scale, method=label, limit=limit)
+    return invert(
+        procedure.pvalues_at, estimate, scale, method=label, limit=limit, points=3, rounds=5
+    )
 
 
 __all__: Sequence[Any] = (

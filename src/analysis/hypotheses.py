@@ -25,6 +25,7 @@ import hashlib
 import math
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, fields, replace
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -75,6 +76,14 @@ class Tables:
             **{name: datasets.load(name, folder) for name in TABLES},
             folder=datasets.data_dir(folder).absolute(),
         )
+
+    @cached_property
+    def detection_shares(self) -> pd.DataFrame:
+        """The catalogue's detection shares (``patterns.detection_shares``), computed once per
+        set of tables: every catalogue test and robustness variant reads them."""
+        from .patterns import detection_shares
+
+        return detection_shares(self.incidents, self.incident_claims)
 
     def digests(self) -> dict[str, str]:
         """A content hash of each table: its sha256 in the data manifest when loaded from a
@@ -156,8 +165,6 @@ def panel_for(
 
 
 def _case_panel(spec: HypothesisSpec, series: OutcomeSeries, tables: Tables) -> Panel:
-    from .patterns import detection_shares
-
     stated = exposure = None
     notes: tuple[str, ...] = ()
     if series.kind == "stated":
@@ -168,7 +175,7 @@ def _case_panel(spec: HypothesisSpec, series: OutcomeSeries, tables: Tables) -> 
     else:
         first, last = _catalogue_span(tables.incident_coverage, spec.outcome.dyad, spec.frequency)
     if series.kind == "catalogue_adjusted":
-        shares = detection_shares(tables.incidents, tables.incident_claims)
+        shares = tables.detection_shares
         exposure, notes = _share_exposure(shares, spec, series.counter, spec.frequency)
         first, last = str(exposure.index[0]), str(exposure.index[-1])
     if spec.window:
@@ -348,11 +355,7 @@ def _why_untestable(spec, series: OutcomeSeries, panel, model_spec, exc: ModelEr
 
 
 def _share_ranges(spec: HypothesisSpec, tables: Tables, panel: Panel) -> pd.DataFrame:
-    from .patterns import detection_shares
-
-    known = coverage.shares_by_year(
-        detection_shares(tables.incidents, tables.incident_claims), spec.outcome.dyad
-    )
+    known = coverage.shares_by_year(tables.detection_shares, spec.outcome.dyad)
     observed = panel.frame[spec.outcome.column].dropna()
     years = sorted({int(p.year) for p in observed.index})
     catalogued = observed.groupby(observed.index.year).sum().to_dict()

@@ -263,9 +263,10 @@ class Problem:
         """The null design of each outcome vector in ``Y`` (``Design.matrices``)."""
         return self.design.matrices(Y, drop=self.term)
 
-    def null_fits(self, Y: np.ndarray, mask=None, shift: float = 0.0) -> NullFits:
-        """Null fits with the focal coefficient held at ``shift`` (0: the test of no effect)."""
-        offset = self.offset + shift * self.x
+    def null_fits(self, Y: np.ndarray, mask=None, shift: float | np.ndarray = 0.0) -> NullFits:
+        """Null fits with the focal coefficient held at ``shift`` (0: the test of no effect;
+        an array: one value per draw)."""
+        offset = self.offset + np.multiply.outer(shift, self.x)
         return NullFits.fit(Y, self.null_design(Y), offset, self.family, mask, self.start)
 
 
@@ -370,10 +371,13 @@ class Procedure:
             details=details,
         )
 
-    def pvalue_at(self, shift: float, sided: str = "two-sided") -> float:
-        """The test on the data with the focal coefficient held at ``shift``."""
-        _, p, ok, _ = self.pvalues(self.problem.y[None], shift=shift, sided=sided)
-        return float(p[0]) if ok[0] else math.nan
+    def pvalues_at(self, shifts: np.ndarray, sided: str = "two-sided") -> np.ndarray:
+        """The test on the data with the focal coefficient held at each of ``shifts`` (one
+        batch: the data repeated, one offset each); NaN where it is not defined."""
+        shifts = np.asarray(shifts, dtype=float)
+        Y = np.repeat(self.problem.y[None], len(shifts), axis=0)
+        _, p, ok, _ = self.pvalues(Y, shift=shifts, sided=sided)
+        return np.where(ok, p, np.nan)
 
 
 def _spread(rows: np.ndarray, local: np.ndarray, n: int) -> np.ndarray:
@@ -400,13 +404,15 @@ def block_orders(
     rel = positions - positions[0]
     span = int(rel[-1]) + 1
     orders = np.empty((n_perm, len(positions)), dtype=int)
+    blocks_of: dict[int, list[np.ndarray]] = {}  # one calendar cut per rotation, made once
     for i in range(n_perm):
-        rotated = (rel + int(rng.integers(span))) % span
-        window = rotated // length
-        by_time = np.argsort(rotated, kind="stable")
-        labels = window[by_time]
-        cuts = np.flatnonzero(np.diff(labels)) + 1
-        blocks = np.split(by_time, cuts)
+        shift = int(rng.integers(span))
+        if shift not in blocks_of:
+            rotated = (rel + shift) % span
+            by_time = np.argsort(rotated, kind="stable")
+            labels = (rotated // length)[by_time]
+            blocks_of[shift] = np.split(by_time, np.flatnonzero(np.diff(labels)) + 1)
+        blocks = blocks_of[shift]
         orders[i] = np.concatenate([blocks[j] for j in rng.permutation(len(blocks))])
     return orders
 
@@ -734,53 +740,85 @@ class PlaceboDates(Procedure):
 
 
 def invert(
-    pvalue_at: Callable[[float], float],
+    pvalues_at: Callable[[np.ndarray], np.ndarray],
     estimate: float,
     scale: float,
     *,
     method: str,
     level: float = 0.05,
     limit: float = math.log(1000.0),
-    bisections: int = 10,
+    points: int = 1,
+    rounds: int = 10,
 ) -> Interval:
     """The set of coefficients ``b0`` a test does not reject at ``level``, as an interval.
 
-    From the estimate, each side steps out by ``scale`` (doubling) until the test rejects or
-    ``|b0 - estimate|`` passes ``limit`` (then that side is unbounded), and bisects between
-    the last accepted and the first rejected value. A test whose p-value is not monotone in
-    ``b0`` could accept again beyond the first rejection; the interval reports the connected
-    set around the estimate, as test-inversion intervals conventionally do.
+    ``pvalues_at`` gives the test's p-value at each of an array of ``b0``. From the estimate,
+    each side steps out by ``scale`` (doubling) until the test rejects or ``|b0 - estimate|``
+    passes ``limit`` (then that side is unbounded); then, ``rounds`` times, ``points`` evenly
+    spaced values between the last accepted and the first rejected value are tried and the
+    bracket shrinks to the first that rejects and the one before it (``points=1`` is bisection).
+    Both sides are tried together, and with ``points > 1`` every step out at once: a test held
+    at many values by an offset costs little more than one (one batched fit), so the bound
+    takes a few calls at the precision of ten bisections, ``(points + 1) ** rounds``. A test
+    whose p-value is not monotone in ``b0`` could accept again beyond the first rejection; the
+    interval reports the connected set around the estimate, as test-inversion intervals
+    conventionally do.
     """
     if not (math.isfinite(estimate) and math.isfinite(scale) and scale > 0):
         return Interval(-math.inf, math.inf, method, note="no finite estimate to start from")
-    bounds, floors = [], []
-    for direction in (-1.0, 1.0):
-        inside, step = 0.0, scale
-        outside = None
-        smallest = math.nan
-        while step <= limit * 2:
-            candidate = min(step, limit)
-            p = pvalue_at(estimate + direction * candidate)
-            if math.isfinite(p) and p <= level:
-                outside = candidate
-                break
-            if math.isfinite(p) and not smallest <= p:  # the smallest p seen on this side
-                smallest = p
-            inside = candidate
-            if candidate >= limit:
-                break
-            step *= 2
-        floors.append(math.nan if outside is not None else smallest)
-        if outside is None:
-            bounds.append(direction * math.inf)
-            continue
-        for _ in range(bisections):
-            mid = (inside + outside) / 2
-            p = pvalue_at(estimate + direction * mid)
-            inside, outside = (
-                (mid, outside) if not (math.isfinite(p) and p <= level) else (inside, mid)
-            )
-        bounds.append(estimate + direction * (inside + outside) / 2)
+    steps = [scale * 2.0**k for k in range(64) if scale * 2.0 ** (k - 1) < limit]
+    steps = [min(step, limit) for step in steps]
+    sides = (-1.0, 1.0)
+
+    def rejects(distances: list[np.ndarray]) -> list[np.ndarray]:
+        """p <= level at ``estimate + side * distance`` for each side's distances (one call)."""
+        shifts = np.concatenate([estimate + side * d for side, d in zip(sides, distances)])
+        p = np.asarray(pvalues_at(shifts), dtype=float)
+        cut = np.cumsum([len(d) for d in distances])[:-1]
+        return [(np.isfinite(q) & (q <= level), q) for q in np.split(p, cut)]
+
+    # step out: every step at once when batched, else one at a time until one rejects
+    batch = len(steps) if points > 1 else 1
+    inside, outside, floors = [0.0, 0.0], [None, None], [math.nan, math.nan]
+    for first in range(0, len(steps), batch):
+        open_sides = [i for i in range(2) if outside[i] is None and inside[i] < limit]
+        if not open_sides:
+            break
+        tried = np.array(steps[first : first + batch])
+        found = rejects([tried if i in open_sides else tried[:0] for i in range(2)])
+        for i in open_sides:
+            hit, p = found[i]
+            before = np.flatnonzero(hit)
+            upto = before[0] if len(before) else len(tried)
+            accepted = p[:upto][np.isfinite(p[:upto])]
+            if len(accepted):  # the smallest p seen on this side before it rejects
+                floors[i] = float(np.fmin(floors[i], accepted.min()))
+            if len(before):
+                outside[i] = float(tried[before[0]])
+            if upto:
+                inside[i] = float(tried[upto - 1])
+    # narrow each bracket
+    for _ in range(rounds):
+        brackets = [i for i in range(2) if outside[i] is not None]
+        if not brackets:
+            break
+        grids = [
+            np.linspace(inside[i], outside[i], points + 2)[1:-1] if i in brackets else np.array([])
+            for i in range(2)
+        ]
+        found = rejects(grids)
+        for i in brackets:
+            hit, _ = found[i]
+            values = np.concatenate([[inside[i]], grids[i], [outside[i]]])
+            first_hit = (np.flatnonzero(hit)[0] + 1) if hit.any() else len(values) - 1
+            inside[i], outside[i] = float(values[first_hit - 1]), float(values[first_hit])
+    bounds = [
+        estimate + side * (inside[i] + outside[i]) / 2
+        if outside[i] is not None
+        else side * math.inf
+        for i, side in enumerate(sides)
+    ]
+    floors = [math.nan if outside[i] is not None else floors[i] for i in range(2)]
     note = (
         ""
         if all(math.isfinite(b) for b in bounds)
