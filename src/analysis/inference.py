@@ -757,9 +757,9 @@ def invert(
     passes ``limit`` (then that side is unbounded); then, ``rounds`` times, ``points`` evenly
     spaced values between the last accepted and the first rejected value are tried and the
     bracket shrinks to the first that rejects and the one before it (``points=1`` is bisection).
-    Both sides are tried together, and with ``points > 1`` every step out at once: a test held
-    at many values by an offset costs little more than one (one batched fit), so the bound
-    takes a few calls at the precision of ten bisections, ``(points + 1) ** rounds``. A test
+    Both sides are tried together, ``points`` values per call, also when stepping out: a test
+    held at several values by an offset costs little more than one (one batched fit), so the
+    bound takes a few calls at the precision of ten bisections, ``(points + 1) ** rounds``. A test
     whose p-value is not monotone in ``b0`` could accept again beyond the first rejection; the
     interval reports the connected set around the estimate, as test-inversion intervals
     conventionally do.
@@ -777,8 +777,9 @@ def invert(
         cut = np.cumsum([len(d) for d in distances])[:-1]
         return [(np.isfinite(q) & (q <= level), q) for q in np.split(p, cut)]
 
-    # step out: every step at once when batched, else one at a time until one rejects
-    batch = len(steps) if points > 1 else 1
+    # step out, ``points`` steps per call, until one rejects: steps far beyond the bound are
+    # not tried (a fit held far out of the data's range can crawl for many iterations)
+    batch = points
     inside, outside, floors = [0.0, 0.0], [None, None], [math.nan, math.nan]
     for first in range(0, len(steps), batch):
         open_sides = [i for i in range(2) if outside[i] is None and inside[i] < limit]

@@ -122,15 +122,28 @@ def _pochhammer_tables(Y: np.ndarray, alpha: np.ndarray, power: int) -> np.ndarr
     return out
 
 
-def nb_loglik(Y: np.ndarray, mu: np.ndarray, alpha: np.ndarray, mask: np.ndarray) -> np.ndarray:
+def nb_loglik(
+    Y: np.ndarray,
+    mu: np.ndarray,
+    alpha: np.ndarray,
+    mask: np.ndarray,
+    fixed: np.ndarray | None = None,
+) -> np.ndarray:
     """NB2 log-likelihood of each draw, in the form that stays exact as alpha -> 0 (Poisson):
-    ``sum_{j<y} log1p(j alpha) + y log mu - log y! - (y + 1/alpha) log1p(alpha mu)``."""
+    ``sum_{j<y} log1p(j alpha) + y log mu - log y! - (y + 1/alpha) log1p(alpha mu)``.
+    ``fixed`` are the terms that do not involve ``mu`` (:func:`_fixed_terms`), when a caller
+    tries many ``mu`` at one alpha."""
     alpha = np.asarray(alpha, dtype=float)
     a = alpha[:, None]
     mu = np.maximum(mu, 1e-300)
     tail = np.where(a > 0, (Y + 1 / np.where(a > 0, a, 1.0)) * np.log1p(a * mu), mu)
-    terms = _pochhammer_tables(Y, alpha, 0) + Y * np.log(mu) - special.gammaln(Y + 1) - tail
-    return np.sum(terms * mask, axis=1)
+    fixed = _fixed_terms(Y, alpha) if fixed is None else fixed
+    return np.sum((fixed + Y * np.log(mu) - tail) * mask, axis=1)
+
+
+def _fixed_terms(Y: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """The log-likelihood's terms in ``y`` and alpha alone: ``sum_{j<y} log1p(j alpha) - log y!``."""
+    return _pochhammer_tables(Y, alpha, 0) - special.gammaln(Y + 1)
 
 
 def _alpha_derivatives(Y, mu, alpha, mask):
@@ -210,7 +223,7 @@ def fit_batch(
         Xl = design(live)
         proposal = solve_batched(weighted_gram(Xl, w), cross(w * work, Xl)[..., None])[..., 0]
         new_b, new_mu, new_loglik = _halve(
-            lambda c, rows=live: means(c, rows), b, proposal - b, y, a, m, loglik[live]
+            lambda c, sub, rows=live: means(c, rows[sub]), b, proposal - b, y, a, m, loglik[live]
         )
         # Convergence is judged on the full Newton step, not the step taken: a draw whose
         # step-halving found no better point has moved little but is not at a maximum (and,
@@ -231,21 +244,24 @@ def fit_batch(
 
 def _halve(means, beta, step, Y, alpha, mask, loglik, tries: int = 30):
     """Take each draw's step, halving it while that draw's log-likelihood falls (a draw whose
-    step is not finite stays where it is)."""
+    step is not finite stays where it is). ``means(coefficients, draws)`` gives the means of
+    those draws; only the draws still being halved are evaluated again."""
     finite = np.all(np.isfinite(step), axis=1)
     step = np.where(finite[:, None], step, 0.0)
     factor = np.ones(len(beta))
+    fixed = _fixed_terms(Y, alpha)
+    candidate = beta + step
+    mu = means(candidate, np.arange(len(beta)))
+    new = nb_loglik(Y, mu, alpha, mask, fixed)
     for _ in range(tries):
-        candidate = beta + factor[:, None] * step
-        mu = means(candidate)
-        new = nb_loglik(Y, mu, alpha, mask)
-        worse = ~(new >= loglik - 1e-10 * np.abs(loglik)) & finite
-        if not worse.any():
-            return candidate, mu, new
-        factor = np.where(worse, factor / 2, factor)
-    candidate = beta + factor[:, None] * step
-    mu = means(candidate)
-    return candidate, mu, nb_loglik(Y, mu, alpha, mask)
+        worse = np.flatnonzero(~(new >= loglik - 1e-10 * np.abs(loglik)) & finite)
+        if not len(worse):
+            break
+        factor[worse] /= 2
+        candidate[worse] = beta[worse] + factor[worse, None] * step[worse]
+        mu[worse] = means(candidate[worse], worse)
+        new[worse] = nb_loglik(Y[worse], mu[worse], alpha[worse], mask[worse], fixed[worse])
+    return candidate, mu, new
 
 
 def _alpha_step(Y, mu, alpha, mask, loglik, tries: int = 30):
