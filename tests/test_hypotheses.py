@@ -195,7 +195,7 @@ def test_per_sd_says_what_the_sd_is_measured_in():
     entries, tables = registry.load_registry(), Tables.load()
     unit = {hid: hypotheses.focal_unit(spec, tables) for hid, spec in entries.items()}
     assert unit["H1a"] == "percentage points of GDP"  # a diff of a share: percentage points
-    assert unit["H1c"] == "percentage points (annual %)"
+    assert unit["H1c"] == "percentage points a year"
     assert unit["H1g"] == "log units of LCU per US$"
     assert unit["H1j"] == "percentage points of % change in LCU per US$"
     assert unit["H2a_arms_kgz"] == "TIV, millions (volume index, not US$)"

@@ -96,6 +96,18 @@ def test_the_findings_are_written_from_the_verdicts_and_follow_them(headline):
     assert "for 4, significant alone, not after the multiplicity correction" in said[3]
 
 
+def test_negative_and_positive_controls_are_told_apart(headline):
+    rows = [r for r in headline["rows"] if r["control"]]
+    assert rows and all(r["control_kind"] == "negative" for r in rows)
+    positive = {**rows[0], "id": "PC_x", "control_kind": "positive", "verdict": "control_failed"}
+    said = site.findings([*headline["rows"], positive])
+    assert len(said) <= 5 and said[-1].startswith("Controls: of the negative ones (tests that ")
+    negative, positive_part = said[-1].split("; of the positive ones ")
+    assert "should find nothing" in negative and "PC_x" not in negative
+    assert positive_part.startswith("(tests that should find their effect), 1 ")
+    assert positive_part.endswith(f"(PC_x on {positive['outcome_label']} did not find it).")
+
+
 def test_what_changed_lists_verdicts_then_cited_numbers_old_to_new():
     class Change:
         def __init__(self, kind, report, key, old, new, what=""):

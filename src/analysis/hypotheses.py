@@ -327,6 +327,8 @@ def _transformed_unit(unit: str, transform: str) -> str:
         return f"log units of {unit}"
     if transform in ("pct_change", "log_diff"):
         return f"percentage points of % change in {unit}"
+    if unit == "annual %":  # a growth or inflation rate
+        return "percentage points a year"
     if unit.startswith("%"):
         return f"percentage points {unit[1:].strip()}".strip()
     if "%" in unit or "percent" in unit:
@@ -550,7 +552,7 @@ def test_hypothesis(
         family=spec.family,
         scope=spec.scope,
         control=spec.control,
-        expected_sign={"positive": "+", "negative": "-", "none": None}[spec.expected_sign],
+        expected_sign=spec.sign,
         sided=spec.sided,
         window=_sample_window(prepared),
         model=model,

@@ -180,6 +180,11 @@ class HypothesisSpec:
         return tuple(p.column for p in self.predictors) + steps + dated + self.calendar + lags
 
     @property
+    def sign(self) -> str | None:
+        """The expected sign as results state it: "+", "-" or None."""
+        return SIGNS[self.expected_sign]
+
+    @property
     def lag_term(self) -> str | None:
         """The lagged outcome column (lag 1) when the entry controls for or tests it."""
         return f"{self.outcome.column}_lag1" if 1 in self.outcome_lags else None

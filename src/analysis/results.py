@@ -670,6 +670,7 @@ class Failure:
     statement: str = ""
     outcome_label: str = ""
     content_key: str = ""  # the results store's key (``store``)
+    expected_sign: str | None = None  # as a result's: a control with one is a positive control
 
     @property
     def key(self) -> tuple[str, str]:

@@ -45,7 +45,7 @@ from .errors import DataError
 from .formatting import MISSING, format_interval, format_p, latex_escape
 from .results import VERDICT_REASONS
 
-SCHEMA = 2
+SCHEMA = 3
 SUMMARY_REPORT = "90_summary"
 HEADLINE = "headline.json"
 NUMBER, TEXT, OPTIONAL_TEXT, FLAG, TEXTS = "number or null", "text", "text or null", "bool", "list"
@@ -56,6 +56,7 @@ ROW_FIELDS = {
     "scope": TEXT,
     "family": TEXT,
     "control": FLAG,
+    "control_kind": OPTIONAL_TEXT,
     "claim": TEXT,
     "focal": OPTIONAL_TEXT,
     "outcome": TEXT,
@@ -484,14 +485,20 @@ def findings(rows: Sequence[dict]) -> list[str]:
     undecided = [r for r in rows if r["verdict"] in ("cannot_tell", "oversized")]
     if undecided:
         sentences.append(f"{_count(len(undecided), 'test')} cannot decide{_why(undecided)}.")
-    controls = [r for r in rows if r["control"]]
-    if controls:
-        failed = _listed([_test(r) for r in by_code["control_failed"]])
-        sentences.append(
-            f"Negative controls (tests that should find nothing): {_tally(controls)}"
-            + (f"; {failed} may pick up reporting rather than violence" if failed else "")
-            + "."
-        )
+    parts = []
+    for kind, should, failing in (
+        ("negative", "should find nothing", "may pick up reporting rather than violence"),
+        ("positive", "should find their effect", "did not find it"),
+    ):
+        controls = [r for r in rows if r["control_kind"] == kind]
+        if controls:
+            failed = _listed([_test(r) for r in controls if r["verdict"] == "control_failed"])
+            parts.append(
+                f"of the {kind} ones (tests that {should}), {_tally(controls)}"
+                + (f" ({failed} {failing})" if failed else "")
+            )
+    if parts:
+        sentences.append(f"Controls: {'; '.join(parts)}.")
     return sentences
 
 

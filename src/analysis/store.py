@@ -202,7 +202,8 @@ def _compute(
         except AnalysisError as exc:
             label = study.outcome(spec.series).label
             outcome = Failure(spec.id, spec.series, spec.family, spec.scope, spec.control,
-                              str(exc), spec.statement, label, content_key=key)  # fmt: skip
+                              str(exc), spec.statement, label, content_key=key,
+                              expected_sign=spec.sign)  # fmt: skip
     return Stored(key, parts, outcome, time.perf_counter() - started)
 
 

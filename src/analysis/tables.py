@@ -41,7 +41,7 @@ SUMMARY_COLUMNS = [
     "verdict",
 ]
 
-HEADLINE_SCHEMA = 2
+HEADLINE_SCHEMA = 3
 
 #: The study's question in two sentences: the landing page and the summary open with it.
 QUESTION = (
@@ -124,6 +124,7 @@ def headline_row(result: HypothesisResult) -> dict:
         "scope": result.scope,
         "family": result.family,
         "control": result.control,
+        "control_kind": _control_kind(result),
         "claim": result.statement,
         "focal": result.term,
         "outcome": result.outcome,
@@ -187,6 +188,14 @@ def headline(
     }
 
 
+def _control_kind(test) -> str | None:
+    """A control with an expected sign should find its effect (positive), one without should
+    find nothing (negative); a claim is neither."""
+    if not test.control:
+        return None
+    return "positive" if test.expected_sign else "negative"
+
+
 def _failure_row(failure) -> dict:
     """A headline row for a test the data could not support: no numbers, the reason in words."""
     empty = dict.fromkeys(
@@ -199,6 +208,7 @@ def _failure_row(failure) -> dict:
         "scope": failure.scope,
         "family": failure.family,
         "control": failure.control,
+        "control_kind": _control_kind(failure),
         "claim": failure.statement,
         "focal": None,
         "outcome": failure.outcome,
