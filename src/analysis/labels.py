@@ -18,7 +18,7 @@ from pathlib import Path
 from .errors import ConfigError
 
 LABELS_PATH = Path(__file__).with_name("labels.toml")
-SECTIONS = ("terms", "outcomes", "columns", "dimensions", "coverage", "verdicts")
+SECTIONS = ("terms", "outcomes", "columns", "dimensions", "coverage", "reasons", "verdicts")
 FORMATS = ("ratio", "p", "estimate", "count", "year", "share")
 VERDICT_CODES = (
     "evidence",
@@ -125,3 +125,8 @@ def verdicts() -> tuple[Verdict, ...]:
 def known(section: str) -> frozenset[str]:
     """The names a section labels (for the test that the registry's names all have one)."""
     return frozenset(_load()[section])
+
+
+def reasons() -> dict[str, str]:
+    """Every reason code a verdict can carry, in words, in the order of the label map."""
+    return dict(_load()["reasons"])

@@ -46,24 +46,6 @@ SIDES = ("two-sided", "greater", "less")
 #: Verdict codes and their short labels (the closed set of ``labels.toml``, stated there once).
 VERDICTS = {code: labels.verdict(code).label for code in labels.VERDICT_CODES}
 
-#: Reasons a verdict can carry (why "cannot tell", what to watch).
-VERDICT_REASONS = {
-    "low_power": "the test could not detect a large effect",
-    "unreachable": "the test cannot reach p < 0.05 on these data",
-    "coverage": "a difference in reporting coverage could produce the estimate",
-    "mc_borderline": "the decision is within two Monte Carlo standard errors of 0.05",
-    "multiplicity": "significant alone, not after the multiplicity correction",
-    "oversized": "the test rejects too often under the calibration null",
-    "size_unchecked": "the test's size could not be simulated",
-    "coverage_unknown": "the outcome's coverage over the window is not known",
-    "size_borderline": "the test's simulated size is within two Monte Carlo s.e. of the 10% threshold",
-    "interval_holds_mde": "its interval still holds effects the test would detect",
-    "unbounded": "the inverted test cannot bound the effect on the claim's side",
-    "coverage_unaddressed": "what coverage could do within the compared periods cannot be "
-    "assessed, and no registered control addresses it",
-    "control_not_clean": "the registered control for what coverage cannot assess is not clean",
-}
-
 
 def check_sided(sided: str) -> str:
     """Fail early on a misspelt sidedness rather than silently testing two-sided."""
@@ -501,9 +483,10 @@ class Verdict:
     def __post_init__(self) -> None:
         if self.code not in VERDICTS:
             raise ConfigError(f"verdict {self.code!r} is not one of {list(VERDICTS)}")
-        unknown = [r for r in self.reasons if r not in VERDICT_REASONS]
+        known = labels.reasons()
+        unknown = [r for r in self.reasons if r not in known]
         if unknown:
-            raise ConfigError(f"verdict reasons {unknown} are not in {list(VERDICT_REASONS)}")
+            raise ConfigError(f"verdict reasons {unknown} are not in {list(known)}")
 
     @property
     def label(self) -> str:

@@ -26,7 +26,7 @@ Headline contract, schema 2 (JSON)::
 Each ROW has every key of :data:`ROW_FIELDS` (null where a number is missing; it is shown as
 "—"). ``verdict`` is one of ``labels.VERDICT_CODES``; ``verdict_label``, when given, must be the
 label ``labels.toml`` gives that code, so that every page and legend uses the same words;
-``verdict_reasons`` are codes of ``results.VERDICT_REASONS`` (why the verdict is what it is).
+``verdict_reasons`` are reason codes of ``labels.toml`` (why the verdict is what it is).
 """
 
 from __future__ import annotations
@@ -43,7 +43,6 @@ from urllib.parse import quote
 from . import labels
 from .errors import DataError
 from .formatting import MISSING, format_interval, format_p, latex_escape
-from .results import VERDICT_REASONS
 
 SCHEMA = 3
 SUMMARY_REPORT = "90_summary"
@@ -167,13 +166,13 @@ def validate_headline(document, source: Path | str = HEADLINE) -> dict:
                 found=row["verdict"],
                 expected=f"one of {list(labels.VERDICT_CODES)}",
             )
-        unknown = [r for r in row["verdict_reasons"] if r not in VERDICT_REASONS]
+        unknown = [r for r in row["verdict_reasons"] if r not in labels.reasons()]
         if unknown:
             fail(
                 f"{where}: unknown verdict reason(s)",
                 column="verdict_reasons",
                 found=unknown,
-                expected=f"codes of results.VERDICT_REASONS {list(VERDICT_REASONS)}",
+                expected=f"reason codes of labels.toml {list(labels.reasons())}",
             )
         label = labels.verdict(row["verdict"]).label
         if row["verdict_label"] not in (None, label):
@@ -515,7 +514,7 @@ def _tally(rows: Sequence[dict]) -> str:
 def _why(rows: Sequence[dict]) -> str:
     """Why tests cannot decide: each reason of their verdicts with how many tests it holds for,
     most frequent first."""
-    order = list(VERDICT_REASONS)
+    order = list(labels.reasons())
     counts: dict[str, int] = {}
     for row in rows:
         for reason in row["verdict_reasons"]:
@@ -524,7 +523,7 @@ def _why(rows: Sequence[dict]) -> str:
         return ""
     ranked = sorted(counts.items(), key=lambda item: (-item[1], order.index(item[0])))
     several = " (a test can have several reasons)" if sum(counts.values()) > len(rows) else ""
-    return ": " + "; ".join(f"for {n}, {VERDICT_REASONS[code]}" for code, n in ranked) + several
+    return ": " + "; ".join(f"for {n}, {labels.reasons()[code]}" for code, n in ranked) + several
 
 
 def _count(n: int, noun: str) -> str:

@@ -39,7 +39,7 @@ from collections.abc import Iterable, Mapping
 
 from . import labels
 from .formatting import format_number, format_p
-from .results import VERDICT_REASONS, HypothesisResult, Verdict
+from .results import HypothesisResult, Verdict
 
 SIGN_WORDS = {"+": "more", "-": "fewer"}
 #: Interval bounds and MDEs closer than this on the log scale count as equal (a tie is not an
@@ -485,7 +485,7 @@ def sentence(result: HypothesisResult) -> str:
                 model,
             ],
         )
-    why = "; ".join(VERDICT_REASONS[r] for r in verdict.reasons if r != "mc_borderline")
+    why = "; ".join(labels.reasons()[r] for r in verdict.reasons if r != "mc_borderline")
     head = f"{verdict.label} ({why})"
     if significant:
         head += f": {finding_text(result)}"
@@ -500,7 +500,7 @@ def caveats(result: HypothesisResult) -> list[str]:
     clauses without a final full stop; the size only where the sentence does not give it."""
     notes = []
     if result.verdict is not None and "mc_borderline" in result.verdict.reasons:
-        notes.append(VERDICT_REASONS["mc_borderline"])
+        notes.append(labels.reasons()["mc_borderline"])
     if result.coverage is not None and result.coverage.note:
         notes.append(result.coverage.note)
     if result.coverage is not None and result.coverage.bounds:
