@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import importlib
 import json
 import os
 import tempfile
@@ -35,20 +36,8 @@ import pandas as pd
 from . import schema
 from .errors import DataError
 from .provenance import sha256_file
-from .sources import (
-    acled,
-    catalogue,
-    claims,
-    contiguity,
-    countries,
-    milestones,
-    monthly,
-    remittances_panel,
-    sipri,
-    states,
-    ucdp,
-    wdi,
-)
+from .sources import acled, catalogue, ucdp, wdi
+from .sources._common import ReadContext, concat
 
 REGISTRY = Path(__file__).with_name("sources") / "registry.toml"
 UNREAD = "unread"  # the registry's list of files known and deliberately not read
@@ -58,18 +47,20 @@ class UnknownRawFiles(UserWarning):
     """Files under the raw root that no registry entry reads or lists as not read."""
 
 
-# The case study's countries: the two border states, their other Central Asian neighbours and
-# Russia, the main remittance-sending economy.
-CASE_COUNTRIES = ("KAZ", "KGZ", "RUS", "TJK", "TKM", "UZB")
+# A registry entry's reader: "module.function" in analysis.sources, called as
+# function(paths, ctx, **options) (the naming convention keeps helpers out of reach).
+READER_PREFIX = "read_raw"
 
 
 @dataclass(frozen=True)
 class RawSource:
-    """One entry of ``sources/registry.toml``: where the raw files are and how to cite them."""
+    """One entry of ``sources/registry.toml``: where the raw files are, which function of
+    ``analysis.sources`` reads them, and how to cite them."""
 
     id: str
     table: str
     files: tuple[str, ...]
+    reader: str
     producer: str
     dataset: str
     version: str
@@ -79,116 +70,21 @@ class RawSource:
     options: dict = field(default_factory=dict)
     optional: bool = False  # may be absent from the raw root (then not in data/ at all)
 
-
-@dataclass
-class BuildContext:
-    """What a reader may need beyond its own files: the raw root and the country crosswalk."""
-
-    root: Path
-    countries: pd.DataFrame | None = None
-    built: dict[str, list[pd.DataFrame]] = field(default_factory=dict)
-    used: dict[str, list[Path]] = field(default_factory=dict)  # raw files read, by source id
+    def read(self, paths: list[Path], ctx: ReadContext) -> pd.DataFrame:
+        return _reader(self.reader)(paths, ctx, **self.options)
 
 
-def _concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
-    return pd.concat(frames, ignore_index=True)
+def _reader(name: str) -> Callable[..., pd.DataFrame] | None:
+    """The function a registry ``reader`` names, or None when there is no such reader."""
+    module_name, _, function = name.rpartition(".")
+    if not module_name or not function.startswith(READER_PREFIX):
+        return None
+    try:
+        module = importlib.import_module(f"{__package__}.sources.{module_name}")
+    except ModuleNotFoundError:
+        return None
+    return getattr(module, function, None)
 
-
-def _from_year(frame: pd.DataFrame, first_year: int | None) -> pd.DataFrame:
-    """Indicator rows from ``first_year`` on (a registry option that keeps data/ small)."""
-    if first_year is None:
-        return frame
-    return frame[frame["period"].str[:4].astype(int) >= first_year].reset_index(drop=True)
-
-
-def _read_wdi(
-    paths: list[Path], ctx: BuildContext, vintage, first_year: int | None = None
-) -> pd.DataFrame:
-    """The WDI mirror files for every economy, plus the Central Asia extract for the case
-    countries and only the indicators the mirror files lack: one row per (indicator, country,
-    year), so the table's key holds although both carry the same vintage label."""
-    metadata = next(p for p in paths if p.name.startswith("WDI_Metadata_Country"))
-    mirror = [
-        p for p in paths if p.name.startswith("WDI_") and p.suffix == ".csv" and p != metadata
-    ]
-    extracts = [p for p in paths if p.suffix == ".csv" and not p.name.startswith("WDI_")]
-    frames = [wdi.read_wdi(p, root=ctx.root, metadata=metadata, vintage=vintage) for p in mirror]
-    covered = {code for frame in frames for code in frame["indicator"].unique()}
-    for path in extracts:
-        frame = wdi.read_wdi(path, root=ctx.root, countries=set(CASE_COUNTRIES), vintage=vintage)
-        frames.append(frame[~frame["indicator"].isin(covered)])
-    return _from_year(_concat(frames), first_year)
-
-
-def _read_sipri_milex(
-    path: Path,
-    ctx: BuildContext,
-    first_year: int | None = None,
-    case_only: list[str] | tuple[str, ...] = (),
-) -> pd.DataFrame:
-    """The Milex workbook for every country; the ``case_only`` measures (local-currency series,
-    which do not compare across countries) for the case countries only, to keep data/ small."""
-    frame = sipri.read_sipri_milex_workbook(path, ctx.countries, root=ctx.root)
-    keep = ~frame["indicator"].isin(case_only) | frame["iso3"].isin(CASE_COUNTRIES)
-    return _from_year(frame[keep], first_year)
-
-
-def _read_acled(paths: list[Path], ctx: BuildContext) -> pd.DataFrame:
-    """ACLED exports; ACLED's numeric ISO codes are mapped with the countrycode code list."""
-    iso_numeric = acled.iso_numeric_to_iso3(ctx.used["countrycode"][0])
-    return _concat([acled.read_acled(p, iso_numeric, root=ctx.root) for p in paths])
-
-
-# How each registered source is read. Keys must match registry.toml (a test checks).
-# `opts` are the entry's `options` from registry.toml.
-READERS: dict[str, Callable[..., pd.DataFrame]] = {
-    "countrycode": lambda paths, ctx, **opts: countries.read_countrycode_codelist(
-        paths[0], root=ctx.root
-    ),
-    "catalogue": lambda paths, ctx, **opts: catalogue.read_catalogue(
-        [p for p in paths if p.name.startswith("border_incidents_catalogue")],
-        corrections=next(p for p in paths if p.name == "catalogue_corrections.csv"),
-        root=ctx.root,
-    ),
-    "aggregate_claims": lambda paths, ctx, **opts: claims.read_aggregate_claims(
-        paths[0], root=ctx.root
-    ),
-    "ucdp": lambda paths, ctx, **opts: _concat(
-        [ucdp.read_ucdp_table(p, ctx.countries, root=ctx.root) for p in paths]
-    ),
-    "ucdp_ged": lambda paths, ctx, **opts: _concat(
-        [ucdp.read_ucdp_ged(p, ctx.countries, root=ctx.root) for p in paths]
-    ),
-    "acled": lambda paths, ctx, **opts: _read_acled(paths, ctx),
-    "wdi": lambda paths, ctx, **opts: _read_wdi(paths, ctx, **opts),
-    "remittances_secondary": lambda paths, ctx, **opts: remittances_panel.read_fozich_panel(
-        paths[0], root=ctx.root, countries=set(CASE_COUNTRIES)
-    ),
-    "sipri_milex": lambda paths, ctx, **opts: _read_sipri_milex(paths[0], ctx, **opts),
-    "sipri_milex_2024": lambda paths, ctx, **opts: sipri.read_sipri_milex_extract(
-        paths[0], ctx.countries, root=ctx.root, countries=set(CASE_COUNTRIES)
-    ),
-    "sipri_tiv": lambda paths, ctx, **opts: sipri.read_sipri_tiv_imports(
-        paths[0], ctx.countries, root=ctx.root, countries=set(CASE_COUNTRIES)
-    ),
-    "fao_ffpi": lambda paths, ctx, **opts: monthly.read_monthly(paths[0], root=ctx.root),
-    "eia_brent": lambda paths, ctx, **opts: monthly.read_monthly(paths[0], root=ctx.root),
-    "fred_rub": lambda paths, ctx, **opts: monthly.read_monthly(paths[0], root=ctx.root),
-    "wb_gem": lambda paths, ctx, **opts: _concat(
-        [monthly.read_monthly(p, root=ctx.root) for p in paths]
-    ),
-    "milestones": lambda paths, ctx, **opts: milestones.read_milestones(paths[0], root=ctx.root),
-    "milestones_2020_2025": lambda paths, ctx, **opts: milestones.read_milestones_2020_2025(
-        paths[0], root=ctx.root
-    ),
-    "cow_contiguity": lambda paths, ctx, **opts: contiguity.read_cow_contdir(
-        paths[0], root=ctx.root
-    ),
-    "cshapes_contiguity": lambda paths, ctx, **opts: contiguity.read_gw_mindist_zero(
-        paths[0], root=ctx.root
-    ),
-    "gw_states": lambda paths, ctx, **opts: states.read_gw_states(paths[0], root=ctx.root),
-}
 
 # Header columns by which a file is recognised as another entry's, for the error a file put in
 # the wrong folder gets (alternatives: any one of them).
@@ -221,6 +117,15 @@ def load_registry(path: Path = REGISTRY) -> dict[str, RawSource]:
             )
         except (TypeError, KeyError) as exc:
             raise DataError(path, f"source entry [{source_id}] is malformed: {exc}") from None
+        if _reader(sources[source_id].reader) is None:
+            raise DataError(
+                path,
+                f"source [{source_id}] names no reader of analysis.sources",
+                column="reader",
+                found=entry["reader"],
+                expected=f"'module.{READER_PREFIX}...': a function of a module in "
+                "src/analysis/sources taking (paths, ctx, **options)",
+            )
         if entry["table"] not in schema.CONTRACTS:
             raise DataError(
                 path,
@@ -283,12 +188,12 @@ def unknown_files(root: Path, used: dict[str, list[Path]], unread: list[str]) ->
 
 
 def _read_source(
-    source: RawSource, paths: list[Path], ctx: BuildContext, sources: dict[str, RawSource]
+    source: RawSource, paths: list[Path], ctx: ReadContext, sources: dict[str, RawSource]
 ) -> pd.DataFrame:
     """One source's table; an error names the entry it was read as and, if the offending
     file's header is another entry's, where that entry expects it."""
     try:
-        return READERS[source.id](paths, ctx, **source.options)
+        return source.read(paths, ctx)
     except DataError as exc:
         if exc.file is None or exc.row not in (None, 1):
             raise
@@ -345,10 +250,7 @@ def build_tables(
             raw, "raw data folder not found", hint="pass --raw DIR, e.g. --raw ../shared/data"
         )
     sources = sources or load_registry(registry)
-    missing = sorted(set(sources) - set(READERS))
-    if missing:
-        raise DataError(registry, f"no reading step in databuild.READERS for {missing}")
-    ctx = BuildContext(root=raw)
+    ctx = ReadContext(root=raw)
     order = sorted(sources.values(), key=lambda s: s.table != "countries")  # crosswalk first
     for source in order:
         paths = resolve_files(source, raw)
@@ -371,9 +273,9 @@ def build_tables(
         )
     tables = {}
     for table, frames in ctx.built.items():
-        frame = _concat(frames)
+        frame = concat(frames)
         if table in DERIVATIONS:
-            frame = _concat([frame, DERIVATIONS[table](frame)])
+            frame = concat([frame, DERIVATIONS[table](frame)])
         frame = frame.sort_values(schema.SORT_KEYS[table], kind="stable", na_position="first")
         tables[table] = schema.validate(table, schema.coerce(table, frame), today=today)
     for table, (inputs, derive) in DERIVED_TABLES.items():

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +19,29 @@ import pandas as pd
 
 from .. import schema
 from ..errors import DataError
+
+
+@dataclass
+class ReadContext:
+    """What a registered reader may need beyond its own files: the raw root, the country
+    crosswalk (read first) and the raw files every source read so far."""
+
+    root: Path
+    countries: pd.DataFrame | None = None
+    built: dict[str, list[pd.DataFrame]] = field(default_factory=dict)
+    used: dict[str, list[Path]] = field(default_factory=dict)  # raw files read, by source id
+
+
+def concat(frames: list[pd.DataFrame]) -> pd.DataFrame:
+    """One table from the frames of several raw files of a source."""
+    return pd.concat(frames, ignore_index=True)
+
+
+def from_year(frame: pd.DataFrame, first_year: int | None) -> pd.DataFrame:
+    """Indicator rows from ``first_year`` on (a registry option that keeps data/ small)."""
+    if first_year is None:
+        return frame
+    return frame[frame["period"].str[:4].astype(int) >= first_year].reset_index(drop=True)
 
 
 def source_label(path: Path, root: Path | None = None) -> str:

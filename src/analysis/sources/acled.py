@@ -28,6 +28,8 @@ import pandas as pd
 
 from .. import schema
 from ._common import (
+    ReadContext,
+    concat,
     detect_date_format,
     join_present,
     parse_date_series,
@@ -219,3 +221,10 @@ def _side(raw: pd.DataFrame, actor: str, associates: str) -> pd.Series:
     """ "Actor (with associated actors)", or the actor alone."""
     with_text = "(with " + raw[associates].str.strip() + ")"
     return join_present([raw[actor], with_text], " ")
+
+
+def read_raw(paths: list[Path], ctx: ReadContext) -> pd.DataFrame:
+    """Registry reader: ACLED exports; ACLED's numeric ISO codes are mapped with the countrycode
+    code list already read."""
+    iso_numeric = iso_numeric_to_iso3(ctx.used["countrycode"][0])
+    return concat([read_acled(p, iso_numeric, root=ctx.root) for p in paths])

@@ -46,6 +46,7 @@ from .. import schema
 from ..errors import DataError
 from ._common import (
     CellProblem,
+    ReadContext,
     join_present,
     parse_series,
     raise_at_first,
@@ -725,3 +726,12 @@ def _collection_cutoff(rows: pd.DataFrame) -> pd.Period:
     """The latest month a cited source was published in (or a row is dated in, if later)."""
     published = rows["source_date"].str.extract(r"^(\d{4}-\d{2})", expand=False).dropna()
     return pd.Period(max([*published, *rows["date_end"].str[:7]]), freq="M")
+
+
+def read_raw(paths: list[Path], ctx: ReadContext) -> pd.DataFrame:
+    """Registry reader: the catalogue files with their errata applied."""
+    return read_catalogue(
+        [p for p in paths if p.name.startswith("border_incidents_catalogue")],
+        corrections=next(p for p in paths if p.name == "catalogue_corrections.csv"),
+        root=ctx.root,
+    )

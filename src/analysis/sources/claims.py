@@ -24,6 +24,7 @@ from .. import schema
 from ..errors import DataError
 from ._common import (
     CellProblem,
+    ReadContext,
     join_present,
     parse_series,
     raise_at_first,
@@ -291,3 +292,8 @@ def _incidents_stated(record: dict) -> Quantity | None:
     if not _INCIDENT_METRIC.search(metric) or _PEOPLE_METRIC.search(metric):
         return None
     return parse_quantity((record["value_stated"] or "").split(";")[0])
+
+
+def read_raw(paths: list[Path], ctx: ReadContext) -> pd.DataFrame:
+    """Registry reader: the aggregate-claims file."""
+    return read_aggregate_claims(paths[0], root=ctx.root)

@@ -26,6 +26,7 @@ import numpy as np
 import pandas as pd
 
 from ._common import (
+    ReadContext,
     finish_table,
     parse_date_series,
     parse_float_series,
@@ -172,3 +173,13 @@ def read_gw_mindist_zero(path: Path, root: Path | None = None) -> pd.DataFrame:
         }
     )
     return finish_table("contiguity", frame)
+
+
+def read_raw_cow(paths: list[Path], ctx: ReadContext) -> pd.DataFrame:
+    """Registry reader: COW direct contiguity."""
+    return read_cow_contdir(paths[0], root=ctx.root)
+
+
+def read_raw_cshapes(paths: list[Path], ctx: ReadContext) -> pd.DataFrame:
+    """Registry reader: CShapes minimum distances (pairs at distance zero)."""
+    return read_gw_mindist_zero(paths[0], root=ctx.root)

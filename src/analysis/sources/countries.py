@@ -12,9 +12,14 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import DataError
-from ._common import finish_table, parse_int_series, read_csv_table, source_label
+from ._common import ReadContext, finish_table, parse_int_series, read_csv_table, source_label
 
 CODELIST_COLUMNS = ("iso3c", "country.name.en", "gwn", "cown", "region")
+
+
+# The case study's countries: the two border states, their other Central Asian neighbours and
+# Russia, the main remittance-sending economy.
+CASE_COUNTRIES = ("KAZ", "KGZ", "RUS", "TJK", "TKM", "UZB")
 
 
 def read_countrycode_codelist(path: Path, root: Path | None = None) -> pd.DataFrame:
@@ -50,3 +55,8 @@ def gw_to_iso3(countries: pd.DataFrame) -> dict[int, str]:
             expected="one ISO3 code per GW number",
         )
     return {int(g): iso for g, iso in zip(pairs["gwno"], pairs["iso3"])}
+
+
+def read_raw(paths: list[Path], ctx: ReadContext) -> pd.DataFrame:
+    """Registry reader: the countrycode code list (the crosswalk every later reader uses)."""
+    return read_countrycode_codelist(paths[0], root=ctx.root)

@@ -27,7 +27,14 @@ from pathlib import Path
 import pandas as pd
 
 from .. import schema
-from ._common import CellProblem, parse_series, raise_at_first, read_csv_table, source_label
+from ._common import (
+    CellProblem,
+    ReadContext,
+    parse_series,
+    raise_at_first,
+    read_csv_table,
+    source_label,
+)
 from .catalogue import partial_dates
 
 MILESTONE_COLUMNS = (
@@ -190,3 +197,13 @@ def _kilometres(text: str) -> float | None:
         return None
     whole, decimals = found[0]
     return float(whole.replace(",", "") + decimals)
+
+
+def read_raw(paths: list[Path], ctx: ReadContext) -> pd.DataFrame:
+    """Registry reader: the milestones file."""
+    return read_milestones(paths[0], root=ctx.root)
+
+
+def read_raw_2020_2025(paths: list[Path], ctx: ReadContext) -> pd.DataFrame:
+    """Registry reader: the 2020-2025 milestones file."""
+    return read_milestones_2020_2025(paths[0], root=ctx.root)

@@ -27,6 +27,8 @@ import pandas as pd
 
 from ..errors import DataError
 from ._common import (
+    ReadContext,
+    concat,
     finish_table,
     parse_float_series,
     raise_at_first,
@@ -207,7 +209,7 @@ LAYOUTS = (
     ),
     Layout(
         "EIA Brent (Date,Price)",
-        lambda c: c[0] == "Date",
+        lambda c: [cell.strip() for cell in c] == ["Date", "Price"],  # not any file headed Date
         _read_eia,
         re.compile(r"^(\d{4})-(\d{2})-15$"),
         "YYYY-MM-15 (the 15th stands for the month)",
@@ -270,3 +272,8 @@ def _periods(layout: Layout, rows: pd.DataFrame, path: Path) -> pd.Series:
         label=rows["period_column"],
     )
     return parts[0] + "-" + parts[1]
+
+
+def read_raw(paths: list[Path], ctx: ReadContext) -> pd.DataFrame:
+    """Registry reader: any number of monthly files, each in one of :data:`LAYOUTS`."""
+    return concat([read_monthly(p, root=ctx.root) for p in paths])

@@ -15,6 +15,7 @@ import pandas as pd
 
 from .. import schema
 from ._common import (
+    ReadContext,
     finish_table,
     parse_float_series,
     parse_year_series,
@@ -23,6 +24,7 @@ from ._common import (
     require_unique,
     source_label,
 )
+from .countries import CASE_COUNTRIES
 
 FOZICH_COLUMNS = ("iso3c", "country", "year", "remit_gdp", "rus_gdp_growth", "rub_depr")
 _FOZICH = "Fozich/remittances-central-asia data/panel.csv"
@@ -132,3 +134,8 @@ def _one_copy_per_year(part: pd.DataFrame, path: Path, column: str) -> pd.DataFr
         first.map(lambda value: f"{value} as on the year's first row"),
     )
     return part.drop_duplicates("period", keep="first")
+
+
+def read_raw(paths: list[Path], ctx: ReadContext) -> pd.DataFrame:
+    """Registry reader: the secondary remittances panel, case countries only."""
+    return read_fozich_panel(paths[0], root=ctx.root, countries=set(CASE_COUNTRIES))

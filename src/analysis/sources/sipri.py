@@ -36,7 +36,9 @@ from openpyxl.utils.exceptions import InvalidFileException
 from .. import schema
 from ..errors import DataError
 from ._common import (
+    ReadContext,
     finish_table,
+    from_year,
     parse_float_series,
     parse_year_series,
     raise_at_first,
@@ -44,6 +46,7 @@ from ._common import (
     require_unique,
     source_label,
 )
+from .countries import CASE_COUNTRIES
 
 SIPRI_ALIASES = {
     "Bosnia and Herzegovina": "BIH",
@@ -586,3 +589,31 @@ def read_sipri_tiv_imports(
     )
     require_unique(table, ["iso3", "period"], path, "year", "recipient and year")
     return finish_table("indicators", _restrict(table, countries))
+
+
+def read_raw_milex(
+    paths: list[Path],
+    ctx: ReadContext,
+    first_year: int | None = None,
+    case_only: list[str] | tuple[str, ...] = (),
+) -> pd.DataFrame:
+    """Registry reader: the Milex workbook for every country; the ``case_only`` measures
+    (local-currency series, which do not compare across countries) for the case countries
+    only, to keep data/ small."""
+    frame = read_sipri_milex_workbook(paths[0], ctx.countries, root=ctx.root)
+    keep = ~frame["indicator"].isin(case_only) | frame["iso3"].isin(CASE_COUNTRIES)
+    return from_year(frame[keep], first_year)
+
+
+def read_raw_milex_extract(paths: list[Path], ctx: ReadContext) -> pd.DataFrame:
+    """Registry reader: the newer Milex extract, case countries only."""
+    return read_sipri_milex_extract(
+        paths[0], ctx.countries, root=ctx.root, countries=set(CASE_COUNTRIES)
+    )
+
+
+def read_raw_tiv(paths: list[Path], ctx: ReadContext) -> pd.DataFrame:
+    """Registry reader: arms-import TIV, case countries only."""
+    return read_sipri_tiv_imports(
+        paths[0], ctx.countries, root=ctx.root, countries=set(CASE_COUNTRIES)
+    )

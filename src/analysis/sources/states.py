@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from ._common import (
+    ReadContext,
     finish_table,
     parse_date_series,
     parse_int_series,
@@ -44,3 +45,8 @@ def read_gw_states(path: Path, root: Path | None = None) -> pd.DataFrame:
         }
     )
     return finish_table("states", frame)
+
+
+def read_raw(paths: list[Path], ctx: ReadContext) -> pd.DataFrame:
+    """Registry reader: the Gleditsch-Ward state list."""
+    return read_gw_states(paths[0], root=ctx.root)

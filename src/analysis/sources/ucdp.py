@@ -36,6 +36,8 @@ import pandas as pd
 from .. import schema
 from ..errors import DataError
 from ._common import (
+    ReadContext,
+    concat,
     detect_date_format,
     join_present,
     parse_date_series,
@@ -534,3 +536,13 @@ def _ged_casualty_text(ints: dict[str, pd.Series]) -> pd.Series:
         )
     ]
     return join_present(parts, "; ")
+
+
+def read_raw(paths: list[Path], ctx: ReadContext) -> pd.DataFrame:
+    """Registry reader: every UCDP/PRIO table file (the layout is told by its header)."""
+    return concat([read_ucdp_table(p, ctx.countries, root=ctx.root) for p in paths])
+
+
+def read_raw_ged(paths: list[Path], ctx: ReadContext) -> pd.DataFrame:
+    """Registry reader: UCDP GED event files."""
+    return concat([read_ucdp_ged(p, ctx.countries, root=ctx.root) for p in paths])

@@ -37,7 +37,10 @@ from .. import schema
 from ..errors import ConfigError, DataError
 from ._common import (
     YEARS,
+    ReadContext,
+    concat,
     finish_table,
+    from_year,
     parse_float_series,
     parse_year_series,
     raise_at_first,
@@ -47,6 +50,7 @@ from ._common import (
     require_unique,
     source_label,
 )
+from .countries import CASE_COUNTRIES
 
 MIRROR_COLUMNS = ("Country Name", "Country Code", "Year", "Value")
 EXTRACT_COLUMNS = ("indicator_code", "indicator_name", "country_name", "iso3", "year", "value")
@@ -417,3 +421,22 @@ def derive_remittances_share(indicators: pd.DataFrame) -> pd.DataFrame:
         }
     )
     return finish_table("indicators", table)
+
+
+def read_raw(
+    paths: list[Path], ctx: ReadContext, vintage, first_year: int | None = None
+) -> pd.DataFrame:
+    """Registry reader: the WDI mirror files for every economy, plus the Central Asia extract for
+    the case countries and only the indicators the mirror files lack: one row per (indicator,
+    country, year), so the table's key holds although both carry the same vintage label."""
+    metadata = next(p for p in paths if p.name.startswith("WDI_Metadata_Country"))
+    mirror = [
+        p for p in paths if p.name.startswith("WDI_") and p.suffix == ".csv" and p != metadata
+    ]
+    extracts = [p for p in paths if p.suffix == ".csv" and not p.name.startswith("WDI_")]
+    frames = [read_wdi(p, root=ctx.root, metadata=metadata, vintage=vintage) for p in mirror]
+    covered = {code for frame in frames for code in frame["indicator"].unique()}
+    for path in extracts:
+        frame = read_wdi(path, root=ctx.root, countries=set(CASE_COUNTRIES), vintage=vintage)
+        frames.append(frame[~frame["indicator"].isin(covered)])
+    return from_year(concat(frames), first_year)
