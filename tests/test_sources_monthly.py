@@ -148,7 +148,8 @@ def test_gem_unknown_country_code_fails(tmp_path):
     "text, line, problem",
     [
         ("Year,Value\n2020,1\n", 1, "unknown monthly layout"),
-        ("Date,Close\n2020-01-15,1\n", 1, "unknown monthly layout"),  # not read as Brent
+        ("Date,Close\n2020-01-15,1\n", 1, "missing"),  # not read as Brent
+        ("Date,Price,Volume\n2020-01-15,1,2\n", 1, "read as EIA Brent only with exactly"),
         ("DATE;CCUSMA02RUM618N\n2006-01-01;28.4\n", 1, "wrong delimiter"),
         ("Date\tPrice\n1987-05-15\t18.58\n", 1, "wrong delimiter"),
         ("Date,Price\n", 2, "no data rows"),

@@ -158,8 +158,19 @@ def _read_fao(path: Path, _cells: list[str]) -> pd.DataFrame:
     return _long(raw, "Date", series)
 
 
-def _read_eia(path: Path, _cells: list[str]) -> pd.DataFrame:
-    return _long(read_csv_table(path, ("Date", "Price")), "Date", {"Price": BRENT})
+def _read_eia(path: Path, cells: list[str]) -> pd.DataFrame:
+    raw = read_csv_table(path, ("Date", "Price"))
+    other = [cell.strip() for cell in cells if cell.strip() not in ("Date", "Price")]
+    if other:  # another monthly file headed Date is not Brent, whatever it holds
+        raise DataError(
+            path,
+            "a file headed Date is read as EIA Brent only with exactly its columns",
+            row=1,
+            column=other[0],
+            found=",".join(cells),
+            expected="Date,Price (another monthly layout needs its own entry in LAYOUTS)",
+        )
+    return _long(raw, "Date", {"Price": BRENT})
 
 
 def _read_fred(path: Path, cells: list[str]) -> pd.DataFrame:
@@ -209,7 +220,7 @@ LAYOUTS = (
     ),
     Layout(
         "EIA Brent (Date,Price)",
-        lambda c: [cell.strip() for cell in c] == ["Date", "Price"],  # not any file headed Date
+        lambda c: c[0] == "Date",
         _read_eia,
         re.compile(r"^(\d{4})-(\d{2})-15$"),
         "YYYY-MM-15 (the 15th stands for the month)",
