@@ -70,7 +70,8 @@ def test_the_catalogue_outcome_sets_year_effects_on_monthly_panels():
         ({"predictors": [{"indicator": "X", "iso3": "TJK", "lags": 1}]}, "did you mean 'lag'"),
         ({"focal": "y"}, "focal term 'y' is none of the entry's terms"),
         ({"expected_sign": "up"}, "expected_sign 'up'"),
-        ({"model": "ols"}, "family must be one of"),
+        ({"model": "ols"}, "unknown model family 'ols' (known families: poisson, negbin"),
+        ({"model": "nonsense"}, "unknown model family 'nonsense'"),
         ({"window": ["2000"]}, "window must be [first, last]"),
         ({"inference": "placebo_dates"}, "needs the focal term to be a step"),
         ({"inference": "stratified_permutation"}, "tests the outcome's own lag 1"),
@@ -146,7 +147,7 @@ def test_what_is_fitted_is_what_the_registry_says():
                "outcomes": ["catalogue", "catalogue_adjusted"]},
     )  # fmt: skip
     fitted = registry.fitted_text(both, registry.load_study())
-    assert fitted.startswith("catalogue: negbin + year effects | catalogue_adjusted: negbin")
+    assert fitted.startswith("catalogue: NB2 + year effects | catalogue_adjusted: NB2")
     assert "trend" in fitted.split("|")[1] and "trend" not in fitted.split("|")[0]
     frame = registry.registry_frame(registry.load_registry()).set_index("id")
     assert "year_season effects" in frame.loc["H5", "fitted"]

@@ -82,7 +82,7 @@ def test_markdown_latex_html_show_terms_and_escape(model):
 
 def test_summary_text(model):
     text = model.summary
-    assert text.startswith("poisson model of 'y' (IRR = exp(estimate))")
+    assert text.startswith("Poisson model of 'y' (IRR = exp(estimate))")
     assert "rain_mm" in text and "Converged: yes" in text and "LR test (predictors)" in text
 
 

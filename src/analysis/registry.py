@@ -22,7 +22,7 @@ import pandas as pd
 from .errors import ConfigError, suggest
 from .global_panel import GlobalOutcomeSpec
 from .inference import KnownBreak
-from .models import CountModelSpec
+from .models import CountModelSpec, family
 from .panel import MilestoneTerm, OutcomeSpec, PredictorSpec
 from .paths import registry_path
 
@@ -453,7 +453,7 @@ def fitted_text(spec: HypothesisSpec, study: Study) -> str:
     parts = []
     for outcome_id in spec.outcomes:
         model = spec.model_spec(study.outcome(outcome_id))
-        terms = [model.family]
+        terms = [model.distribution.label]
         terms += list(model.controls)
         if model.period_effects:
             terms.append(f"{model.period_effects} effects")
@@ -480,7 +480,7 @@ def registry_frame(registry: dict[str, HypothesisSpec], study: Study | None = No
                 "outcomes": ", ".join(s.outcomes),
                 "window": "–".join(s.window) if s.window else "covered",
                 "focal": s.focal,
-                "model": s.model,
+                "model": family(s.model).label,
                 "fitted": fitted_text(s, study),
                 "test": s.inference,
                 "expected": s.expected_sign,
