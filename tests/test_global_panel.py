@@ -521,7 +521,7 @@ def test_global_entries_run_through_the_registry(shipped):
         assert result.model.family in ("clogit", "logit") and result.effect.ratio == "OR"
         events = result.test.details["clusters_with_events"]
         assert (result.test.method == "wild_cluster_bootstrap") == (events < 50)
-        assert chosen[hid].family.startswith(("H1_global", "H2_global"))
+        assert chosen[hid].multiplicity.startswith(("H1_global", "H2_global"))
     gdppc = results.get("H1_global_gdppc", "ucdp")
     assert gdppc.model.nobs > 2000 and gdppc.test.method == "cluster_wald"
     dyad = results.get("H2_global_dyad_milex", "ucdp")
@@ -534,7 +534,7 @@ def test_global_entries_run_through_the_registry(shipped):
 def test_global_entries_are_validated():
     entry = {
         "statement": "s",
-        "family": "G",
+        "multiplicity": "G",
         "frequency": "A",
         "window": ["1990", "2024"],
         "rationale": "r",

@@ -9,7 +9,7 @@ from analysis.errors import ConfigError
 
 def test_registry_loads_and_has_the_required_claims():
     entries = registry.load_registry()
-    families = {spec.family for spec in entries.values()}
+    groups = {spec.multiplicity for spec in entries.values()}
     assert {
         "H1_economic_stress",
         "H2a_militarisation_frequency",
@@ -18,7 +18,7 @@ def test_registry_loads_and_has_the_required_claims():
         "H4_russia_distraction",
         "H5_dependence",
         "NC_negative_controls",
-    } <= families
+    } <= groups
     for spec in entries.values():
         assert spec.statement and spec.rationale and spec.outcomes
         if spec.focal != spec.lag_term and spec.scope == "case":
@@ -27,9 +27,11 @@ def test_registry_loads_and_has_the_required_claims():
     assert {"NC_density_2019", "NC_postwar_2022", "NC_placebo_date", "NC_placebo_dyad"} <= set(
         controls
     )
-    for c in controls:  # negative controls expect nothing; positive ones their own family
+    for c in controls:  # negative controls expect nothing; positive ones their own group
         negative = entries[c].expected_sign == "none"
-        assert entries[c].family == ("NC_negative_controls" if negative else "PC_positive_controls")
+        assert entries[c].multiplicity == (
+            "NC_negative_controls" if negative else "PC_positive_controls"
+        )
 
 
 def test_annual_claims_are_tested_on_the_stated_series_as_well():
@@ -72,6 +74,7 @@ def test_the_catalogue_outcome_sets_year_effects_on_monthly_panels():
         ({"expected_sign": "up"}, "expected_sign 'up'"),
         ({"model": "ols"}, "unknown model family 'ols' (known families: poisson, negbin"),
         ({"model": "nonsense"}, "unknown model family 'nonsense'"),
+        ({"family": "poisson"}, "key 'family' was renamed 'multiplicity'"),
         ({"window": ["2000"]}, "window must be [first, last]"),
         ({"inference": "placebo_dates"}, "needs the focal term to be a step"),
         ({"inference": "stratified_permutation"}, "tests the outcome's own lag 1"),

@@ -2,9 +2,10 @@
 (``study.toml``): parsing, validation and lookup. Nothing here reads data or fits a model.
 
 A registry entry is data: the claim in words, what is counted, the outcome series it is tested
-on, predictors, lags, model, expected sign and sidedness, its multiplicity family, and whether
-it is a negative control. Every error names the entry and key; an unknown key names the closest
-valid one.
+on, predictors, lags, model (the distribution: a family of :mod:`models.families`), expected
+sign and sidedness, its multiplicity group (``multiplicity``: Holm runs within it), and whether
+it is a control. Every error names the entry and key; an unknown key names the closest valid
+one.
 
 Scope. An entry is ``case`` (default: Kyrgyz-Tajik period panels) or ``global`` (the same claim
 on the world's states, country-years or contiguous dyad-years; see ``global_panel``).
@@ -22,7 +23,7 @@ import pandas as pd
 from .errors import ConfigError, suggest
 from .global_panel import GlobalOutcomeSpec
 from .inference import KnownBreak
-from .models import CountModelSpec, family
+from .models import FAMILIES, CountModelSpec, family
 from .panel import MilestoneTerm, OutcomeSpec, PredictorSpec
 from .paths import registry_path
 
@@ -105,7 +106,7 @@ class HypothesisSpec:
 
     id: str
     statement: str
-    family: str
+    multiplicity: str
     frequency: str
     outcome: OutcomeSpec | GlobalOutcomeSpec
     focal: str
@@ -301,8 +302,14 @@ _DEFAULT_OUTCOMES = {"case": ("catalogue",), "global": ("ucdp",)}
 def parse_entry(entry_id: str, entry: dict[str, Any], study: Study | None = None) -> HypothesisSpec:
     """Validate one registry entry and build its spec; every error names the entry and key."""
     where = f"hypothesis {entry_id}"
+    if "family" in entry:
+        raise ConfigError(
+            f"{where}: key 'family' was renamed 'multiplicity' (the group Holm's correction runs "
+            f"within, here {entry['family']!r}); the distribution is 'model' (one of "
+            f"{', '.join(FAMILIES)})"
+        )
     _check_keys(entry, ENTRY_KEYS, where)
-    required = {"statement", "family", "frequency", "outcome", "focal", "rationale"}
+    required = {"statement", "multiplicity", "frequency", "outcome", "focal", "rationale"}
     missing = sorted(required - set(entry))
     if missing:
         raise ConfigError(f"{where}: missing key(s) {missing}")
@@ -474,7 +481,7 @@ def registry_frame(registry: dict[str, HypothesisSpec], study: Study | None = No
             {
                 "id": s.id,
                 "scope": s.scope,
-                "family": s.family,
+                "multiplicity": s.multiplicity,
                 "control": "yes" if s.control else "",
                 "freq": s.frequency,
                 "outcomes": ", ".join(s.outcomes),

@@ -506,7 +506,7 @@ class HypothesisResult:
     outcome_label: str
     statement: str
     rationale: str
-    family: str
+    multiplicity: str
     scope: str
     control: bool
     expected_sign: str | None
@@ -591,7 +591,7 @@ class HypothesisResult:
             "hypothesis": self.hypothesis_id,
             "outcome": self.outcome,
             "outcome_label": self.outcome_label,
-            "family": self.family,
+            "multiplicity": self.multiplicity,
             "scope": self.scope,
             "control": self.control,
             "term": self.term,
@@ -650,7 +650,7 @@ class Failure:
 
     hypothesis_id: str
     outcome: str
-    family: str
+    multiplicity: str
     scope: str
     control: bool
     reason: str
@@ -667,7 +667,7 @@ class Failure:
         return {
             "hypothesis": self.hypothesis_id,
             "outcome": self.outcome,
-            "family": self.family,
+            "multiplicity": self.multiplicity,
             "scope": self.scope,
             "control": self.control,
             "verdict": "not_testable",

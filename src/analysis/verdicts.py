@@ -260,7 +260,7 @@ def p_text(result: HypothesisResult) -> str:
     test = result.test
     holm = result.p_adjusted.get("holm_family")
     adjusted = (
-        f"; Holm-adjusted within {result.family} {format_p(holm)}" if holm is not None else ""
+        f"; Holm-adjusted within {result.multiplicity} {format_p(holm)}" if holm is not None else ""
     )
     bh = result.p_adjusted.get("bh_scope")
     if bh is not None and not result.control:
