@@ -95,6 +95,21 @@ def test_bad_entries_name_the_entry_and_key(change, message):
     assert "HX" in str(caught.value) and message in str(caught.value)
 
 
+def test_a_term_without_words_is_refused_when_the_registry_loads(tmp_path):
+    path = tmp_path / "hypotheses.toml"
+    path.write_text(
+        '[HX]\nstatement = "s"\nmultiplicity = "F"\nfrequency = "A"\nfocal = "brand_new"\n'
+        'rationale = "r"\noutcome = {dyad = "KGZ-TJK"}\n'
+        'predictors = [{indicator = "X", iso3 = "TJK", name = "brand_new"}]\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match=r"hypothesis HX: no label for term\(s\) \['brand_new'\]"):
+        registry.load_registry(path)
+    labelled = path.read_text(encoding="utf-8").replace("brand_new", "tjk_gdppc_growth")
+    path.write_text(labelled, encoding="utf-8")
+    assert list(registry.load_registry(path)) == ["HX"]
+
+
 def test_missing_keys_unknown_ids_and_outcomes():
     with pytest.raises(ConfigError, match=r"missing key\(s\) \['rationale'\]"):
         registry.parse_entry("HX", {k: v for k, v in MINIMAL_ENTRY.items() if k != "rationale"})

@@ -5,7 +5,8 @@ A registry entry is data: the claim in words, what is counted, the outcome serie
 on, predictors, lags, model (the distribution: a family of :mod:`models.families`), expected
 sign and sidedness, its multiplicity group (``multiplicity``: Holm runs within it), and whether
 it is a control. Every error names the entry and key; an unknown key names the closest valid
-one.
+one. Every name a reader will see (terms, outcome measures) must have words in ``labels.toml``:
+a missing label is an error when the registry loads.
 
 Scope. An entry is ``case`` (default: Kyrgyz-Tajik period panels) or ``global`` (the same claim
 on the world's states, country-years or contiguous dyad-years; see ``global_panel``).
@@ -20,6 +21,7 @@ from typing import Any
 
 import pandas as pd
 
+from . import labels
 from .errors import ConfigError, suggest
 from .global_panel import GlobalOutcomeSpec
 from .inference import KnownBreak
@@ -428,7 +430,28 @@ def load_registry(
         for entry_id, entry in _read_toml(path or registry_path()).items()
     }
     _check_controls(registry)
+    for spec in registry.values():
+        _check_labels(spec)
     return registry
+
+
+def _check_labels(spec: HypothesisSpec) -> None:
+    """Every term and outcome measure of a registered entry has words in ``labels.toml``
+    (reports would otherwise show the raw names)."""
+    terms = {*spec.terms, spec.focal}
+    terms |= {"trend"} if spec.trend else set()
+    terms |= {"irrigation_season"} if spec.season == "irrigation" else set()
+    missing = sorted(terms - labels.known("terms"))
+    if missing:
+        raise ConfigError(
+            f"hypothesis {spec.id}: no label for term(s) {missing}; add them to [terms] in "
+            f"{labels.LABELS_PATH}"
+        )
+    if spec.outcome.measure not in labels.known("outcomes"):
+        raise ConfigError(
+            f"hypothesis {spec.id}: no label for outcome measure '{spec.outcome.measure}'; add "
+            f"it to [outcomes] in {labels.LABELS_PATH}"
+        )
 
 
 def get(hypothesis_id: str, registry: dict[str, HypothesisSpec] | None = None) -> HypothesisSpec:
