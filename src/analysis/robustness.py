@@ -53,7 +53,7 @@ def variants(spec: HypothesisSpec) -> list[tuple[str, str, HypothesisSpec | str]
             if any(p.lag != lag for p in spec.predictors)
         ]
     candidates += [
-        ("model", name, lambda name=name: replace(spec, model=name))
+        ("model", family.label, lambda name=name: replace(spec, model=name))
         for name, family in FAMILIES.items()
         if family.compared and name != spec.model
     ]
