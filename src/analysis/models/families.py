@@ -9,9 +9,11 @@ statsmodels fits it (:meth:`Family.fit`, called by :mod:`.fit` along the chain o
 values) and which family simulations and batched refits use for it (``simulated_as``).
 
 As in pyfixest's GLM families (``Felogit`` overrides only the mean, variance and score of
-``Feglm``), :class:`Family` is one core (a log-link count model) and each family overrides
-the few pieces that differ. Adding a family is one subclass here and one line in
-:data:`FAMILIES`.
+``Feglm``), :class:`Family` is one core (the log link, the IRLS weight from the link and the
+variance, what a family is called and accepts) and each family overrides the few pieces that
+differ: NB2 overrides Poisson's variance, likelihood, draws and fitter; ZINB adds the inflation
+to NB2's; the conditional logit only the logit's fitter. Adding a family is one subclass here
+and one line in :data:`FAMILIES`.
 """
 
 from __future__ import annotations
@@ -296,8 +298,8 @@ class Logit(Family):
 
 class ConditionalLogit(Logit):
     """Conditional (fixed-effects) logit: the first fixed effect conditioned out (Chamberlain
-    1980), fitted by :mod:`.clogit`; its mean, variance and draws are the logit's given the
-    group effects."""
+    1980), its exact likelihood in :mod:`.clogit`; its mean, variance and draws are the
+    logit's given the group effects."""
 
     name = "clogit"
     label = "conditional logit"
