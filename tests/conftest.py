@@ -44,7 +44,7 @@ def require_shared(path: Path = SHARED_DATA) -> Path:
 # The smallest registry entry that parses; tests change one key at a time.
 MINIMAL_ENTRY = {
     "statement": "s",
-    "family": "F",
+    "multiplicity": "F",
     "frequency": "A",
     "outcome": {"dyad": "KGZ-TJK"},
     "focal": "x",

@@ -30,6 +30,7 @@ from analysis.inference import (
     seed_from,
 )
 from analysis.models import CountModelSpec, build_design, fit_batch
+from analysis.models.families import NB2
 from analysis.results import EffectScale
 
 
@@ -384,7 +385,7 @@ def test_the_power_generator_reproduces_the_fit_at_the_estimate_whatever_the_pre
     design = build_design(frame, SPEC)
     fitted = generator_for(design, "x", null=False, lag_term="y_lag1", dependence=True)
     X = design.X.to_numpy(dtype=float)
-    estimate = fit_batch(design.y[None], X, family="negbin").beta[0, list(design.X).index("x")]
+    estimate = fit_batch(design.y[None], X, family=NB2).beta[0, list(design.X).index("x")]
     Y = fitted.draw(estimate, 400, np.random.default_rng(11))
     assert abs(Y.sum(axis=1).mean() / design.y.sum() - 1) < 0.15
 

@@ -437,7 +437,7 @@ def test_fixed_effect_specs_refuse_what_they_cannot_estimate():
         CountModelSpec(
             "count", ("x",), family="poisson", fixed_effects=("unit",), cov="nonrobust", trend=True
         )
-    with pytest.raises(ConfigError, match="logit and clogit need fixed_effects"):
+    with pytest.raises(ConfigError, match=r"found .clogit. \(it needs fixed_effects\)"):
         CountModelSpec("binary", ("x",), family="clogit")
     with pytest.raises(
         ModelError, match="'constant_in_unit' does not vary within the fixed effects"
@@ -521,7 +521,7 @@ def test_global_entries_run_through_the_registry(shipped):
         assert result.model.family in ("clogit", "logit") and result.effect.ratio == "OR"
         events = result.test.details["clusters_with_events"]
         assert (result.test.method == "wild_cluster_bootstrap") == (events < 50)
-        assert chosen[hid].family.startswith(("H1_global", "H2_global"))
+        assert chosen[hid].multiplicity.startswith(("H1_global", "H2_global"))
     gdppc = results.get("H1_global_gdppc", "ucdp")
     assert gdppc.model.nobs > 2000 and gdppc.test.method == "cluster_wald"
     dyad = results.get("H2_global_dyad_milex", "ucdp")
@@ -534,7 +534,7 @@ def test_global_entries_run_through_the_registry(shipped):
 def test_global_entries_are_validated():
     entry = {
         "statement": "s",
-        "family": "G",
+        "multiplicity": "G",
         "frequency": "A",
         "window": ["1990", "2024"],
         "rationale": "r",

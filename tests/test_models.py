@@ -280,7 +280,7 @@ def test_nonconvergence_is_reported(monkeypatch):
         def fit(self, *args, **kwargs):
             return super().fit(*args, **{**kwargs, "maxiter": 1})
 
-    monkeypatch.setattr(models.fit, "NegativeBinomial", OneStep)
+    monkeypatch.setattr(models.families, "NegativeBinomial", OneStep)
     data = simulate_panel(np.random.default_rng(14), n=100, alpha=1.0)
     result = fit_count_model(data, "incidents", ["x"], family="negbin")
     assert not result.converged
@@ -347,7 +347,7 @@ def test_season_needs_monthly_dates():
 @pytest.mark.parametrize(
     ("options", "message"),
     [
-        ({"family": "nb1"}, "family must be one of"),
+        ({"family": "nb1"}, "unknown model family 'nb1'"),
         ({"cov": "hc3"}, "cov must be one of"),
         ({"cov": "cluster"}, "needs the name of the cluster column"),
         ({"controls": ("x",)}, "listed twice"),

@@ -9,6 +9,7 @@ from statsmodels.discrete.discrete_model import NegativeBinomial
 from analysis.errors import ConfigError, ModelError
 from analysis.models import CountModelSpec, build_design, fit_batch, fit_design, hac_covariance
 from analysis.models.batch import solve_batched, weighted_gram
+from analysis.models.families import NB2, POISSON
 
 
 def monthly_panel(n_years=8, seed=3, rate=1.5):
@@ -92,7 +93,7 @@ def test_year_season_strata_and_refused_combinations():
         )
 
 
-@pytest.mark.parametrize("family", ["poisson", "negbin"])
+@pytest.mark.parametrize("family", [POISSON, NB2])
 def test_batch_fit_matches_statsmodels_draw_by_draw(family):
     rng = np.random.default_rng(11)
     n = 120
@@ -102,7 +103,7 @@ def test_batch_fit_matches_statsmodels_draw_by_draw(family):
     batch = fit_batch(Y, X, family=family)
     assert batch.converged.all()
     for s in range(5):
-        if family == "poisson":
+        if family is POISSON:
             ref = sm.GLM(Y[s], X, family=sm.families.Poisson()).fit()
             np.testing.assert_allclose(batch.beta[s], ref.params, rtol=1e-6, atol=1e-7)
         else:
@@ -116,11 +117,11 @@ def test_batch_fit_matches_statsmodels_draw_by_draw(family):
 def test_batch_fit_flags_draws_without_events_and_masks_rows():
     X = np.column_stack([np.ones(24), np.repeat([0.0, 1.0], 12)])
     Y = np.vstack([np.zeros(24), np.r_[np.ones(12), 2 * np.ones(12)]])
-    batch = fit_batch(Y, X, family="poisson")
+    batch = fit_batch(Y, X, family=POISSON)
     assert list(batch.converged) == [False, True]
     mask = np.ones((1, 24))
     mask[0, 12:] = 0  # the second half removed: its column has no active row and stays at 0
-    masked = fit_batch(Y[1:], X, family="poisson", mask=mask)
+    masked = fit_batch(Y[1:], X, family=POISSON, mask=mask)
     assert masked.converged[0] and masked.beta[0, 1] == pytest.approx(0.0)
     assert masked.beta[0, 0] == pytest.approx(0.0, abs=1e-7)  # log(mean of the first half = 1)
 
@@ -156,7 +157,7 @@ def test_a_mask_that_makes_columns_collinear_gives_the_same_fitted_means_as_refi
     Y = rng.poisson(np.exp(0.5 + 0.3 * X[:, 3]), size=(3, 36)).astype(float)
     mask = np.ones((3, 36))
     mask[1, years == 0] = 0  # reference year removed: collinear
-    batch = fit_batch(Y, X, family="poisson", mask=mask)
+    batch = fit_batch(Y, X, family=POISSON, mask=mask)
     assert batch.converged.all()
     for s in range(3):
         keep = mask[s] > 0

@@ -9,7 +9,7 @@ from analysis.errors import ConfigError
 
 def test_registry_loads_and_has_the_required_claims():
     entries = registry.load_registry()
-    families = {spec.family for spec in entries.values()}
+    groups = {spec.multiplicity for spec in entries.values()}
     assert {
         "H1_economic_stress",
         "H2a_militarisation_frequency",
@@ -18,7 +18,7 @@ def test_registry_loads_and_has_the_required_claims():
         "H4_russia_distraction",
         "H5_dependence",
         "NC_negative_controls",
-    } <= families
+    } <= groups
     for spec in entries.values():
         assert spec.statement and spec.rationale and spec.outcomes
         if spec.focal != spec.lag_term and spec.scope == "case":
@@ -27,9 +27,11 @@ def test_registry_loads_and_has_the_required_claims():
     assert {"NC_density_2019", "NC_postwar_2022", "NC_placebo_date", "NC_placebo_dyad"} <= set(
         controls
     )
-    for c in controls:  # negative controls expect nothing; positive ones their own family
+    for c in controls:  # negative controls expect nothing; positive ones their own group
         negative = entries[c].expected_sign == "none"
-        assert entries[c].family == ("NC_negative_controls" if negative else "PC_positive_controls")
+        assert entries[c].multiplicity == (
+            "NC_negative_controls" if negative else "PC_positive_controls"
+        )
 
 
 def test_annual_claims_are_tested_on_the_stated_series_as_well():
@@ -70,7 +72,9 @@ def test_the_catalogue_outcome_sets_year_effects_on_monthly_panels():
         ({"predictors": [{"indicator": "X", "iso3": "TJK", "lags": 1}]}, "did you mean 'lag'"),
         ({"focal": "y"}, "focal term 'y' is none of the entry's terms"),
         ({"expected_sign": "up"}, "expected_sign 'up'"),
-        ({"model": "ols"}, "family must be one of"),
+        ({"model": "ols"}, "unknown model family 'ols' (known families: poisson, negbin"),
+        ({"model": "nonsense"}, "unknown model family 'nonsense'"),
+        ({"family": "poisson"}, "key 'family' was renamed 'multiplicity'"),
         ({"window": ["2000"]}, "window must be [first, last]"),
         ({"inference": "placebo_dates"}, "needs the focal term to be a step"),
         ({"inference": "stratified_permutation"}, "tests the outcome's own lag 1"),
@@ -89,6 +93,21 @@ def test_bad_entries_name_the_entry_and_key(change, message):
     with pytest.raises(ConfigError) as caught:
         registry.parse_entry("HX", {**MINIMAL_ENTRY, **change})
     assert "HX" in str(caught.value) and message in str(caught.value)
+
+
+def test_a_term_without_words_is_refused_when_the_registry_loads(tmp_path):
+    path = tmp_path / "hypotheses.toml"
+    path.write_text(
+        '[HX]\nstatement = "s"\nmultiplicity = "F"\nfrequency = "A"\nfocal = "brand_new"\n'
+        'rationale = "r"\noutcome = {dyad = "KGZ-TJK"}\n'
+        'predictors = [{indicator = "X", iso3 = "TJK", name = "brand_new"}]\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match=r"hypothesis HX: no label for term\(s\) \['brand_new'\]"):
+        registry.load_registry(path)
+    labelled = path.read_text(encoding="utf-8").replace("brand_new", "tjk_gdppc_growth")
+    path.write_text(labelled, encoding="utf-8")
+    assert list(registry.load_registry(path)) == ["HX"]
 
 
 def test_missing_keys_unknown_ids_and_outcomes():
@@ -146,7 +165,7 @@ def test_what_is_fitted_is_what_the_registry_says():
                "outcomes": ["catalogue", "catalogue_adjusted"]},
     )  # fmt: skip
     fitted = registry.fitted_text(both, registry.load_study())
-    assert fitted.startswith("catalogue: negbin + year effects | catalogue_adjusted: negbin")
+    assert fitted.startswith("catalogue: NB2 + year effects | catalogue_adjusted: NB2")
     assert "trend" in fitted.split("|")[1] and "trend" not in fitted.split("|")[0]
     frame = registry.registry_frame(registry.load_registry()).set_index("id")
     assert "year_season effects" in frame.loc["H5", "fitted"]

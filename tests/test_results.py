@@ -82,7 +82,7 @@ def test_markdown_latex_html_show_terms_and_escape(model):
 
 def test_summary_text(model):
     text = model.summary
-    assert text.startswith("poisson model of 'y' (IRR = exp(estimate))")
+    assert text.startswith("Poisson model of 'y' (IRR = exp(estimate))")
     assert "rain_mm" in text and "Converged: yes" in text and "LR test (predictors)" in text
 
 
@@ -95,7 +95,7 @@ def test_stat_test_text():
 def result(model, **changes) -> HypothesisResult:
     base = {
         "hypothesis_id": "H1", "outcome": "catalogue", "outcome_label": "Catalogued incidents",
-        "statement": "Rain brings incidents.", "rationale": "Why.", "family": "F", "scope": "case",
+        "statement": "Rain brings incidents.", "rationale": "Why.", "multiplicity": "F", "scope": "case",
         "control": False, "expected_sign": "+", "sided": "greater", "window": ("2000", "2006"),
         "model": model, "term": "rain_mm", "effect": EffectScale("IRR", "sd", sd=2.0),
         "interval": Interval(0.1, 0.9, "inverted block-permutation test"),

@@ -18,7 +18,7 @@ def entry(name: str, **changes):
 
 
 def two_entries() -> dict:
-    return {"HX": entry("HX"), "HY": entry("HY", family="G")}
+    return {"HX": entry("HX"), "HY": entry("HY", multiplicity="G")}
 
 
 def test_a_stored_test_is_read_back_not_recomputed(monkeypatch):

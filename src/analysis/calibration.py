@@ -202,7 +202,7 @@ def generator_for(
     fitted_design = design.without(term) if null else design
     names = list(fitted_design.X.columns)
     offset = np.zeros(design.nobs) if design.offset is None else design.offset
-    family = _family(design)
+    family = design.spec.distribution.simulated_as
     fit = fit_batch(design.y[None], fitted_design.X.to_numpy(dtype=float), offset, family=family)
     if not fit.converged[0]:
         raise ModelError(
@@ -223,7 +223,7 @@ def generator_for(
         gamma = params.get(lag_term, 0.0)
         eta = eta - gamma * observed
         lag = LagLink(gamma, lag_rows(positions), observed)
-    alpha = float(fit.alpha[0]) if family == "negbin" else 0.0
+    alpha = float(fit.alpha[0])  # 0 for a family without dispersion
     rho, s2 = latent_dependence(design.y, mu, alpha, positions) if dependence else (0.0, 0.0)
     strata = (
         period_strata(design.periods, design.spec.period_effects)
@@ -311,17 +311,15 @@ def _power_chunk(task: tuple) -> tuple[int, int, float, np.ndarray]:
     return int(reject.sum()), int(ok.sum()), float(Y[ok].sum()), estimates
 
 
-def _family(design: Design) -> str:
-    return "negbin" if design.spec.family in ("negbin", "zinb") else "poisson"
-
-
 def focal_estimates(
     design: Design, term: str, Y: np.ndarray, mask
 ) -> tuple[np.ndarray, np.ndarray]:
     """The focal coefficient of the full model fitted to each draw on its own design, and
     whether the fit converged."""
     offset = np.zeros(design.nobs) if design.offset is None else design.offset
-    fit = fit_batch(Y, design.matrices(Y), offset, family=_family(design), mask=mask)
+    fit = fit_batch(
+        Y, design.matrices(Y), offset, family=design.spec.distribution.simulated_as, mask=mask
+    )
     j = list(design.X.columns).index(term)
     return fit.beta[:, j], fit.converged
 
@@ -333,7 +331,7 @@ def wald_statistics(
     estimate in the sandwich, which is the beta block of the reported Newey-West covariance)."""
     X = design.matrices(Y)
     offset = np.zeros(design.nobs) if design.offset is None else design.offset
-    fit = fit_batch(Y, X, offset, family=_family(design), mask=mask)
+    fit = fit_batch(Y, X, offset, family=design.spec.distribution.simulated_as, mask=mask)
     a = fit.alpha[:, None]
     m = np.ones_like(Y) if mask is None else mask
     w = m * fit.mu / (1 + a * fit.mu)

@@ -67,7 +67,9 @@ def _hypotheses_test(args: argparse.Namespace) -> int:
 
     registry = load_registry()
     if args.all == bool(args.ids):
-        raise ConfigError("name hypothesis ids or families (e.g. H1a, H1) or pass --all, not both")
+        raise ConfigError(
+            "name hypothesis ids or id prefixes (e.g. H1a, H1) or pass --all, not both"
+        )
     chosen = list(registry if args.all else select(registry, args.ids))
     settings = TestSettings(
         n_perm=args.n_perm,
@@ -216,7 +218,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     hyp = verbs.add_parser("hypotheses", help="list or test the registered hypotheses")
     hyp_verbs = hyp.add_subparsers(dest="hyp_verb", required=True)
-    listing = hyp_verbs.add_parser("list", help="the registry: id, family, model, expected sign")
+    listing = hyp_verbs.add_parser(
+        "list", help="the registry: id, multiplicity group, model, expected sign"
+    )
     listing.set_defaults(run=_hypotheses_list)
     test = hyp_verbs.add_parser(
         "test", help="test hypotheses on the shipped data and print the table"

@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import pandas as pd
 
-from . import cluster_inference
+from . import cluster_inference, models
 from .errors import ConfigError
 from .global_panel import MEASURES, UNITS
 from .hypotheses import Tables, prepare
@@ -20,7 +20,8 @@ from .results import RegistryResults
 from .settings import TestSettings
 from .store import ResultStore, registry_results
 
-# A count outcome needs a count model; binary outcomes keep the entry's (conditional) logit.
+# A count outcome needs a count model and a 0/1 outcome a (conditional) logit: an entry whose
+# family is of the other kind is fitted with its counterpart.
 COUNT_MEASURES = ("battle_deaths",)
 
 
@@ -30,9 +31,9 @@ def global_variant(
     """A registered global entry with another outcome measure, window or region."""
     if measure not in MEASURES:
         raise ConfigError(f"outcome '{measure}' is not one of {list(MEASURES)}")
-    model = "poisson" if measure in COUNT_MEASURES else spec.model
-    if measure not in COUNT_MEASURES and model == "poisson":
-        model = "clogit"
+    family = models.family(spec.model)
+    counts = measure in COUNT_MEASURES
+    model = family.counterpart if family.binary == counts else family.name
     return spec.with_overrides(
         outcome=replace(spec.outcome, measure=measure),
         model=model,

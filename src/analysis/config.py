@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields
 from typing import Any
 
 from .errors import ConfigError, suggest
+from .models.families import names
 from .panel import periods
 from .registry import HypothesisSpec, get, load_registry
 from .settings import SETTINGS_PARAMETERS, TestSettings
@@ -19,7 +20,8 @@ from .settings import SETTINGS_PARAMETERS, TestSettings
 _DEFAULTS = TestSettings()
 
 DYADS = ("KGZ-TJK", "KGZ-UZB", "TJK-UZB")
-MODELS = ("registered", "poisson", "negbin", "zinb")
+#: A case entry's model: as registered, or any family fitted without fixed effects.
+MODELS = ("registered", *names(fixed_effects=False))
 
 
 def _check_range(name: str, value: int, low: int, high: int) -> None:

@@ -95,7 +95,7 @@ def path_bounds(
     j = list(design.X.columns).index(term)
     X = design.X.to_numpy(dtype=float)
     base = np.zeros(design.nobs) if design.offset is None else design.offset
-    family = "negbin" if design.spec.family == "negbin" else "poisson"
+    family = design.spec.distribution.simulated_as
     table = ranges.set_index("year")
     span = [
         y for y in table.index if table.loc[y, "high"] > table.loc[y, "low"] and y in set(years)

@@ -549,7 +549,7 @@ def test_hypothesis(
         outcome_label=series.label,
         statement=spec.statement,
         rationale=spec.rationale,
-        family=spec.family,
+        multiplicity=spec.multiplicity,
         scope=spec.scope,
         control=spec.control,
         expected_sign=spec.sign,
@@ -716,18 +716,18 @@ def tests_of(registry: dict[str, HypothesisSpec]) -> list[HypothesisSpec]:
 def corrections(
     pvalues: pd.Series, specs: Mapping[tuple[str, str], HypothesisSpec | HypothesisResult]
 ) -> tuple[dict[tuple[str, str], dict[str, float]], str]:
-    """Holm within each family and BH across the non-control tests of each scope; negative
-    controls are corrected only within their own family. Keys are (id, outcome); ``specs``
-    give each test's family, scope and whether it is a control."""
+    """Holm within each multiplicity group (family of tests) and BH across the non-control
+    tests of each scope; negative controls are corrected only within their own group. Keys are
+    (id, outcome); ``specs`` give each test's group, scope and whether it is a control."""
     adjusted: dict[tuple[str, str], dict[str, float]] = {key: {} for key in pvalues.index}
-    families: dict[str, list] = {}
+    groups: dict[str, list] = {}
     scopes: dict[str, list] = {}
     for key in pvalues.index:
         spec = specs[key]
-        families.setdefault(spec.family, []).append(key)
+        groups.setdefault(spec.multiplicity, []).append(key)
         if not spec.control:
             scopes.setdefault(spec.scope, []).append(key)
-    for keys in families.values():
+    for keys in groups.values():
         for key, value in inference.holm(pvalues[keys]).items():
             adjusted[key]["holm_family"] = float(value)
     for keys in scopes.values():

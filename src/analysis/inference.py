@@ -49,7 +49,7 @@ import pandas as pd
 from scipy import stats
 
 from .errors import ConfigError, ModelError
-from .models import Design, fit_batch
+from .models import Design, Family, fit_batch
 from .models.batch import solve_batched, weighted_gram
 from .models.design import lag_rows, period_strata
 from .results import Interval, SmallSampleTest, check_sided, mc_standard_error
@@ -148,7 +148,7 @@ class NullFits:
     inverse: np.ndarray  # (Z'WZ)^-1 per draw
 
     @classmethod
-    def fit(cls, Y, Z, offset, family: str, mask=None, start=None) -> NullFits:
+    def fit(cls, Y, Z, offset, family: Family, mask=None, start=None) -> NullFits:
         Y = np.atleast_2d(Y)
         mask = np.ones_like(Y) if mask is None else mask
         fit = fit_batch(Y, Z, offset, family=family, mask=mask, start=start)
@@ -236,24 +236,27 @@ class Problem:
     x: np.ndarray
     y: np.ndarray
     offset: np.ndarray
-    family: str
+    family: Family
     start: np.ndarray | None = None  # null estimates on the data: every draw starts there
 
     @classmethod
     def from_design(cls, design: Design, term: str) -> Problem:
-        if design.spec.family not in ("poisson", "negbin"):
+        family = design.spec.distribution
+        if not family.batched:
+            simulated = family.simulated_as
+            hint = f" (use {simulated.name!r}, as its simulations do)" if simulated.batched else ""
             raise ConfigError(
-                f"small-sample tests support family 'poisson' or 'negbin'; found "
-                f"{design.spec.family!r} (use the NB counterpart of a zinb spec)"
+                f"small-sample tests refit every draw with the batched fitter, which cannot fit "
+                f"family {family.name!r}{hint}"
             )
         x = design.column(term)
         if term == "const":
             raise ConfigError("the constant is not a testable term")
         Z = design.basis(drop=term)
         offset = np.zeros(design.nobs) if design.offset is None else design.offset
-        start = fit_batch(design.y[None], Z, offset, family=design.spec.family)
+        start = fit_batch(design.y[None], Z, offset, family=family)
         initial = start.beta[0] if start.converged[0] else None
-        return cls(design, term, Z, x, design.y, offset, design.spec.family, initial)
+        return cls(design, term, Z, x, design.y, offset, family, initial)
 
     @property
     def positions(self) -> np.ndarray:

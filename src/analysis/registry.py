@@ -2,9 +2,11 @@
 (``study.toml``): parsing, validation and lookup. Nothing here reads data or fits a model.
 
 A registry entry is data: the claim in words, what is counted, the outcome series it is tested
-on, predictors, lags, model, expected sign and sidedness, its multiplicity family, and whether
-it is a negative control. Every error names the entry and key; an unknown key names the closest
-valid one.
+on, predictors, lags, model (the distribution: a family of :mod:`models.families`), expected
+sign and sidedness, its multiplicity group (``multiplicity``: Holm runs within it), and whether
+it is a control. Every error names the entry and key; an unknown key names the closest valid
+one. Every name a reader will see (terms, outcome measures) must have words in ``labels.toml``:
+a missing label is an error when the registry loads.
 
 Scope. An entry is ``case`` (default: Kyrgyz-Tajik period panels) or ``global`` (the same claim
 on the world's states, country-years or contiguous dyad-years; see ``global_panel``).
@@ -19,10 +21,11 @@ from typing import Any
 
 import pandas as pd
 
+from . import labels
 from .errors import ConfigError, suggest
 from .global_panel import GlobalOutcomeSpec
 from .inference import KnownBreak
-from .models import CountModelSpec
+from .models import FAMILIES, CountModelSpec, family
 from .panel import MilestoneTerm, OutcomeSpec, PredictorSpec
 from .paths import registry_path
 
@@ -105,7 +108,7 @@ class HypothesisSpec:
 
     id: str
     statement: str
-    family: str
+    multiplicity: str
     frequency: str
     outcome: OutcomeSpec | GlobalOutcomeSpec
     focal: str
@@ -301,8 +304,14 @@ _DEFAULT_OUTCOMES = {"case": ("catalogue",), "global": ("ucdp",)}
 def parse_entry(entry_id: str, entry: dict[str, Any], study: Study | None = None) -> HypothesisSpec:
     """Validate one registry entry and build its spec; every error names the entry and key."""
     where = f"hypothesis {entry_id}"
+    if "family" in entry:
+        raise ConfigError(
+            f"{where}: key 'family' was renamed 'multiplicity' (the group Holm's correction runs "
+            f"within, here {entry['family']!r}); the distribution is 'model' (one of "
+            f"{', '.join(FAMILIES)})"
+        )
     _check_keys(entry, ENTRY_KEYS, where)
-    required = {"statement", "family", "frequency", "outcome", "focal", "rationale"}
+    required = {"statement", "multiplicity", "frequency", "outcome", "focal", "rationale"}
     missing = sorted(required - set(entry))
     if missing:
         raise ConfigError(f"{where}: missing key(s) {missing}")
@@ -421,7 +430,28 @@ def load_registry(
         for entry_id, entry in _read_toml(path or registry_path()).items()
     }
     _check_controls(registry)
+    for spec in registry.values():
+        _check_labels(spec)
     return registry
+
+
+def _check_labels(spec: HypothesisSpec) -> None:
+    """Every term and outcome measure of a registered entry has words in ``labels.toml``
+    (reports would otherwise show the raw names)."""
+    terms = {*spec.terms, spec.focal}
+    terms |= {"trend"} if spec.trend else set()
+    terms |= {"irrigation_season"} if spec.season == "irrigation" else set()
+    missing = sorted(terms - labels.known("terms"))
+    if missing:
+        raise ConfigError(
+            f"hypothesis {spec.id}: no label for term(s) {missing}; add them to [terms] in "
+            f"{labels.LABELS_PATH}"
+        )
+    if spec.outcome.measure not in labels.known("outcomes"):
+        raise ConfigError(
+            f"hypothesis {spec.id}: no label for outcome measure '{spec.outcome.measure}'; add "
+            f"it to [outcomes] in {labels.LABELS_PATH}"
+        )
 
 
 def get(hypothesis_id: str, registry: dict[str, HypothesisSpec] | None = None) -> HypothesisSpec:
@@ -453,7 +483,7 @@ def fitted_text(spec: HypothesisSpec, study: Study) -> str:
     parts = []
     for outcome_id in spec.outcomes:
         model = spec.model_spec(study.outcome(outcome_id))
-        terms = [model.family]
+        terms = [model.distribution.label]
         terms += list(model.controls)
         if model.period_effects:
             terms.append(f"{model.period_effects} effects")
@@ -474,13 +504,13 @@ def registry_frame(registry: dict[str, HypothesisSpec], study: Study | None = No
             {
                 "id": s.id,
                 "scope": s.scope,
-                "family": s.family,
+                "multiplicity": s.multiplicity,
                 "control": "yes" if s.control else "",
                 "freq": s.frequency,
                 "outcomes": ", ".join(s.outcomes),
                 "window": "–".join(s.window) if s.window else "covered",
                 "focal": s.focal,
-                "model": s.model,
+                "model": family(s.model).label,
                 "fitted": fitted_text(s, study),
                 "test": s.inference,
                 "expected": s.expected_sign,

@@ -113,7 +113,8 @@ class CountModelResult:
     ``coefficients`` holds the tidy table (see :data:`TIDY_COLUMNS`): count-equation terms
     carry ``ratio = exp(estimate)`` with its CI (for ``const`` that is the baseline rate, not a
     ratio); zero-inflation terms (``inflate_*``) have none. ``effect_ratio`` names the ratio
-    for the fitted family ("IRR" for Poisson/NB/ZINB, "OR" for (conditional) logit). The NB
+    for the fitted family ("IRR" for Poisson/NB/ZINB, "OR" for (conditional) logit), and
+    ``family_label`` how a report names it (both from the family object). The NB
     dispersion is in ``dispersion``/``dispersion_se``, not a term. ``spec`` is the
     ``models.CountModelSpec`` that was fitted.
 
@@ -124,6 +125,7 @@ class CountModelResult:
 
     spec: Any
     family: str
+    family_label: str
     effect_ratio: str
     cov_type: str
     cov_label: str
@@ -170,7 +172,7 @@ class CountModelResult:
     def stats(self) -> list[tuple[str, str]]:
         """Model-level facts as (label, text) pairs, shared by every renderer."""
         items = [
-            ("Family", self.family),
+            ("Family", self.family_label),
             ("exp(coefficient)", self.effect_ratio),
             ("Covariance", self.cov_label),
             ("Observations", str(self.nobs)),
@@ -216,7 +218,9 @@ class CountModelResult:
         header, rows = _cells(self.coefficients, 3)
         table = pd.DataFrame(rows, columns=["term", *header]).to_string(index=False)
         spec = self.spec
-        title = f"{self.family} model of {spec.outcome!r} ({self.effect_ratio} = exp(estimate))"
+        title = (
+            f"{self.family_label} model of {spec.outcome!r} ({self.effect_ratio} = exp(estimate))"
+        )
         facts = "\n".join(f"{label}: {value}" for label, value in self.stats())
         warned = "".join(f"\nWARNING: {text}" for text in self.warnings)
         return f"{title}\n{table}\n{facts}{warned}"
@@ -502,7 +506,7 @@ class HypothesisResult:
     outcome_label: str
     statement: str
     rationale: str
-    family: str
+    multiplicity: str
     scope: str
     control: bool
     expected_sign: str | None
@@ -587,7 +591,7 @@ class HypothesisResult:
             "hypothesis": self.hypothesis_id,
             "outcome": self.outcome,
             "outcome_label": self.outcome_label,
-            "family": self.family,
+            "multiplicity": self.multiplicity,
             "scope": self.scope,
             "control": self.control,
             "term": self.term,
@@ -646,7 +650,7 @@ class Failure:
 
     hypothesis_id: str
     outcome: str
-    family: str
+    multiplicity: str
     scope: str
     control: bool
     reason: str
@@ -663,7 +667,7 @@ class Failure:
         return {
             "hypothesis": self.hypothesis_id,
             "outcome": self.outcome,
-            "family": self.family,
+            "multiplicity": self.multiplicity,
             "scope": self.scope,
             "control": self.control,
             "verdict": "not_testable",

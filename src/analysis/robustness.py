@@ -19,6 +19,7 @@ import pandas as pd
 
 from .errors import AnalysisError
 from .hypotheses import Tables
+from .models import FAMILIES
 from .registry import HypothesisSpec, Study, load_study
 from .results import Failure, HypothesisResult
 from .settings import TestSettings
@@ -52,9 +53,9 @@ def variants(spec: HypothesisSpec) -> list[tuple[str, str, HypothesisSpec | str]
             if any(p.lag != lag for p in spec.predictors)
         ]
     candidates += [
-        ("model", family, lambda family=family: replace(spec, model=family))
-        for family in ("poisson", "negbin")
-        if family != spec.model
+        ("model", family.label, lambda name=name: replace(spec, model=name))
+        for name, family in FAMILIES.items()
+        if family.compared and name != spec.model
     ]
     if spec.outcome.measure == "incidents" and spec.scope == "case":
         candidates += [

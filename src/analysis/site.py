@@ -44,7 +44,7 @@ from . import labels
 from .errors import DataError
 from .formatting import MISSING, format_interval, format_p, latex_escape
 
-SCHEMA = 3
+SCHEMA = 4
 SUMMARY_REPORT = "90_summary"
 HEADLINE = "headline.json"
 NUMBER, TEXT, OPTIONAL_TEXT, FLAG, TEXTS = "number or null", "text", "text or null", "bool", "list"
@@ -53,7 +53,7 @@ OPTIONAL_FLAG = "bool or null"
 ROW_FIELDS = {
     "id": TEXT,
     "scope": TEXT,
-    "family": TEXT,
+    "multiplicity": TEXT,
     "control": FLAG,
     "control_kind": OPTIONAL_TEXT,
     "claim": TEXT,

@@ -201,7 +201,7 @@ def _compute(
             outcome = replace(outcome, content_key=key)
         except AnalysisError as exc:
             label = study.outcome(spec.series).label
-            outcome = Failure(spec.id, spec.series, spec.family, spec.scope, spec.control,
+            outcome = Failure(spec.id, spec.series, spec.multiplicity, spec.scope, spec.control,
                               str(exc), spec.statement, label, content_key=key,
                               expected_sign=spec.sign)  # fmt: skip
     return Stored(key, parts, outcome, time.perf_counter() - started)

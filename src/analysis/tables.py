@@ -41,7 +41,7 @@ SUMMARY_COLUMNS = [
     "verdict",
 ]
 
-HEADLINE_SCHEMA = 3
+HEADLINE_SCHEMA = 4
 
 #: The study's question in two sentences: the landing page and the summary open with it.
 QUESTION = (
@@ -122,7 +122,7 @@ def headline_row(result: HypothesisResult) -> dict:
     return {
         "id": result.hypothesis_id,
         "scope": result.scope,
-        "family": result.family,
+        "multiplicity": result.multiplicity,
         "control": result.control,
         "control_kind": _control_kind(result),
         "claim": result.statement,
@@ -206,7 +206,7 @@ def _failure_row(failure) -> dict:
         **empty,
         "id": failure.hypothesis_id,
         "scope": failure.scope,
-        "family": failure.family,
+        "multiplicity": failure.multiplicity,
         "control": failure.control,
         "control_kind": _control_kind(failure),
         "claim": failure.statement,
@@ -331,7 +331,7 @@ def citable_numbers(results: RegistryResults) -> list[tuple]:
             (f"{key} high", row["ci_high"], 2, f"{what}: upper 95% bound"),
             (f"{key} p", row["p"], 3, f"{what}: {r.test.label}"),
             (f"{key} p mc", row["p_mc_se"], 3, f"{what}: Monte Carlo s.e. of p"),
-            (f"{key} holm", row["p_holm"], 3, f"{what}: Holm-adjusted p within {r.family}"),
+            (f"{key} holm", row["p_holm"], 3, f"{what}: Holm-adjusted p within {r.multiplicity}"),
             (f"{key} size", row["size"], 3, f"{what}: simulated size at nominal 5%"),
             (
                 f"{key} mde",

@@ -228,16 +228,11 @@ def model_text(result: HypothesisResult) -> str:
     """The fitted family and the controls beside the focal term."""
     model = result.model
     spec = model.spec
-    if model.family == "negbin":
-        family = (
-            f"NB2 (alpha {format_number(model.dispersion, 2)})"
-            if model.dispersion is not None
-            else "NB2"
-        )
-    elif model.family == "poisson" and spec.family == "negbin":
-        family = "Poisson (the registered NB2's dispersion is at its boundary, 0)"
-    else:
-        family = {"poisson": "Poisson", "zinb": "zero-inflated NB2"}.get(model.family, model.family)
+    registered, text = spec.distribution, model.family_label
+    if model.family != registered.name:  # the data moved it to the boundary's family
+        text += f" (the registered {registered.label}'s dispersion is at its boundary, 0)"
+    elif model.dispersion is not None:
+        text += f" (alpha {format_number(model.dispersion, 2)})"
     controls = [_lower(labels.term(c)) for c in spec.controls]
     if spec.period_effects:
         controls.append(
@@ -251,7 +246,7 @@ def model_text(result: HypothesisResult) -> str:
         )
     if spec.exposure:
         controls.append(f"exposure {_lower(labels.term(spec.exposure))}")
-    return f"{family}" + (f" with {', '.join(controls)}" if controls else ", focal term alone")
+    return text + (f" with {', '.join(controls)}" if controls else ", focal term alone")
 
 
 def p_with_error(result: HypothesisResult) -> str:
@@ -265,7 +260,7 @@ def p_text(result: HypothesisResult) -> str:
     test = result.test
     holm = result.p_adjusted.get("holm_family")
     adjusted = (
-        f"; Holm-adjusted within {result.family} {format_p(holm)}" if holm is not None else ""
+        f"; Holm-adjusted within {result.multiplicity} {format_p(holm)}" if holm is not None else ""
     )
     bh = result.p_adjusted.get("bh_scope")
     if bh is not None and not result.control:

@@ -5,11 +5,12 @@ optionally an exposure column and a time column (or a Datetime/Period index). No
 package reads a file. Estimation is split in two steps so inference can reuse them:
 :func:`build_design` (:mod:`.design`) checks the input and builds the design matrix (sorted by
 time), and :func:`fit_design` (:mod:`.fit`) estimates it; :func:`fit_count_model` does both.
-:mod:`.spec` holds the vocabulary, :mod:`.base` the fit record, :mod:`.clogit` the conditional
-logit, :mod:`.diagnostics`
-the tests of a fit, and :mod:`.batch` the vectorised fits that simulations run by the thousand.
+:mod:`.spec` holds the vocabulary, :mod:`.families` one object per model family (everything a
+family name means: mean, variance, likelihood, draws, ratio, statsmodels fitter), :mod:`.base`
+the fit record, :mod:`.clogit` the conditional logit, :mod:`.diagnostics` the tests of a fit, and
+:mod:`.batch` the vectorised fits that simulations run by the thousand.
 
-Families
+Families (:mod:`.families`)
     ``poisson``: GLM Poisson with log link.
     ``negbin``: NB2 (variance ``mu + alpha*mu**2``) with ``alpha`` estimated by maximum
     likelihood (``discrete_model.NegativeBinomial``). statsmodels' GLM ``NegativeBinomial``
@@ -73,24 +74,14 @@ from .base import Fit
 from .batch import BatchFit, fit_batch
 from .clogit import ConditionalLogitBatch, ConditionalLogitLikelihood
 from .design import Design, build_design
+from .families import BINARY_FAMILIES, FAMILIES, Family, family
 from .fit import fit_count_model, fit_design, fit_main, fit_spec, hac_covariance
-from .spec import (
-    BINARY_FAMILIES,
-    COV_TYPES,
-    FAMILIES,
-    PANEL_FAMILIES,
-    PERIOD_EFFECTS,
-    SEASONS,
-    CountModelSpec,
-    default_hac_lags,
-    ratio_name,
-)
+from .spec import COV_TYPES, PERIOD_EFFECTS, SEASONS, CountModelSpec, default_hac_lags
 
 __all__ = [
     "BINARY_FAMILIES",
     "COV_TYPES",
     "FAMILIES",
-    "PANEL_FAMILIES",
     "PERIOD_EFFECTS",
     "SEASONS",
     "BatchFit",
@@ -98,14 +89,15 @@ __all__ = [
     "ConditionalLogitLikelihood",
     "CountModelSpec",
     "Design",
+    "Family",
     "Fit",
     "build_design",
     "default_hac_lags",
+    "family",
     "fit_batch",
     "fit_count_model",
     "fit_design",
     "fit_main",
     "fit_spec",
     "hac_covariance",
-    "ratio_name",
 ]

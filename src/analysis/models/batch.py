@@ -28,6 +28,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
+from ..errors import ConfigError
+from .families import FAMILIES, NB2, Family
+
 ALPHA_BOUNDS = (1e-8, 1e3)
 
 
@@ -168,20 +171,23 @@ def fit_batch(
     X: np.ndarray,
     offset: np.ndarray | None = None,
     *,
-    family: str = "negbin",
+    family: Family = NB2,
     mask: np.ndarray | None = None,
     start: np.ndarray | None = None,
     alpha_start: float = 0.5,
     max_iter: int = 200,
     tol: float = 1e-7,
 ) -> BatchFit:
-    """Fit ``family`` ("poisson" or "negbin") to every row of ``Y`` on the design ``X``, shared
-    (n x k) or one per draw (draws x n x k).
+    """Fit ``family`` (one whose ``batched`` is true: Poisson or NB2) to every row of ``Y`` on
+    the design ``X``, shared (n x k) or one per draw (draws x n x k).
 
     ``offset`` is shared (length n) or per draw (draws x n). ``start`` is a coefficient vector
     to start every draw from (default: log of each draw's mean for the intercept column 0, zero
     elsewhere; column 0 must then be the constant).
     """
+    if not family.batched:
+        batched = [name for name, f in FAMILIES.items() if f.batched]
+        raise ConfigError(f"the batched fitter fits the families {batched}, not {family.name!r}")
     Y = np.atleast_2d(np.asarray(Y, dtype=float))
     S, n = Y.shape
     X = np.asarray(X, dtype=float)
@@ -196,7 +202,7 @@ def fit_batch(
         beta[:, 0] = np.log(np.maximum(means, 1e-3)) - np.mean(offset, axis=1)
     else:
         beta = np.tile(np.asarray(start, dtype=float), (S, 1))
-    negbin = family == "negbin"
+    negbin = family.dispersed
     alpha = np.full(S, alpha_start if negbin else 0.0)
 
     def design(rows):

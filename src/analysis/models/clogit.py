@@ -41,30 +41,9 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ModelError
-from .base import Fit, finish
-from .design import Design
 
 #: Array cells (groups x rows x rows, or x degrees or columns) computed at once (~16 MB each).
 CELLS = 2_000_000
-
-
-def fit_conditional_logit(design: Design) -> Fit:
-    """Conditional logit by Newton's method, with the model-based covariance."""
-    X = design.X.to_numpy(dtype=float)
-    indicators = [design.X.columns.get_loc(c) for c in design.absorbed]
-    model = ConditionalLogitLikelihood(design.y, X, design.strata, design.offset, indicators)
-    params, converged, iterations = model.maximise()
-    llf, _, hessian = model.evaluate(params)
-    messages: tuple[str, ...] = ()
-    try:
-        bread = np.linalg.inv(-hessian) if len(params) else np.zeros((0, 0))
-    except np.linalg.LinAlgError:
-        bread, converged = np.full_like(hessian, np.nan), False
-        messages = ("conditional logit information matrix is singular",)
-    if not converged:
-        messages = (*messages, f"Newton did not converge in {iterations} iterations")
-    fitted = np.exp(X @ params)  # odds relative to the group's own baseline
-    return finish(model, params, bread, list(design.X.columns), llf, fitted, converged, messages)
 
 
 def solve_symmetric(system: np.ndarray, rhs: np.ndarray) -> np.ndarray:

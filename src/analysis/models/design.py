@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..errors import ConfigError, ModelError
 from ..panel import IRRIGATION_MONTHS
-from .spec import BINARY_FAMILIES, MIN_EXTRA_ROWS, MIN_ROWS, CountModelSpec
+from .spec import MIN_EXTRA_ROWS, MIN_ROWS, CountModelSpec
 
 #: Unit-length columns closer than this to the span of the others are collinear.
 COLLINEAR_TOL = 1e-9
@@ -134,7 +134,7 @@ class Design:
         if self.absorbed:
             indicators = np.c_[self.basis()[:, :1], self.X[list(self.absorbed)].to_numpy()]
             strata = (kept.astype(float) @ indicators > 0).sum(axis=1)
-        k = 1 + len(terms) + (strata - 1) + (self.spec.family != "poisson")
+        k = 1 + len(terms) + (strata - 1) + self.spec.distribution.extra_params
         events = np.where(kept, Y, 0.0)
         refused = (kept.sum(axis=1) < np.maximum(MIN_ROWS, k + MIN_EXTRA_ROWS)) | (
             events.sum(axis=1) == 0
@@ -297,7 +297,7 @@ def _build_fe_design(data: pd.DataFrame, spec: CountModelSpec) -> Design:
     frame = data[keep]
     if frame.empty:
         raise ModelError("no rows left once rows with missing values are dropped")
-    if spec.family in BINARY_FAMILIES:
+    if spec.distribution.binary:
         values = _numeric(frame[spec.outcome], spec.outcome).to_numpy()
         if not np.isin(values, (0.0, 1.0)).all():
             raise ModelError(f"outcome {spec.outcome!r} of a logit must be 0 or 1")
@@ -317,7 +317,7 @@ def _build_fe_design(data: pd.DataFrame, spec: CountModelSpec) -> Design:
             f"no fixed-effect level of {list(spec.fixed_effects)} has any variation in {spec.outcome!r}"
         )
     sample["gaps"] = 0
-    conditioned = spec.fixed_effects[0] if spec.family == "clogit" else None
+    conditioned = spec.fixed_effects[0] if spec.distribution.conditional else None
     X = (
         pd.DataFrame(index=frame.index)
         if conditioned
@@ -357,7 +357,7 @@ def _informative_rows(frame: pd.DataFrame, y: np.ndarray, spec: CountModelSpec) 
         before = keep.sum()
         for fe in spec.fixed_effects:
             grouped = outcome[keep].groupby(frame.loc[keep, fe].to_numpy())
-            if spec.family in BINARY_FAMILIES:
+            if spec.distribution.binary:
                 bad = grouped.min() == grouped.max()
             else:
                 bad = grouped.max() == 0
@@ -496,7 +496,7 @@ def _season_dummies(periods: pd.Index | None, season: str, index: pd.Index) -> p
 
 def _check_design(y: np.ndarray, X: pd.DataFrame, spec: CountModelSpec) -> None:
     """Refuse designs whose estimates would be undefined, naming the columns at fault."""
-    k = X.shape[1] + (spec.family != "poisson") + (spec.family == "zinb")
+    k = X.shape[1] + spec.distribution.extra_params
     need = max(MIN_ROWS, k + MIN_EXTRA_ROWS)
     if len(y) < need:
         raise ModelError(f"only {len(y)} usable rows for {k} parameters; need at least {need}")

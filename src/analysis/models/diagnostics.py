@@ -3,26 +3,17 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
-import statsmodels.api as sm
 from scipy import stats
 
 from ..results import StatTest
+from .families import ct_regression
 
 if TYPE_CHECKING:
     from .base import Fit
     from .design import Design
-
-
-def ct_regression(y: np.ndarray, mu: np.ndarray) -> Any:
-    """Cameron-Trivedi (1990) auxiliary OLS: ``((y - mu)**2 - y) / mu`` on ``mu``, no intercept.
-
-    Its slope is a moment estimate of the NB2 alpha (used as NB start value) and its
-    t-statistic tests alpha = 0.
-    """
-    return sm.OLS(((y - mu) ** 2 - y) / mu, mu).fit()
 
 
 def cameron_trivedi(y: np.ndarray, mu: np.ndarray) -> StatTest:

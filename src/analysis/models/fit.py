@@ -1,8 +1,9 @@
-"""Estimation of a checked design: statsmodels fits, the covariance, the tidy result.
+"""Estimation of a checked design: the family's statsmodels fit, the covariance, the tidy result.
 
-Families: ``poisson`` (GLM), ``negbin`` (NB2 with alpha by maximum likelihood, from the Poisson
-estimates), ``zinb`` (from NB, only when the data support extra zeros), and with fixed effects
-``poisson`` with dummies, ``logit`` with dummies and ``clogit`` (see :mod:`.clogit`).
+Each family (:mod:`.families`) is fitted by its own ``fit``, after the families it starts from:
+``negbin`` from the Poisson estimates, ``zinb`` from NB (and only when the data support extra
+zeros); with fixed effects ``poisson`` and ``logit`` take dummies and ``clogit`` conditions the
+first effect out (see :mod:`.clogit`).
 
 Covariance. ``hac`` is Newey-West with Bartlett weights and no small-sample correction, computed
 here from each period's score over *calendar* distance: two rows four months apart are four lags
@@ -15,23 +16,19 @@ checks). ``cluster`` is cluster-robust with statsmodels' correction ``G/(G-1) (N
 from __future__ import annotations
 
 import math
-import warnings
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy import stats
-from statsmodels.discrete.count_model import ZeroInflatedNegativeBinomialP
-from statsmodels.discrete.discrete_model import NegativeBinomial
 
 from ..errors import ModelError
 from ..results import TIDY_COLUMNS, CountModelResult
 from .base import Fit, finish
-from .clogit import fit_conditional_logit
 from .design import Design, build_design
-from .diagnostics import cameron_trivedi, ct_regression, excess_zeros, joint_tests, vuong
-from .spec import CountModelSpec, default_hac_lags, ratio_name
+from .diagnostics import cameron_trivedi, excess_zeros, joint_tests, vuong
+from .families import NB2, POISSON, Family
+from .spec import CountModelSpec, default_hac_lags
 
 #: An NB alpha below this is at its boundary: the Poisson fit is reported instead.
 POISSON_BOUNDARY = 1e-4
@@ -71,44 +68,35 @@ def fit_main(design: Design, cov: str | None = None) -> Fit:
     The entry point for callers that need only the estimates (null models, restricted fits,
     inverted tests), without the diagnostics :func:`fit_design` adds.
     """
-    cov = cov or design.spec.cov
-    if design.spec.fixed_effects:
-        fitters = {"poisson": _fit_poisson, "logit": _fit_logit, "clogit": fit_conditional_logit}
-        return _with_covariance(fitters[design.spec.family](design), design, cov)
-    return _fit_chain(design, cov)[design.spec.family]
+    distribution = design.spec.distribution
+    return _fit_chain(design, cov or design.spec.cov, distribution)[distribution]
 
 
 def _fit_design(design: Design) -> CountModelResult:
     spec = design.spec
-    family = spec.family
+    family = spec.distribution
     notes: list[str] = []
-    if spec.fixed_effects:
-        main = fit_main(design)
-        fits = {family: main}
-    else:
-        fits = _fit_chain(design, spec.cov)
-        main = fits[family]
-        if family == "negbin" and float(main.params["alpha"]) < POISSON_BOUNDARY:
-            # The likelihood is flat in alpha at 0 and its covariance singular there: the data
-            # are not overdispersed, and the Poisson fit is the model to report.
-            fits["poisson"] = main = _with_covariance(fits["poisson"], design, spec.cov)
-            family = "poisson"
-            notes.append(
-                "NB dispersion alpha is at its boundary (0): no overdispersion beyond Poisson, so "
-                "the Poisson fit is reported"
-            )
+    fits = _fit_chain(design, spec.cov, family)
+    main = fits[family]
+    if family.boundary and float(main.params["alpha"]) < POISSON_BOUNDARY:
+        # The likelihood is flat in alpha at 0 and its covariance singular there: the data
+        # are not overdispersed, and the simpler fit is the model to report.
+        family = family.boundary
+        fits[family] = main = _with_covariance(fits[family], design, spec.cov)
+        notes.append(
+            f"NB dispersion alpha is at its boundary (0): no overdispersion beyond "
+            f"{family.label}, so the {family.label} fit is reported"
+        )
     messages = [*notes, *main.messages]
     if not main.converged:
-        messages.insert(0, f"{family} fit did not converge: estimates are not reliable")
+        messages.insert(0, f"{family.name} fit did not converge: estimates are not reliable")
     tests: dict[str, Any] = {"vuong": None, "dispersion": None, "dispersion_se": None}
-    if spec.family in ("poisson", "negbin", "zinb"):
-        tests["overdispersion"] = cameron_trivedi(design.y, fits.get("poisson", main).mu)
-        count_fit = fits.get("negbin", fits.get("poisson", main))
-        tests["excess_zeros"] = excess_zeros(design, count_fit)
-    else:
-        tests["overdispersion"] = tests["excess_zeros"] = None
-    if spec.family == "zinb":
-        tests["vuong"] = vuong(main, fits["negbin"])
+    tests["overdispersion"] = tests["excess_zeros"] = None
+    if not family.binary:
+        tests["overdispersion"] = cameron_trivedi(design.y, fits[POISSON].mu)
+        tests["excess_zeros"] = excess_zeros(design, fits.get(NB2, fits[POISSON]))
+    if family.zero_inflated:
+        tests["vuong"] = vuong(main, fits[family.starts_from])
         if tests["vuong"].p_value >= spec.alpha and tests["excess_zeros"].p_value >= spec.alpha:
             raise ModelError(
                 "zero-inflated NB is not supported by the data at level "
@@ -117,30 +105,27 @@ def _fit_design(design: Design) -> CountModelResult:
     tests["lr_test"] = tests["wald_test"] = None
     if spec.predictors:
         smaller = design.without(*spec.predictors)
-        restricted = (
-            fit_main(smaller, "nonrobust")
-            if spec.fixed_effects
-            else _fit_chain(smaller, "nonrobust")[family]
-        )
+        restricted = _fit_chain(smaller, "nonrobust", family)[family]
         if not restricted.converged:
             messages.append("restricted model for the LR test did not converge")
         tests["lr_test"], tests["wald_test"] = joint_tests(main, restricted, list(spec.predictors))
-    if family in ("negbin", "zinb"):
+    if family.dispersed:
         tests["dispersion"] = float(main.params["alpha"])
         tests["dispersion_se"] = float(np.sqrt(main.cov.loc["alpha", "alpha"]))
     return _result(design, main, messages, family=family, **tests)
 
 
 def _result(
-    design: Design, main: Fit, messages: list[str], *, family: str, **tests: Any
+    design: Design, main: Fit, messages: list[str], *, family: Family, **tests: Any
 ) -> CountModelResult:
     """The frozen result of a main fit and its diagnostics (absorbed dummies not shown);
     ``family`` is the one actually fitted."""
     n_params = len(main.params)
     return CountModelResult(
         spec=design.spec,
-        family=family,
-        effect_ratio=ratio_name(family),
+        family=family.name,
+        family_label=family.label,
+        effect_ratio=family.ratio,
         cov_type=design.spec.cov,
         cov_label=_cov_label(design),
         coefficients=_tidy(main, design.spec.alpha, exclude=_hidden_terms(design)),
@@ -251,100 +236,22 @@ def _fixed_effects_label(design: Design) -> str:
 # --------------------------------------------------------------------------- estimators
 
 
-def _fit_chain(design: Design, cov: str) -> dict[str, Fit]:
-    """Fit Poisson, then NB from it, then ZINB from NB, up to the spec's family.
+def _fit_chain(design: Design, cov: str, family: Family) -> dict[Family, Fit]:
+    """Fit ``family`` after the families it starts from (Poisson, then NB from it, then ZINB
+    from NB), each from the previous one's estimates.
 
-    Only the last fit gets the requested covariance; the earlier ones provide start values
+    Only ``family``'s fit gets the requested covariance; the earlier ones provide start values
     and diagnostics.
     """
-    family = design.spec.family
-    chain = {"poisson": _fit_poisson(design)}
-    if family != "poisson":
-        chain["negbin"] = _fit_negbin(design, chain["poisson"])
-    if family == "zinb":
-        chain["zinb"] = _fit_zinb(design, chain["negbin"])
+    order = [family]
+    while order[-1].starts_from is not None:
+        order.append(order[-1].starts_from)
+    chain: dict[Family, Fit] = {}
+    previous = None
+    for member in reversed(order):
+        chain[member] = previous = member.fit(design, previous)
     chain[family] = _with_covariance(chain[family], design, cov)
     return chain
-
-
-def _run(fit_call: Any) -> tuple[Any, tuple[str, ...]]:
-    """Call a statsmodels fit, keeping its warnings as text instead of letting them scroll by."""
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        result = fit_call()
-    texts = tuple(dict.fromkeys(f"{w.category.__name__}: {w.message}" for w in caught))
-    return result, texts
-
-
-def _from_statsmodels(model: Any, result: Any, converged: bool, messages: tuple[str, ...]) -> Fit:
-    def evaluated():  # statsmodels computes these lazily, with warnings of their own
-        try:
-            cov = np.asarray(result.cov_params())
-        except (ValueError, np.linalg.LinAlgError):  # statsmodels could not invert the Hessian
-            cov = np.full((len(result.params),) * 2, np.nan)
-        return cov, float(result.llf), np.asarray(result.predict())
-
-    (cov, llf, mu), more = _run(evaluated)
-    names = list(result.params.index)
-    messages = tuple(dict.fromkeys((*messages, *more)))
-    return finish(model, result.params, cov, names, llf, mu, converged, messages)
-
-
-def _fit_poisson(design: Design) -> Fit:
-    model = sm.GLM(design.y, design.X, family=sm.families.Poisson(), offset=design.offset)
-    result, messages = _run(lambda: model.fit())
-    return _from_statsmodels(model, result, bool(result.converged), messages)
-
-
-def _fit_negbin(design: Design, poisson: Fit) -> Fit:
-    """NB2 by Newton from the Poisson estimates; BFGS on log(alpha) if Newton fails.
-
-    Newton steps in alpha itself and can step below zero when the data are close to
-    Poisson; BFGS works on log(alpha), so it cannot, at the price of a looser optimum.
-    """
-    model = NegativeBinomial(design.y, design.X, loglike_method="nb2", offset=design.offset)
-    moment_alpha = max(0.05, float(ct_regression(design.y, poisson.mu).params[0]))
-    start = np.r_[poisson.params.to_numpy(), moment_alpha]
-    try:
-        result, messages = _run(
-            lambda: model.fit(start_params=start, method="newton", maxiter=100, disp=0)
-        )
-        newton_ok = result.mle_retvals["converged"] and result.params.iloc[-1] > 0
-    except np.linalg.LinAlgError:  # singular Hessian on the way
-        newton_ok = False
-    if not newton_ok:
-        result, more = _run(
-            lambda: model.fit(start_params=start, method="bfgs", maxiter=2000, disp=0)
-        )
-        messages = (*more, "Newton failed for NB; estimated with BFGS on log(alpha)")
-    return _from_statsmodels(model, result, bool(result.mle_retvals["converged"]), messages)
-
-
-def _fit_zinb(design: Design, negbin: Fit) -> Fit:
-    """ZINB from the NB estimates, with a zero-inflation probability of 1/2 to start.
-
-    A start near no inflation lets BFGS wander off (NB has already absorbed the zeros into
-    a large alpha); 1/2 is statsmodels' own start. ZINB nests NB, so a maximum below the NB
-    log-likelihood means the optimiser failed, and the fit is flagged as not converged.
-    """
-    model = ZeroInflatedNegativeBinomialP(design.y, design.X, offset=design.offset, p=2)
-    start = np.r_[0.0, negbin.params.to_numpy()]
-    result, messages = _run(
-        lambda: model.fit(start_params=start, method="bfgs", maxiter=2000, disp=0)
-    )
-    converged = bool(result.mle_retvals["converged"])
-    llf, more = _run(lambda: float(result.llf))
-    messages = (*messages, *more)
-    if converged and not llf >= negbin.llf - 1e-6:
-        converged = False
-        messages = (*messages, "ZINB log-likelihood below NB's: the optimiser failed")
-    return _from_statsmodels(model, result, converged, messages)
-
-
-def _fit_logit(design: Design) -> Fit:
-    model = sm.Logit(design.y, design.X, offset=design.offset)
-    result, messages = _run(lambda: model.fit(method="newton", maxiter=100, disp=0))
-    return _from_statsmodels(model, result, bool(result.mle_retvals["converged"]), messages)
 
 
 def _tidy(fit: Fit, level: float, exclude: tuple[str, ...] = ()) -> pd.DataFrame:

@@ -6,10 +6,9 @@ import math
 from dataclasses import dataclass, replace
 
 from ..errors import ConfigError
+from . import families
+from .families import Family, names
 
-FAMILIES = ("poisson", "negbin", "zinb")
-PANEL_FAMILIES = ("poisson", "logit", "clogit")  # with fixed effects
-BINARY_FAMILIES = ("logit", "clogit")
 PANEL_COV_TYPES = ("cluster", "nonrobust")
 COV_TYPES = ("hac", "cluster", "nonrobust")
 SEASONS = (None, "month", "irrigation")
@@ -21,12 +20,6 @@ MIN_ROWS = 8
 MIN_EXTRA_ROWS = 5
 #: Names of generated terms; a panel column may not use them.
 RESERVED = ("const", "trend", "irrigation_season", *(f"month_{m:02d}" for m in range(2, 13)))
-
-
-def ratio_name(family: str) -> str:
-    """What exp(coefficient) is for a family: an odds ratio for (conditional) logit, else an
-    incidence-rate ratio. Every label of an effect derives from the fitted family through this."""
-    return "OR" if family in BINARY_FAMILIES else "IRR"
 
 
 def default_hac_lags(n_periods: int) -> int:
@@ -59,13 +52,14 @@ class CountModelSpec:
             value = getattr(self, name)
             value = (value,) if isinstance(value, str) else tuple(value)
             object.__setattr__(self, name, value)
+        distribution = self.distribution  # an unknown family name fails here
         if self.fixed_effects:
-            self._check_fixed_effects()
-        elif self.family not in FAMILIES:
-            hint = (
-                " (logit and clogit need fixed_effects)" if self.family in BINARY_FAMILIES else ""
+            self._check_fixed_effects(distribution)
+        elif not distribution.without_fixed_effects:
+            raise ConfigError(
+                f"family must be one of {names(fixed_effects=False)} without fixed effects; "
+                f"found {self.family!r} (it needs fixed_effects)"
             )
-            raise ConfigError(f"family must be one of {FAMILIES}; found {self.family!r}{hint}")
         if self.cov not in COV_TYPES:
             raise ConfigError(f"cov must be one of {COV_TYPES}; found {self.cov!r}")
         if self.season not in SEASONS:
@@ -99,16 +93,17 @@ class CountModelSpec:
         if self.period_effects == "year_season" and self.season is not None:
             raise ConfigError("period_effects='year_season' already absorbs the season: drop it")
 
-    def _check_fixed_effects(self) -> None:
-        if self.family not in PANEL_FAMILIES:
-            why = ""
-            if self.family == "negbin":
-                why = (
-                    "; NB with fixed-effect dummies is biased in short panels (incidental "
-                    "parameters): use 'poisson', the conditional Poisson, with cov='cluster'"
-                )
+    @property
+    def distribution(self) -> Family:
+        """The family object ``family`` names (:mod:`.families`)."""
+        return families.family(self.family)
+
+    def _check_fixed_effects(self, distribution: Family) -> None:
+        if not distribution.with_fixed_effects:
+            why = distribution.fixed_effects_refusal
             raise ConfigError(
-                f"family must be one of {PANEL_FAMILIES} with fixed effects; found {self.family!r}{why}"
+                f"family must be one of {names(fixed_effects=True)} with fixed effects; found "
+                f"{self.family!r}{'; ' + why if why else ''}"
             )
         if self.cov not in PANEL_COV_TYPES:
             raise ConfigError(
@@ -118,7 +113,7 @@ class CountModelSpec:
             raise ConfigError(
                 "trend and season cannot be combined with fixed effects: use year fixed effects"
             )
-        if self.family in BINARY_FAMILIES and self.exposure:
+        if distribution.binary and self.exposure:
             raise ConfigError("exposure is for counts; a logit takes none")
         clash = sorted(set(self.fixed_effects) & {self.outcome, *self.predictors, *self.controls})
         if clash or len(set(self.fixed_effects)) < len(self.fixed_effects):
