@@ -92,9 +92,10 @@ def _fit_design(design: Design) -> CountModelResult:
         messages.insert(0, f"{family.name} fit did not converge: estimates are not reliable")
     tests: dict[str, Any] = {"vuong": None, "dispersion": None, "dispersion_se": None}
     tests["overdispersion"] = tests["excess_zeros"] = None
-    if not family.binary:
-        tests["overdispersion"] = cameron_trivedi(design.y, fits[POISSON].mu)
-        tests["excess_zeros"] = excess_zeros(design, fits.get(NB2, fits[POISSON]))
+    if not family.binary:  # count diagnostics read the Poisson fit, in the chain or not
+        poisson = fits[POISSON] if POISSON in fits else POISSON.fit(design, None)
+        tests["overdispersion"] = cameron_trivedi(design.y, poisson.mu)
+        tests["excess_zeros"] = excess_zeros(design, fits.get(NB2, poisson))
     if family.zero_inflated:
         tests["vuong"] = vuong(main, fits[family.starts_from])
         if tests["vuong"].p_value >= spec.alpha and tests["excess_zeros"].p_value >= spec.alpha:
