@@ -115,7 +115,8 @@ from scipy import special, stats
 from .errors import ConfigError, ModelError
 from .inference import _TIE, normal_p, seed_from
 from .models import BINARY_FAMILIES, CountModelSpec, Design, build_design
-from .models.clogit import ConditionalLogitBatch, solve_symmetric
+from .models.batch import solve_batched
+from .models.clogit import ConditionalLogitBatch
 from .results import PowerCheck, SizeCheck, check_sided, mc_standard_error
 
 #: Fewer clusters with events than this: the score bootstrap is the reported test.
@@ -513,7 +514,7 @@ def _glm_fit(problem, Y, keep, X, start, fixed, max_iter: int = 100, tol: float 
         x, kept, m = part(X, live), keep[live], moving[live]
         gram = _gram(problem, kept * _variance(family, mu[live]), x)
         system = np.where(m[:, :, None] & m[:, None, :], gram, 0.0) + np.eye(k) * ~m[:, None, :]
-        step = solve_symmetric(system, gradient[live])
+        step = solve_batched(system, gradient[live])
         finite = np.all(np.isfinite(step), axis=1)
         step = np.where(finite[:, None], step, 0.0)
         newton = np.max(np.abs(_linear(problem, step, x)) * kept, axis=1)
@@ -651,7 +652,7 @@ def _wald_se(fits: _Fits, j: int) -> np.ndarray:
     unit = np.zeros((len(fits.params), k, 1))
     unit[:, j] = 1.0
     with np.errstate(invalid="ignore", divide="ignore"):
-        bread = solve_symmetric(_restricted_system(fits, fits.free), unit[..., 0])
+        bread = solve_batched(_restricted_system(fits, fits.free), unit[..., 0])
         meat = np.einsum("pck,pk->pc", fits.scores, bread * fits.free)
         g = fits.present.sum(axis=1)
         n, big_k = fits.nobs, fits.free.sum(axis=1)
@@ -664,7 +665,7 @@ def _effective_scores(fits: _Fits, j: int) -> np.ndarray:
     k = fits.hessian.shape[1]
     others = fits.free & (np.arange(k) != j)
     rhs = np.where(others, fits.hessian[:, :, j], 0.0)[..., None]
-    solved = solve_symmetric(_restricted_system(fits, others), -rhs[..., 0])
+    solved = solve_batched(_restricted_system(fits, others), -rhs[..., 0])
     return fits.scores[:, :, j] - np.einsum("pck,pk->pc", fits.scores, solved)
 
 
