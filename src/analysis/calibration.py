@@ -60,7 +60,7 @@ import pandas as pd
 from scipy import stats
 
 from .errors import ModelError
-from .inference import Procedure, invert, seed_from
+from .inference import Procedure, invert, normal_p, rate_se, rejects, seed_from
 from .models import Design, fit_batch, hac_covariance
 from .models.batch import solve_batched, weighted_gram
 from .models.design import drop_eventless, lag_rows, period_strata
@@ -285,9 +285,9 @@ def _size_chunk(task: tuple) -> tuple[int, int, int, int, int]:
     mask = generator.mask(Y)
     _, p, ok, _ = procedure.pvalues(Y, mask)
     wald_z, wald_ok = wald_statistics(design, term, Y, mask)
-    wald_reject = wald_ok & (2 * stats.norm.sf(np.abs(wald_z)) <= level)
+    wald_reject = wald_ok & rejects(normal_p(wald_z, "two-sided"), level)
     return (
-        int((ok & (p <= level)).sum()),
+        int((ok & rejects(p, level)).sum()),
         int(ok.sum()),
         int(wald_reject.sum()),
         int(wald_ok.sum()),
@@ -303,7 +303,7 @@ def _power_chunk(task: tuple) -> tuple[int, int, float, np.ndarray]:
     Y = generator.draw(effect, size, rng)
     mask = generator.mask(Y)
     _, p, ok, _ = procedure.pvalues(Y, mask)
-    reject = ok & (p <= level)
+    reject = ok & rejects(p, level)
     estimates = np.array([])
     if design is not None:
         beta, fitted = focal_estimates(design, procedure.problem.term, Y, mask)
@@ -381,12 +381,12 @@ def size_check(
     return SizeCheck(
         nominal=level,
         size=size,
-        mc_se=math.sqrt(size * (1 - size) / ok) if ok else math.nan,
+        mc_se=rate_se(size, ok),
         n_sims=int(total),
         n_failed=int(total - ok),
         null=generator.description,
         wald_size=wald,
-        wald_mc_se=math.sqrt(wald * (1 - wald) / wald_ok) if wald_ok else math.nan,
+        wald_mc_se=rate_se(wald, wald_ok),
     )
 
 
@@ -561,7 +561,7 @@ def _exaggeration(
     return Exaggeration(
         effect=scale.display(true),
         power=power,
-        mc_se=math.sqrt(power * (1 - power) / usable) if usable else math.nan,
+        mc_se=rate_se(power, usable),
         median_significant=median,
         type_m=type_m,
         type_s=type_s,

@@ -105,19 +105,26 @@ import functools
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from .errors import ConfigError, ModelError
-from .inference import _TIE, normal_p, seed_from
+from .errors import AnalysisError, ConfigError, ModelError
+from .inference import as_extreme, invert, normal_p, rate_se, rejects, seed_from
 from .models import BINARY_FAMILIES, CountModelSpec, Design, build_design
 from .models.batch import solve_batched
 from .models.clogit import ConditionalLogitBatch
-from .results import PowerCheck, SizeCheck, check_sided, mc_standard_error
+from .results import (
+    Interval,
+    PowerCheck,
+    SizeCheck,
+    SmallSampleTest,
+    check_sided,
+    mc_standard_error,
+)
 
 #: Fewer clusters with events than this: the score bootstrap is the reported test.
 FEW_CLUSTERS = 50
@@ -139,7 +146,6 @@ CHUNK = 25
 SIMULATIONS = {"logit": 200, "poisson": 200, "clogit": 200}
 #: The CI search goes at most this many cluster-robust standard errors from the estimate.
 CI_MAX_SE = 64.0
-_CI_BISECTIONS = 10
 #: Largest effect on the display scale the power search tries (as ``calibration``).
 SEARCH_LIMIT = 20.0
 #: A power point whose panels carry on average more than this many times the observed
@@ -157,11 +163,6 @@ _FLAT = 1e-10
 #: direction with almost no curvature a Newton step can be astronomically long, and past
 #: |eta| ~ 40 a logit row is saturated in double precision anyway.
 _MOVE = 20.0
-
-
-def rejects(p: np.ndarray | float, alpha: float) -> np.ndarray:
-    """The one rejection rule: ``p <= alpha`` (a missing p never rejects)."""
-    return np.asarray(p, dtype=float) <= alpha
 
 
 # --------------------------------------------------------------------------- the problem
@@ -779,19 +780,7 @@ def _bootstrap_p(scores: np.ndarray, weights: _Weights, sided: str) -> tuple[flo
         return math.nan, observed
     with np.errstate(invalid="ignore", divide="ignore"):
         draws = (weights.matrix @ scores) / np.sqrt(weights.squared @ scores**2)
-    tie = _TIE * max(1.0, abs(observed))
-    if sided == "greater":
-        extreme = draws >= observed - tie
-    elif sided == "less":
-        extreme = draws <= observed + tie
-    else:
-        extreme = np.abs(draws) >= abs(observed) - tie
-    return float(np.mean(extreme)), observed
-
-
-def _mc_se(p: float, weights: _Weights) -> float:
-    """Monte Carlo s.e. of a bootstrap p (0 when every vector was enumerated)."""
-    return mc_standard_error(p, weights.draws) or 0.0
+    return float(np.mean(as_extreme(draws, observed, sided))), observed
 
 
 # --------------------------------------------------------------------------- results
@@ -799,45 +788,24 @@ def _mc_se(p: float, weights: _Weights) -> float:
 
 @dataclass(frozen=True)
 class ClusterBootstrapResult:
-    """Score wild cluster bootstrap test of ``term = b0`` and its inverted CI, beside the
-    cluster-robust Wald test of the same fit."""
+    """Score wild cluster bootstrap test of ``term = b0`` (``test``) and its inverted interval,
+    in the package's own result types, beside the cluster-robust Wald test of the same fit.
+    ``test.details`` says how the weights were made (kind, vectors, seed); ``test.n_draws`` is
+    None when every weight vector was enumerated (an exact p-value)."""
 
-    term: str
-    family: str
-    sided: str
-    alpha: float
-    b0: float
+    test: SmallSampleTest
+    interval: Interval
     estimate: float
     std_error: float
     wald_p: float
-    statistic: float
-    p_value: float
-    p_mc_se: float
-    n_boot: int | None  # None: every weight vector was enumerated
-    n_vectors: int
-    weights: str
     n_clusters: int
     clusters_with_events: int
-    ci_low: float
-    ci_high: float
-    ci_method: str
-    ci_evaluations: int
-    seed: int
     converged: bool
 
     @property
     def few_clusters(self) -> bool:
         """Fewer than FEW_CLUSTERS clusters carry events: this test, not the Wald, is reported."""
         return self.clusters_with_events < FEW_CLUSTERS
-
-    @property
-    def enumerated(self) -> bool:
-        return self.n_boot is None
-
-    @property
-    def min_attainable_p(self) -> float:
-        """The smallest p the bootstrap can give: one enumerated vector's share, else 0."""
-        return 1 / self.n_vectors if self.enumerated else 0.0
 
 
 LOO_COLUMNS = (
@@ -877,30 +845,6 @@ class LeaveOneClusterOut:
 # --------------------------------------------------------------------------- the test
 
 
-def _ci_bound(
-    pvalue, estimate: float, se: float, direction: float, alpha: float
-) -> tuple[float, str]:
-    """Outermost b0 not rejected, going from the estimate in ``direction``; inf if none found."""
-    inside, step = estimate, se
-    while step <= CI_MAX_SE * se:
-        candidate = estimate + direction * step
-        p = pvalue(candidate)
-        if p is None:
-            return direction * math.inf, f"restricted model did not converge at b0={candidate:.4g}"
-        if rejects(p, alpha):
-            outside = candidate
-            for _ in range(_CI_BISECTIONS):
-                middle = (inside + outside) / 2
-                p = pvalue(middle)
-                if p is not None and not rejects(p, alpha):
-                    inside = middle
-                else:
-                    outside = middle
-            return (inside + outside) / 2, ""
-        inside, step = candidate, step * 2
-    return direction * math.inf, f"not rejected within {CI_MAX_SE:g} standard errors"
-
-
 def score_bootstrap(
     frame: pd.DataFrame,
     spec: CountModelSpec,
@@ -936,57 +880,97 @@ def score_bootstrap(
     p_value, statistic = _bootstrap_p(restricted.scores, draws, sided)
 
     starts: dict[float, np.ndarray] = {b0: restricted.params}
-    evaluations = []
 
-    def pvalue_at(value: float) -> float | None:
+    def pvalue_at(value: float) -> float:
         nearest = min(starts, key=lambda b: abs(b - value))
         fit = _restricted(problem, value, starts[nearest])
-        evaluations.append(value)
         if not fit.converged or len(fit.scores) != draws.matrix.shape[1]:
-            return None
+            return math.nan
         starts[value] = fit.params
         return _bootstrap_p(fit.scores, draws, sided)[0]
 
-    low, high, notes = -math.inf, math.inf, []
-    if ci:
-        if sided in ("two-sided", "greater"):
-            low, why = _ci_bound(pvalue_at, wald.estimate, wald.std_error, -1.0, alpha)
-            notes += [f"lower bound open: {why}"] if why else []
-        if sided in ("two-sided", "less"):
-            high, why = _ci_bound(pvalue_at, wald.estimate, wald.std_error, 1.0, alpha)
-            notes += [f"upper bound open: {why}"] if why else []
-        if sided != "two-sided":
-            notes.append(f"one-sided ({sided}) test: one-sided interval")
-    method = (
-        f"inversion of the score bootstrap test at level {alpha:g} (same weight vectors for "
-        "every b0; bracketing then bisection)"
-        if ci
-        else "not computed"
-    )
-    return ClusterBootstrapResult(
-        term=term,
-        family=problem.family,
+    events = f"{with_events} of {problem.n_clusters} clusters carry events"
+    vectors = "every sign vector" if draws.enumerated else f"{draws.draws:,} draws"
+    test = SmallSampleTest(
+        method="wild_cluster_bootstrap",
+        label=f"score wild cluster bootstrap ({draws.kind} weights, {vectors}; {events})",
+        statistic=statistic,
+        p_value=p_value,
         sided=sided,
-        alpha=alpha,
-        b0=b0,
+        p_mc_se=mc_standard_error(p_value, draws.draws),
+        n_draws=draws.draws,
+        min_attainable_p=1 / len(draws.matrix) if draws.enumerated else 0.0,
+        details={"clusters": problem.n_clusters, "clusters_with_events": with_events},
+    )
+    interval = Interval(math.nan, math.nan, "not computed")
+    if ci:
+        interval = invert(
+            lambda values: np.array([pvalue_at(float(v)) for v in values]),
+            wald.estimate,
+            wald.std_error,
+            method=f"inverted score bootstrap (at level {alpha:g}, the same weight vectors for "
+            "every b0; bracketing then bisection)",
+            level=alpha,
+            limit=CI_MAX_SE * wald.std_error,
+            sided=sided,
+        )
+    return ClusterBootstrapResult(
+        test=test,
+        interval=interval,
         estimate=wald.estimate,
         std_error=wald.std_error,
         wald_p=float(normal_p(wald.z, sided)),
-        statistic=statistic,
-        p_value=p_value,
-        p_mc_se=_mc_se(p_value, draws),
-        n_boot=draws.draws,
-        n_vectors=len(draws.matrix),
-        weights=draws.kind,
         n_clusters=problem.n_clusters,
         clusters_with_events=with_events,
-        ci_low=low,
-        ci_high=high,
-        ci_method="; ".join([method, *notes]),
-        ci_evaluations=len(evaluations),
-        seed=seed,
         converged=restricted.converged,
     )
+
+
+def wald_test(model, term: str, sided: str, why: str) -> tuple[SmallSampleTest, Interval]:
+    """The cluster-robust Wald test and interval of ``term`` from a fitted global model
+    (``models.fit_design``), with ``why`` it is the reported test."""
+    row = model.term(term)
+    statistic = float(row["statistic"])
+    test = SmallSampleTest(
+        method="cluster_wald",
+        label=f"cluster-robust Wald test ({model.cov_label}; {why})",
+        statistic=statistic,
+        p_value=float(normal_p(statistic, sided)),
+        sided=sided,
+    )
+    interval = Interval(float(row["ci_low"]), float(row["ci_high"]), "cluster-robust Wald interval")
+    return test, interval
+
+
+def reported_test(
+    frame: pd.DataFrame,
+    model,
+    term: str,
+    *,
+    key: str,
+    sided: str,
+    alpha: float,
+    n_boot: int,
+    ci: bool,
+) -> tuple[SmallSampleTest, Interval]:
+    """The reported test of a global entry and the interval inverting it: the score wild
+    cluster bootstrap when fewer than :data:`FEW_CLUSTERS` clusters carry events, else the
+    cluster-robust Wald test of ``model``. Where the bootstrap's own fits break down, the Wald
+    test, flagged (``details["unchecked"]`` says why: no size can be simulated for it).
+    :class:`Simulation` runs the same rule on every simulated panel."""
+    try:
+        boot = score_bootstrap(
+            frame, model.spec, term, key=key, sided=sided, alpha=alpha, n_boot=n_boot, ci=ci
+        )
+    except AnalysisError as exc:
+        why = f"the score bootstrap could not be computed ({exc}), so this test's size is unchecked"
+        test, interval = wald_test(model, term, sided, why)
+        return replace(test, details={"unchecked": str(exc)}), interval
+    if boot.few_clusters:
+        return boot.test, boot.interval
+    events = f"{boot.clusters_with_events} of {boot.n_clusters} clusters carry events"
+    test, interval = wald_test(model, term, sided, events)
+    return replace(test, details=boot.test.details), interval
 
 
 # --------------------------------------------------------------------------- simulation
@@ -1341,13 +1325,13 @@ class Simulation:
         return SizeCheck(
             nominal=self.alpha,
             size=size,
-            mc_se=_rate_se(size, used),
+            mc_se=rate_se(size, used),
             n_sims=total,
             n_failed=total - used,
             null=f"{self.describe('at 0')}; panels carry {float(np.mean(outcome.events)):.0f} "
             f"events on average ({self.problem.y.sum():.0f} observed)",
             wald_size=wald if beside else None,
-            wald_mc_se=_rate_se(wald, used) if beside else None,
+            wald_mc_se=rate_se(wald, used) if beside else None,
             threshold=threshold,
         )
 
@@ -1443,12 +1427,6 @@ _OUTCOME = ("reported", "wald", "ok", "full", "null", "events", "bootstrapped")
 
 def _take(outcome: _Outcome, n: int) -> _Outcome:
     return _Outcome(*(getattr(outcome, f)[:n] for f in _OUTCOME))
-
-
-def _rate_se(rate: float, used: int) -> float:
-    """Monte Carlo s.e. of a rejection rate over ``used`` panels (NaN without any)."""
-    se = mc_standard_error(rate, used) if math.isfinite(rate) else None
-    return math.nan if se is None else se
 
 
 def _bracket(
@@ -1630,7 +1608,7 @@ class _Refit:
                 _loo_seed(self.key, dropped),
             )
             p, _ = _bootstrap_p(restricted.scores, draws, self.sided)
-            row.update(p_bootstrap=p, p_bootstrap_mc_se=_mc_se(p, draws))
+            row.update(p_bootstrap=p, p_bootstrap_mc_se=mc_standard_error(p, draws.draws) or 0.0)
         return {c: row.get(c, math.nan) for c in LOO_COLUMNS}
 
 
@@ -1643,8 +1621,9 @@ __all__ = [
     "clusters_with_events",
     "events_by_cluster",
     "leave_one_cluster_out",
-    "rejects",
+    "reported_test",
     "residual_autocorrelation",
     "score_bootstrap",
     "size_by_simulation",
+    "wald_test",
 ]

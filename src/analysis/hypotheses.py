@@ -45,7 +45,6 @@ from .results import (
     HypothesisResult,
     Interval,
     RegistryResults,
-    SmallSampleTest,
 )
 from .settings import TestSettings
 
@@ -364,11 +363,6 @@ def _share_ranges(spec: HypothesisSpec, tables: Tables, panel: Panel) -> pd.Data
     return coverage.share_ranges(known, years, catalogued)
 
 
-def fit_only(spec: HypothesisSpec, tables: Tables, study: Study | None = None):
-    """The spec's model without small-sample inference (robustness variants, diagnostics)."""
-    return fit_design(prepare(spec, tables, study).design)
-
-
 def effect_scale(spec: HypothesisSpec, design: Design, ratio: str, unit: str = "") -> EffectScale:
     """Per switch for a 0/1 focal term, else per standard deviation of the predictor as it
     enters the model (units differ wildly across predictors; ``unit`` says what the SD is
@@ -396,52 +390,14 @@ def procedure(prepared: Prepared, settings: TestSettings, study: Study, n_perm: 
 
 
 def _global_test(prepared: Prepared, model, settings: TestSettings, mapper):
-    """The reported test of a global entry, its interval, size and power: the score wild
-    cluster bootstrap (Kline-Santos) when fewer than :data:`cluster_inference.FEW_CLUSTERS`
-    clusters carry events, its interval inverting it, else the cluster-robust Wald test and
-    interval. Size and power simulate that procedure (:class:`cluster_inference.Simulation`)
-    on ``n_size`` and ``n_power`` panels, at most :data:`cluster_inference.SIMULATIONS` for
-    the family (at least 200, the exact conditional likelihood being the costly part)."""
-    spec, design = prepared.spec, prepared.design
-    frame, key = prepared.panel.frame, f"{spec.id}/{spec.series}"
-    row = model.term(spec.focal)
-    statistic = float(row["statistic"])
-
-    def wald(why: str, details=None) -> SmallSampleTest:
-        return SmallSampleTest(
-            method="cluster_wald", label=f"cluster-robust Wald test ({model.cov_label}; {why})",
-            statistic=statistic, p_value=float(inference.normal_p(statistic, spec.sided)),
-            sided=spec.sided, details=details or {},
-        )  # fmt: skip
-
-    wald_interval = Interval(
-        float(row["ci_low"]), float(row["ci_high"]), "cluster-robust Wald interval"
-    )
-    try:
-        boot = cluster_inference.score_bootstrap(
-            frame, design.spec, spec.focal, key=key, sided=spec.sided, alpha=settings.level,
-            n_boot=settings.n_perm, ci=settings.calibrate,
-        )  # fmt: skip
-    except AnalysisError as exc:  # the bootstrap's own fits break down: the Wald test, flagged
-        why = f"the score bootstrap could not be computed ({exc}), so this test's size is unchecked"
-        return wald(why), wald_interval, None, None
-    details = {"clusters": boot.n_clusters, "clusters_with_events": boot.clusters_with_events}
-    events = f"{boot.clusters_with_events} of {boot.n_clusters} clusters carry events"
-    if boot.few_clusters:
-        draws = "every sign vector" if boot.enumerated else f"{boot.n_boot:,} draws"
-        test = SmallSampleTest(
-            method="wild_cluster_bootstrap",
-            label=f"score wild cluster bootstrap ({boot.weights} weights, {draws}; {events})",
-            statistic=boot.statistic, p_value=boot.p_value, sided=spec.sided,
-            p_mc_se=None if boot.enumerated else boot.p_mc_se, n_draws=boot.n_boot,
-            min_attainable_p=boot.min_attainable_p, details=details,
-        )  # fmt: skip
-        interval = Interval(
-            boot.ci_low, boot.ci_high, f"inverted score bootstrap ({boot.ci_method})"
-        )
-    else:
-        test, interval = wald(events, details), wald_interval
-    if not settings.calibrate:
+    """The reported test of a global entry and its interval (``cluster_inference.reported_test``),
+    with the simulated size and power of that procedure where it has one."""
+    spec = prepared.spec
+    test, interval = cluster_inference.reported_test(
+        prepared.panel.frame, model, spec.focal, key=f"{spec.id}/{spec.series}", sided=spec.sided,
+        alpha=settings.level, n_boot=settings.n_perm, ci=settings.calibrate,
+    )  # fmt: skip
+    if not settings.calibrate or "unchecked" in test.details:
         return test, interval, None, None
     return (test, interval, *_global_calibration(prepared, model, test, interval, settings, mapper))
 
@@ -771,7 +727,6 @@ __all__ = [
     "TestSettings",
     "assemble",
     "effect_scale",
-    "fit_only",
     "panel_for",
     "prepare",
     "test_hypothesis",
