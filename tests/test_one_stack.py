@@ -4,8 +4,16 @@ reported test."""
 
 from __future__ import annotations
 
-import numpy as np
+import math
+from dataclasses import replace
 
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis import cluster_inference, hypotheses, inference, models, registry, robustness
+from analysis.errors import ModelError
+from analysis.models import CountModelSpec
 from analysis.models.batch import solve_batched, weighted_gram
 
 
@@ -63,3 +71,124 @@ def test_matrix_right_hand_sides_give_the_least_squares_inverse():
     np.testing.assert_allclose(
         inverse[0], np.linalg.pinv(gram[0], rcond=4 * np.finfo(float).eps), atol=1e-8
     )
+
+
+# --------------------------------------------------------------------------- rejection rule
+
+
+def test_the_one_rejection_rule_rejects_at_the_level_and_never_on_a_missing_p():
+    assert inference.rejects(0.05, 0.05)
+    assert not inference.rejects(0.05 + 1e-12, 0.05)
+    assert not inference.rejects(math.nan, 0.05)
+
+
+def test_the_one_tie_rule_counts_a_draw_equal_up_to_rounding_on_every_side():
+    observed = 1.7
+    draws = np.array([observed * (1 + 1e-15), observed * (1 - 1e-15), -observed, 0.0])
+    assert inference.as_extreme(draws, observed, "two-sided").tolist() == [1, 1, 1, 0]
+    assert inference.as_extreme(draws, observed, "greater").tolist() == [1, 1, 0, 0]
+    assert inference.as_extreme(-draws, -observed, "less").tolist() == [1, 1, 0, 0]
+
+
+def test_a_p_exactly_at_the_level_bounds_a_one_sided_interval_and_leaves_the_other_side_open():
+    interval = inference.invert(
+        lambda b: np.where(b < -1.5, 0.05, 0.5), 0.0, 1.0, method="edge", limit=64.0,
+        sided="greater",
+    )  # fmt: skip
+    assert -2.0 < interval.low <= -1.5 and interval.high == math.inf
+    assert interval.note == "one-sided (greater) test: one-sided interval"
+
+
+# --------------------------------------------------------------------------- global adapter
+
+
+def _few_event_clusters(seed: int = 3, n_clusters: int = 30, n_years: int = 12) -> pd.DataFrame:
+    """A unit-year logit panel in which four clusters carry most of the events."""
+    rng = np.random.default_rng(seed)
+    unit = np.repeat([f"U{i:02d}" for i in range(n_clusters)], n_years)
+    year = np.tile(np.arange(2000, 2000 + n_years), n_clusters)
+    rival = np.repeat((np.arange(n_clusters) < 4).astype(float), n_years)
+    x = rng.normal(size=len(unit)) + np.repeat(rng.normal(size=n_clusters), n_years)
+    eta = -5.0 + 4.0 * rival + 0.3 * x
+    y = (rng.random(len(eta)) < 1 / (1 + np.exp(-eta))).astype(float)
+    return pd.DataFrame({"unit": unit, "year": year, "x": x, "rival": rival, "y": y})
+
+
+LOGIT = CountModelSpec(
+    outcome="y", predictors=("x",), controls=("rival",), family="logit",
+    fixed_effects=("year",), cov="cluster", cluster="unit",
+)  # fmt: skip
+
+
+def test_the_global_adapter_reports_the_bootstrap_with_few_event_clusters():
+    frame = _few_event_clusters()
+    model = models.fit_spec(frame, LOGIT)
+    test, interval = cluster_inference.reported_test(
+        frame, model, "x", key="k", sided="two-sided", alpha=0.05, n_boot=199, ci=True
+    )
+    boot = cluster_inference.score_bootstrap(frame, LOGIT, "x", key="k", n_boot=199)
+    assert (test.p_value, test.label, interval) == (
+        boot.test.p_value,
+        boot.test.label,
+        boot.interval,
+    )
+    assert test.method == "wild_cluster_bootstrap" and test.p_mc_se > 0 and test.n_draws == 199
+    assert interval.low < float(model.term("x")["estimate"]) < interval.high
+
+
+def test_the_global_adapter_reports_the_models_wald_test_with_many_event_clusters(monkeypatch):
+    frame = _few_event_clusters()
+    model = models.fit_spec(frame, LOGIT)
+    with_events = cluster_inference.clusters_with_events(frame, LOGIT)
+    monkeypatch.setattr(cluster_inference, "FEW_CLUSTERS", with_events)
+    test, interval = cluster_inference.reported_test(
+        frame, model, "x", key="k", sided="two-sided", alpha=0.05, n_boot=199, ci=True
+    )
+    row = model.term("x")
+    assert test.method == "cluster_wald" and test.p_value == pytest.approx(row["p_value"])
+    assert (interval.low, interval.high) == (row["ci_low"], row["ci_high"])
+    assert test.details == {"clusters": 30, "clusters_with_events": with_events}
+
+
+def test_the_global_adapter_flags_the_wald_test_where_the_bootstrap_breaks_down(monkeypatch):
+    frame = _few_event_clusters()
+    model = models.fit_spec(frame, LOGIT)
+
+    def broken(*args, **kwargs):
+        raise ModelError("restricted model did not converge")
+
+    monkeypatch.setattr(cluster_inference, "score_bootstrap", broken)
+    test, _ = cluster_inference.reported_test(
+        frame, model, "x", key="k", sided="two-sided", alpha=0.05, n_boot=199, ci=True
+    )
+    assert test.method == "cluster_wald" and "unchecked" in test.label
+    assert test.details["unchecked"] == "restricted model did not converge"
+
+
+# --------------------------------------------------------------------------- reported test
+
+
+def test_robustness_variants_are_tested_by_the_one_reported_test_function(monkeypatch):
+    """Every variant of a global entry goes through hypotheses.reported_test, with the
+    divergence guard, so a dyad entry's variants report the score wild cluster bootstrap as
+    its main report does (the interval is left out here to keep the test quick)."""
+    calls = []
+    real = hypotheses.reported_test
+
+    def recorded(prepared, settings=None, study=None, mapper=map):
+        calls.append(prepared.spec)
+        return real(prepared, replace(settings, calibrate=False), study, mapper)
+
+    monkeypatch.setattr(hypotheses, "reported_test", recorded)
+    guarded = []
+    real_guard = hypotheses.finite_fit
+    monkeypatch.setattr(
+        hypotheses,
+        "finite_fit",
+        lambda spec, prepared: guarded.append(spec) or real_guard(spec, prepared),
+    )
+    spec = registry.get("H2_global_dyad_milex").on("ucdp")
+    curve = robustness.run_variants(spec, hypotheses.Tables.load())
+    tested = curve[curve["note"] == ""]
+    assert len(tested) >= 3 and len(calls) == len(tested) == len(guarded)
+    assert set(tested["test"]) == {"wild cluster bootstrap"}

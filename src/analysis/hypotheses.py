@@ -40,11 +40,15 @@ from .models.design import drop_eventless, period_strata
 from .panel import Panel, build_panel, stated_counts
 from .registry import HypothesisSpec, OutcomeSeries, Study, load_study
 from .results import (
+    CountModelResult,
     EffectScale,
     Failure,
     HypothesisResult,
     Interval,
+    PowerCheck,
     RegistryResults,
+    SizeCheck,
+    SmallSampleTest,
 )
 from .settings import TestSettings
 
@@ -460,6 +464,47 @@ def finite_fit(spec: HypothesisSpec, prepared: Prepared):
     return model, scale
 
 
+@dataclass(frozen=True, eq=False)
+class Reported:
+    """What the engine reports for one entry on one outcome series: the fitted model and its
+    effect scale, the reported test, the interval inverting it, the simulated size and power
+    of that test (None where not simulated) and, for a case entry that rejects, its
+    leave-one-year-out table."""
+
+    model: CountModelResult
+    scale: EffectScale
+    test: SmallSampleTest
+    interval: Interval
+    size: SizeCheck | None = None
+    power: PowerCheck | None = None
+    loyo: pd.DataFrame | None = None
+
+
+def reported_test(
+    prepared: Prepared,
+    settings: TestSettings | None = None,
+    study: Study | None = None,
+    mapper: Callable = map,
+) -> Reported:
+    """The one function that decides which test is reported for a spec, for the main report,
+    the summary, every robustness variant and calibration alike: first the divergence guard
+    (:func:`finite_fit`: a focal estimate without a finite maximum is no test), then for a
+    global entry ``cluster_inference.reported_test`` (the score wild cluster bootstrap with few
+    event clusters, else the cluster-robust Wald test), for a case entry the small-sample
+    :func:`procedure` its registry entry names; size and power simulate that same procedure."""
+    settings = settings or TestSettings()
+    study = study or load_study()
+    spec = prepared.spec
+    model, scale = finite_fit(spec, prepared)
+    if spec.scope == "global":
+        test, interval, size, power = _global_test(prepared, model, settings, mapper)
+        return Reported(model, scale, test, interval, size, power)
+    row = model.term(spec.focal)
+    estimate, se = float(row["estimate"]), float(row["std_error"])
+    inference_ = _case_inference(prepared, estimate, se, scale, settings, study, mapper)
+    return Reported(model, scale, *inference_)
+
+
 def test_hypothesis(
     spec: HypothesisSpec,
     tables: Tables,
@@ -469,24 +514,15 @@ def test_hypothesis(
 ) -> HypothesisResult:
     """Estimate one entry on its outcome series with its reported test, interval, size, power
     and coverage check (no adjusted p-values or verdict: those need the whole registry)."""
-    settings = settings or TestSettings()
     study = study or load_study()
     prepared = prepare(spec, tables, study)
-    design, series = prepared.design, prepared.series
-    model, scale = finite_fit(spec, prepared)
-    estimate = float(model.term(spec.focal)["estimate"])
-    se = float(model.term(spec.focal)["std_error"])
-    notes = [
-        *prepared.panel.notes,
-        f"sample {model.sample.get('period_start')}–{model.sample.get('period_end')}",
-    ]
-    loyo = None
-    if spec.scope == "global":
-        test, interval, size, power = _global_test(prepared, model, settings, mapper)
-    else:
-        test, interval, size, power, loyo = _case_inference(
-            prepared, estimate, se, scale, settings, study, mapper
-        )
+    return _result(prepared, reported_test(prepared, settings, study, mapper))
+
+
+def _result(prepared: Prepared, reported: Reported) -> HypothesisResult:
+    """The entry's result from what is reported for it, with the coverage check."""
+    spec, design, series = prepared.spec, prepared.design, prepared.series
+    model, scale = reported.model, reported.scale
     check = coverage.check(
         series_id=series.id,
         kind=series.kind,
@@ -496,8 +532,12 @@ def test_hypothesis(
         design=design,
         term=spec.focal,
         scale=scale,
-        log_effect=estimate,
+        log_effect=float(model.term(spec.focal)["estimate"]),
         description=series.description,
+    )
+    notes = (
+        *prepared.panel.notes,
+        f"sample {model.sample.get('period_start')}–{model.sample.get('period_end')}",
     )
     return HypothesisResult(
         hypothesis_id=spec.id,
@@ -514,15 +554,15 @@ def test_hypothesis(
         model=model,
         term=spec.focal,
         effect=scale,
-        test=test,
-        interval=interval,
-        size=size,
-        power=power,
+        test=reported.test,
+        interval=reported.interval,
+        size=reported.size,
+        power=reported.power,
         coverage=check,
-        notes=tuple(notes),
+        notes=notes,
         contrast=_contrast(design, spec.focal) if scale.per == "switch" else None,
         coverage_controls=spec.coverage_controls,
-        loyo=loyo,
+        loyo=reported.loyo,
     )
 
 
@@ -729,6 +769,7 @@ __all__ = [
     "effect_scale",
     "panel_for",
     "prepare",
+    "reported_test",
     "test_hypothesis",
     "tests_of",
 ]
