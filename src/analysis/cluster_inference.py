@@ -117,6 +117,7 @@ from .inference import as_extreme, invert, normal_p, rate_se, rejects, seed_from
 from .models import BINARY_FAMILIES, CountModelSpec, Design, build_design
 from .models.batch import solve_batched
 from .models.clogit import ConditionalLogitBatch
+from .models.covariance import cluster_variance
 from .results import (
     Interval,
     PowerCheck,
@@ -654,11 +655,8 @@ def _wald_se(fits: _Fits, j: int) -> np.ndarray:
     unit[:, j] = 1.0
     with np.errstate(invalid="ignore", divide="ignore"):
         bread = solve_batched(_restricted_system(fits, fits.free), unit[..., 0])
-        meat = np.einsum("pck,pk->pc", fits.scores, bread * fits.free)
-        g = fits.present.sum(axis=1)
-        n, big_k = fits.nobs, fits.free.sum(axis=1)
-        factor = g / (g - 1) * (n - 1) / (n - big_k)
-        return np.sqrt(factor * (meat**2).sum(axis=1))
+        g, k_free = fits.present.sum(axis=1), fits.free.sum(axis=1)
+        return np.sqrt(cluster_variance(fits.scores, bread * fits.free, g, fits.nobs, k_free))
 
 
 def _effective_scores(fits: _Fits, j: int) -> np.ndarray:

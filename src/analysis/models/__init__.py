@@ -72,8 +72,9 @@ Fixed effects (unit-period panels: ``fixed_effects=("unit", "year")``, rows in a
 from .base import Fit
 from .batch import BatchFit, fit_batch
 from .clogit import ConditionalLogitBatch, ConditionalLogitLikelihood
+from .covariance import hac_covariance
 from .design import Design, build_design
-from .fit import fit_count_model, fit_design, fit_main, fit_spec, hac_covariance
+from .fit import fit_count_model, fit_design, fit_main, fit_spec
 from .spec import (
     BINARY_FAMILIES,
     COV_TYPES,
