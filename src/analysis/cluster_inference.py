@@ -115,7 +115,7 @@ from scipy import special, stats
 from .errors import AnalysisError, ConfigError, ModelError
 from .inference import as_extreme, invert, normal_p, rate_se, rejects, seed_from
 from .models import BINARY_FAMILIES, CountModelSpec, Design, build_design
-from .models.batch import solve_batched
+from .models.batch import cross, linear, solve_batched
 from .models.clogit import ConditionalLogitBatch
 from .models.covariance import cluster_variance
 from .results import (
@@ -373,17 +373,10 @@ def _by_level(values: np.ndarray, codes: np.ndarray, size: int) -> np.ndarray:
     )
 
 
-def _times(X: np.ndarray, coefficients: np.ndarray) -> np.ndarray:
-    """``X b`` per vector: X shared (rows x c) or per vector (vectors x rows x c)."""
-    if X.ndim == 2:
-        return coefficients @ X.T
-    return (X @ coefficients[:, :, None])[..., 0]
-
-
 def _linear(problem: _Problem, params: np.ndarray, X: np.ndarray) -> np.ndarray:
     """Linear predictor without offset (vectors x rows) at ``params`` (vectors x k)."""
     kd = problem.X.shape[1]
-    eta = _times(X, params[:, :kd])
+    eta = linear(params[:, :kd], X)
     start = kd
     for codes, size in zip(problem.blocks, problem.sizes):
         eta += params[:, start : start + size][:, codes]
@@ -393,8 +386,7 @@ def _linear(problem: _Problem, params: np.ndarray, X: np.ndarray) -> np.ndarray:
 
 def _sums(problem: _Problem, values: np.ndarray, X: np.ndarray) -> np.ndarray:
     """``sum_i values_i x_i`` per vector (vectors x k), x the row's full parameter vector."""
-    dense = values @ X if X.ndim == 2 else (values[:, None, :] @ X)[:, 0]
-    parts = [dense] + [_by_level(values, c, s) for c, s in zip(problem.blocks, problem.sizes)]
+    parts = [cross(values, X)] + [_by_level(values, c, s) for c, s in zip(problem.blocks, problem.sizes)]
     return np.concatenate(parts, axis=1)
 
 
