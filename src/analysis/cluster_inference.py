@@ -386,7 +386,9 @@ def _linear(problem: _Problem, params: np.ndarray, X: np.ndarray) -> np.ndarray:
 
 def _sums(problem: _Problem, values: np.ndarray, X: np.ndarray) -> np.ndarray:
     """``sum_i values_i x_i`` per vector (vectors x k), x the row's full parameter vector."""
-    parts = [cross(values, X)] + [_by_level(values, c, s) for c, s in zip(problem.blocks, problem.sizes)]
+    parts = [cross(values, X)] + [
+        _by_level(values, c, s) for c, s in zip(problem.blocks, problem.sizes)
+    ]
     return np.concatenate(parts, axis=1)
 
 
