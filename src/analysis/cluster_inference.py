@@ -115,7 +115,7 @@ from scipy import special, stats
 from .errors import AnalysisError, ConfigError, ModelError
 from .inference import as_extreme, invert, normal_p, rate_se, rejects, seed_from
 from .models import BINARY_FAMILIES, CountModelSpec, Design, build_design
-from .models.batch import cross, linear, solve_batched
+from .models.batch import Blocks, by_level, fit_batch, solve_batched
 from .models.clogit import ConditionalLogitBatch
 from .models.covariance import cluster_variance
 from .results import (
@@ -158,12 +158,8 @@ _RHO_SIMS = 20
 _SIM_TOL = 1e-8
 #: Largest distance of a warm start from the generating model's parameters.
 _WARM = 3.0
-#: A full Newton step promising less log-likelihood than this gains nothing measurable.
-_FLAT = 1e-10
-#: Largest change of any kept row's linear predictor in one step: along a quasi-separated
-#: direction with almost no curvature a Newton step can be astronomically long, and past
-#: |eta| ~ 40 a logit row is saturated in double precision anyway.
-_MOVE = 20.0
+#: Newton iterations of a global fit (the clogit's own fitter has its own).
+_MAX_ITER = 100
 
 
 # --------------------------------------------------------------------------- the problem
@@ -207,6 +203,10 @@ class _Problem:
     @property
     def k(self) -> int:
         return self.X.shape[1] + sum(self.sizes)
+
+    def design(self, X: np.ndarray) -> Blocks:
+        """The fitter's design: the terms ``X`` (shared, or one per vector) and the levels."""
+        return Blocks(X, self.blocks, self.sizes)
 
     @functools.cached_property
     def owner(self) -> np.ndarray:
@@ -356,77 +356,18 @@ def _variance(family: str, mu: np.ndarray) -> np.ndarray:
     return mu if family == "poisson" else mu * (1 - mu)
 
 
-def _loglik(family: str, Y: np.ndarray, eta: np.ndarray, keep: np.ndarray) -> np.ndarray:
-    if family == "logit":
-        terms = Y * eta - np.logaddexp(0.0, eta)
-    else:
-        terms = Y * eta - np.exp(np.minimum(eta, 50.0))
-    return (keep * terms).sum(axis=1)
-
-
-def _by_level(values: np.ndarray, codes: np.ndarray, size: int) -> np.ndarray:
-    """Sums of ``values`` (vectors x rows) by level (vectors x size): one bincount, each
-    vector's bins filled in row order whatever the other vectors are."""
-    index = (np.arange(len(values))[:, None] * size + codes).ravel()
-    return np.bincount(index, weights=values.ravel(), minlength=len(values) * size).reshape(
-        len(values), size
-    )
-
-
-def _linear(problem: _Problem, params: np.ndarray, X: np.ndarray) -> np.ndarray:
-    """Linear predictor without offset (vectors x rows) at ``params`` (vectors x k)."""
-    kd = problem.X.shape[1]
-    eta = linear(params[:, :kd], X)
-    start = kd
-    for codes, size in zip(problem.blocks, problem.sizes):
-        eta += params[:, start : start + size][:, codes]
-        start += size
-    return eta
-
-
-def _sums(problem: _Problem, values: np.ndarray, X: np.ndarray) -> np.ndarray:
-    """``sum_i values_i x_i`` per vector (vectors x k), x the row's full parameter vector."""
-    parts = [cross(values, X)] + [
-        _by_level(values, c, s) for c, s in zip(problem.blocks, problem.sizes)
-    ]
-    return np.concatenate(parts, axis=1)
-
-
-def _gram(problem: _Problem, weights: np.ndarray, X: np.ndarray) -> np.ndarray:
-    """``sum_i w_i x_i x_i'`` per vector (vectors x k x k), the level dummies never formed."""
-    P, kd = len(weights), problem.X.shape[1]
-    gram = np.zeros((P, problem.k, problem.k))
-    weighted = weights[..., None] * (X if X.ndim == 3 else X[None])
-    gram[:, :kd, :kd] = weighted.transpose(0, 2, 1) @ X
-    starts = np.cumsum((kd, *problem.sizes))
-    for b, (codes, size) in enumerate(zip(problem.blocks, problem.sizes)):
-        own = slice(starts[b], starts[b] + size)
-        levels = np.arange(starts[b], starts[b] + size)
-        gram[:, levels, levels] = _by_level(weights, codes, size)
-        cross = np.stack([_by_level(weighted[..., c], codes, size) for c in range(kd)], axis=1)
-        gram[:, :kd, own] = cross
-        gram[:, own, :kd] = cross.transpose(0, 2, 1)
-        for a in range(b):
-            other = slice(starts[a], starts[a] + problem.sizes[a])
-            pair = _by_level(weights, problem.blocks[a] * size + codes, problem.sizes[a] * size)
-            pair = pair.reshape(P, problem.sizes[a], size)
-            gram[:, other, own] = pair
-            gram[:, own, other] = pair.transpose(0, 2, 1)
-    return gram
-
-
 def _cluster_sums(problem: _Problem, values: np.ndarray, X: np.ndarray) -> np.ndarray:
     """Each cluster's score ``sum_{i in c} values_i x_i`` (vectors x clusters x k)."""
     C = problem.n_clusters
     full = X if X.ndim == 3 else X[None]
     parts = [
         np.stack(
-            [_by_level(values * full[..., c], problem.clusters, C) for c in range(X.shape[-1])],
+            [by_level(values * full[..., c], problem.clusters, C) for c in range(X.shape[-1])],
             axis=2,
         )
     ]
     for codes, size in zip(problem.blocks, problem.sizes):
-        cells = _by_level(values, problem.clusters * size + codes, C * size)
+        cells = by_level(values, problem.clusters * size + codes, C * size)
         parts.append(cells.reshape(len(values), C, size))
     return np.concatenate(parts, axis=2)
 
@@ -439,8 +380,8 @@ def _informative(problem: _Problem, Y: np.ndarray) -> np.ndarray:
     while True:
         before = keep.sum()
         for codes, size in zip(problem.blocks, problem.sizes):
-            rows = _by_level(keep.astype(float), codes, size)
-            events = _by_level(keep * Y, codes, size)
+            rows = by_level(keep.astype(float), codes, size)
+            events = by_level(keep * Y, codes, size)
             bad = (events == 0) | (binary & (events == rows))
             keep &= ~bad[:, codes]
         if keep.sum() == before:
@@ -456,106 +397,11 @@ def _free_columns(problem: _Problem, keep: np.ndarray, X: np.ndarray) -> np.ndar
     else:
         parts = [np.einsum("pn,pnk->pk", keep.astype(float), nonzero) > 0]
     for b, (codes, size) in enumerate(zip(problem.blocks, problem.sizes)):
-        present = _by_level(keep.astype(float), codes, size) > 0
+        present = by_level(keep.astype(float), codes, size) > 0
         if b:
             present[np.arange(len(present)), np.argmax(present, axis=1)] = False
         parts.append(present)
     return np.concatenate(parts, axis=1)
-
-
-def _glm_fit(problem, Y, keep, X, start, fixed, max_iter: int = 100, tol: float = 1e-9):
-    """Maximum likelihood of the logit or Poisson model for many outcome vectors at once.
-
-    Newton's method (= IRLS for canonical links); the parameter ``fixed`` (or None) stays at
-    its start, rows not kept carry no weight and parameters without kept rows are held at
-    zero. The likelihood is concave, so a step that ends with the likelihood still rising
-    along it (``gradient . step >= 0`` there) has gained, and the gradient there is the next
-    step's: the likelihood itself is computed only to halve a step that overshot. A long
-    step still rising at its end is doubled while it keeps rising; no step moves a kept row's
-    linear predictor by more than :data:`_MOVE`. A fit has converged when the full Newton
-    step moves the linear predictor of the kept rows by less than ``tol``
-    (as ``models.batch``), or when two successive full steps each promise a gain below
-    :data:`_FLAT`: the likelihood is at its supremum along a quasi-separated direction (a
-    lag coefficient rising without bound while its perfectly predicted rows saturate), the
-    limit statsmodels' Newton also reports, every other parameter settled. Returns
-    parameters, means, convergence and the estimable parameters."""
-    family = problem.family
-    offset = problem.offset
-    free = _free_columns(problem, keep, X)
-    moving = free.copy()
-    if fixed is not None:
-        moving[:, fixed] = False
-    params = np.where(moving, start, 0.0)
-    if fixed is not None:
-        params[:, fixed] = start[:, fixed]
-
-    def at(rows, values, x):
-        """Means and gradients of ``rows`` (design ``x``) at ``values``."""
-        eta = _linear(problem, values, x) + offset
-        mu = _mean(family, eta)
-        return eta, mu, _sums(problem, keep[rows] * (Y[rows] - mu), x) * moving[rows]
-
-    def part(x, index):
-        return x if x.ndim == 2 else x[index]
-
-    everyone = np.arange(len(Y))
-    eta, mu, gradient = at(everyone, params, X)
-    converged = np.zeros(len(Y), dtype=bool)
-    flat = np.zeros(len(Y), dtype=bool)
-    live = np.flatnonzero(np.all(np.isfinite(gradient), axis=1))
-    k = problem.k
-    for _ in range(max_iter):
-        if not len(live):
-            break
-        x, kept, m = part(X, live), keep[live], moving[live]
-        gram = _gram(problem, kept * _variance(family, mu[live]), x)
-        system = np.where(m[:, :, None] & m[:, None, :], gram, 0.0) + np.eye(k) * ~m[:, None, :]
-        step = solve_batched(system, gradient[live])
-        finite = np.all(np.isfinite(step), axis=1)
-        step = np.where(finite[:, None], step, 0.0)
-        newton = np.max(np.abs(_linear(problem, step, x)) * kept, axis=1)
-        small = (gradient[live] * step).sum(axis=1) / 2 <= _FLAT
-        done = ((newton < tol) | (small & flat[live])) & finite
-        flat[live] = small
-        converged[live[done]] = True
-        going = ~done & finite
-        live, step, newton, x = live[going], step[going], newton[going], part(x, going)
-        if not len(live):
-            break
-        reach = np.minimum(1.0, _MOVE / np.maximum(newton, 1e-300))  # a trust region on eta
-        step, newton = step * reach[:, None], newton * reach
-        new = params[live] + step
-        new_eta, new_mu, new_gradient = at(live, new, x)
-        rising = (new_gradient * step).sum(axis=1) >= 0
-        halved = over = np.flatnonzero(~rising)  # overshot: halve while the likelihood is below
-        if len(over):
-            rows = live[over]
-            base = _loglik(family, Y[rows], eta[rows], keep[rows])
-            for halving in range(1, 41):
-                value = _loglik(family, Y[rows], new_eta[over], keep[rows])
-                lower = ~(value >= base - 1e-12 * np.abs(base))
-                if not lower.any():
-                    break
-                over, rows, base = over[lower], rows[lower], base[lower]
-                new[over] = params[rows] + 0.5**halving * step[over]
-                new_eta[over] = _linear(problem, new[over], part(x, over)) + offset
-            new_eta[halved], new_mu[halved], new_gradient[halved] = at(
-                live[halved], new[halved], part(x, halved)
-            )
-        grow = np.flatnonzero(rising & (newton > 1.0))
-        for doubling in range(1, 5):
-            grow = grow[2**doubling * newton[grow] <= _MOVE]
-            if not len(grow):
-                break
-            rows = live[grow]
-            wider = params[rows] + 2**doubling * step[grow]
-            wide = at(rows, wider, part(x, grow))
-            keeps = (wide[2] * step[grow]).sum(axis=1) >= 0
-            grow, wider = grow[keeps], wider[keeps]
-            new[grow] = wider
-            new_eta[grow], new_mu[grow], new_gradient[grow] = (w[keeps] for w in wide)
-        params[live], eta[live], mu[live], gradient[live] = new, new_eta, new_mu, new_gradient
-    return params, mu, converged, free
 
 
 # --------------------------------------------------------------------------- fits
@@ -618,18 +464,27 @@ def _fits(
             events=present.sum(axis=1),
             nobs=fit.informative.astype(float) @ sizes,
         )
-    X = problem.X if lags is None else _with_lags(problem, lags)
+    design = problem.design(problem.X if lags is None else _with_lags(problem, lags))
     keep = _informative(problem, Y)
-    params, mu, converged, free = _glm_fit(problem, Y, keep, X, start, fixed, tol=tol)
-    present = _by_level(keep.astype(float), problem.clusters, problem.n_clusters) > 0
+    free = _free_columns(problem, keep, design.X)
+    held = ~free  # a level without kept rows, or the first kept level of a later effect
+    if fixed is not None:
+        held[:, fixed] = True
+    start = np.where(held & ~free, 0.0, start)
+    fit = fit_batch(
+        Y, design, problem.offset, family=problem.family, mask=keep.astype(float),
+        start=start, held=held, max_iter=_MAX_ITER, tol=tol, flat=True,
+    )  # fmt: skip
+    params, mu, X = fit.beta, fit.mu, design.X
+    present = by_level(keep.astype(float), problem.clusters, problem.n_clusters) > 0
     return _Fits(
         params=params,
-        converged=converged,
-        hessian=-_gram(problem, keep * _variance(problem.family, mu), X),
+        converged=fit.converged,
+        hessian=-design.gram(keep * _variance(problem.family, mu)),
         scores=_cluster_sums(problem, keep * (Y - mu), X),
         free=free,
         present=present,
-        events=(_by_level(keep * (Y > 0), problem.clusters, problem.n_clusters) > 0).sum(axis=1),
+        events=(by_level(keep * (Y > 0), problem.clusters, problem.n_clusters) > 0).sum(axis=1),
         nobs=keep.sum(axis=1),
     )
 
@@ -1043,7 +898,7 @@ def _generator(problem: _Problem, effect: float, start: np.ndarray) -> _Generato
             "has no finite maximum on these data, so no panels can be drawn from it"
         )
     params = fits.params[0]
-    eta = _linear(problem, params[None], problem.X)[0] + problem.offset
+    eta = problem.design(problem.X).linear(params[None])[0] + problem.offset
     if problem.family == "clogit":
         eta = eta + _unit_effects(problem, eta)
     gamma = params[problem.lags]
