@@ -14,7 +14,7 @@ import pytest
 from analysis import cluster_inference, hypotheses, inference, models, registry, robustness
 from analysis.errors import ModelError
 from analysis.models import CountModelSpec
-from analysis.models.batch import solve_batched, weighted_gram
+from analysis.models.batch import Blocks, fit_batch, solve_batched, weighted_gram
 
 
 def _step_design(n: int = 36) -> np.ndarray:
@@ -192,3 +192,56 @@ def test_robustness_variants_are_tested_by_the_one_reported_test_function(monkey
     tested = curve[curve["note"] == ""]
     assert len(tested) >= 3 and len(calls) == len(tested) == len(guarded)
     assert set(tested["test"]) == {"wild cluster bootstrap"}
+
+
+# --------------------------------------------------------------------------- one fitter
+
+
+def _logit_data(seed: int = 4, n: int = 300):
+    rng = np.random.default_rng(seed)
+    groups = rng.integers(0, 5, size=n)
+    x = rng.normal(size=n)
+    eta = -1.0 + 0.8 * x + np.array([0.0, 0.5, -0.5, 1.0, 0.2])[groups]
+    y = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(float)
+    return y, x, groups
+
+
+def test_the_batched_fitter_fits_a_logit_with_levels_as_statsmodels_does():
+    import statsmodels.api as sm
+
+    y, x, groups = _logit_data()
+    dummies = (groups[:, None] == np.arange(5)).astype(float)
+    expected = sm.Logit(y, np.c_[x, dummies]).fit(disp=0).params
+    design = Blocks(x[:, None], (groups,), (5,))
+    fit = fit_batch(y[None], design, family="logit", start=np.zeros(6), tol=1e-10)
+    assert fit.converged[0]
+    np.testing.assert_allclose(fit.beta[0], expected, atol=1e-7)
+
+
+def test_a_held_coefficient_gives_the_restricted_fit():
+    import statsmodels.api as sm
+
+    y, x, groups = _logit_data()
+    dummies = (groups[:, None] == np.arange(5)).astype(float)
+    restricted = sm.GLM(y, dummies, family=sm.families.Binomial(), offset=0.3 * x).fit()
+    start = np.r_[0.3, np.zeros(5)]
+    held = np.r_[True, np.zeros(5, bool)]
+    design = Blocks(x[:, None], (groups,), (5,))
+    fit = fit_batch(y[None], design, family="logit", start=start, held=held, tol=1e-10)
+    assert fit.converged[0] and fit.beta[0, 0] == 0.3
+    np.testing.assert_allclose(fit.beta[0, 1:], restricted.params, atol=1e-7)
+
+
+def test_a_blocks_design_fits_as_its_dummies_do():
+    rng = np.random.default_rng(8)
+    _, x, groups = _logit_data()
+    Y = rng.poisson(np.exp(0.2 + 0.4 * x), size=(3, len(x))).astype(float)
+    dummies = (groups[:, None] == np.arange(5)).astype(float)
+    dense = fit_batch(Y, np.c_[x, dummies], family="poisson", start=np.zeros(6), tol=1e-10)
+    blocks = fit_batch(
+        Y, Blocks(x[:, None], (groups,), (5,)), family="poisson", start=np.zeros(6), tol=1e-10
+    )
+    assert dense.converged.all() and blocks.converged.all()
+    np.testing.assert_allclose(blocks.beta, dense.beta, atol=1e-8)
+    with pytest.raises(ValueError, match="batched fitter fits"):
+        fit_batch(Y, np.c_[x, dummies], family="gamma")
