@@ -27,11 +27,14 @@ Score wild cluster bootstrap (Kline & Santos 2012)
     effective score by an independent weight ``v_c`` with mean 0 and variance 1,
     ``t* = sum_c v_c e_c / sqrt(sum_c v_c^2 e_c^2)`` (``v_c = 1`` for all ``c`` gives ``t``),
     and the p-value is the share of draws at least as extreme as ``t`` (``|t*| >= |t|``
-    two-sided, ``t* >= t`` for "greater", ``t* <= t`` for "less", ties within
-    ``inference._TIE``). Nothing is re-estimated per draw: the restricted fit and ``H`` are
-    computed once, so a draw costs one product. For the logit and Poisson models ``s`` and
-    ``H`` are the GLM score and Hessian; for the conditional logit they come from the exact
-    conditional likelihood (``models.ConditionalLogitBatch``).
+    two-sided, ``t* >= t`` for "greater", ``t* <= t`` for "less": the package's one tie rule,
+    ``inference.as_extreme``). Nothing is re-estimated per draw: the restricted fit and ``H``
+    are computed once, so a draw costs one product. For the logit and Poisson models ``s`` and
+    ``H`` are the GLM score and Hessian, fitted by the package's one batched fitter
+    (``models.batch.fit_batch`` on a ``Blocks`` design: the fixed-effect dummies are never
+    formed); for the conditional logit they come from the exact conditional likelihood
+    (``models.ConditionalLogitBatch``). The cluster-robust standard error is the one cluster
+    sandwich of ``models.covariance``.
 
 Weights (``weights="auto"``, with ``G`` clusters and ``E`` of them carrying events)
     Webb's six-point weights (``+-sqrt(1/2), +-1, +-sqrt(3/2)``, each 1/6; Webb 2023) when
@@ -44,18 +47,20 @@ Weights (``weights="auto"``, with ``G`` clusters and ``E`` of them carrying even
     ``n_boot`` vectors are drawn, and the p-value has ``se = sqrt(p (1 - p) / B)``.
 
 One rejection rule
-    A test rejects at level ``alpha`` when ``p <= alpha`` (:func:`rejects`), everywhere: the
-    size and power simulations and the interval (an enumerated bootstrap p can sit exactly at
-    the level).
+    A test rejects at level ``alpha`` when ``p <= alpha`` (``inference.rejects``, the
+    package's one rule), everywhere: the reported test, the size and power simulations and
+    the interval (an enumerated bootstrap p can sit exactly at the level).
 
 Confidence interval
     The set of ``b0`` the same bootstrap test does not reject at ``alpha``, with the same
     weight vectors for every ``b0`` (so p(b0) is a smooth function of ``b0`` up to the
     discreteness of the bootstrap). Each bound is bracketed outward from the estimate in
     steps of 1, 2, 4, ... cluster-robust standard errors (at most :data:`CI_MAX_SE`) and then
-    bisected; a bound not reached within that range (or where the restricted model cannot
-    be fitted) is returned as infinite, with the reason in ``ci_method``, never as a number
-    made up at the edge of the search. A one-sided test gives a one-sided interval.
+    bisected (``inference.invert``, the package's one test inversion); a bound not reached
+    within that range is returned as infinite, with the reason in the interval's ``note``,
+    never as a number made up at the edge of the search. A ``b0`` where the restricted model
+    cannot be fitted gives no p-value and so is not rejected. A one-sided test gives a
+    one-sided interval.
 
 Size and power by simulation (:class:`Simulation`)
     Each simulated panel runs the reported procedure: the model refitted (the fixed-effect
