@@ -366,7 +366,9 @@ def fit_batch(
         # columns' part of eta moves into the offset, and their rows of the system become the
         # identity, so they stay where they are.
         fixed_part = Xl.linear(np.where(h, b, 0.0))
-        rhs = Xl.cross(w * (eta[live] - offset[live] - fixed_part) + score)
+        # the count families' predictor as their means see it (clipped at +-30)
+        seen = eta[live] if logit else np.log(np.maximum(mu[live], 1e-300))
+        rhs = Xl.cross(w * (seen - offset[live] - fixed_part) + score)
         gram = weighted_gram(Xl, w)
         both = h[:, :, None] | h[:, None, :]
         system = np.where(both, 0.0, gram) + np.eye(k) * h[:, None, :]
