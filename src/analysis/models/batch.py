@@ -362,18 +362,18 @@ def fit_batch(
         y, m, b, a, h = Y[live], mask[live], beta[live], alpha[live], held[live]
         Xl = design.take(live)
         w, score = _irls_terms(y, mu[live], a, m, logit)
-        # IRLS: beta = (X'WX)^-1 X'W z with z = eta - offset + (y - mu) / (dmu/deta); the held
-        # columns' part of eta moves into the offset, and their rows of the system become the
-        # identity, so they stay where they are.
-        fixed_part = Xl.linear(np.where(h, b, 0.0))
-        # the count families' predictor as their means see it (clipped at +-30)
-        seen = eta[live] if logit else np.log(np.maximum(mu[live], 1e-300))
-        rhs = Xl.cross(w * (seen - offset[live] - fixed_part) + score)
+        # The IRLS step (X'WX)^-1 X'(score): Fisher scoring, Newton's method for the canonical
+        # links. A count row whose predictor is past the means' clip (+-30) enters with the
+        # predictor its mean sees, as the working response log(mu) + (y - mu)/mu has it.
+        # Held columns' rows of the system are the identity with no right-hand side, so they
+        # stay where they are; the least-squares rule gives no step along a direction
+        # without information.
+        if not logit:
+            score = score + w * (np.log(np.maximum(mu[live], 1e-300)) - eta[live])
         gram = weighted_gram(Xl, w)
         both = h[:, :, None] | h[:, None, :]
         system = np.where(both, 0.0, gram) + np.eye(k) * h[:, None, :]
-        proposal = solve_batched(system, np.where(h, b, rhs))
-        step = proposal - b
+        step = solve_batched(system, np.where(h, 0.0, Xl.cross(score)))
         finite = np.all(np.isfinite(step), axis=1)
         step = np.where(finite[:, None], step, 0.0)
         # Convergence is judged on the full Newton step, not the step taken: a draw whose
@@ -384,7 +384,8 @@ def fit_batch(
         newton = np.max(np.abs(Xl.linear(step)) * (m > 0), axis=1)
         small = np.zeros(len(live), dtype=bool)
         if flat:
-            small = (Xl.cross(score) * step).sum(axis=1) / 2 <= FLAT
+            gradient = Xl.cross(_irls_terms(y, mu[live], a, m, logit)[1])
+            small = (gradient * step).sum(axis=1) / 2 <= FLAT
         reach = np.minimum(1.0, MOVE / np.maximum(newton, 1e-300))  # the trust region
         fixed = None if logit else _fixed_terms(y, a)
 
