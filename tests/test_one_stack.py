@@ -14,7 +14,7 @@ import pytest
 from analysis import cluster_inference, hypotheses, inference, models, registry, robustness
 from analysis.errors import ModelError
 from analysis.models import CountModelSpec
-from analysis.models.batch import Blocks, fit_batch, solve_batched, weighted_gram
+from analysis.models.batch import Blocks, estimable, fit_batch, solve_batched, weighted_gram
 
 
 def _step_design(n: int = 36) -> np.ndarray:
@@ -245,3 +245,12 @@ def test_a_blocks_design_fits_as_its_dummies_do():
     np.testing.assert_allclose(blocks.beta, dense.beta, atol=1e-8)
     with pytest.raises(ValueError, match="batched fitter fits"):
         fit_batch(Y, np.c_[x, dummies], family="gamma")
+
+
+def test_a_term_collinear_on_a_draws_rows_is_not_estimable_there():
+    X = _step_design()
+    w = np.random.default_rng(0).gamma(2.0, size=(1, 36))
+    collinear = weighted_gram(X, w)  # the step is the sum of the later years' dummies
+    assert not estimable(collinear, solve_batched(collinear, np.eye(4)[None]), 3)[0]
+    regular = weighted_gram(X[:, [0, 1, 3]], w)
+    assert estimable(regular, solve_batched(regular, np.eye(3)[None]), 2)[0]

@@ -62,7 +62,7 @@ from scipy import stats
 from .errors import ModelError
 from .inference import Procedure, invert, normal_p, rate_se, rejects, seed_from
 from .models import Design, fit_batch, hac_covariance
-from .models.batch import solve_batched, weighted_gram
+from .models.batch import estimable, solve_batched, weighted_gram
 from .models.design import drop_eventless, lag_rows, period_strata
 from .models.fit import hac_lags
 from .results import EffectScale, Exaggeration, Interval, PowerCheck, SizeCheck
@@ -330,7 +330,8 @@ def wald_statistics(
     design: Design, term: str, Y: np.ndarray, mask
 ) -> tuple[np.ndarray, np.ndarray]:
     """HAC Wald z of the focal term for many draws, each on its own design (alpha held at its
-    estimate in the sandwich, which is the beta block of the reported Newey-West covariance)."""
+    estimate in the sandwich, which is the beta block of the reported Newey-West covariance);
+    a draw whose mask leaves the focal term collinear with others has none."""
     X = design.matrices(Y)
     offset = np.zeros(design.nobs) if design.offset is None else design.offset
     fit = fit_batch(Y, X, offset, family=_family(design), mask=mask)
@@ -348,7 +349,7 @@ def wald_statistics(
     j = list(design.X.columns).index(term)
     with np.errstate(invalid="ignore", divide="ignore"):
         z = fit.beta[:, j] / np.sqrt(cov[:, j, j])
-    return z, fit.converged & np.isfinite(z)
+    return z, fit.converged & np.isfinite(z) & estimable(gram, bread, j)
 
 
 def size_check(

@@ -209,6 +209,17 @@ def solve_batched(system: np.ndarray, rhs: np.ndarray) -> np.ndarray:
     return out[..., 0] if vector else out
 
 
+def estimable(system: np.ndarray, inverse: np.ndarray, j: int) -> np.ndarray:
+    """Whether parameter ``j`` is identified in each draw: its unit vector lies in the row space
+    of the draw's system (``system @ inverse`` maps it to itself, ``inverse`` from
+    :func:`solve_batched`). A parameter collinear with others on a draw's active rows gets a
+    finite least-squares variance that means nothing: no Wald test is reported for it."""
+    column = system @ inverse[:, :, j : j + 1]
+    unit = np.zeros(column.shape[1:])
+    unit[j] = 1.0
+    return np.abs(column - unit).max(axis=(1, 2)) < 1e-6
+
+
 def _norm1(matrices: np.ndarray) -> np.ndarray:
     """The 1-norm (largest absolute column sum) of each matrix of a batch."""
     return np.abs(matrices).sum(axis=1).max(axis=1)
