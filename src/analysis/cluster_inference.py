@@ -478,7 +478,7 @@ def _fits(
     start = np.where(held & ~free, 0.0, start)
     fit = fit_batch(
         Y, design, problem.offset, family=problem.family, mask=keep.astype(float),
-        start=start, held=held, max_iter=_MAX_ITER, tol=tol, flat=True,
+        start=start, held=held, max_iter=_MAX_ITER, tol=tol, separation=True,
     )  # fmt: skip
     params, mu, X = fit.beta, fit.mu, design.X
     present = by_level(keep.astype(float), problem.clusters, problem.n_clusters) > 0

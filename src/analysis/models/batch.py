@@ -26,15 +26,19 @@ The logit (a global dyad panel) is fitted by the same IRLS steps (``w = mu (1 - 
 global panel's design is a :class:`Blocks`: dense terms plus fixed-effect levels whose dummies
 are never formed (hundreds of unit and year levels). ``held`` columns stay at their start (a
 coefficient held at a null value for a restricted fit, a level the data cannot identify).
-Every step is solved by :func:`solve_batched` (the least-squares rule), moves no active row's
-linear predictor by more than :data:`MOVE` (a trust region: along a quasi-separated direction
-a logit step can be astronomically long, and past ``|eta| ~ 40`` a row is saturated anyway), and
-is halved while the likelihood falls. A fit has converged when the *full* Newton step moves
-the linear predictor of the active rows by less than ``tol`` (not the step taken: a draw whose
-halving found no better point has moved little but is not at a maximum), or, with ``flat``,
-when two successive full steps each promise a gain below :data:`FLAT`: the likelihood is at its
-supremum along a quasi-separated direction (a lag coefficient rising without bound while its
-perfectly predicted rows saturate), the limit statsmodels' Newton also reports.
+Every step is solved by :func:`solve_batched` (the least-squares rule) and halved while the
+likelihood falls. A fit has converged when the *full* Newton step moves the linear predictor
+of the active rows by less than ``tol`` (not the step taken: a draw whose halving found no
+better point has moved little but is not at a maximum). With ``separation`` (the global
+panels, where a few clusters carry the events) three safeguards are added: no step moves an
+active row's linear predictor by more than :data:`MOVE` (along a quasi-separated direction a
+logit step can be astronomically long, and past ``|eta| ~ 40`` a row is saturated anyway); a
+long step still rising at its end is doubled while it keeps rising; and a fit has also
+converged when two successive full steps each promise a gain below :data:`FLAT`: the
+likelihood is at its supremum along a quasi-separated direction (a lag coefficient rising
+without bound while its perfectly predicted rows saturate), the limit statsmodels' Newton also
+reports. (A trust region on the case panels' count fits would change where a fit held far
+out by an offset ends, and so an inverted interval's open bound.)
 """
 
 from __future__ import annotations
@@ -46,7 +50,8 @@ from scipy import special
 
 ALPHA_BOUNDS = (1e-8, 1e3)
 FAMILIES = ("poisson", "negbin", "logit")
-#: Largest change of any active row's linear predictor in one step (the trust region).
+#: Largest change of any active row's linear predictor in one step (the trust region of a
+#: fit with ``separation``).
 MOVE = 20.0
 #: A full step promising less log-likelihood than this gains nothing measurable.
 FLAT = 1e-10
@@ -318,7 +323,7 @@ def fit_batch(
     alpha_start: float = 0.5,
     max_iter: int = 200,
     tol: float = 1e-7,
-    flat: bool = False,
+    separation: bool = False,
 ) -> BatchFit:
     """Fit ``family`` ("poisson", "negbin" or "logit") to every row of ``Y`` on the design ``X``,
     shared (n x k) or one per draw (draws x n x k), or a :class:`Blocks` design.
@@ -326,8 +331,9 @@ def fit_batch(
     ``offset`` is shared (length n) or per draw (draws x n). ``start`` is a coefficient vector
     to start every draw from, or one per draw (draws x k) (default: log of each draw's mean
     for the intercept column 0, zero elsewhere; column 0 must then be the constant). ``held``
-    (k, or draws x k; True: held) are columns that stay at their start. ``flat`` also counts a
-    fit as converged at the supremum of a quasi-separated direction (module docstring).
+    (k, or draws x k; True: held) are columns that stay at their start. ``separation`` adds the
+    safeguards for quasi-separated panels (module docstring): the trust region, step doubling
+    and convergence at the supremum of a quasi-separated direction.
     """
     if family not in FAMILIES:
         raise ValueError(f"the batched fitter fits {FAMILIES}; found family {family!r}")
@@ -394,10 +400,12 @@ def fit_batch(
         # the dummies of the remaining strata) has a flat direction in beta that moves nothing.
         newton = np.max(np.abs(Xl.linear(step)) * (m > 0), axis=1)
         small = np.zeros(len(live), dtype=bool)
-        if flat:
+        if separation:
             gradient = Xl.cross(_irls_terms(y, mu[live], a, m, logit)[1])
             small = (gradient * step).sum(axis=1) / 2 <= FLAT
-        reach = np.minimum(1.0, MOVE / np.maximum(newton, 1e-300))  # the trust region
+        reach = np.ones(len(live))
+        if separation:  # the trust region
+            reach = np.minimum(1.0, MOVE / np.maximum(newton, 1e-300))
         fixed = None if logit else _fixed_terms(y, a)
 
         def at(c, sub, rows=live, fixed=fixed):
@@ -405,7 +413,7 @@ def fit_batch(
 
         step, moved = step * reach[:, None], newton * reach
         new_b, new, whole = _halve(at, b, step, loglik[live])
-        if flat:  # a long step still rising at its end: double it while it keeps rising
+        if separation:  # a long step still rising at its end: double it while it keeps rising
             new_b, new = _double(at, Xl, y, a, m, logit, b, step, moved, whole, new_b, new)
         new_eta, new_mu, new_loglik = new
         alpha_newton = np.zeros(len(live))
