@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from analysis import cluster_inference, hypotheses, inference, models, registry, robustness
-from analysis.errors import ModelError
+from analysis.errors import ConfigError, ModelError
 from analysis.models import CountModelSpec
 from analysis.models.batch import Blocks, estimable, fit_batch, solve_batched, weighted_gram
 
@@ -243,7 +243,7 @@ def test_a_blocks_design_fits_as_its_dummies_do():
     )
     assert dense.converged.all() and blocks.converged.all()
     np.testing.assert_allclose(blocks.beta, dense.beta, atol=1e-8)
-    with pytest.raises(ValueError, match="batched fitter fits"):
+    with pytest.raises(ConfigError, match="batched fitter fits"):
         fit_batch(Y, np.c_[x, dummies], family="gamma")
 
 

@@ -48,6 +48,8 @@ from dataclasses import dataclass, replace
 import numpy as np
 from scipy import special
 
+from ..errors import ConfigError
+
 ALPHA_BOUNDS = (1e-8, 1e3)
 FAMILIES = ("poisson", "negbin", "logit")
 #: Largest change of any active row's linear predictor in one step (the trust region of a
@@ -336,7 +338,7 @@ def fit_batch(
     and convergence at the supremum of a quasi-separated direction.
     """
     if family not in FAMILIES:
-        raise ValueError(f"the batched fitter fits {FAMILIES}; found family {family!r}")
+        raise ConfigError(f"the batched fitter fits {FAMILIES}; found family {family!r}")
     Y = np.atleast_2d(np.asarray(Y, dtype=float))
     S, n = Y.shape
     design = X if isinstance(X, Blocks) else Blocks(np.asarray(X, dtype=float))
