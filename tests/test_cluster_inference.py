@@ -13,6 +13,7 @@ import statsmodels.api as sm
 from analysis import cluster_inference as ci
 from analysis import hypotheses, models, registry
 from analysis.errors import ConfigError, ModelError
+from analysis.inference import invert, rejects
 from analysis.models import CountModelSpec
 
 
@@ -164,12 +165,12 @@ def _brute_force_p(frame: pd.DataFrame, points: np.ndarray) -> float:
 def test_enumerated_p_equals_brute_force_on_a_tiny_panel():
     frame = logit_panel(7, effect=0.4, n_clusters=5, n_years=12, event_clusters=3)
     webb = ci.score_bootstrap(frame, TINY, key="tiny", ci=False)
-    assert webb.enumerated and webb.weights == "webb" and webb.n_vectors == 6**5
-    assert webb.p_mc_se == 0.0
-    assert webb.p_value == pytest.approx(_brute_force_p(frame, ci._WEBB), abs=1e-12)
+    assert webb.test.n_draws is None and "webb weights, every sign vector" in webb.test.label
+    assert webb.test.p_mc_se is None and webb.test.min_attainable_p == 1 / 6**5
+    assert webb.test.p_value == pytest.approx(_brute_force_p(frame, ci._WEBB), abs=1e-12)
     signs = ci.score_bootstrap(frame, TINY, key="tiny", weights="rademacher", ci=False)
-    assert signs.enumerated and signs.n_vectors == 2**5
-    assert signs.p_value == pytest.approx(_brute_force_p(frame, np.array([-1.0, 1.0])))
+    assert signs.test.n_draws is None and signs.test.min_attainable_p == 1 / 2**5
+    assert signs.test.p_value == pytest.approx(_brute_force_p(frame, np.array([-1.0, 1.0])))
 
 
 def _rejections(effect: float, n_panels: int, first_seed: int) -> tuple[float, float]:
@@ -183,8 +184,8 @@ def _rejections(effect: float, n_panels: int, first_seed: int) -> tuple[float, f
         except ModelError:
             continue
         fitted += 1
-        boot += ci.rejects(result.p_value, 0.05)
-        wald += ci.rejects(result.wald_p, 0.05)
+        boot += rejects(result.test.p_value, 0.05)
+        wald += rejects(result.wald_p, 0.05)
     assert fitted >= 0.9 * n_panels
     return boot / fitted, wald / fitted
 
@@ -212,17 +213,17 @@ def test_inverted_interval_covers_the_truth_at_about_the_nominal_rate():
     truth, n, covered, widths = 0.6, 40, 0, []
     for seed in range(500, 500 + n):
         result = ci.score_bootstrap(logit_panel(seed, truth), LOGIT, key=f"ci{seed}", n_boot=399)
-        covered += result.ci_low <= truth <= result.ci_high
-        widths.append(result.ci_high - result.ci_low)
-        assert result.ci_low < result.estimate < result.ci_high
+        covered += result.interval.low <= truth <= result.interval.high
+        widths.append(result.interval.high - result.interval.low)
+        assert result.interval.low < result.estimate < result.interval.high
     print(f"coverage of b = {truth}: {covered}/{n}; median width {np.median(widths):.3f}")
     assert covered / n >= 0.85
 
 
 def test_one_sided_test_gives_a_one_sided_interval():
     result = ci.score_bootstrap(logit_panel(9, 0.8), LOGIT, key="one", sided="greater", n_boot=399)
-    assert result.ci_high == math.inf and math.isfinite(result.ci_low)
-    assert "one-sided" in result.ci_method
+    assert result.interval.high == math.inf and math.isfinite(result.interval.low)
+    assert "one-sided" in result.interval.note
 
 
 def test_clusters_with_events_counts_event_clusters_and_clogit_variation():
@@ -255,7 +256,7 @@ def test_leave_one_out_drops_the_event_clusters_and_the_case_dyad():
             assert row["ratio"] == pytest.approx(refit["ratio"], rel=1e-6)
             assert row["events"] == events.get(row["dropped"], 0)
     full = ci.score_bootstrap(frame, LOGIT, key="loo", n_boot=199, ci=False)
-    assert table.iloc[0]["p_bootstrap"] == full.p_value  # the same weights as the main test
+    assert table.iloc[0]["p_bootstrap"] == full.test.p_value  # the main test's weights
 
 
 def test_leave_one_out_names_case_countries_in_a_country_panel():
@@ -320,13 +321,13 @@ def test_registered_dyad_entries_have_few_event_clusters(real_tables, hypothesis
     model = models.fit_spec(frame, model_spec)
     print(
         f"{hypothesis_id}: {result.clusters_with_events} of {result.n_clusters} clusters carry "
-        f"events; Wald p {result.wald_p:.4f}; score bootstrap p {result.p_value:.4f} "
-        f"(MC s.e. {result.p_mc_se:.4f}, {result.weights})"
+        f"events; Wald p {result.wald_p:.4f}; {result.test.label} p {result.test.p_value:.4f} "
+        f"(MC s.e. {result.test.p_mc_se:.4f})"
     )
     assert 2 <= result.clusters_with_events < ci.FEW_CLUSTERS and result.few_clusters
     wald = model.term(spec.focal)["p_value"]
     assert result.wald_p == pytest.approx(wald)
-    assert 0 < result.p_value < 1 and 0 < result.p_mc_se < 0.02
+    assert 0 < result.test.p_value < 1 and 0 < result.test.p_mc_se < 0.02
 
 
 # --------------------------------------------------------------------------- one rejection rule
@@ -338,9 +339,11 @@ def test_a_bootstrap_p_exactly_at_the_level_rejects_in_every_path():
     scores = np.array([1.0, 1.0, 1.0])
     matrix = np.array([[1.0, 1.0, 1.0]] * 5 + [[1.0, 1.0, -1.0]] * 95)
     p, _ = ci._bootstrap_p(scores, ci._Weights("rademacher", False, matrix), "two-sided")
-    assert p == 0.05 and ci.rejects(p, 0.05)
-    bound, why = ci._ci_bound(lambda b: 0.05 if b > 1.5 else 0.5, 0.0, 1.0, 1.0, 0.05)
-    assert why == "" and 1.5 <= bound < 2.0  # rejected at 2: a finite bound, not infinity
+    assert p == 0.05 and rejects(p, 0.05)
+    interval = invert(
+        lambda b: np.where(np.abs(b) > 1.5, 0.05, 0.5), 0.0, 1.0, method="edge", limit=64.0
+    )
+    assert interval.note == "" and 1.5 <= interval.high < 2.0  # rejected at 2: a finite bound
 
     simulation = ci.Simulation(logit_panel(16, 0.0), LOGIT, key="edge", n_boot=99)
     outcome = ci._Outcome(
@@ -442,9 +445,8 @@ def test_a_quasi_separated_lag_leaves_the_fit_of_the_other_rows():
     frame = lagged_panel(20, 0.5)
     frame.loc[frame["y_lag1"] == 1, "y"] = 1.0
     problem = ci._problem(frame, LAGGED, "x", "year")
-    keep = ci._informative(problem, problem.y[None])
-    start = np.zeros((1, problem.k))
-    params, _, converged, _ = ci._glm_fit(problem, problem.y[None], keep, problem.X, start, None)
+    fits = ci._fits(problem, problem.y[None], np.zeros((1, problem.k)))
+    params, converged = fits.params, fits.converged
     assert converged[0] and params[0, problem.names.index("y_lag1")] > 20
     rest = frame[frame["y_lag1"] == 0]
     alone = models.fit_spec(rest, LAGGED.without("y_lag1")).term("x")["estimate"]

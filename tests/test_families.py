@@ -83,6 +83,8 @@ def test_an_unknown_family_is_an_error_naming_the_known_ones():
 
 def test_the_batched_fitter_refuses_a_family_it_cannot_fit_instead_of_fitting_poisson():
     X = np.column_stack([np.ones(6), ETA])
-    with pytest.raises(ConfigError, match=r"fits the families \['poisson', 'negbin'\], not 'zinb'"):
+    with pytest.raises(
+        ConfigError, match=r"fits the families \['poisson', 'negbin', 'logit'\], not 'zinb'"
+    ):
         fit_batch(Y[None], X, family=ZINB)
     assert fit_batch(Y[None], X, family=ZINB.simulated_as).converged[0]

@@ -8,8 +8,9 @@ from statsmodels.discrete.discrete_model import NegativeBinomial
 
 from analysis.errors import ConfigError, ModelError
 from analysis.models import CountModelSpec, build_design, fit_batch, fit_design, hac_covariance
-from analysis.models.batch import solve_batched, weighted_gram
+from analysis.models.batch import weighted_gram
 from analysis.models.families import NB2, POISSON
+from analysis.models.solve import solve_batched
 
 
 def monthly_panel(n_years=8, seed=3, rate=1.5):

@@ -60,11 +60,12 @@ import pandas as pd
 from scipy import stats
 
 from .errors import ModelError
-from .inference import Procedure, invert, seed_from
+from .inference import Procedure, invert, normal_p, rate_se, rejects, seed_from
 from .models import Design, fit_batch, hac_covariance
-from .models.batch import solve_batched, weighted_gram
+from .models.batch import weighted_gram
 from .models.design import drop_eventless, lag_rows, period_strata
 from .models.fit import hac_lags
+from .models.solve import estimable, solve_batched
 from .results import EffectScale, Exaggeration, Interval, PowerCheck, SizeCheck
 
 #: Budget of one chunk in array cells (draws x resampling draws x periods): large enough to
@@ -285,9 +286,9 @@ def _size_chunk(task: tuple) -> tuple[int, int, int, int, int]:
     mask = generator.mask(Y)
     _, p, ok, _ = procedure.pvalues(Y, mask)
     wald_z, wald_ok = wald_statistics(design, term, Y, mask)
-    wald_reject = wald_ok & (2 * stats.norm.sf(np.abs(wald_z)) <= level)
+    wald_reject = wald_ok & rejects(normal_p(wald_z, "two-sided"), level)
     return (
-        int((ok & (p <= level)).sum()),
+        int((ok & rejects(p, level)).sum()),
         int(ok.sum()),
         int(wald_reject.sum()),
         int(wald_ok.sum()),
@@ -303,7 +304,7 @@ def _power_chunk(task: tuple) -> tuple[int, int, float, np.ndarray]:
     Y = generator.draw(effect, size, rng)
     mask = generator.mask(Y)
     _, p, ok, _ = procedure.pvalues(Y, mask)
-    reject = ok & (p <= level)
+    reject = ok & rejects(p, level)
     estimates = np.array([])
     if design is not None:
         beta, fitted = focal_estimates(design, procedure.problem.term, Y, mask)
@@ -328,7 +329,8 @@ def wald_statistics(
     design: Design, term: str, Y: np.ndarray, mask
 ) -> tuple[np.ndarray, np.ndarray]:
     """HAC Wald z of the focal term for many draws, each on its own design (alpha held at its
-    estimate in the sandwich, which is the beta block of the reported Newey-West covariance)."""
+    estimate in the sandwich, which is the beta block of the reported Newey-West covariance);
+    a draw whose mask leaves the focal term collinear with others has none."""
     X = design.matrices(Y)
     offset = np.zeros(design.nobs) if design.offset is None else design.offset
     fit = fit_batch(Y, X, offset, family=design.spec.distribution.simulated_as, mask=mask)
@@ -346,7 +348,7 @@ def wald_statistics(
     j = list(design.X.columns).index(term)
     with np.errstate(invalid="ignore", divide="ignore"):
         z = fit.beta[:, j] / np.sqrt(cov[:, j, j])
-    return z, fit.converged & np.isfinite(z)
+    return z, fit.converged & np.isfinite(z) & estimable(gram, bread, j)
 
 
 def size_check(
@@ -379,12 +381,12 @@ def size_check(
     return SizeCheck(
         nominal=level,
         size=size,
-        mc_se=math.sqrt(size * (1 - size) / ok) if ok else math.nan,
+        mc_se=rate_se(size, ok),
         n_sims=int(total),
         n_failed=int(total - ok),
         null=generator.description,
         wald_size=wald,
-        wald_mc_se=math.sqrt(wald * (1 - wald) / wald_ok) if wald_ok else math.nan,
+        wald_mc_se=rate_se(wald, wald_ok),
     )
 
 
@@ -416,105 +418,24 @@ def power_check(
     coefficient ``b`` where it depends on it (a lag focal term: levels refitted); ``design``
     and ``reference`` (a ratio >= 1 in the claim's direction) add the exaggeration of
     significant estimates at that effect."""
-    limit = SEARCH_LIMIT
     if procedure.min_attainable_p > level:
-        return PowerCheck(
-            reachable=False,
-            target=target,
-            alpha=level,
-            n_sims=0,
-            mde=math.nan,
-            mde_log=math.nan,
-            search_limit=limit,
-            curve=pd.DataFrame(columns=list(CURVE_COLUMNS)),
-            reason=f"the smallest p-value this test can give is {procedure.min_attainable_p:.3f} > {level}",
-            generator=generator.description,
-            observed_events=generator.observed_events,
-            event_factor=EVENT_FACTOR,
-        )
-    sizes = _chunks(n_sims, procedure)
-    curve: dict[float, dict] = {}
-    estimates: dict[float, np.ndarray] = {}
-
-    def evaluate(ratio: float, with_estimates: bool = False) -> dict:
-        if ratio not in curve or (with_estimates and ratio not in estimates):
-            effect = direction * math.log(ratio) / scale.multiplier
-            at = generator if generator_at is None else generator_at(effect)
-            fit_design = design if with_estimates else None
-            tasks = [
-                (procedure, at, key, i, size, effect, level, fit_design)
-                for i, size in enumerate(sizes)
-            ]
-            parts = list(mapper(_power_chunk, tasks))
-            rejected, usable = sum(p[0] for p in parts), sum(p[1] for p in parts)
-            events = sum(p[2] for p in parts) / usable if usable else math.nan
-            curve[ratio] = {
-                "power": rejected / usable if usable else math.nan,
-                "n_failed": int(n_sims - usable),
-                "events": events,
-                "like_data": bool(events <= EVENT_FACTOR * generator.observed_events),
-                "generator": at.description,
-            }
-            if with_estimates:
-                estimates[ratio] = np.concatenate([p[3] for p in parts])
-        return curve[ratio]
-
-    def reached(ratio: float) -> bool:
-        point = evaluate(ratio)
-        return point["like_data"] and point["power"] >= target
-
+        return _unreachable(procedure, generator, target, level)
+    curve = _PowerCurve(
+        procedure, generator, scale, direction, n_sims, key, level, mapper, generator_at, design,
+        target,
+    )  # fmt: skip
     exaggeration = None
     if reference is not None and design is not None and reference > 1:
-        point = evaluate(reference, with_estimates=True)
+        point = curve.evaluate(reference, with_estimates=True)
         exaggeration = _exaggeration(
-            reference, direction, scale, point, estimates[reference], n_sims
+            reference, direction, scale, point, curve.estimates[reference], n_sims
         )
-    limited = False  # whether the search stopped at samples unlike the data
-    ratio = min(max(guess, 1.1), limit)
-    while not evaluate(ratio)["like_data"] and ratio > 1.05:  # down to series like the data
-        limit, ratio, limited = ratio, math.sqrt(ratio), True
-    low, high = 1.0, None
-    if not evaluate(ratio)["like_data"]:
-        limit, limited = ratio, True
-    elif reached(ratio):  # step down (halving the log ratio) to bracket from below
-        high = ratio
-        while high > 1.05:
-            lower = math.sqrt(high)
-            if not reached(lower):
-                low = lower
-                break
-            high = lower
-    else:  # step up (doubling the log ratio) until the target, the limit or unlike data
-        low = ratio
-        while low < limit:
-            upper = min(low**2, limit)
-            if not evaluate(upper)["like_data"]:
-                limit, limited = upper, True
-                break
-            if reached(upper):
-                high = upper
-                break
-            low = upper
-    if high is not None:
-        for _ in range(bisections):
-            mid = math.sqrt(low * high)
-            low, high = (low, mid) if reached(mid) else (mid, high)
-    ratios = sorted(curve)
-    table = pd.DataFrame(
-        {
-            "effect": [r if direction > 0 else 1 / r for r in ratios],
-            "log_effect": [direction * math.log(r) / scale.multiplier for r in ratios],
-            "power": [curve[r]["power"] for r in ratios],
-            "n_failed": [curve[r]["n_failed"] for r in ratios],
-            "events": [curve[r]["events"] for r in ratios],
-            "like_data": [curve[r]["like_data"] for r in ratios],
-        },
-        columns=list(CURVE_COLUMNS),
-    )
+    high, limit, limited = _search(curve, guess, bisections)
+    ratios = sorted(curve.points)
     mde = math.nan if high is None else (high if direction > 0 else 1 / high)
     described = generator.description
     if generator_at is not None:
-        described = curve[ratios[0]]["generator"] + " (at each effect)"
+        described = curve.points[ratios[0]]["generator"] + " (at each effect)"
     return PowerCheck(
         reachable=True,
         target=target,
@@ -523,13 +444,138 @@ def power_check(
         mde=mde,
         mde_log=math.log(mde) / scale.multiplier if math.isfinite(mde) else math.nan,
         search_limit=limit if direction > 0 else 1 / limit,
-        curve=table,
+        curve=curve.table(),
         generator=described,
         observed_events=generator.observed_events,
         event_factor=EVENT_FACTOR,
         event_limited=limited,
         exaggeration=exaggeration,
     )
+
+
+def _unreachable(procedure: Procedure, generator: Generator, target: float, level: float):
+    """No power to report: the smallest p-value the test can give exceeds the level."""
+    return PowerCheck(
+        reachable=False,
+        target=target,
+        alpha=level,
+        n_sims=0,
+        mde=math.nan,
+        mde_log=math.nan,
+        search_limit=SEARCH_LIMIT,
+        curve=pd.DataFrame(columns=list(CURVE_COLUMNS)),
+        reason=f"the smallest p-value this test can give is {procedure.min_attainable_p:.3f} > {level}",
+        generator=generator.description,
+        observed_events=generator.observed_events,
+        event_factor=EVENT_FACTOR,
+    )
+
+
+@dataclass(eq=False)
+class _PowerCurve:
+    """Power of the reported test at ratios on the display scale, each simulated once (in
+    seeded chunks) and kept; with ``with_estimates`` also the focal estimates of the draws
+    that reject at that ratio (for the exaggeration)."""
+
+    procedure: Procedure
+    generator: Generator
+    scale: EffectScale
+    direction: float
+    n_sims: int
+    key: str
+    level: float
+    mapper: Callable
+    generator_at: Callable[[float], Generator] | None
+    design: Design | None
+    target: float
+
+    def __post_init__(self) -> None:
+        self.sizes = _chunks(self.n_sims, self.procedure)
+        self.points: dict[float, dict] = {}
+        self.estimates: dict[float, np.ndarray] = {}
+
+    def evaluate(self, ratio: float, with_estimates: bool = False) -> dict:
+        if ratio not in self.points or (with_estimates and ratio not in self.estimates):
+            effect = self.direction * math.log(ratio) / self.scale.multiplier
+            at = self.generator if self.generator_at is None else self.generator_at(effect)
+            fit_design = self.design if with_estimates else None
+            tasks = [
+                (self.procedure, at, self.key, i, size, effect, self.level, fit_design)
+                for i, size in enumerate(self.sizes)
+            ]
+            parts = list(self.mapper(_power_chunk, tasks))
+            rejected, usable = sum(p[0] for p in parts), sum(p[1] for p in parts)
+            events = sum(p[2] for p in parts) / usable if usable else math.nan
+            self.points[ratio] = {
+                "power": rejected / usable if usable else math.nan,
+                "n_failed": int(self.n_sims - usable),
+                "events": events,
+                "like_data": bool(events <= EVENT_FACTOR * self.generator.observed_events),
+                "generator": at.description,
+            }
+            if with_estimates:
+                self.estimates[ratio] = np.concatenate([p[3] for p in parts])
+        return self.points[ratio]
+
+    def like_data(self, ratio: float) -> bool:
+        return self.evaluate(ratio)["like_data"]
+
+    def reached(self, ratio: float) -> bool:
+        point = self.evaluate(ratio)
+        return point["like_data"] and point["power"] >= self.target
+
+    def table(self) -> pd.DataFrame:
+        ratios = sorted(self.points)
+        multiplier = self.scale.multiplier
+        return pd.DataFrame(
+            {
+                "effect": [r if self.direction > 0 else 1 / r for r in ratios],
+                "log_effect": [self.direction * math.log(r) / multiplier for r in ratios],
+                "power": [self.points[r]["power"] for r in ratios],
+                "n_failed": [self.points[r]["n_failed"] for r in ratios],
+                "events": [self.points[r]["events"] for r in ratios],
+                "like_data": [self.points[r]["like_data"] for r in ratios],
+            },
+            columns=list(CURVE_COLUMNS),
+        )
+
+
+def _search(curve: _PowerCurve, guess: float, bisections: int) -> tuple[float | None, float, bool]:
+    """The smallest evaluated ratio reaching the target power (None: not reached), the largest
+    ratio searched, and whether the search stopped at samples unlike the data: from ``guess``
+    down to samples like the data, then halving or doubling the log ratio to bracket the
+    target, then ``bisections`` bisections."""
+    limit, limited = SEARCH_LIMIT, False
+    ratio = min(max(guess, 1.1), limit)
+    while not curve.like_data(ratio) and ratio > 1.05:  # down to series like the data
+        limit, ratio, limited = ratio, math.sqrt(ratio), True
+    low, high = 1.0, None
+    if not curve.like_data(ratio):
+        limit, limited = ratio, True
+    elif curve.reached(ratio):  # step down (halving the log ratio) to bracket from below
+        high = ratio
+        while high > 1.05:
+            lower = math.sqrt(high)
+            if not curve.reached(lower):
+                low = lower
+                break
+            high = lower
+    else:  # step up (doubling the log ratio) until the target, the limit or unlike data
+        low = ratio
+        while low < limit:
+            upper = min(low**2, limit)
+            if not curve.like_data(upper):
+                limit, limited = upper, True
+                break
+            if curve.reached(upper):
+                high = upper
+                break
+            low = upper
+    if high is not None:
+        for _ in range(bisections):
+            mid = math.sqrt(low * high)
+            low, high = (low, mid) if curve.reached(mid) else (mid, high)
+    return high, limit, limited
 
 
 #: Columns of a power curve.
@@ -559,7 +605,7 @@ def _exaggeration(
     return Exaggeration(
         effect=scale.display(true),
         power=power,
-        mc_se=math.sqrt(power * (1 - power) / usable) if usable else math.nan,
+        mc_se=rate_se(power, usable),
         median_significant=median,
         type_m=type_m,
         type_s=type_s,

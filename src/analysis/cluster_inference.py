@@ -27,11 +27,14 @@ Score wild cluster bootstrap (Kline & Santos 2012)
     effective score by an independent weight ``v_c`` with mean 0 and variance 1,
     ``t* = sum_c v_c e_c / sqrt(sum_c v_c^2 e_c^2)`` (``v_c = 1`` for all ``c`` gives ``t``),
     and the p-value is the share of draws at least as extreme as ``t`` (``|t*| >= |t|``
-    two-sided, ``t* >= t`` for "greater", ``t* <= t`` for "less", ties within
-    ``inference._TIE``). Nothing is re-estimated per draw: the restricted fit and ``H`` are
-    computed once, so a draw costs one product. For the logit and Poisson models ``s`` and
-    ``H`` are the GLM score and Hessian; for the conditional logit they come from the exact
-    conditional likelihood (``models.ConditionalLogitBatch``).
+    two-sided, ``t* >= t`` for "greater", ``t* <= t`` for "less": the package's one tie rule,
+    ``inference.as_extreme``). Nothing is re-estimated per draw: the restricted fit and ``H``
+    are computed once, so a draw costs one product. For the logit and Poisson models ``s`` and
+    ``H`` are the GLM score and Hessian, fitted by the package's one batched fitter
+    (``models.batch.fit_batch`` on a ``Blocks`` design: the fixed-effect dummies are never
+    formed); for the conditional logit they come from the exact conditional likelihood
+    (``models.ConditionalLogitBatch``). The cluster-robust standard error is the one cluster
+    sandwich of ``models.covariance``.
 
 Weights (``weights="auto"``, with ``G`` clusters and ``E`` of them carrying events)
     Webb's six-point weights (``+-sqrt(1/2), +-1, +-sqrt(3/2)``, each 1/6; Webb 2023) when
@@ -44,18 +47,20 @@ Weights (``weights="auto"``, with ``G`` clusters and ``E`` of them carrying even
     ``n_boot`` vectors are drawn, and the p-value has ``se = sqrt(p (1 - p) / B)``.
 
 One rejection rule
-    A test rejects at level ``alpha`` when ``p <= alpha`` (:func:`rejects`), everywhere: the
-    size and power simulations and the interval (an enumerated bootstrap p can sit exactly at
-    the level).
+    A test rejects at level ``alpha`` when ``p <= alpha`` (``inference.rejects``, the
+    package's one rule), everywhere: the reported test, the size and power simulations and
+    the interval (an enumerated bootstrap p can sit exactly at the level).
 
 Confidence interval
     The set of ``b0`` the same bootstrap test does not reject at ``alpha``, with the same
     weight vectors for every ``b0`` (so p(b0) is a smooth function of ``b0`` up to the
     discreteness of the bootstrap). Each bound is bracketed outward from the estimate in
     steps of 1, 2, 4, ... cluster-robust standard errors (at most :data:`CI_MAX_SE`) and then
-    bisected; a bound not reached within that range (or where the restricted model cannot
-    be fitted) is returned as infinite, with the reason in ``ci_method``, never as a number
-    made up at the edge of the search. A one-sided test gives a one-sided interval.
+    bisected (``inference.invert``, the package's one test inversion); a bound not reached
+    within that range is returned as infinite, with the reason in the interval's ``note``,
+    never as a number made up at the edge of the search. A ``b0`` where the restricted model
+    cannot be fitted gives no p-value and so is not rejected. A one-sided test gives a
+    one-sided interval.
 
 Size and power by simulation (:class:`Simulation`)
     Each simulated panel runs the reported procedure: the model refitted (the fixed-effect
@@ -105,18 +110,28 @@ import functools
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from .errors import ConfigError, ModelError
-from .inference import _TIE, normal_p, seed_from
-from .models import BINARY_FAMILIES, CountModelSpec, Design, build_design
-from .models.clogit import ConditionalLogitBatch, solve_symmetric
-from .results import PowerCheck, SizeCheck, check_sided, mc_standard_error
+from .errors import AnalysisError, ConfigError, ModelError
+from .inference import as_extreme, invert, normal_p, rate_se, rejects, seed_from
+from .models import CountModelSpec, Design, Family, build_design
+from .models.batch import Blocks, by_level, fit_batch
+from .models.clogit import ConditionalLogitBatch
+from .models.covariance import cluster_variance
+from .models.solve import solve_batched
+from .results import (
+    Interval,
+    PowerCheck,
+    SizeCheck,
+    SmallSampleTest,
+    check_sided,
+    mc_standard_error,
+)
 
 #: Fewer clusters with events than this: the score bootstrap is the reported test.
 FEW_CLUSTERS = 50
@@ -135,10 +150,9 @@ CHUNK = 25
 #: At most this many simulated panels for the size and per point of the power curve (fewer
 #: when the settings ask for fewer): the cost of a size that is checked (>= 200 panels) and
 #: of a power curve, at about 10-20 ms a panel.
-SIMULATIONS = {"logit": 200, "poisson": 200, "clogit": 200}
+SIMULATIONS = 200
 #: The CI search goes at most this many cluster-robust standard errors from the estimate.
 CI_MAX_SE = 64.0
-_CI_BISECTIONS = 10
 #: Largest effect on the display scale the power search tries (as ``calibration``).
 SEARCH_LIMIT = 20.0
 #: A power point whose panels carry on average more than this many times the observed
@@ -150,17 +164,8 @@ _RHO_SIMS = 20
 _SIM_TOL = 1e-8
 #: Largest distance of a warm start from the generating model's parameters.
 _WARM = 3.0
-#: A full Newton step promising less log-likelihood than this gains nothing measurable.
-_FLAT = 1e-10
-#: Largest change of any kept row's linear predictor in one step: along a quasi-separated
-#: direction with almost no curvature a Newton step can be astronomically long, and past
-#: |eta| ~ 40 a logit row is saturated in double precision anyway.
-_MOVE = 20.0
-
-
-def rejects(p: np.ndarray | float, alpha: float) -> np.ndarray:
-    """The one rejection rule: ``p <= alpha`` (a missing p never rejects)."""
-    return np.asarray(p, dtype=float) <= alpha
+#: Newton iterations of a global fit (the clogit's own fitter has its own).
+_MAX_ITER = 100
 
 
 # --------------------------------------------------------------------------- the problem
@@ -179,7 +184,7 @@ class _Problem:
     outside the sample).
     """
 
-    family: str
+    family: Family
     term: str
     y: np.ndarray
     X: np.ndarray
@@ -204,6 +209,10 @@ class _Problem:
     @property
     def k(self) -> int:
         return self.X.shape[1] + sum(self.sizes)
+
+    def design(self, X: np.ndarray) -> Blocks:
+        """The fitter's design: the terms ``X`` (shared, or one per vector) and the levels."""
+        return Blocks(X, self.blocks, self.sizes)
 
     @functools.cached_property
     def owner(self) -> np.ndarray:
@@ -241,7 +250,7 @@ def _problem_from_design(
     codes, labels = pd.factorize(rows[spec.cluster])
     periods = pd.to_numeric(rows[time_column]).to_numpy(dtype=float)
     blocks, sizes, indicators = [], [], np.zeros(0, dtype=int)
-    if spec.family == "clogit":
+    if spec.distribution.conditional:
         columns = list(design.X.columns)
         names = list(columns)
         indicators = np.array([columns.index(c) for c in design.absorbed], dtype=int)
@@ -258,7 +267,7 @@ def _problem_from_design(
     lags = [(i, int(m.group(1))) for i, c in enumerate(columns) if (m := lag.match(c))]
     offset = np.zeros(design.nobs) if design.offset is None else np.asarray(design.offset)
     return _Problem(
-        family=spec.family,
+        family=spec.distribution,
         term=term,
         y=np.asarray(design.y, dtype=float),
         X=design.X[columns].to_numpy(dtype=float),
@@ -345,91 +354,18 @@ def _count_event_clusters(y: np.ndarray, clusters: np.ndarray, strata: np.ndarra
 # --------------------------------------------------------------------------- GLM pieces
 
 
-def _mean(family: str, eta: np.ndarray) -> np.ndarray:
-    return special.expit(eta) if family != "poisson" else np.exp(np.minimum(eta, 50.0))
-
-
-def _variance(family: str, mu: np.ndarray) -> np.ndarray:
-    return mu if family == "poisson" else mu * (1 - mu)
-
-
-def _loglik(family: str, Y: np.ndarray, eta: np.ndarray, keep: np.ndarray) -> np.ndarray:
-    if family == "logit":
-        terms = Y * eta - np.logaddexp(0.0, eta)
-    else:
-        terms = Y * eta - np.exp(np.minimum(eta, 50.0))
-    return (keep * terms).sum(axis=1)
-
-
-def _by_level(values: np.ndarray, codes: np.ndarray, size: int) -> np.ndarray:
-    """Sums of ``values`` (vectors x rows) by level (vectors x size): one bincount, each
-    vector's bins filled in row order whatever the other vectors are."""
-    index = (np.arange(len(values))[:, None] * size + codes).ravel()
-    return np.bincount(index, weights=values.ravel(), minlength=len(values) * size).reshape(
-        len(values), size
-    )
-
-
-def _times(X: np.ndarray, coefficients: np.ndarray) -> np.ndarray:
-    """``X b`` per vector: X shared (rows x c) or per vector (vectors x rows x c)."""
-    if X.ndim == 2:
-        return coefficients @ X.T
-    return (X @ coefficients[:, :, None])[..., 0]
-
-
-def _linear(problem: _Problem, params: np.ndarray, X: np.ndarray) -> np.ndarray:
-    """Linear predictor without offset (vectors x rows) at ``params`` (vectors x k)."""
-    kd = problem.X.shape[1]
-    eta = _times(X, params[:, :kd])
-    start = kd
-    for codes, size in zip(problem.blocks, problem.sizes):
-        eta += params[:, start : start + size][:, codes]
-        start += size
-    return eta
-
-
-def _sums(problem: _Problem, values: np.ndarray, X: np.ndarray) -> np.ndarray:
-    """``sum_i values_i x_i`` per vector (vectors x k), x the row's full parameter vector."""
-    dense = values @ X if X.ndim == 2 else (values[:, None, :] @ X)[:, 0]
-    parts = [dense] + [_by_level(values, c, s) for c, s in zip(problem.blocks, problem.sizes)]
-    return np.concatenate(parts, axis=1)
-
-
-def _gram(problem: _Problem, weights: np.ndarray, X: np.ndarray) -> np.ndarray:
-    """``sum_i w_i x_i x_i'`` per vector (vectors x k x k), the level dummies never formed."""
-    P, kd = len(weights), problem.X.shape[1]
-    gram = np.zeros((P, problem.k, problem.k))
-    weighted = weights[..., None] * (X if X.ndim == 3 else X[None])
-    gram[:, :kd, :kd] = weighted.transpose(0, 2, 1) @ X
-    starts = np.cumsum((kd, *problem.sizes))
-    for b, (codes, size) in enumerate(zip(problem.blocks, problem.sizes)):
-        own = slice(starts[b], starts[b] + size)
-        levels = np.arange(starts[b], starts[b] + size)
-        gram[:, levels, levels] = _by_level(weights, codes, size)
-        cross = np.stack([_by_level(weighted[..., c], codes, size) for c in range(kd)], axis=1)
-        gram[:, :kd, own] = cross
-        gram[:, own, :kd] = cross.transpose(0, 2, 1)
-        for a in range(b):
-            other = slice(starts[a], starts[a] + problem.sizes[a])
-            pair = _by_level(weights, problem.blocks[a] * size + codes, problem.sizes[a] * size)
-            pair = pair.reshape(P, problem.sizes[a], size)
-            gram[:, other, own] = pair
-            gram[:, own, other] = pair.transpose(0, 2, 1)
-    return gram
-
-
 def _cluster_sums(problem: _Problem, values: np.ndarray, X: np.ndarray) -> np.ndarray:
     """Each cluster's score ``sum_{i in c} values_i x_i`` (vectors x clusters x k)."""
     C = problem.n_clusters
     full = X if X.ndim == 3 else X[None]
     parts = [
         np.stack(
-            [_by_level(values * full[..., c], problem.clusters, C) for c in range(X.shape[-1])],
+            [by_level(values * full[..., c], problem.clusters, C) for c in range(X.shape[-1])],
             axis=2,
         )
     ]
     for codes, size in zip(problem.blocks, problem.sizes):
-        cells = _by_level(values, problem.clusters * size + codes, C * size)
+        cells = by_level(values, problem.clusters * size + codes, C * size)
         parts.append(cells.reshape(len(values), C, size))
     return np.concatenate(parts, axis=2)
 
@@ -438,12 +374,12 @@ def _informative(problem: _Problem, Y: np.ndarray) -> np.ndarray:
     """Rows kept per vector: fixed-effect levels with outcome variation, found by repeated
     passes as ``models`` does for the real panel (logit and Poisson)."""
     keep = np.ones(Y.shape, dtype=bool)
-    binary = problem.family in BINARY_FAMILIES
+    binary = problem.family.binary
     while True:
         before = keep.sum()
         for codes, size in zip(problem.blocks, problem.sizes):
-            rows = _by_level(keep.astype(float), codes, size)
-            events = _by_level(keep * Y, codes, size)
+            rows = by_level(keep.astype(float), codes, size)
+            events = by_level(keep * Y, codes, size)
             bad = (events == 0) | (binary & (events == rows))
             keep &= ~bad[:, codes]
         if keep.sum() == before:
@@ -459,106 +395,11 @@ def _free_columns(problem: _Problem, keep: np.ndarray, X: np.ndarray) -> np.ndar
     else:
         parts = [np.einsum("pn,pnk->pk", keep.astype(float), nonzero) > 0]
     for b, (codes, size) in enumerate(zip(problem.blocks, problem.sizes)):
-        present = _by_level(keep.astype(float), codes, size) > 0
+        present = by_level(keep.astype(float), codes, size) > 0
         if b:
             present[np.arange(len(present)), np.argmax(present, axis=1)] = False
         parts.append(present)
     return np.concatenate(parts, axis=1)
-
-
-def _glm_fit(problem, Y, keep, X, start, fixed, max_iter: int = 100, tol: float = 1e-9):
-    """Maximum likelihood of the logit or Poisson model for many outcome vectors at once.
-
-    Newton's method (= IRLS for canonical links); the parameter ``fixed`` (or None) stays at
-    its start, rows not kept carry no weight and parameters without kept rows are held at
-    zero. The likelihood is concave, so a step that ends with the likelihood still rising
-    along it (``gradient . step >= 0`` there) has gained, and the gradient there is the next
-    step's: the likelihood itself is computed only to halve a step that overshot. A long
-    step still rising at its end is doubled while it keeps rising; no step moves a kept row's
-    linear predictor by more than :data:`_MOVE`. A fit has converged when the full Newton
-    step moves the linear predictor of the kept rows by less than ``tol``
-    (as ``models.batch``), or when two successive full steps each promise a gain below
-    :data:`_FLAT`: the likelihood is at its supremum along a quasi-separated direction (a
-    lag coefficient rising without bound while its perfectly predicted rows saturate), the
-    limit statsmodels' Newton also reports, every other parameter settled. Returns
-    parameters, means, convergence and the estimable parameters."""
-    family = problem.family
-    offset = problem.offset
-    free = _free_columns(problem, keep, X)
-    moving = free.copy()
-    if fixed is not None:
-        moving[:, fixed] = False
-    params = np.where(moving, start, 0.0)
-    if fixed is not None:
-        params[:, fixed] = start[:, fixed]
-
-    def at(rows, values, x):
-        """Means and gradients of ``rows`` (design ``x``) at ``values``."""
-        eta = _linear(problem, values, x) + offset
-        mu = _mean(family, eta)
-        return eta, mu, _sums(problem, keep[rows] * (Y[rows] - mu), x) * moving[rows]
-
-    def part(x, index):
-        return x if x.ndim == 2 else x[index]
-
-    everyone = np.arange(len(Y))
-    eta, mu, gradient = at(everyone, params, X)
-    converged = np.zeros(len(Y), dtype=bool)
-    flat = np.zeros(len(Y), dtype=bool)
-    live = np.flatnonzero(np.all(np.isfinite(gradient), axis=1))
-    k = problem.k
-    for _ in range(max_iter):
-        if not len(live):
-            break
-        x, kept, m = part(X, live), keep[live], moving[live]
-        gram = _gram(problem, kept * _variance(family, mu[live]), x)
-        system = np.where(m[:, :, None] & m[:, None, :], gram, 0.0) + np.eye(k) * ~m[:, None, :]
-        step = solve_symmetric(system, gradient[live])
-        finite = np.all(np.isfinite(step), axis=1)
-        step = np.where(finite[:, None], step, 0.0)
-        newton = np.max(np.abs(_linear(problem, step, x)) * kept, axis=1)
-        small = (gradient[live] * step).sum(axis=1) / 2 <= _FLAT
-        done = ((newton < tol) | (small & flat[live])) & finite
-        flat[live] = small
-        converged[live[done]] = True
-        going = ~done & finite
-        live, step, newton, x = live[going], step[going], newton[going], part(x, going)
-        if not len(live):
-            break
-        reach = np.minimum(1.0, _MOVE / np.maximum(newton, 1e-300))  # a trust region on eta
-        step, newton = step * reach[:, None], newton * reach
-        new = params[live] + step
-        new_eta, new_mu, new_gradient = at(live, new, x)
-        rising = (new_gradient * step).sum(axis=1) >= 0
-        halved = over = np.flatnonzero(~rising)  # overshot: halve while the likelihood is below
-        if len(over):
-            rows = live[over]
-            base = _loglik(family, Y[rows], eta[rows], keep[rows])
-            for halving in range(1, 41):
-                value = _loglik(family, Y[rows], new_eta[over], keep[rows])
-                lower = ~(value >= base - 1e-12 * np.abs(base))
-                if not lower.any():
-                    break
-                over, rows, base = over[lower], rows[lower], base[lower]
-                new[over] = params[rows] + 0.5**halving * step[over]
-                new_eta[over] = _linear(problem, new[over], part(x, over)) + offset
-            new_eta[halved], new_mu[halved], new_gradient[halved] = at(
-                live[halved], new[halved], part(x, halved)
-            )
-        grow = np.flatnonzero(rising & (newton > 1.0))
-        for doubling in range(1, 5):
-            grow = grow[2**doubling * newton[grow] <= _MOVE]
-            if not len(grow):
-                break
-            rows = live[grow]
-            wider = params[rows] + 2**doubling * step[grow]
-            wide = at(rows, wider, part(x, grow))
-            keeps = (wide[2] * step[grow]).sum(axis=1) >= 0
-            grow, wider = grow[keeps], wider[keeps]
-            new[grow] = wider
-            new_eta[grow], new_mu[grow], new_gradient[grow] = (w[keeps] for w in wide)
-        params[live], eta[live], mu[live], gradient[live] = new, new_eta, new_mu, new_gradient
-    return params, mu, converged, free
 
 
 # --------------------------------------------------------------------------- fits
@@ -598,7 +439,7 @@ def _fits(
     if b0 is not None:
         start[:, problem.j] = b0
     fixed = None if b0 is None else problem.j
-    if problem.family == "clogit":
+    if problem.family.conditional:
         mask = np.zeros(problem.k, dtype=bool)
         if fixed is not None:
             mask[fixed] = True
@@ -621,18 +462,27 @@ def _fits(
             events=present.sum(axis=1),
             nobs=fit.informative.astype(float) @ sizes,
         )
-    X = problem.X if lags is None else _with_lags(problem, lags)
+    design = problem.design(problem.X if lags is None else _with_lags(problem, lags))
     keep = _informative(problem, Y)
-    params, mu, converged, free = _glm_fit(problem, Y, keep, X, start, fixed, tol=tol)
-    present = _by_level(keep.astype(float), problem.clusters, problem.n_clusters) > 0
+    free = _free_columns(problem, keep, design.X)
+    held = ~free  # a level without kept rows, or the first kept level of a later effect
+    if fixed is not None:
+        held[:, fixed] = True
+    start = np.where(held & ~free, 0.0, start)
+    fit = fit_batch(
+        Y, design, problem.offset, family=problem.family, mask=keep.astype(float),
+        start=start, held=held, max_iter=_MAX_ITER, tol=tol, separation=True,
+    )  # fmt: skip
+    params, mu, X = fit.beta, fit.mu, design.X
+    present = by_level(keep.astype(float), problem.clusters, problem.n_clusters) > 0
     return _Fits(
         params=params,
-        converged=converged,
-        hessian=-_gram(problem, keep * _variance(problem.family, mu), X),
+        converged=fit.converged,
+        hessian=-design.gram(keep * problem.family.variance(mu)),
         scores=_cluster_sums(problem, keep * (Y - mu), X),
         free=free,
         present=present,
-        events=(_by_level(keep * (Y > 0), problem.clusters, problem.n_clusters) > 0).sum(axis=1),
+        events=(by_level(keep * (Y > 0), problem.clusters, problem.n_clusters) > 0).sum(axis=1),
         nobs=keep.sum(axis=1),
     )
 
@@ -651,12 +501,9 @@ def _wald_se(fits: _Fits, j: int) -> np.ndarray:
     unit = np.zeros((len(fits.params), k, 1))
     unit[:, j] = 1.0
     with np.errstate(invalid="ignore", divide="ignore"):
-        bread = solve_symmetric(_restricted_system(fits, fits.free), unit[..., 0])
-        meat = np.einsum("pck,pk->pc", fits.scores, bread * fits.free)
-        g = fits.present.sum(axis=1)
-        n, big_k = fits.nobs, fits.free.sum(axis=1)
-        factor = g / (g - 1) * (n - 1) / (n - big_k)
-        return np.sqrt(factor * (meat**2).sum(axis=1))
+        bread = solve_batched(_restricted_system(fits, fits.free), unit[..., 0])
+        g, k_free = fits.present.sum(axis=1), fits.free.sum(axis=1)
+        return np.sqrt(cluster_variance(fits.scores, bread * fits.free, g, fits.nobs, k_free))
 
 
 def _effective_scores(fits: _Fits, j: int) -> np.ndarray:
@@ -664,7 +511,7 @@ def _effective_scores(fits: _Fits, j: int) -> np.ndarray:
     k = fits.hessian.shape[1]
     others = fits.free & (np.arange(k) != j)
     rhs = np.where(others, fits.hessian[:, :, j], 0.0)[..., None]
-    solved = solve_symmetric(_restricted_system(fits, others), -rhs[..., 0])
+    solved = solve_batched(_restricted_system(fits, others), -rhs[..., 0])
     return fits.scores[:, :, j] - np.einsum("pck,pk->pc", fits.scores, solved)
 
 
@@ -778,19 +625,7 @@ def _bootstrap_p(scores: np.ndarray, weights: _Weights, sided: str) -> tuple[flo
         return math.nan, observed
     with np.errstate(invalid="ignore", divide="ignore"):
         draws = (weights.matrix @ scores) / np.sqrt(weights.squared @ scores**2)
-    tie = _TIE * max(1.0, abs(observed))
-    if sided == "greater":
-        extreme = draws >= observed - tie
-    elif sided == "less":
-        extreme = draws <= observed + tie
-    else:
-        extreme = np.abs(draws) >= abs(observed) - tie
-    return float(np.mean(extreme)), observed
-
-
-def _mc_se(p: float, weights: _Weights) -> float:
-    """Monte Carlo s.e. of a bootstrap p (0 when every vector was enumerated)."""
-    return mc_standard_error(p, weights.draws) or 0.0
+    return float(np.mean(as_extreme(draws, observed, sided))), observed
 
 
 # --------------------------------------------------------------------------- results
@@ -798,45 +633,24 @@ def _mc_se(p: float, weights: _Weights) -> float:
 
 @dataclass(frozen=True)
 class ClusterBootstrapResult:
-    """Score wild cluster bootstrap test of ``term = b0`` and its inverted CI, beside the
-    cluster-robust Wald test of the same fit."""
+    """Score wild cluster bootstrap test of ``term = b0`` (``test``) and its inverted interval,
+    in the package's own result types, beside the cluster-robust Wald test of the same fit.
+    ``test.details`` says how the weights were made (kind, vectors, seed); ``test.n_draws`` is
+    None when every weight vector was enumerated (an exact p-value)."""
 
-    term: str
-    family: str
-    sided: str
-    alpha: float
-    b0: float
+    test: SmallSampleTest
+    interval: Interval
     estimate: float
     std_error: float
     wald_p: float
-    statistic: float
-    p_value: float
-    p_mc_se: float
-    n_boot: int | None  # None: every weight vector was enumerated
-    n_vectors: int
-    weights: str
     n_clusters: int
     clusters_with_events: int
-    ci_low: float
-    ci_high: float
-    ci_method: str
-    ci_evaluations: int
-    seed: int
     converged: bool
 
     @property
     def few_clusters(self) -> bool:
         """Fewer than FEW_CLUSTERS clusters carry events: this test, not the Wald, is reported."""
         return self.clusters_with_events < FEW_CLUSTERS
-
-    @property
-    def enumerated(self) -> bool:
-        return self.n_boot is None
-
-    @property
-    def min_attainable_p(self) -> float:
-        """The smallest p the bootstrap can give: one enumerated vector's share, else 0."""
-        return 1 / self.n_vectors if self.enumerated else 0.0
 
 
 LOO_COLUMNS = (
@@ -876,30 +690,6 @@ class LeaveOneClusterOut:
 # --------------------------------------------------------------------------- the test
 
 
-def _ci_bound(
-    pvalue, estimate: float, se: float, direction: float, alpha: float
-) -> tuple[float, str]:
-    """Outermost b0 not rejected, going from the estimate in ``direction``; inf if none found."""
-    inside, step = estimate, se
-    while step <= CI_MAX_SE * se:
-        candidate = estimate + direction * step
-        p = pvalue(candidate)
-        if p is None:
-            return direction * math.inf, f"restricted model did not converge at b0={candidate:.4g}"
-        if rejects(p, alpha):
-            outside = candidate
-            for _ in range(_CI_BISECTIONS):
-                middle = (inside + outside) / 2
-                p = pvalue(middle)
-                if p is not None and not rejects(p, alpha):
-                    inside = middle
-                else:
-                    outside = middle
-            return (inside + outside) / 2, ""
-        inside, step = candidate, step * 2
-    return direction * math.inf, f"not rejected within {CI_MAX_SE:g} standard errors"
-
-
 def score_bootstrap(
     frame: pd.DataFrame,
     spec: CountModelSpec,
@@ -927,7 +717,7 @@ def score_bootstrap(
     problem = _problem(frame, spec, term, time_column)
     wald = _wald(problem)
     if not wald.converged:
-        raise ModelError(f"the {problem.family} model of {term!r} did not converge")
+        raise ModelError(f"the {problem.family.label} model of {term!r} did not converge")
     with_events = _count_event_clusters(problem.y, problem.clusters, problem.strata)
     seed = seed_from(f"{key}/score-bootstrap")
     restricted = _restricted(problem, b0, wald.params)
@@ -935,57 +725,97 @@ def score_bootstrap(
     p_value, statistic = _bootstrap_p(restricted.scores, draws, sided)
 
     starts: dict[float, np.ndarray] = {b0: restricted.params}
-    evaluations = []
 
-    def pvalue_at(value: float) -> float | None:
+    def pvalue_at(value: float) -> float:
         nearest = min(starts, key=lambda b: abs(b - value))
         fit = _restricted(problem, value, starts[nearest])
-        evaluations.append(value)
         if not fit.converged or len(fit.scores) != draws.matrix.shape[1]:
-            return None
+            return math.nan
         starts[value] = fit.params
         return _bootstrap_p(fit.scores, draws, sided)[0]
 
-    low, high, notes = -math.inf, math.inf, []
-    if ci:
-        if sided in ("two-sided", "greater"):
-            low, why = _ci_bound(pvalue_at, wald.estimate, wald.std_error, -1.0, alpha)
-            notes += [f"lower bound open: {why}"] if why else []
-        if sided in ("two-sided", "less"):
-            high, why = _ci_bound(pvalue_at, wald.estimate, wald.std_error, 1.0, alpha)
-            notes += [f"upper bound open: {why}"] if why else []
-        if sided != "two-sided":
-            notes.append(f"one-sided ({sided}) test: one-sided interval")
-    method = (
-        f"inversion of the score bootstrap test at level {alpha:g} (same weight vectors for "
-        "every b0; bracketing then bisection)"
-        if ci
-        else "not computed"
-    )
-    return ClusterBootstrapResult(
-        term=term,
-        family=problem.family,
+    events = f"{with_events} of {problem.n_clusters} clusters carry events"
+    vectors = "every sign vector" if draws.enumerated else f"{draws.draws:,} draws"
+    test = SmallSampleTest(
+        method="wild_cluster_bootstrap",
+        label=f"score wild cluster bootstrap ({draws.kind} weights, {vectors}; {events})",
+        statistic=statistic,
+        p_value=p_value,
         sided=sided,
-        alpha=alpha,
-        b0=b0,
+        p_mc_se=mc_standard_error(p_value, draws.draws),
+        n_draws=draws.draws,
+        min_attainable_p=1 / len(draws.matrix) if draws.enumerated else 0.0,
+        details={"clusters": problem.n_clusters, "clusters_with_events": with_events},
+    )
+    interval = Interval(math.nan, math.nan, "not computed")
+    if ci:
+        interval = invert(
+            lambda values: np.array([pvalue_at(float(v)) for v in values]),
+            wald.estimate,
+            wald.std_error,
+            method=f"inverted score bootstrap (at level {alpha:g}, the same weight vectors for "
+            "every b0; bracketing then bisection)",
+            level=alpha,
+            limit=CI_MAX_SE * wald.std_error,
+            sided=sided,
+        )
+    return ClusterBootstrapResult(
+        test=test,
+        interval=interval,
         estimate=wald.estimate,
         std_error=wald.std_error,
         wald_p=float(normal_p(wald.z, sided)),
-        statistic=statistic,
-        p_value=p_value,
-        p_mc_se=_mc_se(p_value, draws),
-        n_boot=draws.draws,
-        n_vectors=len(draws.matrix),
-        weights=draws.kind,
         n_clusters=problem.n_clusters,
         clusters_with_events=with_events,
-        ci_low=low,
-        ci_high=high,
-        ci_method="; ".join([method, *notes]),
-        ci_evaluations=len(evaluations),
-        seed=seed,
         converged=restricted.converged,
     )
+
+
+def wald_test(model, term: str, sided: str, why: str) -> tuple[SmallSampleTest, Interval]:
+    """The cluster-robust Wald test and interval of ``term`` from a fitted global model
+    (``models.fit_design``), with ``why`` it is the reported test."""
+    row = model.term(term)
+    statistic = float(row["statistic"])
+    test = SmallSampleTest(
+        method="cluster_wald",
+        label=f"cluster-robust Wald test ({model.cov_label}; {why})",
+        statistic=statistic,
+        p_value=float(normal_p(statistic, sided)),
+        sided=sided,
+    )
+    interval = Interval(float(row["ci_low"]), float(row["ci_high"]), "cluster-robust Wald interval")
+    return test, interval
+
+
+def reported_test(
+    frame: pd.DataFrame,
+    model,
+    term: str,
+    *,
+    key: str,
+    sided: str,
+    alpha: float,
+    n_boot: int,
+    ci: bool,
+) -> tuple[SmallSampleTest, Interval]:
+    """The reported test of a global entry and the interval inverting it: the score wild
+    cluster bootstrap when fewer than :data:`FEW_CLUSTERS` clusters carry events, else the
+    cluster-robust Wald test of ``model``. Where the bootstrap's own fits break down, the Wald
+    test, flagged (``details["unchecked"]`` says why: no size can be simulated for it).
+    :class:`Simulation` runs the same rule on every simulated panel."""
+    try:
+        boot = score_bootstrap(
+            frame, model.spec, term, key=key, sided=sided, alpha=alpha, n_boot=n_boot, ci=ci
+        )
+    except AnalysisError as exc:
+        why = f"the score bootstrap could not be computed ({exc}), so this test's size is unchecked"
+        test, interval = wald_test(model, term, sided, why)
+        return replace(test, details={"unchecked": str(exc)}), interval
+    if boot.few_clusters:
+        return boot.test, boot.interval
+    events = f"{boot.clusters_with_events} of {boot.n_clusters} clusters carry events"
+    test, interval = wald_test(model, term, sided, events)
+    return replace(test, details=boot.test.details), interval
 
 
 # --------------------------------------------------------------------------- simulation
@@ -1066,8 +896,8 @@ def _generator(problem: _Problem, effect: float, start: np.ndarray) -> _Generato
             "has no finite maximum on these data, so no panels can be drawn from it"
         )
     params = fits.params[0]
-    eta = _linear(problem, params[None], problem.X)[0] + problem.offset
-    if problem.family == "clogit":
+    eta = problem.design(problem.X).linear(params[None])[0] + problem.offset
+    if problem.family.conditional:
         eta = eta + _unit_effects(problem, eta)
     gamma = params[problem.lags]
     static = eta - gamma @ problem.X[:, problem.lags].T
@@ -1090,7 +920,7 @@ def _draw(problem: _Problem, generator: _Generator, latent: np.ndarray):
             inside = before >= 0
             lags[:, index, rows[inside]] = Y[:, before[inside]]
         eta = generator.static[rows] + np.einsum("l,nlr->nr", generator.gamma, lags[:, :, rows])
-        if problem.family == "poisson":
+        if not problem.family.binary:
             mu = np.exp(np.minimum(eta, generator.log_cap))
             Y[:, rows] = stats.poisson.ppf(stats.norm.cdf(latent[:, rows]), mu)
         else:
@@ -1107,8 +937,8 @@ def _with_lags(problem: _Problem, lags: np.ndarray) -> np.ndarray:
     return X
 
 
-def _pearson(family: str, Y: np.ndarray, mu: np.ndarray) -> np.ndarray:
-    return (Y - mu) / np.sqrt(_variance(family, mu))
+def _pearson(family: Family, Y: np.ndarray, mu: np.ndarray) -> np.ndarray:
+    return (Y - mu) / np.sqrt(family.variance(mu))
 
 
 @dataclass(frozen=True, eq=False)
@@ -1223,7 +1053,7 @@ class Simulation:
         self.n_boot, self.weights, self.max_effect = n_boot, weights, max_effect
         wald = _wald(self.problem)
         if not wald.converged:
-            raise ModelError(f"the {self.problem.family} model of {term!r} did not converge")
+            raise ModelError(f"the {self.problem.family.label} model of {term!r} did not converge")
         self.generators = {0.0: _generator(self.problem, 0.0, wald.params)}
         self.outcomes: dict[float, dict[int, _Outcome]] = {}
         self.observed_rho = self._observed_rho()
@@ -1235,7 +1065,8 @@ class Simulation:
 
     def _observed_rho(self) -> float:
         problem, null = self.problem, self.generators[0.0]
-        mu = _mean(problem.family, null.static + null.gamma @ problem.X[:, problem.lags].T)
+        eta = null.static + null.gamma @ problem.X[:, problem.lags].T
+        mu = problem.family.mean(np.minimum(eta, 50.0))  # the clip keeps Poisson means finite
         residuals = _pearson(problem.family, problem.y, mu)
         return float(residual_autocorrelation(residuals, problem.clusters, problem.periods))
 
@@ -1295,7 +1126,7 @@ class Simulation:
         done = self.outcomes.setdefault(effect, {})
         missing = [i for i, size in enumerate(sizes) if i not in done or len(done[i].ok) < size]
         hessian = None
-        if missing and self.problem.family == "clogit":  # the data's: the first Newton matrix
+        if missing and self.problem.family.conditional:  # the data's: the first Newton matrix
             problem = self.problem
             batch = ConditionalLogitBatch(
                 problem.y[None], problem.X, problem.strata, problem.offset, problem.indicators
@@ -1340,13 +1171,13 @@ class Simulation:
         return SizeCheck(
             nominal=self.alpha,
             size=size,
-            mc_se=_rate_se(size, used),
+            mc_se=rate_se(size, used),
             n_sims=total,
             n_failed=total - used,
             null=f"{self.describe('at 0')}; panels carry {float(np.mean(outcome.events)):.0f} "
             f"events on average ({self.problem.y.sum():.0f} observed)",
             wald_size=wald if beside else None,
-            wald_mc_se=_rate_se(wald, used) if beside else None,
+            wald_mc_se=rate_se(wald, used) if beside else None,
             threshold=threshold,
         )
 
@@ -1444,12 +1275,6 @@ def _take(outcome: _Outcome, n: int) -> _Outcome:
     return _Outcome(*(getattr(outcome, f)[:n] for f in _OUTCOME))
 
 
-def _rate_se(rate: float, used: int) -> float:
-    """Monte Carlo s.e. of a rejection rate over ``used`` panels (NaN without any)."""
-    se = mc_standard_error(rate, used) if math.isfinite(rate) else None
-    return math.nan if se is None else se
-
-
 def _bracket(
     power_at: Callable[[float], float], guess: float, target: float, limit: float, bisections: int
 ) -> float | None:
@@ -1501,12 +1326,12 @@ def size_by_simulation(
     time_column: str = "year",
 ) -> SizeCheck:
     """Size of the reported test on ``n_sim`` panels simulated under ``term = 0`` (default
-    :data:`SIMULATIONS` for the family); see :class:`Simulation`."""
+    :data:`SIMULATIONS`); see :class:`Simulation`."""
     simulation = Simulation(
         frame, spec, term, key=key, sided=sided, alpha=alpha, n_boot=n_boot, weights=weights,
         rho=rho, time_column=time_column,
     )  # fmt: skip
-    return simulation.size(SIMULATIONS[spec.family] if n_sim is None else n_sim, mapper)
+    return simulation.size(SIMULATIONS if n_sim is None else n_sim, mapper)
 
 
 # --------------------------------------------------------------------------- leave one out
@@ -1629,7 +1454,7 @@ class _Refit:
                 _loo_seed(self.key, dropped),
             )
             p, _ = _bootstrap_p(restricted.scores, draws, self.sided)
-            row.update(p_bootstrap=p, p_bootstrap_mc_se=_mc_se(p, draws))
+            row.update(p_bootstrap=p, p_bootstrap_mc_se=mc_standard_error(p, draws.draws) or 0.0)
         return {c: row.get(c, math.nan) for c in LOO_COLUMNS}
 
 
@@ -1642,8 +1467,9 @@ __all__ = [
     "clusters_with_events",
     "events_by_cluster",
     "leave_one_cluster_out",
-    "rejects",
+    "reported_test",
     "residual_autocorrelation",
     "score_bootstrap",
     "size_by_simulation",
+    "wald_test",
 ]

@@ -40,11 +40,14 @@ from .models.design import drop_eventless, period_strata
 from .panel import Panel, build_panel, stated_counts
 from .registry import HypothesisSpec, OutcomeSeries, Study, load_study
 from .results import (
+    CountModelResult,
     EffectScale,
     Failure,
     HypothesisResult,
     Interval,
+    PowerCheck,
     RegistryResults,
+    SizeCheck,
     SmallSampleTest,
 )
 from .settings import TestSettings
@@ -364,11 +367,6 @@ def _share_ranges(spec: HypothesisSpec, tables: Tables, panel: Panel) -> pd.Data
     return coverage.share_ranges(known, years, catalogued)
 
 
-def fit_only(spec: HypothesisSpec, tables: Tables, study: Study | None = None):
-    """The spec's model without small-sample inference (robustness variants, diagnostics)."""
-    return fit_design(prepare(spec, tables, study).design)
-
-
 def effect_scale(spec: HypothesisSpec, design: Design, ratio: str, unit: str = "") -> EffectScale:
     """Per switch for a 0/1 focal term, else per standard deviation of the predictor as it
     enters the model (units differ wildly across predictors; ``unit`` says what the SD is
@@ -396,52 +394,14 @@ def procedure(prepared: Prepared, settings: TestSettings, study: Study, n_perm: 
 
 
 def _global_test(prepared: Prepared, model, settings: TestSettings, mapper):
-    """The reported test of a global entry, its interval, size and power: the score wild
-    cluster bootstrap (Kline-Santos) when fewer than :data:`cluster_inference.FEW_CLUSTERS`
-    clusters carry events, its interval inverting it, else the cluster-robust Wald test and
-    interval. Size and power simulate that procedure (:class:`cluster_inference.Simulation`)
-    on ``n_size`` and ``n_power`` panels, at most :data:`cluster_inference.SIMULATIONS` for
-    the family (at least 200, the exact conditional likelihood being the costly part)."""
-    spec, design = prepared.spec, prepared.design
-    frame, key = prepared.panel.frame, f"{spec.id}/{spec.series}"
-    row = model.term(spec.focal)
-    statistic = float(row["statistic"])
-
-    def wald(why: str, details=None) -> SmallSampleTest:
-        return SmallSampleTest(
-            method="cluster_wald", label=f"cluster-robust Wald test ({model.cov_label}; {why})",
-            statistic=statistic, p_value=float(inference.normal_p(statistic, spec.sided)),
-            sided=spec.sided, details=details or {},
-        )  # fmt: skip
-
-    wald_interval = Interval(
-        float(row["ci_low"]), float(row["ci_high"]), "cluster-robust Wald interval"
-    )
-    try:
-        boot = cluster_inference.score_bootstrap(
-            frame, design.spec, spec.focal, key=key, sided=spec.sided, alpha=settings.level,
-            n_boot=settings.n_perm, ci=settings.calibrate,
-        )  # fmt: skip
-    except AnalysisError as exc:  # the bootstrap's own fits break down: the Wald test, flagged
-        why = f"the score bootstrap could not be computed ({exc}), so this test's size is unchecked"
-        return wald(why), wald_interval, None, None
-    details = {"clusters": boot.n_clusters, "clusters_with_events": boot.clusters_with_events}
-    events = f"{boot.clusters_with_events} of {boot.n_clusters} clusters carry events"
-    if boot.few_clusters:
-        draws = "every sign vector" if boot.enumerated else f"{boot.n_boot:,} draws"
-        test = SmallSampleTest(
-            method="wild_cluster_bootstrap",
-            label=f"score wild cluster bootstrap ({boot.weights} weights, {draws}; {events})",
-            statistic=boot.statistic, p_value=boot.p_value, sided=spec.sided,
-            p_mc_se=None if boot.enumerated else boot.p_mc_se, n_draws=boot.n_boot,
-            min_attainable_p=boot.min_attainable_p, details=details,
-        )  # fmt: skip
-        interval = Interval(
-            boot.ci_low, boot.ci_high, f"inverted score bootstrap ({boot.ci_method})"
-        )
-    else:
-        test, interval = wald(events, details), wald_interval
-    if not settings.calibrate:
+    """The reported test of a global entry and its interval (``cluster_inference.reported_test``),
+    with the simulated size and power of that procedure where it has one."""
+    spec = prepared.spec
+    test, interval = cluster_inference.reported_test(
+        prepared.panel.frame, model, spec.focal, key=f"{spec.id}/{spec.series}", sided=spec.sided,
+        alpha=settings.level, n_boot=settings.n_perm, ci=settings.calibrate,
+    )  # fmt: skip
+    if not settings.calibrate or "unchecked" in test.details:
         return test, interval, None, None
     return (test, interval, *_global_calibration(prepared, model, test, interval, settings, mapper))
 
@@ -453,7 +413,7 @@ def _global_calibration(prepared: Prepared, model, test, interval, settings: Tes
     the reported interval implies (the bootstrap's is often far wider than the Wald's)."""
     spec, design = prepared.spec, prepared.design
     scale = effect_scale(spec, design, model.effect_ratio)
-    cap = cluster_inference.SIMULATIONS[design.spec.family]
+    cap = cluster_inference.SIMULATIONS
     try:
         simulation = cluster_inference.Simulation(
             prepared.panel.frame, design.spec, spec.focal, key=f"{spec.id}/{spec.series}",
@@ -504,6 +464,47 @@ def finite_fit(spec: HypothesisSpec, prepared: Prepared):
     return model, scale
 
 
+@dataclass(frozen=True, eq=False)
+class Reported:
+    """What the engine reports for one entry on one outcome series: the fitted model and its
+    effect scale, the reported test, the interval inverting it, the simulated size and power
+    of that test (None where not simulated) and, for a case entry that rejects, its
+    leave-one-year-out table."""
+
+    model: CountModelResult
+    scale: EffectScale
+    test: SmallSampleTest
+    interval: Interval
+    size: SizeCheck | None = None
+    power: PowerCheck | None = None
+    loyo: pd.DataFrame | None = None
+
+
+def reported_test(
+    prepared: Prepared,
+    settings: TestSettings | None = None,
+    study: Study | None = None,
+    mapper: Callable = map,
+) -> Reported:
+    """The one function that decides which test is reported for a spec, for the main report,
+    the summary, every robustness variant and calibration alike: first the divergence guard
+    (:func:`finite_fit`: a focal estimate without a finite maximum is no test), then for a
+    global entry ``cluster_inference.reported_test`` (the score wild cluster bootstrap with few
+    event clusters, else the cluster-robust Wald test), for a case entry the small-sample
+    :func:`procedure` its registry entry names; size and power simulate that same procedure."""
+    settings = settings or TestSettings()
+    study = study or load_study()
+    spec = prepared.spec
+    model, scale = finite_fit(spec, prepared)
+    if spec.scope == "global":
+        test, interval, size, power = _global_test(prepared, model, settings, mapper)
+        return Reported(model, scale, test, interval, size, power)
+    row = model.term(spec.focal)
+    estimate, se = float(row["estimate"]), float(row["std_error"])
+    inference_ = _case_inference(prepared, estimate, se, scale, settings, study, mapper)
+    return Reported(model, scale, *inference_)
+
+
 def test_hypothesis(
     spec: HypothesisSpec,
     tables: Tables,
@@ -513,24 +514,15 @@ def test_hypothesis(
 ) -> HypothesisResult:
     """Estimate one entry on its outcome series with its reported test, interval, size, power
     and coverage check (no adjusted p-values or verdict: those need the whole registry)."""
-    settings = settings or TestSettings()
     study = study or load_study()
     prepared = prepare(spec, tables, study)
-    design, series = prepared.design, prepared.series
-    model, scale = finite_fit(spec, prepared)
-    estimate = float(model.term(spec.focal)["estimate"])
-    se = float(model.term(spec.focal)["std_error"])
-    notes = [
-        *prepared.panel.notes,
-        f"sample {model.sample.get('period_start')}–{model.sample.get('period_end')}",
-    ]
-    loyo = None
-    if spec.scope == "global":
-        test, interval, size, power = _global_test(prepared, model, settings, mapper)
-    else:
-        test, interval, size, power, loyo = _case_inference(
-            prepared, estimate, se, scale, settings, study, mapper
-        )
+    return _result(prepared, reported_test(prepared, settings, study, mapper))
+
+
+def _result(prepared: Prepared, reported: Reported) -> HypothesisResult:
+    """The entry's result from what is reported for it, with the coverage check."""
+    spec, design, series = prepared.spec, prepared.design, prepared.series
+    model, scale = reported.model, reported.scale
     check = coverage.check(
         series_id=series.id,
         kind=series.kind,
@@ -540,8 +532,12 @@ def test_hypothesis(
         design=design,
         term=spec.focal,
         scale=scale,
-        log_effect=estimate,
+        log_effect=float(model.term(spec.focal)["estimate"]),
         description=series.description,
+    )
+    notes = (
+        *prepared.panel.notes,
+        f"sample {model.sample.get('period_start')}–{model.sample.get('period_end')}",
     )
     return HypothesisResult(
         hypothesis_id=spec.id,
@@ -558,15 +554,15 @@ def test_hypothesis(
         model=model,
         term=spec.focal,
         effect=scale,
-        test=test,
-        interval=interval,
-        size=size,
-        power=power,
+        test=reported.test,
+        interval=reported.interval,
+        size=reported.size,
+        power=reported.power,
         coverage=check,
-        notes=tuple(notes),
+        notes=notes,
         contrast=_contrast(design, spec.focal) if scale.per == "switch" else None,
         coverage_controls=spec.coverage_controls,
-        loyo=loyo,
+        loyo=reported.loyo,
     )
 
 
@@ -771,9 +767,9 @@ __all__ = [
     "TestSettings",
     "assemble",
     "effect_scale",
-    "fit_only",
     "panel_for",
     "prepare",
+    "reported_test",
     "test_hypothesis",
     "tests_of",
 ]

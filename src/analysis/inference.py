@@ -50,11 +50,30 @@ from scipy import stats
 
 from .errors import ConfigError, ModelError
 from .models import Design, Family, fit_batch
-from .models.batch import solve_batched, weighted_gram
+from .models.batch import weighted_gram
 from .models.design import lag_rows, period_strata
+from .models.solve import solve_batched
 from .results import Interval, SmallSampleTest, check_sided, mc_standard_error
 
 _TIE = 1e-10  # statistics closer than this count as ties (and so as "as extreme")
+
+
+def rejects(p: np.ndarray | float, level: float) -> np.ndarray:
+    """The one rejection rule, for every test, simulation and interval: ``p <= level`` (an
+    enumerated or placebo p can sit exactly at the level; a missing p never rejects)."""
+    return np.asarray(p, dtype=float) <= level
+
+
+def as_extreme(draws: np.ndarray, observed: np.ndarray | float, sided: str) -> np.ndarray:
+    """The one tie rule: a draw at least as extreme as the observed statistic for ``sided``,
+    within :data:`_TIE` (a draw equal to the observed one up to rounding counts)."""
+    return oriented(draws, sided) >= oriented(observed, sided) - _TIE
+
+
+def rate_se(rate: float, n: int) -> float:
+    """Monte Carlo s.e. of a share of ``n`` simulated draws (a size, a power; NaN without any)."""
+    se = mc_standard_error(rate, n) if math.isfinite(rate) else None
+    return math.nan if se is None else se
 
 
 def seed_from(key: str) -> int:
@@ -214,9 +233,7 @@ def _extreme_share(
     """Per row: how many finite draws are at least as extreme as the observed, and how many
     are finite."""
     finite = np.isfinite(draws)
-    more = (
-        oriented(np.where(finite, draws, 0.0), sided) >= oriented(observed, sided)[:, None] - _TIE
-    ) & finite
+    more = as_extreme(np.where(finite, draws, 0.0), np.asarray(observed)[:, None], sided) & finite
     return more.sum(axis=1), finite.sum(axis=1)
 
 
@@ -752,6 +769,7 @@ def invert(
     limit: float = math.log(1000.0),
     points: int = 1,
     rounds: int = 10,
+    sided: str = "two-sided",
 ) -> Interval:
     """The set of coefficients ``b0`` a test does not reject at ``level``, as an interval.
 
@@ -765,31 +783,36 @@ def invert(
     bound takes a few calls at the precision of ten bisections, ``(points + 1) ** rounds``. A test
     whose p-value is not monotone in ``b0`` could accept again beyond the first rejection; the
     interval reports the connected set around the estimate, as test-inversion intervals
-    conventionally do.
+    conventionally do. A one-sided test (``sided`` "greater" or "less") gives a one-sided
+    interval: only its lower (upper) bound is searched. A p-value that could not be computed
+    (NaN) never rejects.
     """
     if not (math.isfinite(estimate) and math.isfinite(scale) and scale > 0):
         return Interval(-math.inf, math.inf, method, note="no finite estimate to start from")
     steps = [scale * 2.0**k for k in range(64) if scale * 2.0 ** (k - 1) < limit]
     steps = [min(step, limit) for step in steps]
     sides = (-1.0, 1.0)
+    searched = [sided in ("two-sided", "greater"), sided in ("two-sided", "less")]
 
-    def rejects(distances: list[np.ndarray]) -> list[np.ndarray]:
-        """p <= level at ``estimate + side * distance`` for each side's distances (one call)."""
+    def rejected(distances: list[np.ndarray]) -> list[np.ndarray]:
+        """The rule at ``estimate + side * distance`` for each side's distances (one call)."""
         shifts = np.concatenate([estimate + side * d for side, d in zip(sides, distances)])
-        p = np.asarray(pvalues_at(shifts), dtype=float)
+        p = np.asarray(pvalues_at(shifts), dtype=float) if len(shifts) else np.array([])
         cut = np.cumsum([len(d) for d in distances])[:-1]
-        return [(np.isfinite(q) & (q <= level), q) for q in np.split(p, cut)]
+        return [(rejects(q, level), q) for q in np.split(p, cut)]
 
     # step out, ``points`` steps per call, until one rejects: steps far beyond the bound are
     # not tried (a fit held far out of the data's range can crawl for many iterations)
     batch = points
     inside, outside, floors = [0.0, 0.0], [None, None], [math.nan, math.nan]
     for first in range(0, len(steps), batch):
-        open_sides = [i for i in range(2) if outside[i] is None and inside[i] < limit]
+        open_sides = [
+            i for i in range(2) if searched[i] and outside[i] is None and inside[i] < limit
+        ]
         if not open_sides:
             break
         tried = np.array(steps[first : first + batch])
-        found = rejects([tried if i in open_sides else tried[:0] for i in range(2)])
+        found = rejected([tried if i in open_sides else tried[:0] for i in range(2)])
         for i in open_sides:
             hit, p = found[i]
             before = np.flatnonzero(hit)
@@ -810,7 +833,7 @@ def invert(
             np.linspace(inside[i], outside[i], points + 2)[1:-1] if i in brackets else np.array([])
             for i in range(2)
         ]
-        found = rejects(grids)
+        found = rejected(grids)
         for i in brackets:
             hit, _ = found[i]
             values = np.concatenate([[inside[i]], grids[i], [outside[i]]])
@@ -823,10 +846,9 @@ def invert(
         for i, side in enumerate(sides)
     ]
     floors = [math.nan if outside[i] is not None else floors[i] for i in range(2)]
-    note = (
-        ""
-        if all(math.isfinite(b) for b in bounds)
-        else f"unbounded within ±{limit:.1f} on the log scale"
-    )
+    open_bound = any(not math.isfinite(b) for b, on in zip(bounds, searched) if on)
+    note = f"unbounded within ±{limit:.1f} on the log scale" if open_bound else ""
+    if sided != "two-sided":
+        note = "; ".join(filter(None, [note, f"one-sided ({sided}) test: one-sided interval"]))
     return Interval(bounds[0], bounds[1], method, note=note, low_floor=floors[0],
                     high_floor=floors[1])  # fmt: skip

@@ -73,9 +73,10 @@ Fixed effects (unit-period panels: ``fixed_effects=("unit", "year")``, rows in a
 from .base import Fit
 from .batch import BatchFit, fit_batch
 from .clogit import ConditionalLogitBatch, ConditionalLogitLikelihood
+from .covariance import hac_covariance
 from .design import Design, build_design
 from .families import BINARY_FAMILIES, FAMILIES, Family, family
-from .fit import fit_count_model, fit_design, fit_main, fit_spec, hac_covariance
+from .fit import fit_count_model, fit_design, fit_main, fit_spec
 from .spec import COV_TYPES, PERIOD_EFFECTS, SEASONS, CountModelSpec, default_hac_lags
 
 __all__ = [

@@ -41,28 +41,10 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ModelError
+from .solve import solve_batched
 
 #: Array cells (groups x rows x rows, or x degrees or columns) computed at once (~16 MB each).
 CELLS = 2_000_000
-
-
-def solve_symmetric(system: np.ndarray, rhs: np.ndarray) -> np.ndarray:
-    """Solve symmetric positive semi-definite systems (batch x k x k, batch x k) through their
-    eigen decomposition, eigenvalues below ``eps * k`` of the largest dropped (``lstsq``'s
-    rule): the minimum-norm least-squares solution. A direction flat up to rounding (a
-    quasi-separated coefficient running off, a column without information) then gets no
-    step and no variance whichever BLAS kernel did the rounding, where LU would return
-    whatever the rounding made of it. A system that is not finite gives NaN."""
-    out = np.full(rhs.shape, np.nan)
-    finite = np.all(np.isfinite(system), axis=(1, 2)) & np.all(np.isfinite(rhs), axis=1)
-    if finite.any():
-        values, vectors = np.linalg.eigh(system[finite])
-        top = np.abs(values).max(axis=1, keepdims=True)
-        kept = np.abs(values) > np.finfo(float).eps * system.shape[-1] * top
-        inverse = np.where(kept, 1 / np.where(kept, values, 1.0), 0.0)
-        projected = vectors.transpose(0, 2, 1) @ rhs[finite][..., None]
-        out[finite] = (vectors @ (inverse[..., None] * projected))[..., 0]
-    return out
 
 
 def group_rows(strata: np.ndarray) -> np.ndarray:
@@ -323,7 +305,7 @@ class ConditionalLogitBatch:
             f = free[live]
             both = f[:, :, None] & f[:, None, :]
             system = np.where(both, -current[live], 0.0) + np.eye(k) * ~f[:, None, :]
-            step = solve_symmetric(system, gradient[live] * f)
+            step = solve_batched(system, gradient[live] * f)
             finite = np.all(np.isfinite(step), axis=1)
             step = np.where(finite[:, None], step, 0.0)
             factor = np.ones(len(live))

@@ -268,6 +268,7 @@ class Logit(Family):
 
     name = "logit"
     label = "logit"
+    batched = True
     ratio = "OR"
     binary = True
     without_fixed_effects = False
@@ -302,6 +303,7 @@ class ConditionalLogit(Logit):
     logit's given the group effects."""
 
     name = "clogit"
+    batched = False  # its own batched Newton (clogit.ConditionalLogitBatch)
     label = "conditional logit"
     conditional = True
 

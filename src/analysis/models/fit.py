@@ -5,12 +5,8 @@ Each family (:mod:`.families`) is fitted by its own ``fit``, after the families 
 zeros); with fixed effects ``poisson`` and ``logit`` take dummies and ``clogit`` conditions the
 first effect out (see :mod:`.clogit`).
 
-Covariance. ``hac`` is Newey-West with Bartlett weights and no small-sample correction, computed
-here from each period's score over *calendar* distance: two rows four months apart are four lags
-apart even when the months between them were dropped, and rows further apart than the lag
-window do not enter. On a series without gaps this is exactly statsmodels' ``HAC`` (a test
-checks). ``cluster`` is cluster-robust with statsmodels' correction ``G/(G-1) (N-1)/(N-K)``;
-``nonrobust`` is model-based.
+Covariance (:mod:`.covariance`): ``hac`` (Newey-West over calendar distance), ``cluster``
+(cluster-robust with statsmodels' correction) or ``nonrobust`` (model-based).
 """
 
 from __future__ import annotations
@@ -25,6 +21,7 @@ from scipy import stats
 from ..errors import ModelError
 from ..results import TIDY_COLUMNS, CountModelResult
 from .base import Fit, finish
+from .covariance import cluster_covariance, hac_covariance
 from .design import Design, build_design
 from .diagnostics import cameron_trivedi, excess_zeros, joint_tests, vuong
 from .families import NB2, POISSON, Family
@@ -158,27 +155,6 @@ def hac_lags(design: Design) -> int:
     return default_hac_lags(design.nobs) if lags is None else lags
 
 
-def hac_covariance(
-    scores: np.ndarray, bread: np.ndarray, positions: np.ndarray, lags: int
-) -> np.ndarray:
-    """Newey-West sandwich ``B S B`` with ``S = sum_ij w(|t_i - t_j|) s_i s_j'`` over calendar
-    distance ``|t_i - t_j|`` (Bartlett weights ``1 - d/(L+1)`` for ``d <= L``, else 0).
-
-    ``positions`` must be strictly increasing period numbers; pairs at a distance no row pair
-    realises (a gap) simply do not enter, which is what "adjacent periods" means with gaps.
-    ``scores`` is n x k (or draws x n x k, with ``bread`` draws x k x k, for many at once).
-    """
-    meat = np.swapaxes(scores, -1, -2) @ scores
-    for distance in range(1, lags + 1):
-        later = np.searchsorted(positions, positions + distance)
-        found = later < len(positions)
-        found[found] = positions[later[found]] == positions[found] + distance
-        if found.any():
-            cross = np.swapaxes(scores[..., later[found], :], -1, -2) @ scores[..., found, :]
-            meat = meat + (1 - distance / (lags + 1)) * (cross + np.swapaxes(cross, -1, -2))
-    return bread @ meat @ bread
-
-
 def _with_covariance(fit: Fit, design: Design, cov: str) -> Fit:
     """Replace a fit's model-based covariance by the one ``cov`` names."""
     if cov == "nonrobust" or not fit.converged:
@@ -195,9 +171,7 @@ def _with_covariance(fit: Fit, design: Design, cov: str) -> Fit:
         matrix = hac_covariance(scores, bread, positions, hac_lags(design))
     else:  # cluster
         summed = pd.DataFrame(scores).groupby(groups).sum().to_numpy()
-        g, n, k = len(summed), design.nobs, len(params)
-        correction = g / (g - 1) * (n - 1) / (n - k)
-        matrix = bread @ (summed.T @ summed) @ bread * correction
+        matrix = cluster_covariance(summed, bread, design.nobs)
     return finish(fit.model, params, matrix, names, fit.llf, fit.mu, True, fit.messages)
 
 
