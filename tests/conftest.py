@@ -16,6 +16,9 @@ import pytest
 from analysis import paths, schema
 from analysis.hypotheses import Tables
 
+# The runner tests' fixture module: its `project` fixture is available to every test module.
+pytest_plugins = ["runner_fixtures"]
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 

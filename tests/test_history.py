@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 from conftest import ROOT
-from test_runner import write_notebook, write_plan
+from runner_fixtures import write_notebook, write_plan
 
 from analysis.cli import main
 from analysis.reporting import ReportOutputs

@@ -1,7 +1,6 @@
 """The run plan, parameters cells, content keys, publishing and the index of `analysis run`.
 
-Everything here runs without executing a notebook; test_runner_run.py executes tiny ones. The
-helpers below are shared with it.
+Everything here runs without executing a notebook; test_runner_run.py executes tiny ones.
 """
 
 from __future__ import annotations
@@ -9,10 +8,10 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from pathlib import Path
 
 import pytest
 from conftest import ROOT
+from runner_fixtures import write_notebook, write_plan
 
 from analysis import provenance
 from analysis.errors import AnalysisError, ConfigError
@@ -29,43 +28,6 @@ hypothesis: str = "H1a"  # which hypothesis (choices: registry)
 verbose: bool = False  # talk more
 """
 REGISTRY = ("H1a", "H1b", "H2a")
-
-
-def write_notebook(path: Path, parameters: str, *cells: str) -> Path:
-    """A minimal nbformat-4 notebook: a markdown title, the parameters cell, then code cells."""
-
-    def code(source: str, index: int, tags=()) -> dict:
-        return {
-            "cell_type": "code",
-            "execution_count": None,
-            "id": f"cell-{index}",
-            "metadata": {"tags": list(tags)},
-            "outputs": [],
-            "source": source,
-        }
-
-    document = {
-        "cells": [
-            {"cell_type": "markdown", "id": "title", "metadata": {}, "source": "# A tiny report"},
-            code(parameters, 0, ["parameters"]),
-            *(code(source, i + 1) for i, source in enumerate(cells)),
-        ],
-        "metadata": {
-            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-            "language_info": {"name": "python"},
-        },
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(document, indent=1), encoding="utf-8")
-    return path
-
-
-def write_plan(folder: Path, text: str) -> Path:
-    path = folder / "reports.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def registry() -> tuple[str, ...]:

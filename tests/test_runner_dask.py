@@ -15,15 +15,15 @@ import threading
 import time
 
 import pytest
-from test_runner import write_notebook, write_plan
-from test_runner_run import (  # noqa: F401 - `project` is a fixture
+from runner_fixtures import (
     PARAMETERS,
     WARM,
     WRITES_OUTPUTS,
     entry,
     files,
-    project,
     run_plan,
+    write_notebook,
+    write_plan,
 )
 
 from analysis.cli import main
@@ -66,11 +66,11 @@ def on_dask(plan, scheduler, **options):
     return run_plan(plan, executor="dask", scheduler=scheduler, jobs=None, **options)
 
 
-def published(project, name):  # noqa: F811
+def published(project, name):
     return {k: v for k, v in files(project / "reports" / name).items() if k != "timings.json"}
 
 
-def test_dask_reports_are_the_fork_reports_byte_for_byte(project, scheduler):  # noqa: F811
+def test_dask_reports_are_the_fork_reports_byte_for_byte(project, scheduler):
     write_notebook(project / "nb" / "squares.ipynb", PARAMETERS, WRITES_OUTPUTS, "n * 2")
     write_notebook(project / "plain.ipynb", PARAMETERS, "print(label)")
     plan = write_plan(
@@ -90,7 +90,7 @@ def test_dask_reports_are_the_fork_reports_byte_for_byte(project, scheduler):  #
     assert timings["executor"] == "dask" and timings["seconds"]["execute"] > 0
 
 
-def test_verify_rebuilds_on_a_local_cluster_and_finds_the_fork_bytes(project):  # noqa: F811
+def test_verify_rebuilds_on_a_local_cluster_and_finds_the_fork_bytes(project):
     write_notebook(project / "nb.ipynb", PARAMETERS, WRITES_OUTPUTS)
     plan = write_plan(project, entry("one-{n}", "nb.ipynb", "grid = { n = [3, 4] }"))
     assert run_plan(plan)[0] == 0
@@ -131,7 +131,7 @@ def kill_when_marked(marker, killed: list) -> threading.Thread:
 
 
 def test_a_worker_killed_mid_report_costs_a_retry_on_another_worker(
-    project,  # noqa: F811
+    project,
     scheduler,
     monkeypatch,
 ):
@@ -157,7 +157,7 @@ def test_a_worker_killed_mid_report_costs_a_retry_on_another_worker(
     assert not (project / "reports" / "_failed").exists()
 
 
-def test_a_report_that_kills_every_worker_fails_alone_and_loses_nothing(project, scheduler):  # noqa: F811
+def test_a_report_that_kills_every_worker_fails_alone_and_loses_nothing(project, scheduler):
     params = PARAMETERS + "kill: bool = False  # kill the worker that runs this report\n"
     write_notebook(project / "killer.ipynb", params, KILLS_ITS_WORKER)
     write_notebook(project / "good.ipynb", PARAMETERS, "print(label)")
@@ -184,7 +184,7 @@ def test_a_report_that_kills_every_worker_fails_alone_and_loses_nothing(project,
     assert not (project / "reports" / ".staging").exists()
 
 
-def test_a_worker_on_other_code_refuses_the_report(project, scheduler, monkeypatch):  # noqa: F811
+def test_a_worker_on_other_code_refuses_the_report(project, scheduler, monkeypatch):
     write_notebook(project / "one.ipynb", PARAMETERS, "print(1)")
     plan = write_plan(project, entry("one", "one.ipynb"))
     _, python, packages = cluster.fingerprint()
@@ -195,7 +195,7 @@ def test_a_worker_on_other_code_refuses_the_report(project, scheduler, monkeypat
     assert "code in src/analysis differ(s) from the client's" in failure["evalue"]
 
 
-def test_a_report_past_its_timeout_on_a_worker_fails_alone(project, scheduler):  # noqa: F811
+def test_a_report_past_its_timeout_on_a_worker_fails_alone(project, scheduler):
     write_notebook(project / "slow.ipynb", PARAMETERS, "import time\ntime.sleep(60)")
     write_notebook(project / "quick.ipynb", PARAMETERS, "print('quick')")
     plan = write_plan(project, entry("slow", "slow.ipynb") + entry("quick", "quick.ipynb"))
@@ -207,7 +207,7 @@ def test_a_report_past_its_timeout_on_a_worker_fails_alone(project, scheduler): 
     assert (project / "reports" / "quick" / "quick.html").is_file()
 
 
-def test_the_cli_runs_on_a_scheduler_and_refuses_wrong_combinations(project, scheduler, capsys):  # noqa: F811
+def test_the_cli_runs_on_a_scheduler_and_refuses_wrong_combinations(project, scheduler, capsys):
     write_notebook(project / "one.ipynb", PARAMETERS, "print(1)")
     plan = str(write_plan(project, entry("one", "one.ipynb")))
     assert main(["run", "--plan", plan, "--executor", "dask", "--scheduler", scheduler]) == 0
@@ -229,7 +229,7 @@ time.sleep(60)
 """
 
 
-def test_an_interrupted_run_on_a_local_cluster_stops_its_reports_and_publishes_nothing(project):  # noqa: F811
+def test_an_interrupted_run_on_a_local_cluster_stops_its_reports_and_publishes_nothing(project):
     params = PARAMETERS + 'pid_file: str = ""  # where the report writes its process id\n'
     write_notebook(project / "slow.ipynb", params, SLEEPS)
     pid_file = project / "slow.pid"

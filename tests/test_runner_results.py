@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT
-from test_runner import write_notebook, write_plan
+from runner_fixtures import write_notebook, write_plan
 
 from analysis import paths
 from analysis.runner import RunOptions, run

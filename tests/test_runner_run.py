@@ -2,91 +2,30 @@
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
-from test_runner import write_notebook, write_plan
+from runner_fixtures import (
+    PARAMETERS,
+    WRITES_OUTPUTS,
+    entry,
+    files,
+    run_plan,
+    set_tables,
+    sha,
+    write_notebook,
+    write_plan,
+)
 
 from analysis.cli import main
 from analysis.errors import ConfigError
-from analysis.runner import RunOptions, build, cache, pool, run
+from analysis.runner import build, pool
 from analysis.runner.lock import RunLock
-
-PARAMETERS = """output_dir: str = ""  # folder for figures/tables/numbers ("" = do not save)
-label: str = "plain"  # shown in the report
-n: int = 3  # how many (range: 1..10)
-"""
-WRITES_OUTPUTS = """import json, pathlib
-import matplotlib.pyplot as plt
-import pandas as pd
-print("label is", label)
-frame = pd.DataFrame({"x": list(range(n)), "y": [i * i for i in range(n)]})
-fig, ax = plt.subplots()
-ax.plot(frame.x, frame.y)
-if output_dir:
-    out = pathlib.Path(output_dir)
-    (out / "figures").mkdir()
-    (out / "tables").mkdir()
-    fig.savefig(out / "figures" / "squares.png")
-    frame.to_csv(out / "tables" / "squares.csv", index=False)
-    (out / "numbers.json").write_text(json.dumps({"n": n, "sum": int(frame.y.sum())}))
-"""
-# Warm only what the tiny notebooks import; it stays imported in the test process.
-WARM = ("pandas", "matplotlib.pyplot")
-
-
-def run_plan(plan: Path, **options) -> tuple[int, str]:
-    out = io.StringIO()
-    settings = {"jobs": 2, "warm_modules": WARM, **options}
-    return run(RunOptions(plan=plan, **settings), out), out.getvalue()
-
-
-def entry(name: str, notebook: str, extra: str = "") -> str:
-    return f'[[report]]\nname = "{name}"\nnotebook = "{notebook}"\n{extra}\n'
-
-
-@pytest.fixture
-def project(tmp_path, monkeypatch):
-    """A plan folder with a data manifest of two tables (their sha256 are what reports key on),
-    and a private copy of src/analysis to key on, which no one edits while a test runs."""
-    source = tmp_path / "src_copy"
-    shutil.copytree(cache.SOURCE_DIR, source, ignore=shutil.ignore_patterns("__pycache__"))
-    monkeypatch.setattr(cache, "SOURCE_DIR", source)
-    monkeypatch.setenv("ANALYSIS_REGISTRY", str(source / "hypotheses.toml"))
-    data = tmp_path / "data"
-    data.mkdir()
-    monkeypatch.setenv("ANALYSIS_DATA_DIR", str(data))
-    set_tables(tmp_path, incidents="1", indicators="2")
-    return tmp_path
-
-
-def set_tables(folder: Path, **contents: str) -> None:
-    """Write each table file with the given content and record its sha256 in the manifest."""
-    for table, content in contents.items():
-        (folder / "data" / f"{table}.csv").write_text(content)
-    tables = {table: {"sha256": sha(content)} for table, content in contents.items()}
-    cache.write_json(folder / "data" / "manifest.json", {"tables": tables})
-
-
-def sha(content: str) -> str:
-    return hashlib.sha256(content.encode()).hexdigest()
-
-
-def files(folder: Path) -> dict[str, bytes]:
-    return {
-        p.relative_to(folder).as_posix(): p.read_bytes()
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
 
 
 def test_a_report_is_published_with_notebook_html_outputs_and_a_deterministic_manifest(project):
