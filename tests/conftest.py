@@ -5,6 +5,7 @@ it a raw-data test skips on a developer's machine but fails under CI (``CI`` set
 missing folder means a broken checkout that skips would hide.
 """
 
+import inspect
 import os
 import tempfile
 from pathlib import Path
@@ -61,8 +62,22 @@ def shared_data() -> Path:
     return require_shared()
 
 
+def pytest_pycollect_makeitem(collector, name, obj):
+    """A library function named ``test_*`` (``hypotheses.test_hypothesis``,
+    ``config.test_settings``) imported into a test module is not a test: never collect it."""
+    if inspect.isfunction(obj) and obj.__module__.startswith("analysis."):
+        return []
+    return None
+
+
 # Session scope, so that it is checked before any module fixture reads the raw files.
 requires_shared = pytest.mark.usefixtures("shared_data")
+
+
+@pytest.fixture(scope="session")
+def shipped_tables() -> Tables:
+    """The shipped tables (data/), loaded once per session: tests read them, never change them."""
+    return Tables.load()
 
 
 @pytest.fixture

@@ -304,15 +304,10 @@ def test_bad_options_are_refused():
         ci.score_bootstrap(frame, CountModelSpec(outcome="y", predictors=("x",)), key="k")
 
 
-@pytest.fixture(scope="module")
-def real_tables():
-    return hypotheses.Tables.load()
-
-
 @pytest.mark.parametrize("hypothesis_id", ["H2_global_dyad_milex", "H1_global_dyad_gdppc"])
-def test_registered_dyad_entries_have_few_event_clusters(real_tables, hypothesis_id):
+def test_registered_dyad_entries_have_few_event_clusters(shipped_tables, hypothesis_id):
     spec = registry.get(hypothesis_id).on("ucdp")
-    prepared = hypotheses.prepare(spec, real_tables)
+    prepared = hypotheses.prepare(spec, shipped_tables)
     frame, model_spec = prepared.panel.frame, prepared.design.spec
     result = ci.score_bootstrap(
         frame, model_spec, key=hypothesis_id, sided=spec.sided, n_boot=999, ci=False

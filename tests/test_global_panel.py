@@ -383,21 +383,16 @@ def test_fixed_effect_specs_refuse_what_they_cannot_estimate():
 # --------------------------------------------------------------------------- shipped data
 
 
-@pytest.fixture(scope="module")
-def shipped():
-    return hypotheses.Tables.load()
-
-
-def test_stylised_fact_poorer_countries_have_more_conflict(shipped):
+def test_stylised_fact_poorer_countries_have_more_conflict(shipped_tables):
     predictors = (
         PredictorSpec("NY.GDP.PCAP.CD", "own", transform="log", lag=1, name="log_gdppc_lag1"),
         PredictorSpec("SP.POP.TOTL", "own", transform="log", lag=1, name="log_population_lag1"),
     )
     panel = country_year_panel(
-        shipped.conflict_years,
-        shipped.states,
-        shipped.countries,
-        shipped.indicators,
+        shipped_tables.conflict_years,
+        shipped_tables.states,
+        shipped_tables.countries,
+        shipped_tables.indicators,
         start=1990,
         end=2024,
         predictors=predictors,
@@ -421,7 +416,7 @@ def test_stylised_fact_poorer_countries_have_more_conflict(shipped):
     assert model.sample["rows_used"] > 5000 and "cluster-robust by 'unit'" in model.cov_label
 
 
-def test_global_entries_run_through_the_registry(shipped):
+def test_global_entries_run_through_the_registry(shipped_tables):
     entries = registry.load_registry()
     chosen = {hid: spec for hid, spec in entries.items() if spec.scope == "global"}
     assert {"H1_global_gdppc", "H1_global_remit", "H2_global_milex", "H1_global_dyad_gdppc"} <= set(
@@ -429,7 +424,7 @@ def test_global_entries_run_through_the_registry(shipped):
     )
     chosen["H1a"] = entries["H1a"]
     settings = TestSettings(n_perm=199, calibrate=False)
-    results = store.registry_results(chosen, shipped, settings, only=list(chosen))
+    results = store.registry_results(chosen, shipped_tables, settings, only=list(chosen))
     assert results.failures == ()
     h1a = results.get("H1a", "catalogue")
     assert "bh_scope" in h1a.p_adjusted  # BH within the case scope only

@@ -54,10 +54,9 @@ def test_hypothesis_needing_absent_data_fails_clearly():
 
 
 @pytest.fixture(scope="module")
-def shipped():
+def shipped(shipped_tables):
     entries = registry.load_registry()
-    tables = Tables.load()
-    return entries, tables, store.registry_results(entries, tables, PVALUES_ONLY)
+    return entries, shipped_tables, store.registry_results(entries, shipped_tables, PVALUES_ONLY)
 
 
 def test_every_registered_test_is_reported_on_the_shipped_data(shipped):
@@ -191,8 +190,8 @@ def test_a_likelihood_without_a_finite_maximum_is_not_reported_as_an_estimate(sh
     assert not [r for r in results.results if abs(r.log_effect) > np.log(hypotheses.DIVERGED_RATIO)]
 
 
-def test_per_sd_says_what_the_sd_is_measured_in():
-    entries, tables = registry.load_registry(), Tables.load()
+def test_per_sd_says_what_the_sd_is_measured_in(shipped_tables):
+    entries, tables = registry.load_registry(), shipped_tables
     unit = {hid: hypotheses.focal_unit(spec, tables) for hid, spec in entries.items()}
     assert unit["H1a"] == "percentage points of GDP"  # a diff of a share: percentage points
     assert unit["H1c"] == "percentage points a year"

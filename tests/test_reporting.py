@@ -11,7 +11,6 @@ import pytest
 
 from analysis import config, datasets, figures, patterns, reporting, robustness
 from analysis.errors import ConfigError
-from analysis.hypotheses import Tables
 from analysis.registry import get
 from analysis.reporting import ReportOutputs, macro_name
 
@@ -174,7 +173,7 @@ def test_config_rejects_bad_parameters():
         config.make(config.IncidentPatterns, dyad="KGZ-KAZ")
 
 
-def test_robustness_variants_change_one_thing_each():
+def test_robustness_variants_change_one_thing_each(shipped_tables):
     spec = get("H1e").on("catalogue")
     listed = robustness.variants(spec)
     assert listed[0][0] == "registered" and listed[0][2] == spec
@@ -188,7 +187,7 @@ def test_robustness_variants_change_one_thing_each():
         "window",
         "leave one year out",
     }
-    curve = robustness.run_variants(spec, Tables.load())
+    curve = robustness.run_variants(spec, shipped_tables)
     assert len(curve) == len(listed)
     assert curve.loc[0, "nobs"] > 0 and (curve.note.eq("") | curve.effect.isna()).all()
     tested = curve.dropna(subset=["effect"])

@@ -110,8 +110,8 @@ def test_unknown_ids_are_refused():
         store.registry_results(two_entries(), synthetic_tables(0.0), FAST, only=["H9"])
 
 
-def test_tests_computed_in_parallel_are_the_tests_computed_here():
-    shipped = hypotheses.Tables.load()
+def test_tests_computed_in_parallel_are_the_tests_computed_here(shipped_tables):
+    shipped = shipped_tables
     entries = {k: v for k, v in registry.load_registry().items() if k in ("H1b", "H3", "H5")}
     here = store.registry_results(entries, shipped, FAST)
     with executors.open("fork", jobs=2) as pool:
