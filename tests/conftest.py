@@ -30,6 +30,10 @@ os.environ[paths.ROOT_ENV] = str(ROOT)
 # developer's build/results (its keys carry the settings, so small test settings never collide).
 os.environ.setdefault(paths.RESULTS_ENV, tempfile.mkdtemp(prefix="analysis-test-results-"))
 
+# How long a test waits for a process that should end before calling it hung: a guard against
+# hanging the suite, far beyond what a busy machine takes, never a statement about speed.
+HANG = 600
+
 
 def in_ci() -> bool:
     return os.environ.get("CI", "").strip().lower() not in ("", "0", "false", "no")

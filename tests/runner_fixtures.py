@@ -11,9 +11,11 @@ import hashlib
 import io
 import json
 import shutil
+import time
 from pathlib import Path
 
 import pytest
+from conftest import HANG
 
 from analysis.runner import RunOptions, cache, run
 
@@ -113,6 +115,30 @@ def set_tables(folder: Path, **contents: str) -> None:
 
 def sha(content: str) -> str:
     return hashlib.sha256(content.encode()).hexdigest()
+
+
+# The time limit (and the grace before a kill) of the tests of reports past their limit. It
+# applies to every report of the run, so it leaves a report that only prints ample time on a busy
+# machine (one second did not), while those meant to pass it sleep for ten minutes; the grace,
+# counted from the task's start, must outlast the report's own timer, which starts later.
+REPORT_LIMIT = 20.0
+
+
+def alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs (a zombie, dead but not yet reaped, does not)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return state != "Z"
+
+
+def wait_until_gone(pid: int) -> None:
+    """Wait for process ``pid`` to end, however long that takes (up to :data:`HANG`)."""
+    deadline = time.monotonic() + HANG
+    while alive(pid):
+        assert time.monotonic() < deadline, f"process {pid} still runs after {HANG} s"
+        time.sleep(0.05)
 
 
 def files(folder: Path) -> dict[str, bytes]:

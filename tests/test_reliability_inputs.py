@@ -28,7 +28,7 @@ from pathlib import Path
 import malformed as m
 import pandas as pd
 import pytest
-from conftest import ROOT, SHARED_DATA, require_shared
+from conftest import HANG, ROOT, SHARED_DATA, require_shared
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -278,7 +278,7 @@ def test_cli_subprocess_exits_2_with_one_line_and_no_traceback(subprocess_runs, 
         pytest.skip(str(run))
     case, out, before, process = run
     CLI_TRIED[f"{name}/subprocess/{case.variant}"] = False
-    stdout, stderr = process.communicate(timeout=120)
+    stdout, stderr = process.communicate(timeout=HANG)
     assert process.returncode == 2, stderr
     assert stdout == ""
     assert_one_clean_line(stderr, case, Path(m.FORMATS[name].generated().target).name)
