@@ -74,6 +74,17 @@ def pytest_pycollect_makeitem(collector, name, obj):
     return None
 
 
+# The markers a fixture implies (pyproject.toml registers them).
+FIXTURE_MARKERS = {"shipped_tables": "shipped_data", "shared_data": "raw_data"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        for fixture, marker in FIXTURE_MARKERS.items():
+            if fixture in getattr(item, "fixturenames", ()):
+                item.add_marker(marker)
+
+
 # Session scope, so that it is checked before any module fixture reads the raw files.
 requires_shared = pytest.mark.usefixtures("shared_data")
 

@@ -9,6 +9,8 @@ import sys
 import pytest
 from conftest import ROOT
 
+pytestmark = pytest.mark.slow
+
 SMALLEST = {
     "bench_calibration.py": ["--entries", "H1b"],
     "bench_executors.py": ["--only", "00_data_audit", "--tasks", "20"],

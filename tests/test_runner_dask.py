@@ -35,6 +35,8 @@ from analysis.errors import ConfigError
 from analysis.runner import RunOptions, cluster
 from analysis.runner.verify import verify
 
+pytestmark = [pytest.mark.dask, pytest.mark.slow]
+
 ALLOWED_FAILURES = 1  # a report may lose one worker; the second death fails it
 
 

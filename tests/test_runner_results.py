@@ -20,6 +20,8 @@ from runner_fixtures import write_notebook, write_plan
 from analysis import paths
 from analysis.runner import RunOptions, run
 
+pytestmark = pytest.mark.slow
+
 ENTRIES = ("H1a", "H1g", "H3", "NC_season_other_categories", "PC_season_fatal", "NC_placebo_dyad")
 PARAMETERS = """hypothesis: str = "H1a"  # the entry shown (choices: registry)
 n_perm: int = 99  # draws of each reported test (range: 19..99999)

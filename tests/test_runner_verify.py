@@ -2,6 +2,7 @@
 
 import io
 
+import pytest
 from runner_fixtures import (
     PARAMETERS,
     WARM,
@@ -14,6 +15,8 @@ from runner_fixtures import (
 
 from analysis.runner import RunOptions
 from analysis.runner.verify import verify
+
+pytestmark = pytest.mark.slow
 
 
 def test_rebuild_is_identical_and_a_tampered_file_is_named(project):
