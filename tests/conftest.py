@@ -136,6 +136,17 @@ def synthetic_tables(effect: float, seed: int = 1) -> Tables:
     )
 
 
+def assert_points_at(error, file: str, line: int | None, column: str | None) -> None:
+    """A reader's error names the file, and the line and the column where given (None: not
+    checked), in its message."""
+    text = str(error)
+    assert file in text, text
+    if line is not None:
+        assert f"line {line}" in text, text
+    if column is not None:
+        assert f"column '{column}'" in text, text
+
+
 def assert_same_result(one, two) -> None:
     """Two results of the same test carry the same numbers (NaN equal to NaN, as a missing
     number is the same fact in both)."""
