@@ -44,6 +44,7 @@ def test_region_restricts_the_units_and_bad_regions_are_named(shipped_tables):
         hypotheses.panel_for(spec.with_overrides(region="Atlantis"), tables)
 
 
+@pytest.mark.slow
 def test_global_results_run_only_entries_of_the_unit(shipped_tables):
     tables = shipped_tables
     results = comparison.global_results(

@@ -94,6 +94,7 @@ def test_wrong_options_are_config_errors(kind, options, message):
         pass
 
 
+@pytest.mark.slow
 def test_a_scheduler_that_does_not_answer_is_named():
     import dask
 

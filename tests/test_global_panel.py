@@ -383,6 +383,7 @@ def test_fixed_effect_specs_refuse_what_they_cannot_estimate():
 # --------------------------------------------------------------------------- shipped data
 
 
+@pytest.mark.slow
 def test_stylised_fact_poorer_countries_have_more_conflict(shipped_tables):
     predictors = (
         PredictorSpec("NY.GDP.PCAP.CD", "own", transform="log", lag=1, name="log_gdppc_lag1"),
@@ -416,6 +417,7 @@ def test_stylised_fact_poorer_countries_have_more_conflict(shipped_tables):
     assert model.sample["rows_used"] > 5000 and "cluster-robust by 'unit'" in model.cov_label
 
 
+@pytest.mark.slow
 def test_global_entries_run_through_the_registry(shipped_tables):
     entries = registry.load_registry()
     chosen = {hid: spec for hid, spec in entries.items() if spec.scope == "global"}

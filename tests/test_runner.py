@@ -15,7 +15,7 @@ from runner_fixtures import write_notebook, write_plan
 
 from analysis import provenance
 from analysis.errors import AnalysisError, ConfigError
-from analysis.runner import cache, index, publish
+from analysis.runner import cache, cluster, index, publish, verify
 from analysis.runner.lock import RunLock
 from analysis.runner.parameters import parse_parameters, read_parameters
 from analysis.runner.plan import load_plan
@@ -538,6 +538,35 @@ def test_index_escapes_every_text_it_shows(tmp_path, notebook):
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<b>bad</b>" not in page and "&lt;b&gt;bad&lt;/b&gt; &amp; worse" in page
     assert 'href="_failed/r/r.ipynb"' in page and "incidents: not yet used" in page
+
+
+def test_a_rebuild_is_compared_file_by_file_and_the_commit_alone_is_no_difference(tmp_path):
+    published, rebuilt = tmp_path / "published", tmp_path / "rebuilt"
+    for folder, commit, table in ((published, "a", "1,2\n"), (rebuilt, "b", "1,3\n")):
+        (folder / "tables").mkdir(parents=True)
+        (folder / "tables" / "t.csv").write_text(table)
+        (folder / "timings.json").write_text(commit)  # never compared
+        manifest = {"git": {"commit": commit}, "report": "r"}
+        (folder / "manifest.json").write_text(json.dumps(manifest))
+    (published / "gone.png").write_bytes(b"png")
+    (rebuilt / "new.png").write_bytes(b"png")
+    assert verify.compare_trees(published, rebuilt) == [
+        ("gone.png", "missing from the rebuild"),
+        ("new.png", "only in the rebuild"),
+        ("tables/t.csv", "bytes differ"),
+    ]
+    (rebuilt / "manifest.json").write_text(json.dumps({"git": {}, "report": "other"}))
+    assert ("manifest.json", "manifest differs in ['report']") in verify.compare_trees(
+        published, rebuilt
+    )
+
+
+def test_a_worker_on_the_clients_code_passes_and_one_on_other_code_is_refused():
+    client = cluster.fingerprint()
+    assert cluster.fingerprint() == client  # nothing in it changes between calls
+    cluster._check_fingerprint(client)
+    with pytest.raises(ConfigError, match="code in src/analysis differ"):
+        cluster._check_fingerprint(("0" * 64, *client[1:]))
 
 
 def test_the_lock_refuses_a_second_run_naming_the_holder(tmp_path):

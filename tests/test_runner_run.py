@@ -88,6 +88,7 @@ def test_a_report_is_published_with_notebook_html_outputs_and_a_deterministic_ma
     assert "SECRET_INPUT_MARKER" in (folder / "good-4.html").read_text()
 
 
+@pytest.mark.slow
 def test_unchanged_reports_are_skipped_and_changes_rerun_exactly_what_depends_on_them(project):
     write_notebook(project / "a.ipynb", PARAMETERS, "print(label)")
     write_notebook(project / "b.ipynb", PARAMETERS, "print(n)")
@@ -115,6 +116,7 @@ def test_unchanged_reports_are_skipped_and_changes_rerun_exactly_what_depends_on
     assert ran(run_plan(plan)[1]) == {"a", "b"}
 
 
+@pytest.mark.slow
 def test_editing_one_registry_entry_reruns_only_its_reports(project):
     params = (
         PARAMETERS + 'hypothesis: str = "H1a"  # registered hypothesis id (choices: registry)\n'
@@ -141,6 +143,7 @@ def test_editing_one_registry_entry_reruns_only_its_reports(project):
     assert code == 0 and ran == {"h-H1b", "all"}, out
 
 
+@pytest.mark.slow
 def test_a_failing_report_is_kept_apart_and_the_others_publish(project):
     write_notebook(project / "good.ipynb", PARAMETERS, "print('fine')")
     bad = write_notebook(project / "bad.ipynb", PARAMETERS, "print('version 1 works')")
@@ -206,6 +209,7 @@ print("clean")
     assert code == 0, out
 
 
+@pytest.mark.slow
 def test_a_report_past_its_timeout_fails_alone(project):
     write_notebook(
         project / "slow.ipynb", PARAMETERS, "print('start')", "import time\ntime.sleep(600)"
@@ -235,6 +239,7 @@ def test_a_report_past_its_timeout_fails_alone(project):
     assert f"killed after {2 * REPORT_LIMIT:g} s" in stuck["evalue"]
 
 
+@pytest.mark.slow
 def test_both_engines_give_the_same_cell_outputs(project):
     notebook = write_notebook(
         project / "both.ipynb",
@@ -310,6 +315,7 @@ def test_the_cli_refuses_a_second_run_and_reports_plan_errors_without_traceback(
     assert err.startswith("error: ") and f"(pid {os.getpid()})" in err and "--wait" in err
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_a_stop_signal_ends_the_run_and_leaves_published_reports_consistent(project, stop):
     write_notebook(project / "slow.ipynb", PARAMETERS, "import time\ntime.sleep(600)")
@@ -358,6 +364,7 @@ time.sleep(4)
 """
 
 
+@pytest.mark.slow
 def test_a_killed_run_loses_nothing_and_the_next_run_completes(project):
     params = PARAMETERS + 'pid_file: str = ""  # where the report writes its process id\n'
     pid_file = project / "slow.pid"
