@@ -6,10 +6,10 @@ RAW    ?= ../shared/data
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv lock data check reports test clean
+.PHONY: help venv lock data check reports test test-fast clean
 
 help: ## list the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-8s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -38,10 +38,15 @@ reports: $(STAMP) ## the main job: check the data, then build every stale report
 	$(BIN)/analysis data check
 	$(BIN)/analysis run
 
-test: $(STAMP) ## lint (ruff check, ruff format --check), then the whole test suite
+test: $(STAMP) ## lint (ruff check, ruff format --check), then the whole test suite (what CI runs)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -q
+
+test-fast: $(STAMP) ## lint, then the tests not marked slow: every module, under 90 s (edit-test loop)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest -q -m "not slow"
 
 clean: ## remove the venv and caches (keeps data/ and reports/)
 	rm -rf $(VENV) .pytest_cache .lock-venv

@@ -5,6 +5,7 @@ it a raw-data test skips on a developer's machine but fails under CI (``CI`` set
 missing folder means a broken checkout that skips would hide.
 """
 
+import inspect
 import os
 import tempfile
 from pathlib import Path
@@ -16,6 +17,9 @@ import pytest
 from analysis import paths, schema
 from analysis.hypotheses import Tables
 
+# The runner tests' fixture module: its `project` fixture is available to every test module.
+pytest_plugins = ["runner_fixtures"]
+
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
@@ -25,6 +29,10 @@ os.environ[paths.ROOT_ENV] = str(ROOT)
 # Tests that compute registered tests share one results store for the session, apart from the
 # developer's build/results (its keys carry the settings, so small test settings never collide).
 os.environ.setdefault(paths.RESULTS_ENV, tempfile.mkdtemp(prefix="analysis-test-results-"))
+
+# How long a test waits for a process that should end before calling it hung: a guard against
+# hanging the suite, far beyond what a busy machine takes, never a statement about speed.
+HANG = 600
 
 
 def in_ci() -> bool:
@@ -58,8 +66,33 @@ def shared_data() -> Path:
     return require_shared()
 
 
+def pytest_pycollect_makeitem(collector, name, obj):
+    """A library function named ``test_*`` (``hypotheses.test_hypothesis``,
+    ``config.test_settings``) imported into a test module is not a test: never collect it."""
+    if inspect.isfunction(obj) and obj.__module__.startswith("analysis."):
+        return []
+    return None
+
+
+# The markers a fixture implies (pyproject.toml registers them).
+FIXTURE_MARKERS = {"shipped_tables": "shipped_data", "shared_data": "raw_data"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        for fixture, marker in FIXTURE_MARKERS.items():
+            if fixture in getattr(item, "fixturenames", ()):
+                item.add_marker(marker)
+
+
 # Session scope, so that it is checked before any module fixture reads the raw files.
 requires_shared = pytest.mark.usefixtures("shared_data")
+
+
+@pytest.fixture(scope="session")
+def shipped_tables() -> Tables:
+    """The shipped tables (data/), loaded once per session: tests read them, never change them."""
+    return Tables.load()
 
 
 @pytest.fixture
@@ -101,6 +134,17 @@ def synthetic_tables(effect: float, seed: int = 1) -> Tables:
         incident_claims=claims,
         incident_coverage=coverage,
     )
+
+
+def assert_points_at(error, file: str, line: int | None, column: str | None) -> None:
+    """A reader's error names the file, and the line and the column where given (None: not
+    checked), in its message."""
+    text = str(error)
+    assert file in text, text
+    if line is not None:
+        assert f"line {line}" in text, text
+    if column is not None:
+        assert f"column '{column}'" in text, text
 
 
 def assert_same_result(one, two) -> None:

@@ -9,12 +9,14 @@ import sys
 import pytest
 from conftest import ROOT
 
+pytestmark = pytest.mark.slow
+
 SMALLEST = {
     "bench_calibration.py": ["--entries", "H1b"],
     "bench_executors.py": ["--only", "00_data_audit", "--tasks", "20"],
-    "bench_global_panel.py": ["--events", "2000"],
     "bench_results.py": ["--entries", "H1b", "--no-baseline"],
     "bench_runner.py": ["--n", "1", "--repeat", "1", "--no-ploomber"],
+    "bench_ucdp_ged.py": ["--events", "2000"],
 }
 
 

@@ -26,6 +26,8 @@ matplotlib.use("Agg")
 from analysis import figures, reporting
 from analysis.runner import RunOptions, run
 
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
 SCREENSHOTS = ROOT / "build" / "screenshots"
 FIXTURE = ROOT / "tests" / "data" / "headline.json"
 INPUTS = '["incidents", "incident_claims", "incident_coverage", "milestones", "indicators", "conflict_years", "states", "countries", "contiguity"]'

@@ -88,6 +88,7 @@ def test_the_block_permutation_holds_its_size_on_data_like_ours():
     assert check.wald_size is not None and 0 <= check.wald_size <= 1
 
 
+@pytest.mark.slow
 def test_power_recovers_a_planted_effect_and_the_mde_is_below_it():
     design = build_design(monthly(np.random.default_rng(2), effect=0.4), SPEC)
     fitted = generator_for(design, "x", null=False, lag_term="y_lag1", dependence=True)
@@ -139,6 +140,7 @@ def test_numbers_do_not_depend_on_how_chunks_are_spread():
     assert one == two
 
 
+@pytest.mark.slow
 def test_coverage_only_null_is_not_rejected_by_h5_or_the_step_tests():
     """Issue 10: months independent, yearly rate following the catalogue's yearly density (the
     shipped KGZ-TJK catalogue, not-covered years missing). The re-specified H5 and a step test
@@ -212,6 +214,7 @@ def test_coverage_only_null_is_not_rejected_by_h5_or_the_step_tests():
     )  # the old specification mistakes coverage for dependence
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("bad", ["size", "power"])
 def test_failed_draws_are_counted_never_taken_as_non_rejections(bad):
     design = build_design(monthly(np.random.default_rng(6), rate=0.15), SPEC)
@@ -234,6 +237,7 @@ def test_failed_draws_are_counted_never_taken_as_non_rejections(bad):
         assert (check.curve["n_failed"] >= 0).all()
 
 
+@pytest.mark.slow
 def test_a_stratified_test_gets_its_interval_by_simulation():
     frame = monthly(np.random.default_rng(7), lag=0.15, rate=1.0)
     design = build_design(
@@ -281,6 +285,7 @@ def _procedure(kind: str, design):
     return StratifiedPermutation(problem, n_perm=99, seed=11, sided="two-sided")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", sorted(REBUILT))
 def test_batched_p_values_equal_the_procedure_on_each_draws_rebuilt_design(kind):
     """Each simulated draw is tested as the data were: the batched p-value equals the one the
@@ -314,6 +319,7 @@ def test_batched_p_values_equal_the_procedure_on_each_draws_rebuilt_design(kind)
     assert tested >= 20
 
 
+@pytest.mark.slow
 def test_power_of_a_lag_claim_comes_from_series_like_the_data():
     """For the outcome's own lag the levels are refitted at each lag coefficient; a point whose
     samples hold more than twice the observed events is flagged and never counts for the MDE,
@@ -353,6 +359,7 @@ def test_power_of_a_lag_claim_comes_from_series_like_the_data():
     assert first["like_data"] and first["events"] < 2 * observed
 
 
+@pytest.mark.slow
 def test_the_exaggeration_of_significant_estimates_at_the_adequate_effect():
     design = build_design(monthly(np.random.default_rng(9), effect=0.1), SPEC)
     fitted = generator_for(design, "x", null=False, lag_term="y_lag1", dependence=True)
@@ -390,6 +397,7 @@ def test_the_power_generator_reproduces_the_fit_at_the_estimate_whatever_the_pre
     assert abs(Y.sum(axis=1).mean() / design.y.sum() - 1) < 0.15
 
 
+@pytest.mark.slow
 def test_a_draw_is_refused_exactly_where_the_engine_refuses_its_design():
     """Sparse draws break the design in the ways a simulated series can (a 0/1 term with no
     event on one side, too few rows left, no event at all); ``Design.refused`` says so for

@@ -7,9 +7,12 @@ from __future__ import annotations
 import io
 import subprocess
 
+import pytest
 from conftest import ROOT
 
 from analysis.runner import RunOptions, run
+
+pytestmark = pytest.mark.slow
 
 
 def committed_report_files() -> list[str]:

@@ -4,6 +4,7 @@ import shutil
 import subprocess
 import sys
 
+import pytest
 from conftest import ROOT
 
 from analysis.cli import main
@@ -19,12 +20,14 @@ def run(*args):
     )
 
 
+@pytest.mark.slow
 def test_data_check_passes_and_prints_coverage(capsys):
     assert main(["data", "check"]) == 0
     out = capsys.readouterr().out
     assert "incidents" in out and "match their checksums and contracts" in out
 
 
+@pytest.mark.slow
 def test_data_check_fails_on_a_corrupted_copy(tmp_path):
     copy = tmp_path / "data"
     shutil.copytree(ROOT / "data", copy)
@@ -38,6 +41,7 @@ def test_data_check_fails_on_a_corrupted_copy(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_user_errors_exit_2_without_traceback(tmp_path):
     result = run("data", "check", "--data-dir", str(tmp_path / "missing"))
     assert result.returncode == 2
@@ -55,6 +59,7 @@ def test_cite_and_verify_errors_are_clean(tmp_path):
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.slow
 def test_hypotheses_test_prints_each_test_with_its_coverage_and_no_numerical_noise():
     result = run("hypotheses", "test", "H3", "--no-calibrate", "--n-perm", "99", "--n-power", "0")
     assert result.returncode == 0, result.stderr

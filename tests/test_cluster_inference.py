@@ -190,6 +190,7 @@ def _rejections(effect: float, n_panels: int, first_seed: int) -> tuple[float, f
     return boot / fitted, wald / fitted
 
 
+@pytest.mark.slow
 def test_score_bootstrap_holds_size_with_few_event_clusters():
     """150 panels under b = 0, 40 clusters of which about 7 carry the events (4 'rivals'):
     the bootstrap's rejection rate stays within 2.5 Monte Carlo s.e. (0.018) of 5%, where
@@ -201,6 +202,7 @@ def test_score_bootstrap_holds_size_with_few_event_clusters():
     assert boot <= 0.05 + 2.5 * se
 
 
+@pytest.mark.slow
 def test_score_bootstrap_detects_a_known_effect():
     """b = 0.6 per unit of x (x has s.d. about 1.4): the test rejects in most panels (about
     70% in 120 panels, the Wald test 89%)."""
@@ -209,6 +211,7 @@ def test_score_bootstrap_detects_a_known_effect():
     assert boot >= 0.5
 
 
+@pytest.mark.slow
 def test_inverted_interval_covers_the_truth_at_about_the_nominal_rate():
     truth, n, covered, widths = 0.6, 40, 0, []
     for seed in range(500, 500 + n):
@@ -305,15 +308,11 @@ def test_bad_options_are_refused():
         ci.score_bootstrap(frame, CountModelSpec(outcome="y", predictors=("x",)), key="k")
 
 
-@pytest.fixture(scope="module")
-def real_tables():
-    return hypotheses.Tables.load()
-
-
+@pytest.mark.slow
 @pytest.mark.parametrize("hypothesis_id", ["H2_global_dyad_milex", "H1_global_dyad_gdppc"])
-def test_registered_dyad_entries_have_few_event_clusters(real_tables, hypothesis_id):
+def test_registered_dyad_entries_have_few_event_clusters(shipped_tables, hypothesis_id):
     spec = registry.get(hypothesis_id).on("ucdp")
-    prepared = hypotheses.prepare(spec, real_tables)
+    prepared = hypotheses.prepare(spec, shipped_tables)
     frame, model_spec = prepared.panel.frame, prepared.design.spec
     result = ci.score_bootstrap(
         frame, model_spec, key=hypothesis_id, sided=spec.sided, n_boot=999, ci=False
@@ -401,6 +400,7 @@ def test_simulated_panels_rebuild_the_outcome_lag():
     np.testing.assert_array_equal(~inside, first)  # the year before is outside the sample
 
 
+@pytest.mark.slow
 def test_power_rises_with_the_effect_and_repeats_on_forked_workers():
     """Size and power of the reported test (the score bootstrap here: few clusters carry
     events) on the same panels at every effect: the curve rises, the MDE is one of its

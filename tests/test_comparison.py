@@ -28,8 +28,8 @@ def test_variant_switches_to_a_count_model_for_battle_deaths_and_back():
         comparison.global_variant(spec, measure="wars", start="2000", end="2020", region="all")
 
 
-def test_region_restricts_the_units_and_bad_regions_are_named():
-    tables = hypotheses.Tables.load()
+def test_region_restricts_the_units_and_bad_regions_are_named(shipped_tables):
+    tables = shipped_tables
     spec = (
         registry.get("H1_global_gdppc")
         .with_overrides(region="Europe & Central Asia", start="2010", end="2024")
@@ -44,8 +44,9 @@ def test_region_restricts_the_units_and_bad_regions_are_named():
         hypotheses.panel_for(spec.with_overrides(region="Atlantis"), tables)
 
 
-def test_global_results_run_only_entries_of_the_unit():
-    tables = hypotheses.Tables.load()
+@pytest.mark.slow
+def test_global_results_run_only_entries_of_the_unit(shipped_tables):
+    tables = shipped_tables
     results = comparison.global_results(
         registry.load_registry(),
         tables,

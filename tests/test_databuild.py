@@ -21,6 +21,7 @@ def test_every_registry_entry_has_citation_and_licence():
         )
 
 
+@pytest.mark.slow
 @requires_shared
 def test_committed_tables_rebuild_byte_identically(tmp_path):
     manifest = databuild.build(SHARED_DATA, tmp_path)
@@ -47,6 +48,7 @@ def test_manifest_records_raw_checksums_and_rows():
     assert manifest["tables"]["incidents"]["rows"] == len(datasets.load("incidents"))
 
 
+@pytest.mark.slow
 @requires_shared
 def test_failed_build_leaves_the_output_folder_untouched(tmp_path):
     raw = tmp_path / "raw"

@@ -123,6 +123,7 @@ def test_absent_event_files_leave_no_trace_and_are_reported_not_present(raw, reg
     [(True, "\n"), (False, "\n"), (True, "\r\n")],
     ids=["quoted", "minimal", "crlf"],
 )
+@pytest.mark.slow
 def test_an_official_ged_file_becomes_events_with_its_count_and_deaths(
     raw, registry, tmp_path, quote_all, newline
 ):
@@ -156,6 +157,7 @@ def test_an_official_ged_file_becomes_events_with_its_count_and_deaths(
     assert "sundberg2013" in (tmp_path / "out" / "sources.bib").read_text()
 
 
+@pytest.mark.slow
 def test_an_acled_export_becomes_events_with_countries_from_the_code_list(raw, registry, tmp_path):
     put(raw, "global/acled/acled_central_asia_2021_2022.csv", acled_text())
     manifest = build(raw, tmp_path / "out", registry)
@@ -224,6 +226,7 @@ def test_every_shared_raw_file_is_read_or_listed_as_unread_and_never_both():
     assert {"ucdp_ged", "acled"}.isdisjoint(used), "no event file in the shared raw data"
 
 
+@pytest.mark.slow
 @requires_shared
 def test_data_build_with_a_ged_download_in_its_folder(tmp_path, capsys):
     raw = tmp_path / "raw"

@@ -26,6 +26,7 @@ def test_shipped_data_passes_the_check():
     assert set(coverage["table"]) == set(datasets.read_manifest()["tables"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("clock", [dt.date(1990, 1, 1), dt.date(2999, 12, 31)])
 def test_shipped_data_passes_whatever_the_clock_says(monkeypatch, clock):
     """The build held every date to its own day; loading must not depend on today's."""
@@ -62,6 +63,7 @@ def test_load_gives_contract_columns_and_types():
     assert incidents["incident_id"].is_unique
 
 
+@pytest.mark.slow
 def test_edited_table_is_refused_with_rebuild_hint(data_copy):
     path = data_copy / "incidents.csv"
     path.write_text(path.read_text().replace("KGZ-TJK", "KGZ-TJX", 1))

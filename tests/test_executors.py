@@ -44,6 +44,8 @@ def dask_executor():
         yield executor
 
 
+@pytest.mark.dask
+@pytest.mark.slow
 def test_serial_fork_and_dask_give_the_same_numbers_in_item_order(dask_executor):
     with executors.open() as serial:
         expected = serial.map(simulate_chunk, CHUNKS)
@@ -58,6 +60,8 @@ def test_serial_fork_and_dask_give_the_same_numbers_in_item_order(dask_executor)
     assert dask_executor.map(simulate_chunk, reversed(CHUNKS)) == expected[::-1]
 
 
+@pytest.mark.dask
+@pytest.mark.slow
 def test_an_item_that_raises_raises_its_own_exception_in_the_caller(dask_executor):
     with executors.open() as serial, executors.open("fork", jobs=2) as fork:
         for executor in (serial, fork, dask_executor):
@@ -66,6 +70,8 @@ def test_an_item_that_raises_raises_its_own_exception_in_the_caller(dask_executo
             assert executor.map(fails_from_two, [0, 1]) == [0, 1], "usable after a failure"
 
 
+@pytest.mark.dask
+@pytest.mark.slow
 def test_workers_run_blas_on_one_thread(dask_executor):
     with executors.open("fork", jobs=2) as fork:
         for executor in (fork, dask_executor):
@@ -88,6 +94,7 @@ def test_wrong_options_are_config_errors(kind, options, message):
         pass
 
 
+@pytest.mark.slow
 def test_a_scheduler_that_does_not_answer_is_named():
     import dask
 

@@ -4,6 +4,7 @@ import subprocess
 import sys
 
 import matplotlib
+import pytest
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
@@ -17,6 +18,7 @@ def _texts(fig) -> str:
     return " ".join(" ".join(t.get_text().split()) for t in fig.findobj(matplotlib.text.Text))
 
 
+@pytest.mark.slow
 def test_importing_the_figures_changes_no_matplotlib_setting():
     script = (
         "import matplotlib; before = dict(matplotlib.rcParams)\n"
@@ -149,6 +151,7 @@ def test_year_axes_show_whole_years_only():
     plt.close(fig)
 
 
+@pytest.mark.slow
 def test_every_figure_keeps_the_frame_it_was_drawn_from():
     yearly = pd.DataFrame({"KGZ-TJK": [1, 3], "KGZ-UZB": [0, 2]}, index=[2020, 2021])
     claims = pd.DataFrame({"dyad": ["KGZ-TJK"], "year": [2021], "stated_incidents": [5]})

@@ -9,18 +9,16 @@ import pytest
 import statsmodels.api as sm
 from statsmodels.discrete.conditional_models import ConditionalLogit, ConditionalPoisson
 
-from analysis import datasets, global_panel, hypotheses, registry, store
+from analysis import global_panel, hypotheses, registry, store
 from analysis.errors import ConfigError, ModelError
 from analysis.global_panel import (
     GlobalOutcomeSpec,
     country_year_panel,
     dyad_year_panel,
-    event_counts,
 )
 from analysis.models import CountModelSpec, build_design, fit_count_model
 from analysis.panel import PredictorSpec
 from analysis.settings import TestSettings
-from analysis.sources.ucdp import GED_COLUMNS, read_ucdp_ged
 
 START, END = 2004, 2019
 
@@ -232,86 +230,6 @@ def test_dyads_are_land_neighbours_alive_and_the_outcome_is_between_the_two(cont
     assert pd.isna(kgz_tjk.loc[2010, "x_min"])  # KGZ's series ends in 2008: either missing, missing
 
 
-def event_table():
-    rows = [
-        ("ucdp_ged", "2005-03-02", "day", "TJK", 2, "state_based"),
-        ("ucdp_ged", "2005-03-20", "day", "TJK", 1, "state_based"),
-        ("ucdp_ged", "2005-07-01", "day", "TJK", None, "one_sided"),
-        ("ucdp_ged", "2006-01-01", "year", "KGZ", 5, "state_based"),
-        ("ucdp_ged", "2006-04-01", "day", None, 3, "state_based"),  # former state: no country
-        ("catalogue", "2007-01-01", "day", "TJK", 1, "other"),  # another source: ignored
-    ]
-    return frame(
-        rows,
-        [
-            "source_dataset",
-            "date_start",
-            "date_precision",
-            "country",
-            "fatalities",
-            "event_category",
-        ],
-        fatalities="Int64",
-    )
-
-
-def test_event_counts_per_country_year_and_month():
-    yearly = event_counts(event_table(), STATES, COUNTRIES, start=2004, end=2007).set_index(
-        ["gwno", "year"]
-    )
-    assert yearly.loc[(702, 2005), "events"] == 3 and pd.isna(yearly.loc[(702, 2005), "fatalities"])
-    assert yearly.loc[(702, 2006), "events"] == 0 and yearly.loc[(702, 2006), "fatalities"] == 0
-    assert yearly.loc[(703, 2006), ["events", "fatalities"]].tolist() == [1, 5]
-    assert yearly.xs(2004, level="year")["events"].isna().all()  # before the source's first event
-    assert yearly.loc[(345, 2005), ["events", "fatalities"]].isna().all()  # no ISO3: unknowable
-    monthly = event_counts(
-        event_table(), STATES, COUNTRIES, frequency="M", start=2005, end=2006
-    ).set_index(["gwno", "period"])
-    assert monthly.loc[(702, "2005-03"), ["events", "fatalities"]].tolist() == [2, 3]
-    assert monthly.loc[(703, "2006-01"), ["events", "events_coarse_date"]].tolist() == [1, 1]
-    assert monthly.loc[702, "events"].sum() == 3 and len(monthly.loc[702]) == 24
-    violent = event_counts(
-        event_table(), STATES, COUNTRIES, start=2005, end=2005, categories=("state_based",)
-    )
-    assert violent.set_index("gwno").loc[702, "events"] == 2
-
-
-def test_ged_file_read_by_the_reader_aggregates(tmp_path):
-    real = datasets.load("countries")
-    states = STATES.copy()
-    base = dict.fromkeys(GED_COLUMNS, "")
-    events = [
-        ("1", "702", "2021-04-29", "2021-04-30", "1", "33"),
-        ("2", "702", "2021-05-01", "2021-05-01", "1", "2"),
-        ("3", "703", "2021-04-29", "2021-04-29", "3", "1"),
-        ("4", "703", "2022-09-14", "2022-09-16", "1", "60"),
-    ]
-    rows = [
-        {
-            **base,
-            "id": i,
-            "type_of_violence": t,
-            "country_id": c,
-            "date_start": d0,
-            "date_end": d1,
-            "date_prec": "1",
-            "best": b,
-            "low": b,
-            "high": b,
-            "latitude": "40.0",
-            "longitude": "70.0",
-        }
-        for i, c, d0, d1, t, b in events
-    ]
-    path = tmp_path / "ged_v23_1.csv"
-    pd.DataFrame(rows, columns=list(GED_COLUMNS)).to_csv(path, index=False)
-    incidents = read_ucdp_ged(path, real)
-    counts = event_counts(incidents, states, real, start=2021, end=2022).set_index(["iso3", "year"])
-    assert counts.loc[("TJK", 2021), ["events", "fatalities"]].tolist() == [2, 35]
-    assert counts.loc[("KGZ", 2022), ["events", "fatalities"]].tolist() == [1, 60]
-    assert counts.loc[("TJK", 2022), "events"] == 0
-
-
 # --------------------------------------------------------------------------- fixed effects
 
 
@@ -465,21 +383,17 @@ def test_fixed_effect_specs_refuse_what_they_cannot_estimate():
 # --------------------------------------------------------------------------- shipped data
 
 
-@pytest.fixture(scope="module")
-def shipped():
-    return hypotheses.Tables.load()
-
-
-def test_stylised_fact_poorer_countries_have_more_conflict(shipped):
+@pytest.mark.slow
+def test_stylised_fact_poorer_countries_have_more_conflict(shipped_tables):
     predictors = (
         PredictorSpec("NY.GDP.PCAP.CD", "own", transform="log", lag=1, name="log_gdppc_lag1"),
         PredictorSpec("SP.POP.TOTL", "own", transform="log", lag=1, name="log_population_lag1"),
     )
     panel = country_year_panel(
-        shipped.conflict_years,
-        shipped.states,
-        shipped.countries,
-        shipped.indicators,
+        shipped_tables.conflict_years,
+        shipped_tables.states,
+        shipped_tables.countries,
+        shipped_tables.indicators,
         start=1990,
         end=2024,
         predictors=predictors,
@@ -503,7 +417,8 @@ def test_stylised_fact_poorer_countries_have_more_conflict(shipped):
     assert model.sample["rows_used"] > 5000 and "cluster-robust by 'unit'" in model.cov_label
 
 
-def test_global_entries_run_through_the_registry(shipped):
+@pytest.mark.slow
+def test_global_entries_run_through_the_registry(shipped_tables):
     entries = registry.load_registry()
     chosen = {hid: spec for hid, spec in entries.items() if spec.scope == "global"}
     assert {"H1_global_gdppc", "H1_global_remit", "H2_global_milex", "H1_global_dyad_gdppc"} <= set(
@@ -511,7 +426,7 @@ def test_global_entries_run_through_the_registry(shipped):
     )
     chosen["H1a"] = entries["H1a"]
     settings = TestSettings(n_perm=199, calibrate=False)
-    results = store.registry_results(chosen, shipped, settings, only=list(chosen))
+    results = store.registry_results(chosen, shipped_tables, settings, only=list(chosen))
     assert results.failures == ()
     h1a = results.get("H1a", "catalogue")
     assert "bh_scope" in h1a.p_adjusted  # BH within the case scope only

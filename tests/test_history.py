@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 from conftest import ROOT
-from test_runner import write_notebook, write_plan
+from runner_fixtures import write_notebook, write_plan
 
 from analysis.cli import main
 from analysis.reporting import ReportOutputs
@@ -101,6 +101,7 @@ def _build(plan):
     assert run(options, out) == 0, out.getvalue()
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 def test_two_builds_with_a_changed_entry_list_every_changed_citation(tmp_path, monkeypatch, capsys):
     """A tiny plan in a git repository: build, change the entry, commit, build again; the site

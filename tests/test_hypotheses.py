@@ -22,6 +22,7 @@ def synthetic_entry() -> hypotheses.HypothesisSpec:
     return registry.parse_entry("HX", {**MINIMAL_ENTRY, "outcome_lags": [1]}).on("catalogue")
 
 
+@pytest.mark.slow
 def test_a_known_effect_is_recovered_with_calibrated_inference_and_a_null_is_not_rejected():
     strong = hypotheses.test_hypothesis(
         synthetic_entry(), synthetic_tables(effect=0.5, seed=2), FAST
@@ -54,12 +55,12 @@ def test_hypothesis_needing_absent_data_fails_clearly():
 
 
 @pytest.fixture(scope="module")
-def shipped():
+def shipped(shipped_tables):
     entries = registry.load_registry()
-    tables = Tables.load()
-    return entries, tables, store.registry_results(entries, tables, PVALUES_ONLY)
+    return entries, shipped_tables, store.registry_results(entries, shipped_tables, PVALUES_ONLY)
 
 
+@pytest.mark.slow
 def test_every_registered_test_is_reported_on_the_shipped_data(shipped):
     entries, _, results = shipped
     expected = {(s.id, s.series) for s in hypotheses.tests_of(entries)}
@@ -73,6 +74,7 @@ def test_every_registered_test_is_reported_on_the_shipped_data(shipped):
         assert ("bh_scope" in r.p_adjusted) != r.control  # controls stay outside BH
 
 
+@pytest.mark.slow
 def test_coverage_notes_state_the_observed_shares_and_what_a_zero_share_implies(shipped):
     _, _, results = shipped
     annual = results.get("H1a", "catalogue").coverage
@@ -83,6 +85,7 @@ def test_coverage_notes_state_the_observed_shares_and_what_a_zero_share_implies(
     assert f"×{monthly.tipping_ratio:.2f}" in monthly.note
 
 
+@pytest.mark.slow
 def test_a_subset_gets_the_adjusted_p_of_the_whole_registry(shipped):
     entries, tables, results = shipped
     subset = store.registry_results(entries, tables, PVALUES_ONLY, only=["H5", "H2a_milex_kgz"])
@@ -97,6 +100,7 @@ def test_a_subset_gets_the_adjusted_p_of_the_whole_registry(shipped):
     assert f"{len(results.failures)} not testable" in results.corrections
 
 
+@pytest.mark.slow
 def test_a_claim_is_tested_with_the_controls_it_names(shipped):
     entries, tables, _ = shipped
     results = store.registry_results(entries, tables, PVALUES_ONLY, only=["H3"])
@@ -107,6 +111,7 @@ def test_a_claim_is_tested_with_the_controls_it_names(shipped):
     assert {r.verdict.code for r in results.results} == {"cannot_tell"}
 
 
+@pytest.mark.slow
 def test_leave_one_year_out_is_the_engine_run_without_that_year(shipped):
     """The batched leave-one-year-out equals the reported test run through the normal path on
     the entry with the year's outcome set missing (its rows, the next month's lag and any
@@ -131,6 +136,7 @@ def test_leave_one_year_out_is_the_engine_run_without_that_year(shipped):
         )
 
 
+@pytest.mark.slow
 def test_results_repeat_exactly(shipped):
     entries, tables, results = shipped
     again = hypotheses.test_hypothesis(entries["H3"].on("catalogue"), tables, PVALUES_ONLY)
@@ -139,6 +145,7 @@ def test_results_repeat_exactly(shipped):
     np.testing.assert_array_equal(again.test.null_statistics, first.test.null_statistics)
 
 
+@pytest.mark.slow
 def test_labels_follow_the_fitted_family_not_the_registry(shipped):
     entries, tables, _ = shipped
     base = entries["H1_global_gdppc"]
@@ -154,6 +161,7 @@ def test_labels_follow_the_fitted_family_not_the_registry(shipped):
     assert list(frame["scale"].str[:3]) == ["IRR", "OR "]
 
 
+@pytest.mark.slow
 def test_summary_and_headline_render(shipped):
     _, _, results = shipped
     summary = hypothesis_summary(results)
@@ -169,6 +177,7 @@ def test_summary_and_headline_render(shipped):
     assert len(document["rows"]) == len(results.results) + len(results.failures)
 
 
+@pytest.mark.slow
 def test_the_executor_changes_nothing_but_where_chunks_run(shipped):
     from analysis import executors
 
@@ -181,6 +190,7 @@ def test_the_executor_changes_nothing_but_where_chunks_run(shipped):
         assert_same_result(one, two)
 
 
+@pytest.mark.slow
 def test_a_likelihood_without_a_finite_maximum_is_not_reported_as_an_estimate(shipped):
     """H7_delimitation_km on the catalogue: with year effects only the one incident of 2024
     informs the kilometres agreed, and the fitted ratio runs off to millions; the entry is not
@@ -191,8 +201,8 @@ def test_a_likelihood_without_a_finite_maximum_is_not_reported_as_an_estimate(sh
     assert not [r for r in results.results if abs(r.log_effect) > np.log(hypotheses.DIVERGED_RATIO)]
 
 
-def test_per_sd_says_what_the_sd_is_measured_in():
-    entries, tables = registry.load_registry(), Tables.load()
+def test_per_sd_says_what_the_sd_is_measured_in(shipped_tables):
+    entries, tables = registry.load_registry(), shipped_tables
     unit = {hid: hypotheses.focal_unit(spec, tables) for hid, spec in entries.items()}
     assert unit["H1a"] == "percentage points of GDP"  # a diff of a share: percentage points
     assert unit["H1c"] == "percentage points a year"

@@ -4,6 +4,7 @@ import importlib.util
 import subprocess
 import sys
 
+import pytest
 from conftest import ROOT
 
 SCRIPT = ROOT / "tools" / "check_imports.py"
@@ -12,6 +13,7 @@ check_imports = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(check_imports)
 
 
+@pytest.mark.slow
 def test_no_cycles_and_no_forbidden_imports():
     problems = check_imports.problems()
     assert problems == [], "\n" + "\n".join(problems)
@@ -54,6 +56,7 @@ def test_the_check_finds_a_renderer_importing_a_model_package(tmp_path):
     assert "src/analysis/tables.py:1" in line
 
 
+@pytest.mark.slow
 def test_anyone_can_run_it():
     done = subprocess.run(
         [sys.executable, str(SCRIPT)], capture_output=True, text=True, check=False

@@ -78,6 +78,7 @@ def test_score_statistic_is_the_rao_score_test():
     assert ours == pytest.approx(textbook, rel=1e-6)
 
 
+@pytest.mark.slow
 def test_permutation_pvalues_uniform_under_null():
     rng = np.random.default_rng(seed_from("permutation-null"))
     p = np.array([permutation(panel(rng, rho_x=0.8), seed=i).result().p_value for i in range(200)])
@@ -86,6 +87,7 @@ def test_permutation_pvalues_uniform_under_null():
     assert counts.min() >= 20 and counts.max() <= 60  # 40 expected per bin, sd about 5.7
 
 
+@pytest.mark.slow
 def test_block_permutation_resists_autocorrelation():
     # Both x and the unobserved driver of y persist: the naive Wald test finds "effects"
     # far too often, the block permutation much less so.
@@ -134,6 +136,7 @@ def test_blocks_follow_the_calendar_across_gaps():
     assert all(np.all(np.diff(o) % 12 == 1) for o in rotations)  # pure circular shifts
 
 
+@pytest.mark.slow
 def test_stratified_orders_stay_within_strata_and_the_test_is_exact():
     strata = np.repeat(np.arange(10), 6)
     orders = stratum_orders(strata, 30, np.random.default_rng(2))
@@ -195,6 +198,7 @@ def placebo(data, **options):
     )
 
 
+@pytest.mark.slow
 def test_placebo_dates_under_null_and_strong_break():
     rng = np.random.default_rng(seed_from("placebo-null"))
     p = np.array(

@@ -66,14 +66,17 @@ def coverage(family: str, cov: str, alpha: float, seed: int) -> float:
 
 # A correct 95% interval covers in 200 replications with probability 0.95; the count lies in
 # [180, 198] (0.90-0.99) with probability > 0.999, so the band only fails when something is wrong.
+@pytest.mark.slow
 def test_poisson_ci_covers_true_irr():
     assert 0.90 <= coverage("poisson", "nonrobust", 0.0, seed=11) <= 0.99
 
 
+@pytest.mark.slow
 def test_negbin_hac_ci_covers_true_irr():
     assert 0.90 <= coverage("negbin", "hac", 1.5, seed=12) <= 0.99
 
 
+@pytest.mark.slow
 def test_poisson_on_overdispersed_data_undercovers():
     # The same check fails for a wrong model: Poisson, model-based SEs, NB2 data (alpha = 2).
     assert coverage("poisson", "nonrobust", 2.0, seed=13) < 0.85
@@ -205,6 +208,7 @@ def test_excess_zero_test_agrees_with_statsmodels_and_detects_inflation():
     assert result.excess_zeros.p_value < 0.001
 
 
+@pytest.mark.slow
 def test_excess_zero_test_holds_its_size_under_nb():
     rng = np.random.default_rng(18)
     z = np.array(
@@ -381,6 +385,7 @@ def clogit_data(seed: int, groups: int = 25, years: int = 9, vectors: int = 4):
     return Y, X, strata, np.arange(2, X.shape[1])
 
 
+@pytest.mark.slow
 def test_batched_conditional_logit_matches_statsmodels_for_every_vector():
     """The vectorised exact likelihood (groups bucketed by degree, year dummies by position)
     gives each vector the estimates statsmodels' ConditionalLogit gives it alone (1e-6), and

@@ -76,6 +76,7 @@ def test_notebooks_stay_thin(path):
             ), f"{path.name}: logic belongs in src/analysis, not in a notebook cell"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_runs_with_plain_papermill(path, tmp_path):
     out_dir = tmp_path / "out"

@@ -44,6 +44,8 @@ def _pdflatex() -> str:
     pytest.skip("pdflatex is not installed (apt-get install texlive-latex-recommended)")
 
 
+@pytest.mark.latex
+@pytest.mark.slow
 def test_the_paper_compiles_without_undefined_references_or_overfull_tables(tmp_path):
     """Compiled twice as a reader would: every reference resolves, nothing runs off the page."""
     command = [_pdflatex(), "-interaction=nonstopmode", "-halt-on-error"]

@@ -107,6 +107,7 @@ def cli(*args, cwd):
     )
 
 
+@pytest.mark.slow
 def test_run_list_reads_the_second_clones_plan(second_clone):
     done = cli("run", "--list", cwd=second_clone / "notebooks")
     assert done.returncode == 0, done.stderr
@@ -114,18 +115,21 @@ def test_run_list_reads_the_second_clones_plan(second_clone):
     assert (second_clone / "reports" / ".memo.json").is_file()
 
 
+@pytest.mark.slow
 def test_data_check_reads_the_second_clones_data(second_clone):
     done = cli("data", "check", cwd=second_clone / "notebooks")
     assert done.returncode == 0, done.stderr
     assert f"all tables in {second_clone / 'data'} match" in done.stdout
 
 
+@pytest.mark.slow
 def test_cite_reads_the_second_clones_reports_and_citation(second_clone):
     done = cli("cite", REPORT, cwd=second_clone)
     assert done.returncode == 0, done.stderr
     assert "The second clone (version 9.9)" in done.stdout and COMMIT in done.stdout
 
 
+@pytest.mark.slow
 def test_root_option_names_the_project_from_anywhere(second_clone, tmp_path):
     done = cli("--root", str(second_clone), "data", "check", cwd=tmp_path)
     assert done.returncode == 0, done.stderr

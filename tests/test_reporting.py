@@ -11,7 +11,6 @@ import pytest
 
 from analysis import config, datasets, figures, patterns, reporting, robustness
 from analysis.errors import ConfigError
-from analysis.hypotheses import Tables
 from analysis.registry import get
 from analysis.reporting import ReportOutputs, macro_name
 
@@ -35,6 +34,7 @@ def _figure():
     return fig
 
 
+@pytest.mark.slow
 def test_outputs_are_byte_identical_across_saves(tmp_path):
     for run in ("a", "b"):
         out = ReportOutputs(tmp_path / run, report="r")
@@ -188,7 +188,13 @@ def test_robustness_variants_change_one_thing_each():
         "window",
         "leave one year out",
     }
-    curve = robustness.run_variants(spec, Tables.load())
+
+
+@pytest.mark.slow
+def test_robustness_variants_are_each_tested_as_the_registered_test(shipped_tables):
+    spec = get("H1e").on("catalogue")
+    listed = robustness.variants(spec)
+    curve = robustness.run_variants(spec, shipped_tables)
     assert len(curve) == len(listed)
     assert curve.loc[0, "nobs"] > 0 and (curve.note.eq("") | curve.effect.isna()).all()
     tested = curve.dropna(subset=["effect"])

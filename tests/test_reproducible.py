@@ -13,7 +13,10 @@ import os
 import subprocess
 import sys
 
+import pytest
 from conftest import ROOT
+
+pytestmark = pytest.mark.slow
 
 COMMAND = ["hypotheses", "test", "H2a_tb2", "H5", "--format", "csv"]
 

@@ -1,7 +1,6 @@
 """The run plan, parameters cells, content keys, publishing and the index of `analysis run`.
 
-Everything here runs without executing a notebook; test_runner_run.py executes tiny ones. The
-helpers below are shared with it.
+Everything here runs without executing a notebook; test_runner_run.py executes tiny ones.
 """
 
 from __future__ import annotations
@@ -9,14 +8,14 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from pathlib import Path
 
 import pytest
 from conftest import ROOT
+from runner_fixtures import write_notebook, write_plan
 
 from analysis import provenance
 from analysis.errors import AnalysisError, ConfigError
-from analysis.runner import cache, index, publish
+from analysis.runner import cache, cluster, index, publish, verify
 from analysis.runner.lock import RunLock
 from analysis.runner.parameters import parse_parameters, read_parameters
 from analysis.runner.plan import load_plan
@@ -29,43 +28,6 @@ hypothesis: str = "H1a"  # which hypothesis (choices: registry)
 verbose: bool = False  # talk more
 """
 REGISTRY = ("H1a", "H1b", "H2a")
-
-
-def write_notebook(path: Path, parameters: str, *cells: str) -> Path:
-    """A minimal nbformat-4 notebook: a markdown title, the parameters cell, then code cells."""
-
-    def code(source: str, index: int, tags=()) -> dict:
-        return {
-            "cell_type": "code",
-            "execution_count": None,
-            "id": f"cell-{index}",
-            "metadata": {"tags": list(tags)},
-            "outputs": [],
-            "source": source,
-        }
-
-    document = {
-        "cells": [
-            {"cell_type": "markdown", "id": "title", "metadata": {}, "source": "# A tiny report"},
-            code(parameters, 0, ["parameters"]),
-            *(code(source, i + 1) for i, source in enumerate(cells)),
-        ],
-        "metadata": {
-            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
-            "language_info": {"name": "python"},
-        },
-        "nbformat": 4,
-        "nbformat_minor": 5,
-    }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(document, indent=1), encoding="utf-8")
-    return path
-
-
-def write_plan(folder: Path, text: str) -> Path:
-    path = folder / "reports.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 def registry() -> tuple[str, ...]:
@@ -576,6 +538,35 @@ def test_index_escapes_every_text_it_shows(tmp_path, notebook):
     assert "<script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "<b>bad</b>" not in page and "&lt;b&gt;bad&lt;/b&gt; &amp; worse" in page
     assert 'href="_failed/r/r.ipynb"' in page and "incidents: not yet used" in page
+
+
+def test_a_rebuild_is_compared_file_by_file_and_the_commit_alone_is_no_difference(tmp_path):
+    published, rebuilt = tmp_path / "published", tmp_path / "rebuilt"
+    for folder, commit, table in ((published, "a", "1,2\n"), (rebuilt, "b", "1,3\n")):
+        (folder / "tables").mkdir(parents=True)
+        (folder / "tables" / "t.csv").write_text(table)
+        (folder / "timings.json").write_text(commit)  # never compared
+        manifest = {"git": {"commit": commit}, "report": "r"}
+        (folder / "manifest.json").write_text(json.dumps(manifest))
+    (published / "gone.png").write_bytes(b"png")
+    (rebuilt / "new.png").write_bytes(b"png")
+    assert verify.compare_trees(published, rebuilt) == [
+        ("gone.png", "missing from the rebuild"),
+        ("new.png", "only in the rebuild"),
+        ("tables/t.csv", "bytes differ"),
+    ]
+    (rebuilt / "manifest.json").write_text(json.dumps({"git": {}, "report": "other"}))
+    assert ("manifest.json", "manifest differs in ['report']") in verify.compare_trees(
+        published, rebuilt
+    )
+
+
+def test_a_worker_on_the_clients_code_passes_and_one_on_other_code_is_refused():
+    client = cluster.fingerprint()
+    assert cluster.fingerprint() == client  # nothing in it changes between calls
+    cluster._check_fingerprint(client)
+    with pytest.raises(ConfigError, match="code in src/analysis differ"):
+        cluster._check_fingerprint(("0" * 64, *client[1:]))
 
 
 def test_the_lock_refuses_a_second_run_naming_the_holder(tmp_path):

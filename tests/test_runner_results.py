@@ -15,10 +15,12 @@ from pathlib import Path
 
 import pytest
 from conftest import ROOT
-from test_runner import write_notebook, write_plan
+from runner_fixtures import write_notebook, write_plan
 
 from analysis import paths
 from analysis.runner import RunOptions, run
+
+pytestmark = pytest.mark.slow
 
 ENTRIES = ("H1a", "H1g", "H3", "NC_season_other_categories", "PC_season_fatal", "NC_placebo_dyad")
 PARAMETERS = """hypothesis: str = "H1a"  # the entry shown (choices: registry)

@@ -2,14 +2,24 @@
 
 import io
 
-from test_runner import write_notebook, write_plan
-from test_runner_run import PARAMETERS, WARM, WRITES_OUTPUTS, entry, project, run_plan  # noqa: F401
+import pytest
+from runner_fixtures import (
+    PARAMETERS,
+    WARM,
+    WRITES_OUTPUTS,
+    entry,
+    run_plan,
+    write_notebook,
+    write_plan,
+)
 
 from analysis.runner import RunOptions
 from analysis.runner.verify import verify
 
+pytestmark = pytest.mark.slow
 
-def test_rebuild_is_identical_and_a_tampered_file_is_named(project):  # noqa: F811
+
+def test_rebuild_is_identical_and_a_tampered_file_is_named(project):
     write_notebook(project / "nb.ipynb", PARAMETERS, WRITES_OUTPUTS)
     plan = write_plan(project, entry("one", "nb.ipynb", 'inputs = ["incidents"]'))
     assert run_plan(plan)[0] == 0

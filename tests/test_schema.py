@@ -125,6 +125,7 @@ years = st.lists(st.integers(1960, 2025), min_size=1, max_size=30, unique=True)
 values = st.one_of(st.none(), st.floats(allow_nan=False, allow_infinity=False, width=64))
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)
 @given(years=years, data=st.data())
 def test_property_well_formed_series_pass(years, data):
@@ -136,6 +137,7 @@ def test_property_well_formed_series_pass(years, data):
     assert len(schema.validate("indicators", frame)) == n
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)
 @given(years=years, data=st.data(), bad=st.sampled_from(["ABCD", "kgz", "", "K1Z", "ZZZ"]))
 def test_property_one_bad_country_code_fails_at_its_line(years, data, bad):

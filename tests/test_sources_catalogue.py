@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import SHARED_DATA, requires_shared
+from conftest import SHARED_DATA, assert_points_at, requires_shared
 
 from analysis import datasets
 from analysis.errors import DataError
@@ -45,15 +45,6 @@ def incident(incident_id: str, date_start: str = "2020-05-08", **cells) -> dict:
         "source_title": f"Title of {incident_id}",
     }
     return {**base, **cells}
-
-
-def assert_points_at(error: DataError, file: str, line: int | None, column: str | None) -> None:
-    text = str(error)
-    assert file in text
-    if line is not None:
-        assert f"line {line}" in text
-    if column is not None:
-        assert f"column '{column}'" in text
 
 
 def read_one(tmp_path: Path, *rows: dict) -> pd.DataFrame:

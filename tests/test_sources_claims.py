@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import SHARED_DATA, requires_shared
+from conftest import SHARED_DATA, assert_points_at, requires_shared
 
 from analysis import schema
 from analysis.errors import DataError
@@ -27,15 +27,6 @@ def write_csv(path: Path, columns, rows: list[dict]) -> Path:
         writer.writeheader()
         writer.writerows(rows)
     return path
-
-
-def assert_points_at(error: DataError, file: str, line: int | None, column: str | None) -> None:
-    text = str(error)
-    assert file in text
-    if line is not None:
-        assert f"line {line}" in text
-    if column is not None:
-        assert f"column '{column}'" in text
 
 
 def claim(claim_id: str, metric: str, value: str, **cells) -> dict:

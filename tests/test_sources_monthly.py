@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from conftest import SHARED_DATA, requires_shared
+from conftest import SHARED_DATA, assert_points_at, requires_shared
 
 from analysis.errors import DataError
 from analysis.sources.monthly import read_monthly
@@ -30,13 +30,6 @@ def write(tmp_path: Path, name: str, text: str) -> Path:
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
     return path
-
-
-def assert_points_at(error: DataError, file: str, line: int, column: str | None) -> None:
-    text = str(error)
-    assert file in text and f"line {line}" in text
-    if column is not None:
-        assert f"column '{column}'" in text
 
 
 def test_fao_layout(tmp_path):

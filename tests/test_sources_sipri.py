@@ -428,6 +428,7 @@ def shipped_workbook(countries_table):
     )
 
 
+@pytest.mark.slow
 @needs_shared
 def test_shipped_workbook_agrees_exactly_with_the_2025_extract(shipped_workbook, countries_table):
     path = SHARED / "indicators" / "sipri_milex_centralasia_release2025.csv"

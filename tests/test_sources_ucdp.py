@@ -349,6 +349,7 @@ def real(real_countries):
     return tables
 
 
+@pytest.mark.slow
 @requires_shared
 def test_shipped_files_are_recognised(real):
     found = {

@@ -72,6 +72,7 @@ def test_the_code_of_a_test_is_the_engine_and_what_it_imports():
     assert not {"analysis.figures", "analysis.site", "analysis.runner.batch"} & closure
 
 
+@pytest.mark.slow
 def test_a_p_value_alone_is_the_calibrated_tests_p_value():
     """Tests outside ``only`` contribute p-values computed without calibration: they must be
     the very numbers the calibrated test reports, or a subset would correct differently."""
@@ -110,8 +111,9 @@ def test_unknown_ids_are_refused():
         store.registry_results(two_entries(), synthetic_tables(0.0), FAST, only=["H9"])
 
 
-def test_tests_computed_in_parallel_are_the_tests_computed_here():
-    shipped = hypotheses.Tables.load()
+@pytest.mark.slow
+def test_tests_computed_in_parallel_are_the_tests_computed_here(shipped_tables):
+    shipped = shipped_tables
     entries = {k: v for k, v in registry.load_registry().items() if k in ("H1b", "H3", "H5")}
     here = store.registry_results(entries, shipped, FAST)
     with executors.open("fork", jobs=2) as pool:

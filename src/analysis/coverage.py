@@ -161,67 +161,16 @@ def check(
 ) -> CoverageCheck:
     """The coverage check of one estimate (module docstring)."""
     tipping = scale.display(log_effect)
-    empty = pd.DataFrame(columns=["year", "low", "high", "known", "basis"])
-    if kind == "stated":
-        return CoverageCheck(
-            series_id,
-            "one counter's own count",
-            description,
-            empty,
-            tipping,
-            None,
-            None,
-            note="One counter, one rule: its completeness is unknown and taken as constant "
-            "over the years",
-        )
-    if kind == "ucdp":
-        return CoverageCheck(
-            series_id, "complete by design", description, empty, tipping, None, None
-        )
-    shares = empty if ranges is None else ranges
+    shares = _NO_SHARES if ranges is None else ranges
+    controlled = _controlled(kind, control, tipping)
+    if controlled is not None:
+        label, note, by_year = controlled
+        table = shares if by_year else _NO_SHARES
+        return CoverageCheck(series_id, label, description, table, tipping, None, None, note=note)
     known = shares[shares["known"]] if len(shares) else shares
-    if kind == "catalogue" and control:
-        absorbed, within = PERIOD_WORDS[control]
-        return CoverageCheck(
-            series_id,
-            f"{control} effects",
-            description,
-            shares,
-            tipping,
-            None,
-            None,
-            note=f"{absorbed} absorb every difference in coverage between {within[0]}. A "
-            f"difference in detection of ×{tipping:.2f} between the compared months within "
-            f"{within[1]} would produce the estimate; yearly counts cannot tell whether that "
-            "is plausible",
-        )
-    if kind == "catalogue_adjusted":
-        return CoverageCheck(
-            series_id,
-            "detection shares as exposure",
-            description,
-            shares,
-            tipping,
-            None,
-            None,
-            note="Each year weighs as the counter's own count does; the counter's completeness "
-            "is unknown but taken as constant",
-        )
     plausible = _plausible_range(known)
     could = None if plausible is None else plausible[0] <= tipping <= plausible[1]
     bounds = path_bounds(design, term, shares, scale) if len(shares) else None
-    if plausible is None:
-        note = "no year of the sample has a stated count: coverage cannot be assessed"
-    else:
-        observed = (
-            f"detection shares run from {known['low'].min():.2g} to {known['high'].max():.2g} "
-            "in the years with a stated count"
-        )
-        note = (
-            f"{observed}; with a year at 0, coverage alone could produce any estimate"
-            if math.isinf(plausible[1])
-            else f"{observed}, so detection can differ up to ×{plausible[1]:.3g} between years"
-        )
     return CoverageCheck(
         series_id,
         "none (annual catalogue)",
@@ -231,8 +180,58 @@ def check(
         plausible,
         could,
         bounds,
-        note,
+        _range_note(known, plausible),
     )
+
+
+_NO_SHARES = pd.DataFrame(columns=["year", "low", "high", "known", "basis"])
+
+
+def _controlled(kind: str, control: str | None, tipping: float) -> tuple[str, str, bool] | None:
+    """What makes yearly coverage irrelevant to this outcome, in words (the control, the note,
+    whether the yearly shares are still shown); None for an annual catalogue without one."""
+    if kind == "stated":
+        note = (
+            "One counter, one rule: its completeness is unknown and taken as constant over the "
+            "years"
+        )
+        return "one counter's own count", note, False
+    if kind == "ucdp":
+        return "complete by design", "", False
+    if kind == "catalogue" and control:
+        absorbed, within = PERIOD_WORDS[control]
+        note = (
+            f"{absorbed} absorb every difference in coverage between {within[0]}. A "
+            f"difference in detection of ×{tipping:.2f} between the compared months within "
+            f"{within[1]} would produce the estimate; yearly counts cannot tell whether that "
+            "is plausible"
+        )
+        return f"{control} effects", note, True
+    if kind == "catalogue_adjusted":
+        note = (
+            "Each year weighs as the counter's own count does; the counter's completeness is "
+            "unknown but taken as constant"
+        )
+        return "detection shares as exposure", note, True
+    return None
+
+
+def _range_note(known: pd.DataFrame, plausible: tuple[float, float] | None) -> str:
+    """What the years with a stated count show about differences in detection."""
+    if plausible is None:
+        if len(known):
+            return (
+                f"only {int(known['year'].iloc[0])} has a stated count in the sample: one year "
+                "cannot show how detection differs between years, so coverage cannot be assessed"
+            )
+        return "no year of the sample has a stated count: coverage cannot be assessed"
+    observed = (
+        f"detection shares run from {known['low'].min():.2g} to {known['high'].max():.2g} "
+        "in the years with a stated count"
+    )
+    if math.isinf(plausible[1]):
+        return f"{observed}; with a year at 0, coverage alone could produce any estimate"
+    return f"{observed}, so detection can differ up to ×{plausible[1]:.3g} between years"
 
 
 def _plausible_range(known: pd.DataFrame) -> tuple[float, float] | None:

@@ -315,8 +315,7 @@ def milestone_strip(
     position = position or (lambda date: mpl.dates.date2num(date))
     rows = milestones.assign(when=pd.to_datetime(milestones["event_date"])).sort_values("when")
     levels: list[list[tuple[float, float]]] = []  # x-intervals taken by the labels of each row
-    renderer = ax.figure.canvas.get_renderer()
-    right_edge = ax.get_xlim()[1]
+    right_edge = ax.get_xlim()[1]  # before any mark: later marks may widen an autoscaled axis
     drawn = 0
     kinds_shown = {}
     for row in rows.itertuples(index=False):
@@ -332,49 +331,65 @@ def milestone_strip(
         label = ax.text(
             x, 0, f" {_when(row.when, precision)}: {text} ", va="center", fontsize=7, color=INK
         )
-        extent = label.get_window_extent(renderer).transformed(ax.transData.inverted())
-        width = extent.x1 - extent.x0
         span = _precision_span(row.when, precision, position)
-        x = (span[0] + span[1]) / 2  # a month or a year known: the mark sits in its middle
-        start = x - 0.6 if precision == "reported_by" else span[0]
-        if (
-            span[1] + width > right_edge
-        ):  # no room on the right: the label ends where the mark starts
-            label.set_horizontalalignment("right")
-            label.set_x(start)
-            taken = (start - width, span[1])
-        else:
-            label.set_x(span[1])
-            taken = (start, span[1] + width)
-        level = next(
-            (
-                i
-                for i, used in enumerate(levels)
-                if all(taken[1] < a or taken[0] > b for a, b in used)
-            ),
-            len(levels),
-        )
-        if level == len(levels):
-            levels.append([])
-        levels[level].append(taken)
-        y = -level
-        label.set_y(y)
-        if precision == "reported_by":
-            ax.annotate(
-                "",
-                xy=(x, y),
-                xytext=(x - 0.6, y),
-                arrowprops={"arrowstyle": "<-", "color": colour, "lw": 1.2},
-            )
-            ax.plot([x, x], [y - 0.25, y + 0.25], color=colour, lw=1.5)
-        elif span[1] > span[0]:
-            ax.plot(list(span), [y, y], color=colour, lw=5, alpha=0.4, solid_capstyle="butt")
-        ax.scatter([x], [y], marker=marker, s=30, color=colour, zorder=3)
+        y = _place_label(ax, label, span, precision, levels, right_edge)
+        _milestone_mark(ax, span, y, precision, colour, marker)
         if kind in MILESTONE_KINDS:
             kinds_shown[kind] = MILESTONE_KINDS[kind]
         drawn += 1
-    placed = levels
-    ax.set_ylim(-len(placed) + 0.4, 0.6)
+    _strip_axes(ax, len(levels), kinds_shown)
+    return drawn
+
+
+def _place_label(
+    ax, label, span: tuple[float, float], precision: str, levels: list, right_edge: float
+) -> int:
+    """Put a milestone's label beside its mark (to the left where the axis ends first) on the
+    highest row where it overlaps no other label; record the x-interval it takes; return the
+    row's y (0, -1, ...)."""
+    renderer = ax.figure.canvas.get_renderer()
+    extent = label.get_window_extent(renderer).transformed(ax.transData.inverted())
+    width = extent.x1 - extent.x0
+    x = (span[0] + span[1]) / 2
+    start = x - 0.6 if precision == "reported_by" else span[0]
+    if span[1] + width > right_edge:  # no room on the right: the label ends where the mark starts
+        label.set_horizontalalignment("right")
+        label.set_x(start)
+        taken = (start - width, span[1])
+    else:
+        label.set_x(span[1])
+        taken = (start, span[1] + width)
+    level = next(
+        (i for i, used in enumerate(levels) if all(taken[1] < a or taken[0] > b for a, b in used)),
+        len(levels),
+    )
+    if level == len(levels):
+        levels.append([])
+    levels[level].append(taken)
+    label.set_y(-level)
+    return -level
+
+
+def _milestone_mark(ax, span, y: float, precision: str, colour: str, marker: str) -> None:
+    """The mark in the middle of the period the date stands for: a bar over a month or year
+    known, an arrow ending at the date for "reported by"."""
+    x = (span[0] + span[1]) / 2
+    if precision == "reported_by":
+        ax.annotate(
+            "",
+            xy=(x, y),
+            xytext=(x - 0.6, y),
+            arrowprops={"arrowstyle": "<-", "color": colour, "lw": 1.2},
+        )
+        ax.plot([x, x], [y - 0.25, y + 0.25], color=colour, lw=1.5)
+    elif span[1] > span[0]:
+        ax.plot(list(span), [y, y], color=colour, lw=5, alpha=0.4, solid_capstyle="butt")
+    ax.scatter([x], [y], marker=marker, s=30, color=colour, zorder=3)
+
+
+def _strip_axes(ax, rows: int, kinds_shown: dict) -> None:
+    """The strip's axis: one line per label row, no y scale, a legend of the kinds shown."""
+    ax.set_ylim(-rows + 0.4, 0.6)
     ax.set_yticks([])
     ax.grid(False)
     ax.set_ylabel("milestones", fontsize=8)
@@ -386,7 +401,6 @@ def milestone_strip(
             for k, (c, m) in kinds_shown.items()
         ]
         ax.legend(handles=handles, fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
-    return drawn
 
 
 def _when(date: pd.Timestamp, precision: str) -> str:
@@ -514,26 +528,8 @@ def forest(
     """
     frame = rows.reset_index(drop=True)
     if frame.empty:
-        fig, ax = plt.subplots(figsize=(8, 1.2))
-        ax.axis("off")
-        ax.text(
-            0.5,
-            0.5,
-            "No estimate to show: no entry could be estimated on these data.",
-            ha="center",
-            va="center",
-            fontsize=10,
-        )
-        footer(fig, "", source)
-        return _offer(fig, frame)
-    names = [
-        labels.term(str(v)) if label in ("term", "focal") else str(v) for v in frame[label].tolist()
-    ]
-    if group is not None:
-        previous = None
-        for i, key in enumerate(frame[group].tolist()):
-            names[i] = f"{key}   {names[i]}" if key != previous else names[i]
-            previous = key
+        return _no_estimate(frame, source)
+    names = _row_names(frame, label, group)
     scales = frame[scale].astype(str).tolist() if scale in frame.columns else []
     single_scale = len(set(scales)) == 1
     n = len(frame)
@@ -542,9 +538,66 @@ def forest(
     y = np.arange(n)[::-1]
     values = frame[[estimate, low, high]].apply(pd.to_numeric, errors="coerce").to_numpy(float)
     codes = [c if isinstance(c, str) else None for c in frame[verdict]] if verdict else [None] * n
+    used, opened = _forest_points(ax, values, y, codes)
+    if group is not None:
+        _group_bands(ax, frame[group].tolist(), y)
+    ax.axvline(1, color=INK, lw=0.8)
+    ax.set_yticks(y, names)
+    ax.set_ylim(-0.7, n - 0.3)
+    ax.grid(axis="y", visible=False)
+    log_ratio_axis(ax, "x")
+    units = units or "ratio of expected counts (or odds) with 95% interval; 1 = no effect"
+    if open_intervals(ax, "x", opened):
+        units = f"{units}; {OPEN_END_NOTE}"
+    if scales and not single_scale:
+        right = ax.secondary_yaxis("right")
+        right.set_yticks(y, scales, fontsize=8, color=NOTE)
+        right.tick_params(length=0)
+    if xlabel is None:
+        kind = scales[0] if single_scale else "ratio (scale of each row at right)"
+        xlabel = f"{kind}, 95% interval (log scale)"
+    ax.set_xlabel(xlabel)
+    if used:
+        _verdict_legend(ax, used)
+    fig.tight_layout()
+    footer(fig, units, source)
+    return _offer(fig, frame)
+
+
+def _no_estimate(frame: pd.DataFrame, source: str):
+    """The forest plot of no rows: a sentence saying so, not an empty axis."""
+    fig, ax = plt.subplots(figsize=(8, 1.2))
+    ax.axis("off")
+    ax.text(
+        0.5,
+        0.5,
+        "No estimate to show: no entry could be estimated on these data.",
+        ha="center",
+        va="center",
+        fontsize=10,
+    )
+    footer(fig, "", source)
+    return _offer(fig, frame)
+
+
+def _row_names(frame: pd.DataFrame, label: str, group: str | None) -> list[str]:
+    """Each row's name (model terms in words); a group's key is written on its first row only."""
+    names = [
+        labels.term(str(v)) if label in ("term", "focal") else str(v) for v in frame[label].tolist()
+    ]
+    if group is not None:
+        previous = None
+        for i, key in enumerate(frame[group].tolist()):
+            names[i] = f"{key}   {names[i]}" if key != previous else names[i]
+            previous = key
+    return names
+
+
+def _forest_points(ax, values: np.ndarray, y: np.ndarray, codes: list[str | None]):
+    """Each row's point and interval in its verdict's look; returns the verdicts used (for the
+    legend) and the intervals with an open or non-positive end (drawn by open_intervals)."""
     used, opened = {}, []
-    for i in range(n):
-        point, lower, upper = values[i]
+    for i, (point, lower, upper) in enumerate(values):
         if not np.isfinite(point):
             ax.text(1, y[i], "not estimated", va="center", ha="center", fontsize=8, color=NOTE)
             continue
@@ -568,57 +621,45 @@ def forest(
         )
         if look is not None:
             used[look.code] = look
-    if group is not None:
-        keys = frame[group].tolist()
-        band = False
-        start = 0
-        for i in range(1, n + 1):
-            if i == n or keys[i] != keys[start]:
-                if band:
-                    ax.axhspan(y[i - 1] - 0.5, y[start] + 0.5, color="#F3F3F3", zorder=0)
-                band = not band
-                start = i
-    ax.axvline(1, color=INK, lw=0.8)
-    ax.set_yticks(y, names)
-    ax.set_ylim(-0.7, n - 0.3)
-    ax.grid(axis="y", visible=False)
-    log_ratio_axis(ax, "x")
-    units = units or "ratio of expected counts (or odds) with 95% interval; 1 = no effect"
-    if open_intervals(ax, "x", opened):
-        units = f"{units}; {OPEN_END_NOTE}"
-    if scales and not single_scale:
-        right = ax.secondary_yaxis("right")
-        right.set_yticks(y, scales, fontsize=8, color=NOTE)
-        right.tick_params(length=0)
-    if xlabel is None:
-        kind = scales[0] if single_scale else "ratio (scale of each row at right)"
-        xlabel = f"{kind}, 95% interval (log scale)"
-    ax.set_xlabel(xlabel)
-    if used:
-        handles = [
-            plt.Line2D(
-                [],
-                [],
-                ls="",
-                marker=look.marker,
-                color=look.colour,
-                markerfacecolor=look.colour if look.filled else "white",
-                markeredgewidth=1.5,
-                label=look.label,
-            )
-            for look in labels.verdicts()
-            if look.code in used
-        ]
-        ax.legend(
-            handles=handles,
-            fontsize=8,
-            loc="lower center",
-            bbox_to_anchor=(0.5, 1.0),
-            ncols=min(4, len(handles)),
+    return used, opened
+
+
+def _group_bands(ax, keys: list, y: np.ndarray) -> None:
+    """A light band behind every other group of rows, so one claim's rows read together."""
+    n = len(keys)
+    band = False
+    start = 0
+    for i in range(1, n + 1):
+        if i == n or keys[i] != keys[start]:
+            if band:
+                ax.axhspan(y[i - 1] - 0.5, y[start] + 0.5, color="#F3F3F3", zorder=0)
+            band = not band
+            start = i
+
+
+def _verdict_legend(ax, used: dict) -> None:
+    """A legend of the verdicts shown, in the order of labels.verdicts(), above the plot."""
+    handles = [
+        plt.Line2D(
+            [],
+            [],
+            ls="",
+            marker=look.marker,
+            color=look.colour,
+            markerfacecolor=look.colour if look.filled else "white",
+            markeredgewidth=1.5,
+            label=look.label,
         )
-    fig.tight_layout()
-    footer(fig, units, source)
-    return _offer(fig, frame)
+        for look in labels.verdicts()
+        if look.code in used
+    ]
+    ax.legend(
+        handles=handles,
+        fontsize=8,
+        loc="lower center",
+        bbox_to_anchor=(0.5, 1.0),
+        ncols=min(4, len(handles)),
+    )
 
 
 def headline_forest(rows: Sequence[dict], *, source: str = CASE_MODELS):

@@ -33,10 +33,6 @@ comparative evidence that has power. The rules, which every builder here follows
   is missing). A country-year outside an indicator's coverage is missing.
 * **Outcome lags** (``<measure>_lag<k>``) are read from the unit's own history, so the first
   panel year has one when the source covers the year before.
-
-:func:`event_counts` aggregates an event table (UCDP GED read by ``ucdp.read_ucdp_ged``) to
-country-year or country-month counts, vectorised: a 400,000-event file takes well under a
-second once read (``benchmarks/bench_global_panel.py``).
 """
 
 from __future__ import annotations
@@ -588,89 +584,3 @@ def _assemble(
         coverage=(str(first), str(last)),
         notes=tuple(notes),
     )
-
-
-# --------------------------------------------------------------------------- events
-
-
-def event_counts(
-    incidents: pd.DataFrame,
-    states: pd.DataFrame,
-    countries: pd.DataFrame,
-    *,
-    frequency: str = "A",
-    start: int,
-    end: int,
-    source: str = "ucdp_ged",
-    categories: tuple[str, ...] = (),
-    carry_forward: bool = True,
-) -> pd.DataFrame:
-    """Events per GW state and year (or month): events, fatalities, events_coarse_date.
-
-    An event counts in the period of its ``date_start`` (as in the case panel);
-    ``events_coarse_date`` counts those whose date is known only to a coarser precision than
-    the period (GED year precision in a monthly panel). Periods of the years the source covers
-    (first to last year with any event) with no event are 0, and 0 deaths; periods outside
-    them, and states without an ISO3 code (events are located by ISO3), are missing.
-    Fatalities are missing where an event has no figure.
-    """
-    if frequency not in case_panel.FREQUENCIES:
-        raise ConfigError(f"frequency '{frequency}' is not one of {list(case_panel.FREQUENCIES)}")
-    rows = incidents[incidents["source_dataset"] == source]
-    if rows.empty:
-        raise DataError(
-            None,
-            f"no incidents from source '{source}'",
-            expected="events read by ucdp.read_ucdp_ged",
-        )
-    years = rows["date_start"].str[:4].astype(int)
-    covered = (int(years.min()), int(years.max()))
-    if categories:
-        rows = rows[rows["event_category"].isin(categories)]
-    width = 4 if frequency == "A" else 7
-    period = rows["date_start"].str[:width]
-    coarse = (
-        rows["date_precision"].eq("year")
-        if frequency == "M"
-        else pd.Series(False, index=rows.index)
-    )
-    fatalities = rows["fatalities"].to_numpy(dtype="float64", na_value=np.nan)
-    grouped = pd.DataFrame(
-        {
-            "iso3": rows["country"],
-            "period": period,
-            "fatalities": fatalities,
-            "unknown": np.isnan(fatalities),
-            "coarse": coarse.to_numpy(),
-        }
-    ).groupby(["iso3", "period"], sort=False)
-    counts = grouped.agg(
-        events=("coarse", "size"),
-        fatalities=("fatalities", "sum"),
-        unknown=("unknown", "any"),
-        events_coarse_date=("coarse", "sum"),
-    )
-    counts["fatalities"] = counts["fatalities"].where(~counts["unknown"])
-    units = state_years(states, countries, start, end, carry_forward=carry_forward)
-    if frequency == "M":
-        units = units.loc[units.index.repeat(12)].assign(
-            month=np.tile(np.arange(1, 13), len(units))
-        )
-        units["period"] = units["year"].astype(str) + "-" + units["month"].map("{:02d}".format)
-        units = units.drop(columns="month").reset_index(drop=True)
-    else:
-        units["period"] = units["year"].astype(str)
-    found = counts.reindex(pd.MultiIndex.from_arrays([units["iso3"], units["period"]]))
-    known = units["iso3"].notna() & units["year"].between(*covered)
-    out = units[["gwno", "iso3", "year", "period", "carried_forward"]].copy()
-    for column in ("events", "events_coarse_date"):
-        out[column] = (
-            pd.Series(found[column].fillna(0).to_numpy(), index=out.index)
-            .astype("Int64")
-            .where(known)
-        )
-    has_events = found["events"].notna().to_numpy()
-    out["fatalities"] = pd.Series(
-        np.where(has_events, found["fatalities"].to_numpy(), 0.0), index=out.index
-    ).where(known)
-    return out

@@ -298,9 +298,6 @@ class SmallSampleTest:
         """True when the decision at ``level`` is within two Monte Carlo s.e. of flipping."""
         return self.p_mc_se is not None and abs(self.p_value - level) < 2 * self.p_mc_se
 
-    def placebo_table(self) -> pd.DataFrame | None:
-        return None if self.placebo is None else self.placebo.copy()
-
 
 @dataclass(frozen=True)
 class Interval:
@@ -336,9 +333,6 @@ class Interval:
         """Whether the interval lies wholly on one side of ``log_effect`` (a NaN interval
         excludes nothing)."""
         return self.low > log_effect or self.high < log_effect
-
-    def excludes_zero(self) -> bool:
-        return self.excludes(0.0)
 
 
 @dataclass(frozen=True)

@@ -22,8 +22,6 @@ from nbformat.v4 import new_output
 from traitlets import Type
 from traitlets.config import Config
 
-# The backend ipykernel sets for its kernels; set before matplotlib is first imported.
-INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
 BINARY_MIMES = ("image/png", "image/jpeg", "application/pdf")
 
 
