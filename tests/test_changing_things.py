@@ -156,6 +156,7 @@ def labels_copy(tmp_path, monkeypatch):
 labels_load = labels._load.__wrapped__  # the uncached reader, given another file
 
 
+@pytest.mark.slow
 @requires_shared
 def test_add_a_claim_is_one_registry_entry_and_its_labels(registry_copy, labels_copy):
     with registry_copy.open("a", encoding="utf-8") as handle:
@@ -205,6 +206,7 @@ class NB1(families.NegativeBinomial2):
         return families.from_statsmodels(model, result, converged, messages)
 
 
+@pytest.mark.slow
 @requires_shared
 def test_change_a_family_is_one_word_and_a_new_family_is_one_object(registry_copy, monkeypatch):
     def fitted(model: str):

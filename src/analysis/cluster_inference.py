@@ -745,7 +745,12 @@ def score_bootstrap(
         p_mc_se=mc_standard_error(p_value, draws.draws),
         n_draws=draws.draws,
         min_attainable_p=1 / len(draws.matrix) if draws.enumerated else 0.0,
-        details={"clusters": problem.n_clusters, "clusters_with_events": with_events},
+        details={
+            "clusters": problem.n_clusters,
+            "clusters_with_events": with_events,
+            "weights": draws.kind,
+            "vectors": len(draws.matrix),
+        },
     )
     interval = Interval(math.nan, math.nan, "not computed")
     if ci:

@@ -192,6 +192,11 @@ def _pochhammer_tables(Y: np.ndarray, alpha: np.ndarray, power: int) -> np.ndarr
     table = np.concatenate([np.zeros((len(alpha), 1)), np.cumsum(terms, axis=1)], axis=1)
     out = np.take_along_axis(table, np.minimum(counts, top), axis=1)
     large = counts > TABLE_LIMIT
+    poisson = large & (alpha[:, None] == 0)  # the sums at alpha 0, in closed form
+    if poisson.any():
+        y = Y[poisson]
+        out[poisson] = (0.0, y * (y - 1) / 2, (y - 1) * y * (2 * y - 1) / 6)[power]
+    large &= alpha[:, None] > 0
     if large.any():
         rows, cols = np.nonzero(large)
         y, al = Y[rows, cols], alpha[rows]
