@@ -52,7 +52,7 @@ def main() -> None:
         for spec in tests:
             start = time.perf_counter()
             try:
-                hypotheses.test_hypothesis(spec, tables, settings, study, mapper)
+                hypotheses.assess(spec, tables, settings, study, mapper)
                 status = "ok"
             except Exception as exc:  # noqa: BLE001 - a benchmark reports failures and goes on
                 status = f"not testable ({type(exc).__name__})"

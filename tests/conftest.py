@@ -5,7 +5,6 @@ it a raw-data test skips on a developer's machine but fails under CI (``CI`` set
 missing folder means a broken checkout that skips would hide.
 """
 
-import inspect
 import os
 import tempfile
 from pathlib import Path
@@ -64,14 +63,6 @@ MINIMAL_ENTRY = {
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     return require_shared()
-
-
-def pytest_pycollect_makeitem(collector, name, obj):
-    """A library function named ``test_*`` (``hypotheses.test_hypothesis``,
-    ``config.test_settings``) imported into a test module is not a test: never collect it."""
-    if inspect.isfunction(obj) and obj.__module__.startswith("analysis."):
-        return []
-    return None
 
 
 # The markers a fixture implies (pyproject.toml registers them).

@@ -24,9 +24,7 @@ def synthetic_entry() -> hypotheses.HypothesisSpec:
 
 @pytest.mark.slow
 def test_a_known_effect_is_recovered_with_calibrated_inference_and_a_null_is_not_rejected():
-    strong = hypotheses.test_hypothesis(
-        synthetic_entry(), synthetic_tables(effect=0.5, seed=2), FAST
-    )
+    strong = hypotheses.assess(synthetic_entry(), synthetic_tables(effect=0.5, seed=2), FAST)
     assert abs(strong.log_effect - 0.5) < 0.2  # coverage itself is tested in test_models
     assert strong.test.p_value < 0.05 and strong.test.p_mc_se is not None
     assert strong.interval.low < 0.5 < strong.interval.high and strong.interval.low > 0
@@ -37,7 +35,7 @@ def test_a_known_effect_is_recovered_with_calibrated_inference_and_a_null_is_not
     )
     assert strong.size is not None and strong.size.n_sims == 80 and strong.power.reachable
     assert strong.effect.per == "sd" and strong.effect.ratio == "IRR"
-    null = hypotheses.test_hypothesis(synthetic_entry(), synthetic_tables(effect=0.0), FAST)
+    null = hypotheses.assess(synthetic_entry(), synthetic_tables(effect=0.0), FAST)
     assert null.test.p_value > 0.05 and null.interval.low < 0 < null.interval.high
 
 
@@ -46,12 +44,12 @@ def test_hypothesis_needing_absent_data_fails_clearly():
         "HX", {**MINIMAL_ENTRY, "predictors": [{"indicator": "NOPE", "iso3": "TJK", "name": "x"}]}
     )
     with pytest.raises(DataError, match="NOPE for TJK is not in the indicators table"):
-        hypotheses.test_hypothesis(spec.on("catalogue"), synthetic_tables(0.0), FAST)
+        hypotheses.assess(spec.on("catalogue"), synthetic_tables(0.0), FAST)
     results = store.registry_results({"HX": spec}, synthetic_tables(0.0), FAST)
     assert results.results == () and results.failures[0].hypothesis_id == "HX"
     assert hypothesis_summary(results)["verdict"].iloc[0] == "Not testable"
     with pytest.raises(ConfigError, match="say which outcome"):
-        hypotheses.test_hypothesis(spec, synthetic_tables(0.0), FAST)
+        hypotheses.assess(spec, synthetic_tables(0.0), FAST)
 
 
 @pytest.fixture(scope="module")
@@ -139,7 +137,7 @@ def test_leave_one_year_out_is_the_engine_run_without_that_year(shipped):
 @pytest.mark.slow
 def test_results_repeat_exactly(shipped):
     entries, tables, results = shipped
-    again = hypotheses.test_hypothesis(entries["H3"].on("catalogue"), tables, PVALUES_ONLY)
+    again = hypotheses.assess(entries["H3"].on("catalogue"), tables, PVALUES_ONLY)
     first = results.get("H3", "catalogue")
     assert again.test.p_value == first.test.p_value
     np.testing.assert_array_equal(again.test.null_statistics, first.test.null_statistics)
@@ -152,10 +150,10 @@ def test_labels_follow_the_fitted_family_not_the_registry(shipped):
     deaths = comparison.global_variant(
         base, measure="battle_deaths", start="1990", end="2024", region="all"
     )
-    counted = hypotheses.test_hypothesis(deaths.on("ucdp"), tables, PVALUES_ONLY)
+    counted = hypotheses.assess(deaths.on("ucdp"), tables, PVALUES_ONLY)
     assert deaths.model == "poisson" and counted.model.effect_ratio == "IRR"
     assert counted.effect.label().startswith("IRR per SD")
-    incidence = hypotheses.test_hypothesis(base.on("ucdp"), tables, PVALUES_ONLY)
+    incidence = hypotheses.assess(base.on("ucdp"), tables, PVALUES_ONLY)
     assert incidence.model.family == "clogit" and incidence.effect.label().startswith("OR per SD")
     frame = hypothesis_summary(replace(shipped[2], results=(counted, incidence), failures=()))
     assert list(frame["scale"].str[:3]) == ["IRR", "OR "]

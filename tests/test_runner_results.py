@@ -31,7 +31,7 @@ output_dir: str = ""  # folder for numbers.json
 """
 SHOWS = """import json, pathlib
 from analysis import config, registry, store
-settings = config.test_settings({"n_perm": n_perm, "n_size": n_size, "n_power": n_power})
+settings = config.settings_from({"n_perm": n_perm, "n_size": n_size, "n_power": n_power})
 results = store.registry_results(
     registry.load_registry(), settings=settings, only=ONLY, store=store.ResultStore.default()
 )

@@ -28,7 +28,7 @@ def test_a_stored_test_is_read_back_not_recomputed(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("computed again")
 
-    monkeypatch.setattr(hypotheses, "test_hypothesis", refuse)
+    monkeypatch.setattr(hypotheses, "assess", refuse)
     again = store.registry_results(two_entries(), tables, FAST, only=["HX"], store=kept)
     assert store.digests(again) == store.digests(first)
     assert again.get("HX").content_key == first.get("HX").content_key != ""
@@ -51,16 +51,16 @@ def test_the_store_keeps_results_on_disk_for_another_process(tmp_path):
 def test_a_key_changes_with_what_decides_the_numbers_and_nothing_else():
     study, tables = registry.load_study(), synthetic_tables(0.3).digests()
     spec = entry("HX").on("catalogue")
-    base = store.test_parts(spec, study, tables, FAST)
-    assert store.test_parts(spec, study, tables, FAST) == base
+    base = store.key_parts(spec, study, tables, FAST)
+    assert store.key_parts(spec, study, tables, FAST) == base
     changed = [
-        store.test_parts(replace(spec, outcome_lags=(1, 2)), study, tables, FAST),
-        store.test_parts(spec, study, tables, replace(FAST, n_perm=99)),
-        store.test_parts(spec, study, {**tables, "incidents": "other"}, FAST),
+        store.key_parts(replace(spec, outcome_lags=(1, 2)), study, tables, FAST),
+        store.key_parts(spec, study, tables, replace(FAST, n_perm=99)),
+        store.key_parts(spec, study, {**tables, "incidents": "other"}, FAST),
     ]
     assert all(store._sha(parts) != store._sha(base) for parts in changed)
     # a table the test does not read is not part of its key
-    assert store.test_parts(spec, study, {**tables, "conflict_years": "other"}, FAST) == base
+    assert store.key_parts(spec, study, {**tables, "conflict_years": "other"}, FAST) == base
     assert base["code"] == store.code_fingerprint() and len(base["code"]) == 64
 
 

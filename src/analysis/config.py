@@ -57,7 +57,7 @@ def _settings(n_perm: int, n_size: int, n_power: int) -> TestSettings:
     )
 
 
-def test_settings(parameters: dict) -> TestSettings:
+def settings_from(parameters: dict) -> TestSettings:
     """The test settings a report's parameters ask for (``settings.SETTINGS_PARAMETERS``; a
     parameter not given keeps its default): what the runner's results stage computes with."""
     draws = {name: parameters.get(name, getattr(_DEFAULTS, name)) for name in SETTINGS_PARAMETERS}
@@ -65,7 +65,7 @@ def test_settings(parameters: dict) -> TestSettings:
     return _settings(**draws)
 
 
-test_settings.__test__ = False  # a library function, not a pytest test
+settings_from.__test__ = False  # a library function, not a pytest test
 
 
 @dataclass(frozen=True)

@@ -505,7 +505,7 @@ def reported_test(
     return Reported(model, scale, *inference_)
 
 
-def test_hypothesis(
+def assess(
     spec: HypothesisSpec,
     tables: Tables,
     settings: TestSettings | None = None,
@@ -766,10 +766,10 @@ __all__ = [
     "Tables",
     "TestSettings",
     "assemble",
+    "assess",
     "effect_scale",
     "panel_for",
     "prepare",
     "reported_test",
-    "test_hypothesis",
     "tests_of",
 ]

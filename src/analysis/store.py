@@ -1,7 +1,7 @@
 """The results stage: each registered test computed once per content key, stored, and read back.
 
 A *test* is one registry entry on one of its outcome series, with its reported small-sample test,
-the interval that inverts it, its size, power and coverage check (``hypotheses.test_hypothesis``).
+the interval that inverts it, its size, power and coverage check (``hypotheses.assess``).
 Its content key hashes everything that decides its numbers:
 
 * the entry as parsed (``HypothesisSpec``, outcome series included) and the study's outcome
@@ -141,7 +141,7 @@ def code_fingerprint() -> str:
     return digest.hexdigest()
 
 
-def test_parts(
+def key_parts(
     spec: HypothesisSpec, study: Study, tables: Mapping[str, str], settings: TestSettings
 ) -> dict:
     """The parts of one test's content key (``tables``: sha256 of every table it reads)."""
@@ -153,9 +153,6 @@ def test_parts(
         "settings": asdict(settings),
         "code": code_fingerprint(),
     }
-
-
-test_parts.__test__ = False  # a library function, not a pytest test
 
 
 # --------------------------------------------------------------------------- computing
@@ -197,7 +194,7 @@ def _compute(
     started = time.perf_counter()
     with threadpool_limits(1):
         try:
-            outcome: Outcome = hypotheses.test_hypothesis(spec, tables, settings, study, mapper)
+            outcome: Outcome = hypotheses.assess(spec, tables, settings, study, mapper)
             outcome = replace(outcome, content_key=key)
         except AnalysisError as exc:
             label = study.outcome(spec.series).label
@@ -305,7 +302,7 @@ class _Context:
         return cls(tables, digests, study or load_study(), store)
 
     def key(self, spec: HypothesisSpec, settings: TestSettings) -> tuple[str, dict]:
-        parts = test_parts(spec, self.study, self.digests, settings)
+        parts = key_parts(spec, self.study, self.digests, settings)
         return _sha(parts), parts
 
     def holds(self, spec: HypothesisSpec, settings: TestSettings) -> bool:

@@ -52,7 +52,7 @@ def compute(
     """Compute (or find) every registered test in the store for each settings group, on the
     run's executor, and memoise the digests of what each report shows."""
     from .. import store
-    from ..config import test_settings
+    from ..config import settings_from
     from ..registry import load_registry
 
     groups = _groups(reports)
@@ -64,7 +64,7 @@ def compute(
         for group, report in groups.items():
             results = store.registry_results(
                 registry,
-                settings=test_settings(report.parameters),
+                settings=settings_from(report.parameters),
                 executor=pool,
                 store=store.ResultStore.default(),
             )
