@@ -19,8 +19,9 @@ import argparse
 import time
 from dataclasses import replace
 
-from analysis import executors, hypotheses, registry, store
-from analysis.settings import TestSettings
+from analysis import executors
+from analysis.study import hypotheses, registry, store
+from analysis.study.settings import TestSettings
 
 
 def main() -> None:

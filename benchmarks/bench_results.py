@@ -50,7 +50,7 @@ def timed(command: list[str], env: dict, cwd: Path = ROOT) -> float:
 
 def registry_copy(folder: Path, entries: list[str] | None) -> Path:
     """The registry as a file of its own (all entries, or the named ones)."""
-    text = (ROOT / "src" / "analysis" / "hypotheses.toml").read_text(encoding="utf-8")
+    text = (ROOT / "src" / "analysis" / "study" / "hypotheses.toml").read_text(encoding="utf-8")
     if entries:
         blocks = re.split(r"(?m)^(?=\[[A-Za-z0-9_]+\]\s*$)", text)
         kept = {re.match(r"\[(\w+)\]", b).group(1): b for b in blocks if b.startswith("[")}

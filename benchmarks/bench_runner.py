@@ -2,7 +2,7 @@
 
     python benchmarks/bench_runner.py [--n 6] [--repeat 3] [--keep DIR]
 
-The workload is one small notebook (the repository's incident table via ``analysis.datasets``, a
+The workload is one small notebook (the repository's incident table via ``analysis.data.datasets``, a
 statsmodels Poisson GLM, a seaborn plot) run for N values of a parameter, each to an executed
 notebook and an HTML page without code. It is timed, median of ``--repeat`` runs, as:
 
@@ -42,7 +42,7 @@ import seaborn as sns
 import statsmodels.api as sm
 import statsmodels.formula.api as smf
 
-from analysis import datasets
+from analysis.data import datasets
 
 incidents = datasets.load("incidents")
 sample = incidents[(incidents.dyad == "KGZ-TJK") & incidents.fatalities.notna()].copy()

@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis import datasets
-from analysis.global_panel import state_years
-from analysis.sources.ucdp import GED_COLUMNS, read_ucdp_ged
+from analysis.data import datasets
+from analysis.data.sources.ucdp import GED_COLUMNS, read_ucdp_ged
+from analysis.panels.global_panel import state_years
 
 
 def generate_ged(

@@ -13,8 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import paths, schema
-from analysis.hypotheses import Tables
+from analysis import paths
+from analysis.data import schema
+from analysis.study.hypotheses import Tables
 
 # The runner tests' fixture module: its `project` fixture is available to every test module.
 pytest_plugins = ["runner_fixtures"]

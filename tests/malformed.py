@@ -38,8 +38,8 @@ from sources_fixtures_ucdp import (
     RECORDS as UCDP_RECORDS,
 )
 
-from analysis import schema
-from analysis.sources import (
+from analysis.data import schema
+from analysis.data.sources import (
     acled,
     catalogue,
     claims,
@@ -51,8 +51,8 @@ from analysis.sources import (
     ucdp,
     wdi,
 )
-from analysis.sources.catalogue import CATALOGUE_COLUMNS, CORRECTION_COLUMNS
-from analysis.sources.claims import CLAIM_COLUMNS
+from analysis.data.sources.catalogue import CATALOGUE_COLUMNS, CORRECTION_COLUMNS
+from analysis.data.sources.claims import CLAIM_COLUMNS
 
 CSV_VARIANTS = (
     "truncated",

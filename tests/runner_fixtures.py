@@ -97,7 +97,7 @@ def project(tmp_path, monkeypatch):
     source = tmp_path / "src_copy"
     shutil.copytree(cache.SOURCE_DIR, source, ignore=shutil.ignore_patterns("__pycache__"))
     monkeypatch.setattr(cache, "SOURCE_DIR", source)
-    monkeypatch.setenv("ANALYSIS_REGISTRY", str(source / "hypotheses.toml"))
+    monkeypatch.setenv("ANALYSIS_REGISTRY", str(source / "study" / "hypotheses.toml"))
     data = tmp_path / "data"
     data.mkdir()
     monkeypatch.setenv("ANALYSIS_DATA_DIR", str(data))

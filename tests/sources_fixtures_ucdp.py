@@ -9,7 +9,7 @@ import csv
 import io
 from pathlib import Path
 
-from analysis.sources.countries import read_countrycode_codelist
+from analysis.data.sources.countries import read_countrycode_codelist
 
 # Headers exactly as in the shared v23.1/v24.1/v25.1 files (global/ucdp/*.csv).
 HEADERS = {

@@ -23,7 +23,7 @@ from conftest import ROOT
 
 matplotlib.use("Agg")
 
-from analysis import figures, reporting
+from analysis.report import figures, reporting
 from analysis.runner import RunOptions, run
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

@@ -13,24 +13,27 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from analysis import calibration, datasets
-from analysis.calibration import (
+from analysis.data import datasets
+from analysis.errors import AnalysisError
+from analysis.inference import calibration
+from analysis.inference.calibration import (
     generator_for,
     latent_dependence,
     poisson_quantile,
     power_check,
     size_check,
 )
-from analysis.errors import AnalysisError
-from analysis.inference import (
+from analysis.inference.small_sample import (
     BlockPermutation,
     PlaceboDates,
     Problem,
     StratifiedPermutation,
     seed_from,
 )
-from analysis.models import CountModelSpec, build_design, fit_batch
+from analysis.models.batch import fit_batch
+from analysis.models.design import build_design
 from analysis.models.families import NB2
+from analysis.models.spec import CountModelSpec
 from analysis.results import EffectScale
 
 

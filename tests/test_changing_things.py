@@ -17,15 +17,17 @@ from conftest import SHARED_DATA, requires_shared
 from scipy import stats
 from statsmodels.discrete.discrete_model import NegativeBinomial
 
-import analysis.sources
-from analysis import databuild, labels, paths, registry, store
+import analysis.data.sources
+from analysis import labels, paths
+from analysis.data import databuild
 from analysis.errors import ConfigError, DataError
-from analysis.hypotheses import Tables
 from analysis.models import families
-from analysis.settings import TestSettings
+from analysis.study import registry, store
+from analysis.study.hypotheses import Tables
+from analysis.study.settings import TestSettings
 
 # Walkthrough "Add a data source": the reader module a newcomer writes (here into a scratch
-# folder added to analysis.sources), exactly as the README shows it.
+# folder added to analysis.data.sources), exactly as the README shows it.
 WHEAT_READER = '''
 """Monthly wheat prices (Month,Price) -> indicators."""
 
@@ -33,7 +35,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis.sources._common import (
+from analysis.data.sources._common import (
     ReadContext, finish_table, parse_float_series, read_csv_table, source_label,
 )
 
@@ -65,23 +67,25 @@ bibtex = "@misc{wheat, title = {Monthly wheat price}, year = {2026}}"
 
 @pytest.fixture
 def scratch_sources(tmp_path, monkeypatch):
-    """A folder searched as part of analysis.sources, and a raw root with the crosswalk."""
-    sys.modules.pop("analysis.sources.wheat", None)
+    """A folder searched as part of analysis.data.sources, and a raw root with the crosswalk."""
+    sys.modules.pop("analysis.data.sources.wheat", None)
     importlib.invalidate_caches()
     modules = tmp_path / "modules"
     modules.mkdir()
-    monkeypatch.setattr(analysis.sources, "__path__", [*analysis.sources.__path__, str(modules)])
+    monkeypatch.setattr(
+        analysis.data.sources, "__path__", [*analysis.data.sources.__path__, str(modules)]
+    )
     raw = tmp_path / "raw"
     crosswalk = "global/crosswalks/countrycode_codelist_without_cldr.csv"
     (raw / crosswalk).parent.mkdir(parents=True)
     shutil.copy(SHARED_DATA / crosswalk, raw / crosswalk)
     yield modules, raw
-    sys.modules.pop("analysis.sources.wheat", None)
+    sys.modules.pop("analysis.data.sources.wheat", None)
 
 
 def _registry(tmp_path, *entries: str):
     """The shipped registry's crosswalk entry plus ``entries``, as a file of its own."""
-    shipped = tomllib.loads(databuild.REGISTRY.read_text(encoding="utf-8"))["countrycode"]
+    shipped = tomllib.loads(databuild.SOURCES_FILE.read_text(encoding="utf-8"))["countrycode"]
     crosswalk = "\n".join(f"{key} = {value!r}".replace("'", '"') for key, value in shipped.items())
     path = tmp_path / "registry.toml"
     path.write_text("[countrycode]\n" + crosswalk + "\n" + "\n".join(entries), encoding="utf-8")
@@ -114,7 +118,7 @@ def test_a_registry_entry_naming_no_reader_is_an_error_at_load(tmp_path, scratch
         (modules / "wheat.py").write_text(textwrap.dedent(WHEAT_READER), encoding="utf-8")
     entry = WHEAT_ENTRY.replace('"wheat.read_raw"', f'"{reader}"')
     with pytest.raises(DataError, match=r"column 'reader': source \[wheat\] names no reader"):
-        databuild.load_registry(_registry(tmp_path, entry))
+        databuild.load_sources(_registry(tmp_path, entry))
 
 
 # Walkthrough "Add a claim": one registry entry, and the words for its new term.

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from analysis import citation
 from analysis.errors import ConfigError, DataError
+from analysis.report import citation
 
 
 @pytest.fixture

@@ -10,11 +10,13 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from analysis import cluster_inference as ci
-from analysis import hypotheses, models, registry
 from analysis.errors import ConfigError, ModelError
-from analysis.inference import invert, rejects
-from analysis.models import CountModelSpec
+from analysis.inference import clusters as ci
+from analysis.inference.small_sample import invert, rejects
+from analysis.models.design import build_design
+from analysis.models.fit import fit_spec
+from analysis.models.spec import CountModelSpec
+from analysis.study import hypotheses, registry
 
 
 def logit_panel(
@@ -59,21 +61,21 @@ LOGIT = CountModelSpec(
 def test_wald_matches_the_models_module_for_each_family():
     frame = logit_panel(1, effect=0.5)
     problem = ci._problem(frame, LOGIT, "x", "year")
-    expected = models.fit_spec(frame, LOGIT).term("x")
+    expected = fit_spec(frame, LOGIT).term("x")
     wald = ci._wald(problem)
     assert wald.estimate == pytest.approx(expected["estimate"], abs=1e-7)
     assert wald.std_error == pytest.approx(expected["std_error"], rel=1e-6)
 
     counts = poisson_panel(2, effect=0.3)
     problem = ci._problem(counts, POISSON, "x", "year")
-    expected = models.fit_spec(counts, POISSON).term("x")
+    expected = fit_spec(counts, POISSON).term("x")
     wald = ci._wald(problem)
     assert wald.estimate == pytest.approx(expected["estimate"], abs=1e-7)
     assert wald.std_error == pytest.approx(expected["std_error"], rel=1e-6)
 
     binary = clogit_panel(3, effect=0.8)
     problem = ci._problem(binary, CLOGIT, "x", "year")
-    expected = models.fit_spec(binary, CLOGIT).term("x")
+    expected = fit_spec(binary, CLOGIT).term("x")
     wald = ci._wald(problem)
     assert wald.estimate == pytest.approx(expected["estimate"], abs=1e-7)
     assert wald.std_error == pytest.approx(expected["std_error"], rel=1e-6)
@@ -143,7 +145,7 @@ TINY = LOGIT.without("rival")  # two of its five clusters have no event: no riva
 def _brute_force_p(frame: pd.DataFrame, points: np.ndarray) -> float:
     """Two-sided score bootstrap p of x = 0 computed from scratch: statsmodels' restricted
     logit, the weighted projection of x, and every weight vector by itertools."""
-    design = models.build_design(frame, TINY)
+    design = build_design(frame, TINY)
     Z = design.X.drop(columns=["x"]).to_numpy()
     x = design.X["x"].to_numpy()
     fit = sm.Logit(design.y, Z).fit(disp=0, method="newton", tol=1e-12, maxiter=100)
@@ -233,7 +235,7 @@ def test_clusters_with_events_counts_event_clusters_and_clogit_variation():
     frame = logit_panel(10, 0.0)
     events = ci.events_by_cluster(frame, LOGIT)
     assert ci.clusters_with_events(frame, LOGIT) == int((events > 0).sum()) <= 12
-    design = models.build_design(frame, LOGIT)
+    design = build_design(frame, LOGIT)
     assert ci.clusters_with_events(design) == int((events > 0).sum())
     binary = clogit_panel(11)
     varies = binary.groupby("unit")["y"].agg(lambda s: 0 < s.sum() < len(s))
@@ -254,7 +256,7 @@ def test_leave_one_out_drops_the_event_clusters_and_the_case_dyad():
     for _, row in table.iloc[1:].iterrows():
         subset = frame[frame["unit"] != row["dropped"]]
         if row["converged"]:
-            refit = models.fit_spec(subset, LOGIT).term("x")
+            refit = fit_spec(subset, LOGIT).term("x")
             assert row["estimate"] == pytest.approx(refit["estimate"], abs=1e-6)
             assert row["ratio"] == pytest.approx(refit["ratio"], rel=1e-6)
             assert row["events"] == events.get(row["dropped"], 0)
@@ -317,7 +319,7 @@ def test_registered_dyad_entries_have_few_event_clusters(shipped_tables, hypothe
     result = ci.score_bootstrap(
         frame, model_spec, key=hypothesis_id, sided=spec.sided, n_boot=999, ci=False
     )
-    model = models.fit_spec(frame, model_spec)
+    model = fit_spec(frame, model_spec)
     print(
         f"{hypothesis_id}: {result.clusters_with_events} of {result.n_clusters} clusters carry "
         f"events; Wald p {result.wald_p:.4f}; {result.test.label} p {result.test.p_value:.4f} "
@@ -394,7 +396,7 @@ def test_simulated_panels_rebuild_the_outcome_lag():
     np.testing.assert_array_equal(
         lags[:, 0, ~inside], np.broadcast_to(observed[~inside], (3, (~inside).sum()))
     )
-    used = frame.loc[models.build_design(frame, LAGGED).X.index]
+    used = frame.loc[build_design(frame, LAGGED).X.index]
     pairs = set(zip(used["unit"], used["year"]))
     first = [(u, t - 1) not in pairs for u, t in zip(used["unit"], used["year"])]
     np.testing.assert_array_equal(~inside, first)  # the year before is outside the sample
@@ -449,7 +451,7 @@ def test_a_quasi_separated_lag_leaves_the_fit_of_the_other_rows():
     params, converged = fits.params, fits.converged
     assert converged[0] and params[0, problem.names.index("y_lag1")] > 20
     rest = frame[frame["y_lag1"] == 0]
-    alone = models.fit_spec(rest, LAGGED.without("y_lag1")).term("x")["estimate"]
+    alone = fit_spec(rest, LAGGED.without("y_lag1")).term("x")["estimate"]
     assert params[0, problem.j] == pytest.approx(alone, abs=1e-6)
 
 

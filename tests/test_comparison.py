@@ -3,9 +3,9 @@
 import pandas as pd
 import pytest
 
-from analysis import comparison, hypotheses, registry
 from analysis.errors import ConfigError
-from analysis.settings import TestSettings
+from analysis.study import comparison, hypotheses, registry
+from analysis.study.settings import TestSettings
 
 FAST = TestSettings(n_perm=19, calibrate=False)
 

@@ -8,8 +8,8 @@ from dataclasses import fields as dataclass_fields
 import pytest
 from conftest import ROOT
 
-from analysis import config
 from analysis.runner.parameters import cell_source, read_cells, read_parameters
+from analysis.study import config
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 

@@ -8,8 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import coverage
-from analysis.models import CountModelSpec, build_design
+from analysis.inference import coverage
+from analysis.models.design import build_design
+from analysis.models.spec import CountModelSpec
 from analysis.results import EffectScale
 
 SWITCH = EffectScale("IRR", "switch")

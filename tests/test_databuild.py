@@ -5,17 +5,18 @@ import shutil
 import pytest
 from conftest import ROOT, SHARED_DATA, requires_shared
 
-from analysis import databuild, datasets, provenance, schema
+from analysis import provenance
+from analysis.data import databuild, datasets, schema
 from analysis.errors import DataError
 
 
 def test_every_registry_entry_names_a_reader():
-    for source in databuild.load_registry().values():
+    for source in databuild.load_sources().values():
         assert source.reader.rpartition(".")[2].startswith(databuild.READER_PREFIX), source.id
 
 
 def test_every_registry_entry_has_citation_and_licence():
-    for source in databuild.load_registry().values():
+    for source in databuild.load_sources().values():
         assert source.licence and source.citation and source.bibtex.strip().startswith("@"), (
             source.id
         )

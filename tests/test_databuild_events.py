@@ -25,8 +25,8 @@ from sources_fixtures_ucdp import (
     csv_text,
 )
 
-from analysis import databuild
 from analysis.cli import main
+from analysis.data import databuild
 from analysis.errors import DataError
 
 CODELIST_FILE = "global/crosswalks/countrycode_codelist_without_cldr.csv"
@@ -64,7 +64,7 @@ def acled_text() -> str:
 
 def registry_of(tmp_path, *ids: str):
     """The real registry cut down to the entries ``ids`` (and the real [[unread]] list)."""
-    blocks = re.split(r"(?m)^(?=\[)", databuild.REGISTRY.read_text(encoding="utf-8"))
+    blocks = re.split(r"(?m)^(?=\[)", databuild.SOURCES_FILE.read_text(encoding="utf-8"))
     kept = [
         block
         for block in blocks
@@ -73,7 +73,7 @@ def registry_of(tmp_path, *ids: str):
     ]
     path = tmp_path / "registry.toml"
     path.write_text("".join(kept), encoding="utf-8")
-    assert set(databuild.load_registry(path)) == set(ids)
+    assert set(databuild.load_sources(path)) == set(ids)
     return path
 
 
@@ -114,7 +114,7 @@ def test_absent_event_files_leave_no_trace_and_are_reported_not_present(raw, reg
     assert set(manifest["sources"]) == {"countrycode", "ucdp"}
     assert "incidents" not in manifest["tables"]
     assert "sundberg2013" not in (tmp_path / "out" / "sources.bib").read_text()
-    absent = databuild.not_present(manifest, databuild.load_registry(registry))
+    absent = databuild.not_present(manifest, databuild.load_sources(registry))
     assert [source.id for source in absent] == ["ucdp_ged", "acled"]
 
 
@@ -215,7 +215,7 @@ def test_an_unread_entry_without_a_reason_is_refused(tmp_path):
 
 @requires_shared
 def test_every_shared_raw_file_is_read_or_listed_as_unread_and_never_both():
-    sources = databuild.load_registry()
+    sources = databuild.load_sources()
     used = {s.id: databuild.resolve_files(s, SHARED_DATA) for s in sources.values()}
     used = {source_id: paths for source_id, paths in used.items() if paths}
     unread = databuild.load_unread()

@@ -8,8 +8,8 @@ import shutil
 import pytest
 from conftest import ROOT
 
-from analysis import databuild, datasets, schema
 from analysis.cli import main
+from analysis.data import databuild, datasets, schema
 from analysis.errors import ChecksumError, DataError
 
 

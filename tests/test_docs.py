@@ -9,8 +9,8 @@ import re
 import pytest
 from conftest import ROOT
 
-from analysis.registry import ENTRY_KEYS, load_registry
 from analysis.runner.plan import load_plan
+from analysis.study.registry import ENTRY_KEYS, load_registry
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 SOURCE = ROOT / "src" / "analysis"
@@ -52,11 +52,17 @@ def layout() -> tuple[str, str]:
     return entries, rest[len(entries) :]
 
 
+STAGES = ("data", "panels", "models", "inference", "study", "report")
+
+
 def test_readme_layout_names_every_module_and_only_existing_ones():
     entries, _ = layout()
     named = set(re.findall(r"\b(\w+)\.py\b", entries))
     packages = set(re.findall(r"^  (\w+)/", entries, re.MULTILINE))
     modules = {p.stem for p in SOURCE.glob("*.py") if p.stem != "__init__"}
+    modules |= {
+        p.stem for stage in STAGES for p in (SOURCE / stage).glob("*.py") if p.stem != "__init__"
+    }
     subpackages = {p.parent.name for p in SOURCE.glob("*/__init__.py")}
     assert named - modules == set(), "README layout names modules that do not exist"
     assert modules - named == set(), "modules of src/analysis missing from the README layout"
@@ -67,7 +73,8 @@ def test_readme_layout_names_every_reader():
     entries, _ = layout()
     listed = re.search(r"sources/.*?\((.*?)\)", entries, re.DOTALL).group(1)
     readers = {name.strip() for name in re.split(r",\s*", listed)}
-    modules = {p.stem for p in (SOURCE / "sources").glob("*.py") if not p.stem.startswith("_")}
+    folder = SOURCE / "data" / "sources"
+    modules = {p.stem for p in folder.glob("*.py") if not p.stem.startswith("_")}
     assert readers == modules
 
 
@@ -86,7 +93,7 @@ def test_readme_layout_names_existing_folders_and_every_notebook():
 
 
 def test_registry_header_documents_every_entry_key():
-    header = (SOURCE / "hypotheses.toml").read_text(encoding="utf-8").split("\n\n[", 1)[0]
+    header = (SOURCE / "study" / "hypotheses.toml").read_text(encoding="utf-8").split("\n\n[", 1)[0]
     section = header.split("Keys of an entry", 1)[1].split("\n#\n", 1)[0]
     documented = set()
     for line in section.splitlines()[1:]:
@@ -119,8 +126,18 @@ def docstrings(path):
 
 def resolves(name: str, module) -> bool:
     owner, _, attribute = name.rpartition(".")
+    for part in owner.split(".") if owner else ():  # "schema.X" where the module imports schema
+        module = getattr(module, part, None)
+        if module is None:
+            break
+    else:
+        return hasattr(module, attribute)
     if owner:
-        for candidate in (owner, f"analysis.{owner}"):  # "schema.X" inside the package
+        for candidate in (
+            owner,
+            f"analysis.{owner}",
+            *(f"analysis.{s}.{owner}" for s in STAGES),
+        ):  # "schema.X" inside the package
             try:
                 module = importlib.import_module(candidate)
                 break

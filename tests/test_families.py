@@ -7,8 +7,9 @@ import statsmodels.api as sm
 from statsmodels.distributions.discrete import zinegbin
 
 from analysis.errors import ConfigError
-from analysis.models import CountModelSpec, fit_batch
+from analysis.models.batch import fit_batch
 from analysis.models.families import CLOGIT, FAMILIES, LOGIT, NB2, POISSON, ZINB, family, names
+from analysis.models.spec import CountModelSpec
 
 Y = np.array([0.0, 1.0, 2.0, 5.0, 0.0, 3.0])
 ETA = np.array([-1.0, 0.0, 0.5, 1.5, -0.3, 1.0])

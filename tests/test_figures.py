@@ -11,7 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from analysis import figures, reporting
+from analysis.report import figures, reporting
 
 
 def _texts(fig) -> str:
@@ -22,7 +22,7 @@ def _texts(fig) -> str:
 def test_importing_the_figures_changes_no_matplotlib_setting():
     script = (
         "import matplotlib; before = dict(matplotlib.rcParams)\n"
-        "import analysis.figures\n"
+        "import analysis.report.figures\n"
         "after = dict(matplotlib.rcParams)\n"
         "print(sorted(k for k in before if str(before[k]) != str(after[k])))"
     )

@@ -9,16 +9,15 @@ import pytest
 import statsmodels.api as sm
 from statsmodels.discrete.conditional_models import ConditionalLogit, ConditionalPoisson
 
-from analysis import global_panel, hypotheses, registry, store
 from analysis.errors import ConfigError, ModelError
-from analysis.global_panel import (
-    GlobalOutcomeSpec,
-    country_year_panel,
-    dyad_year_panel,
-)
-from analysis.models import CountModelSpec, build_design, fit_count_model
-from analysis.panel import PredictorSpec
-from analysis.settings import TestSettings
+from analysis.models.design import build_design
+from analysis.models.fit import fit_count_model
+from analysis.models.spec import CountModelSpec
+from analysis.panels import global_panel
+from analysis.panels.global_panel import GlobalOutcomeSpec, country_year_panel, dyad_year_panel
+from analysis.panels.panel import PredictorSpec
+from analysis.study import hypotheses, registry, store
+from analysis.study.settings import TestSettings
 
 START, END = 2004, 2019
 

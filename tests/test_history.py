@@ -12,14 +12,14 @@ from conftest import ROOT
 from runner_fixtures import write_notebook, write_plan
 
 from analysis.cli import main
-from analysis.reporting import ReportOutputs
+from analysis.report.reporting import ReportOutputs
 from analysis.runner import RunOptions, cache, history, run
 
 FIXTURE = ROOT / "tests" / "data" / "headline.json"
 PARAMETERS = """output_dir: str = ""  # folder for figures/tables/numbers ("" = do not save)
 value: float = 1.0  # the number the report quotes
 """
-QUOTES = """from analysis.reporting import ReportOutputs
+QUOTES = """from analysis.report.reporting import ReportOutputs
 out = ReportOutputs(output_dir, report="quote")
 out.number("answer", value, description="the number that changes")
 out.number("fixed", 7, description="a number that does not")
@@ -96,7 +96,7 @@ def _git(folder, *args):
 
 
 def _build(plan):
-    options = RunOptions(plan=plan, jobs=1, warm_modules=("analysis.reporting",))
+    options = RunOptions(plan=plan, jobs=1, warm_modules=("analysis.report.reporting",))
     out = io.StringIO()
     assert run(options, out) == 0, out.getvalue()
 

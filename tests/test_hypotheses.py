@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 from conftest import MINIMAL_ENTRY, assert_same_result, synthetic_tables
 
-from analysis import comparison, hypotheses, registry, store
 from analysis.errors import ConfigError, DataError
-from analysis.hypotheses import Tables
-from analysis.settings import TestSettings
-from analysis.tables import headline, hypothesis_summary, render
+from analysis.report.result_tables import headline, hypothesis_summary, render
+from analysis.study import comparison, hypotheses, registry, store
+from analysis.study.hypotheses import Tables
+from analysis.study.settings import TestSettings
 
 FAST = TestSettings(n_perm=199, n_perm_sim=99, n_size=80, n_power=60, n_interval=99)
 PVALUES_ONLY = TestSettings(n_perm=199, calibrate=False)
@@ -169,7 +169,7 @@ def test_summary_and_headline_render(shipped):
     with pytest.raises(ConfigError, match="unknown table format"):
         render(summary, "docx")
     document = headline(results, "Q?", citation={"text": "t", "bibtex": "@misc{x}"})
-    from analysis import site
+    from analysis.report import site
 
     site.validate_headline(document)
     assert len(document["rows"]) == len(results.results) + len(results.failures)

@@ -16,9 +16,9 @@ import statsmodels.api as sm
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-from analysis.calibration import offset_interval
 from analysis.errors import ConfigError, ModelError
-from analysis.inference import (
+from analysis.inference.calibration import offset_interval
+from analysis.inference.small_sample import (
     BlockPermutation,
     KnownBreak,
     PlaceboDates,
@@ -31,7 +31,9 @@ from analysis.inference import (
     seed_from,
     stratum_orders,
 )
-from analysis.models import CountModelSpec, build_design, fit_spec
+from analysis.models.design import build_design
+from analysis.models.fit import fit_spec
+from analysis.models.spec import CountModelSpec
 
 SPEC = CountModelSpec("y", ("x",), family="negbin", cov="nonrobust", time="period")
 

@@ -8,7 +8,7 @@ from conftest import ROOT
 from analysis import labels
 from analysis.errors import ConfigError
 
-REGISTRY = ROOT / "src" / "analysis" / "hypotheses.toml"
+REGISTRY = ROOT / "src" / "analysis" / "study" / "hypotheses.toml"
 
 
 def _registry_names() -> tuple[set[str], set[str]]:

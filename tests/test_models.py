@@ -17,7 +17,10 @@ from statsmodels.discrete.discrete_model import NegativeBinomial
 
 from analysis import models
 from analysis.errors import ConfigError, ModelError
-from analysis.models import CountModelSpec, build_design, default_hac_lags, fit_count_model
+from analysis.models.clogit import ConditionalLogitBatch, ConditionalLogitLikelihood
+from analysis.models.design import build_design
+from analysis.models.fit import fit_count_model
+from analysis.models.spec import CountModelSpec, default_hac_lags
 
 TRUE_LOG_IRR = 0.4
 REPS = 200
@@ -393,13 +396,13 @@ def test_batched_conditional_logit_matches_statsmodels_for_every_vector():
     from statsmodels.discrete.conditional_models import ConditionalLogit
 
     Y, X, strata, dummies = clogit_data(1)
-    batch = models.ConditionalLogitBatch(Y, X, strata, indicators=dummies)
+    batch = ConditionalLogitBatch(Y, X, strata, indicators=dummies)
     fit = batch.maximise(np.zeros(X.shape[1]))
     assert fit.converged.all()
     for i, y in enumerate(Y):
         theirs = ConditionalLogit(y, X, groups=strata).fit(method="newton", maxiter=100, disp=0)
         np.testing.assert_allclose(fit.params[i], theirs.params, atol=1e-6)
-    dense = models.ConditionalLogitBatch(Y, X, strata)
+    dense = ConditionalLogitBatch(Y, X, strata)
     for ours, other in zip(batch.evaluate(fit.params), dense.evaluate(fit.params)):
         np.testing.assert_allclose(ours, other, rtol=1e-10, atol=1e-10)
 
@@ -410,12 +413,12 @@ def test_per_vector_columns_equal_a_design_rebuilt_for_each_vector():
     Y, X, strata, dummies = clogit_data(2)
     rng = np.random.default_rng(3)
     own = (rng.random((len(Y), 1, len(strata))) < 0.4).astype(float)
-    batch = models.ConditionalLogitBatch(Y, X, strata, indicators=dummies, replaced=([1], own))
+    batch = ConditionalLogitBatch(Y, X, strata, indicators=dummies, replaced=([1], own))
     fit = batch.maximise(np.zeros(X.shape[1]))
     for i, y in enumerate(Y):
         Xi = X.copy()
         Xi[:, 1] = own[i, 0]
-        alone = models.ConditionalLogitLikelihood(y, Xi, strata, indicators=dummies)
+        alone = ConditionalLogitLikelihood(y, Xi, strata, indicators=dummies)
         params, converged, _ = alone.maximise()
         assert converged
         np.testing.assert_allclose(fit.params[i], params, atol=1e-8)

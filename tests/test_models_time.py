@@ -7,10 +7,13 @@ import statsmodels.api as sm
 from statsmodels.discrete.discrete_model import NegativeBinomial
 
 from analysis.errors import ConfigError, ModelError
-from analysis.models import CountModelSpec, build_design, fit_batch, fit_design, hac_covariance
-from analysis.models.batch import weighted_gram
+from analysis.models.batch import fit_batch, weighted_gram
+from analysis.models.covariance import hac_covariance
+from analysis.models.design import build_design
 from analysis.models.families import NB2, POISSON
+from analysis.models.fit import fit_design
 from analysis.models.solve import solve_batched
+from analysis.models.spec import CountModelSpec
 
 
 def monthly_panel(n_years=8, seed=3, rate=1.5):

@@ -11,12 +11,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import cluster_inference, hypotheses, inference, models, registry, robustness
 from analysis.errors import ConfigError, ModelError
-from analysis.models import CountModelSpec
+from analysis.inference import clusters, small_sample
 from analysis.models.batch import Blocks, fit_batch, weighted_gram
 from analysis.models.families import family
+from analysis.models.fit import fit_spec
 from analysis.models.solve import estimable, solve_batched
+from analysis.models.spec import CountModelSpec
+from analysis.study import hypotheses, registry, robustness
 
 
 def _step_design(n: int = 36) -> np.ndarray:
@@ -79,21 +81,21 @@ def test_matrix_right_hand_sides_give_the_least_squares_inverse():
 
 
 def test_the_one_rejection_rule_rejects_at_the_level_and_never_on_a_missing_p():
-    assert inference.rejects(0.05, 0.05)
-    assert not inference.rejects(0.05 + 1e-12, 0.05)
-    assert not inference.rejects(math.nan, 0.05)
+    assert small_sample.rejects(0.05, 0.05)
+    assert not small_sample.rejects(0.05 + 1e-12, 0.05)
+    assert not small_sample.rejects(math.nan, 0.05)
 
 
 def test_the_one_tie_rule_counts_a_draw_equal_up_to_rounding_on_every_side():
     observed = 1.7
     draws = np.array([observed * (1 + 1e-15), observed * (1 - 1e-15), -observed, 0.0])
-    assert inference.as_extreme(draws, observed, "two-sided").tolist() == [1, 1, 1, 0]
-    assert inference.as_extreme(draws, observed, "greater").tolist() == [1, 1, 0, 0]
-    assert inference.as_extreme(-draws, -observed, "less").tolist() == [1, 1, 0, 0]
+    assert small_sample.as_extreme(draws, observed, "two-sided").tolist() == [1, 1, 1, 0]
+    assert small_sample.as_extreme(draws, observed, "greater").tolist() == [1, 1, 0, 0]
+    assert small_sample.as_extreme(-draws, -observed, "less").tolist() == [1, 1, 0, 0]
 
 
 def test_a_p_exactly_at_the_level_bounds_a_one_sided_interval_and_leaves_the_other_side_open():
-    interval = inference.invert(
+    interval = small_sample.invert(
         lambda b: np.where(b < -1.5, 0.05, 0.5), 0.0, 1.0, method="edge", limit=64.0,
         sided="greater",
     )  # fmt: skip
@@ -124,11 +126,11 @@ LOGIT = CountModelSpec(
 
 def test_the_global_adapter_reports_the_bootstrap_with_few_event_clusters():
     frame = _few_event_clusters()
-    model = models.fit_spec(frame, LOGIT)
-    test, interval = cluster_inference.reported_test(
+    model = fit_spec(frame, LOGIT)
+    test, interval = clusters.reported_test(
         frame, model, "x", key="k", sided="two-sided", alpha=0.05, n_boot=199, ci=True
     )
-    boot = cluster_inference.score_bootstrap(frame, LOGIT, "x", key="k", n_boot=199)
+    boot = clusters.score_bootstrap(frame, LOGIT, "x", key="k", n_boot=199)
     assert (test.p_value, test.label, interval) == (
         boot.test.p_value,
         boot.test.label,
@@ -140,10 +142,10 @@ def test_the_global_adapter_reports_the_bootstrap_with_few_event_clusters():
 
 def test_the_global_adapter_reports_the_models_wald_test_with_many_event_clusters(monkeypatch):
     frame = _few_event_clusters()
-    model = models.fit_spec(frame, LOGIT)
-    with_events = cluster_inference.clusters_with_events(frame, LOGIT)
-    monkeypatch.setattr(cluster_inference, "FEW_CLUSTERS", with_events)
-    test, interval = cluster_inference.reported_test(
+    model = fit_spec(frame, LOGIT)
+    with_events = clusters.clusters_with_events(frame, LOGIT)
+    monkeypatch.setattr(clusters, "FEW_CLUSTERS", with_events)
+    test, interval = clusters.reported_test(
         frame, model, "x", key="k", sided="two-sided", alpha=0.05, n_boot=199, ci=True
     )
     row = model.term("x")
@@ -154,13 +156,13 @@ def test_the_global_adapter_reports_the_models_wald_test_with_many_event_cluster
 
 def test_the_global_adapter_flags_the_wald_test_where_the_bootstrap_breaks_down(monkeypatch):
     frame = _few_event_clusters()
-    model = models.fit_spec(frame, LOGIT)
+    model = fit_spec(frame, LOGIT)
 
     def broken(*args, **kwargs):
         raise ModelError("restricted model did not converge")
 
-    monkeypatch.setattr(cluster_inference, "score_bootstrap", broken)
-    test, _ = cluster_inference.reported_test(
+    monkeypatch.setattr(clusters, "score_bootstrap", broken)
+    test, _ = clusters.reported_test(
         frame, model, "x", key="k", sided="two-sided", alpha=0.05, n_boot=199, ci=True
     )
     assert test.method == "cluster_wald" and "unchecked" in test.label

@@ -4,9 +4,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import panel
 from analysis.errors import ConfigError, DataError
-from analysis.panel import OutcomeSpec, PredictorSpec
+from analysis.panels import panel
+from analysis.panels.panel import OutcomeSpec, PredictorSpec
 
 
 def incidents(rows):

@@ -6,7 +6,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from analysis import datasets, patterns
+from analysis.data import datasets
+from analysis.panels import patterns
 
 
 @pytest.fixture(scope="module")

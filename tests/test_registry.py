@@ -3,8 +3,8 @@
 import pytest
 from conftest import MINIMAL_ENTRY
 
-from analysis import registry
 from analysis.errors import ConfigError
+from analysis.study import registry
 
 
 def test_registry_loads_and_has_the_required_claims():

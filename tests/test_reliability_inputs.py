@@ -32,8 +32,8 @@ from conftest import HANG, ROOT, SHARED_DATA, require_shared
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from analysis import databuild, schema
 from analysis.cli import main
+from analysis.data import databuild, schema
 from analysis.errors import DataError
 
 FULL = os.environ.get("ANALYSIS_FULL_CORPUS") == "1"
@@ -127,7 +127,7 @@ def test_every_variant_is_tried_or_says_why_not():
 
 @functools.cache
 def registry() -> dict:
-    return databuild.load_registry()
+    return databuild.load_sources()
 
 
 @functools.cache

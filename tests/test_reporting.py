@@ -9,10 +9,13 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import pytest
 
-from analysis import config, datasets, figures, patterns, reporting, robustness
+from analysis.data import datasets
 from analysis.errors import ConfigError
-from analysis.registry import get
-from analysis.reporting import ReportOutputs, macro_name
+from analysis.panels import patterns
+from analysis.report import figures, reporting
+from analysis.report.reporting import ReportOutputs, macro_name
+from analysis.study import config, robustness
+from analysis.study.registry import get
 
 
 @pytest.mark.parametrize(

@@ -9,8 +9,10 @@ import pandas as pd
 import pytest
 
 from analysis.errors import ConfigError
-from analysis.inference import BlockPermutation, Problem
-from analysis.models import CountModelSpec, build_design, fit_spec
+from analysis.inference.small_sample import BlockPermutation, Problem
+from analysis.models.design import build_design
+from analysis.models.fit import fit_spec
+from analysis.models.spec import CountModelSpec
 from analysis.results import (
     TIDY_COLUMNS,
     EffectScale,

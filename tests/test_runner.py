@@ -258,7 +258,7 @@ def test_the_repository_plan_is_well_formed():
 
 
 def test_registry_ids_come_from_the_real_registry_and_are_memoised(tmp_path):
-    from analysis.registry import load_registry
+    from analysis.study.registry import load_registry
 
     memo = cache.Memo(tmp_path / "memo.json")
     env = cache.environment(tmp_path, with_code=False)
@@ -325,7 +325,7 @@ def test_the_content_key_changes_with_each_thing_a_report_depends_on(keyed, monk
 
     def add_source():
         """a new TOML file under src/analysis"""
-        (source / "sources" / "extra.toml").write_text("x = 1\n")
+        (source / "data" / "sources" / "extra.toml").write_text("x = 1\n")
 
     def edit_lock():
         """the lock file"""

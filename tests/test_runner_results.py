@@ -30,7 +30,7 @@ n_power: int = 0  # samples per power point (range: 0..10000)
 output_dir: str = ""  # folder for numbers.json
 """
 SHOWS = """import json, pathlib
-from analysis import config, registry, store
+from analysis.study import config, registry, store
 settings = config.settings_from({"n_perm": n_perm, "n_size": n_size, "n_power": n_power})
 results = store.registry_results(
     registry.load_registry(), settings=settings, only=ONLY, store=store.ResultStore.default()
@@ -62,7 +62,7 @@ def entry_blocks(text: str) -> dict[str, str]:
 
 @pytest.fixture
 def study(tmp_path, monkeypatch):
-    blocks = entry_blocks((ROOT / "src" / "analysis" / "hypotheses.toml").read_text())
+    blocks = entry_blocks((ROOT / "src" / "analysis" / "study" / "hypotheses.toml").read_text())
     registry = tmp_path / "registry.toml"
     registry.write_text("\n".join(blocks[e] for e in ENTRIES))
     assert list(tomllib.loads(registry.read_text())) == list(ENTRIES)
@@ -81,7 +81,8 @@ def study(tmp_path, monkeypatch):
 def build(folder: Path) -> tuple[str, dict[str, dict]]:
     out = io.StringIO()
     status = run(
-        RunOptions(plan=folder / "reports.toml", jobs=2, warm_modules=("analysis.store",)), out
+        RunOptions(plan=folder / "reports.toml", jobs=2, warm_modules=("analysis.study.store",)),
+        out,
     )
     assert status == 0, out.getvalue()
     numbers = {

@@ -27,7 +27,7 @@ from runner_fixtures import (
 
 from analysis.cli import main
 from analysis.errors import ConfigError
-from analysis.runner import build, pool
+from analysis.runner import execute, pool
 from analysis.runner.lock import RunLock
 
 
@@ -110,7 +110,9 @@ def test_unchanged_reports_are_skipped_and_changes_rerun_exactly_what_depends_on
     assert "input 'incidents' changed" in listing and ran(run_plan(plan, dry_run=True)[1]) == set()
     assert ran(run_plan(plan)[1]) == {"a"}
     source = project / "src_copy"
-    (source / "panel.py").write_text((source / "panel.py").read_text() + "\n# edited\n")
+    (source / "panels" / "panel.py").write_text(
+        (source / "panels" / "panel.py").read_text() + "\n# edited\n"
+    )
     code, dry = run_plan(plan, dry_run=True)
     assert "would run   a  (code in src/analysis changed)" in dry and "would run   b" in dry
     assert ran(run_plan(plan)[1]) == {"a", "b"}
@@ -130,7 +132,7 @@ def test_editing_one_registry_entry_reruns_only_its_reports(project):
         + entry("none", "all.ipynb"),
     )
     assert run_plan(plan)[0] == 0
-    registry = project / "src_copy" / "hypotheses.toml"
+    registry = project / "src_copy" / "study" / "hypotheses.toml"
     text = registry.read_text()
     start = text.index("[H1b]")
     registry.write_text(
@@ -292,8 +294,8 @@ def test_nothing_runs_when_the_plan_is_invalid(project, monkeypatch):
     def never(*args, **kwargs):
         raise AssertionError("a worker started before the plan was validated")
 
-    monkeypatch.setattr("analysis.runner.batch.run_pool", never)
-    monkeypatch.setattr("analysis.runner.batch.warm_up", never)
+    monkeypatch.setattr("analysis.runner.orchestrate.run_pool", never)
+    monkeypatch.setattr("analysis.runner.orchestrate.warm_up", never)
     with pytest.raises(
         ConfigError, match="report 'b': parameter 'n': 99 is outside the range 1..10"
     ):
@@ -440,7 +442,7 @@ def test_first_error_numbers_cells_from_one():
             "error", ename="ZeroDivisionError", evalue="division by zero", traceback=[]
         )
     ]
-    assert build.first_error(nb) == {
+    assert execute.first_error(nb) == {
         "cell": 2,
         "ename": "ZeroDivisionError",
         "evalue": "division by zero",

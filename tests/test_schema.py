@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from analysis import schema
+from analysis.data import schema
 from analysis.errors import DataError
 
 

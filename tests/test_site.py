@@ -6,8 +6,8 @@ import json
 import pytest
 from conftest import ROOT
 
-from analysis import reporting, site
 from analysis.errors import DataError
+from analysis.report import reporting, site
 from analysis.runner import index
 
 FIXTURE = ROOT / "tests" / "data" / "headline.json"
@@ -30,7 +30,9 @@ def _landing(headline, published=("10_hypothesis-H1a", "00_data_audit"), **kwarg
 def test_the_fixture_follows_the_contract_and_uses_registered_claims(headline):
     import tomllib
 
-    registry = tomllib.loads((ROOT / "src/analysis/hypotheses.toml").read_text(encoding="utf-8"))
+    registry = tomllib.loads(
+        (ROOT / "src/analysis/study/hypotheses.toml").read_text(encoding="utf-8")
+    )
     checked = site.validate_headline(headline)
     assert {row["id"] for row in checked["rows"]} <= set(registry)
     assert {row["verdict"] for row in checked["rows"]} == set(site.labels.VERDICT_CODES) - {

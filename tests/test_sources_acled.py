@@ -7,8 +7,8 @@ import pytest
 from conftest import SHARED_DATA, requires_shared
 from sources_fixtures_ucdp import ACLED_HEADER, ACLED_RECORD, CODELIST, csv_text
 
+from analysis.data.sources.acled import iso_numeric_to_iso3, read_acled
 from analysis.errors import DataError
-from analysis.sources.acled import iso_numeric_to_iso3, read_acled
 
 
 @pytest.fixture

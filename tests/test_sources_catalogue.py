@@ -9,10 +9,9 @@ import pandas as pd
 import pytest
 from conftest import SHARED_DATA, assert_points_at, requires_shared
 
-from analysis import datasets
-from analysis.errors import DataError
-from analysis.sources import catalogue
-from analysis.sources.catalogue import (
+from analysis.data import datasets
+from analysis.data.sources import catalogue
+from analysis.data.sources.catalogue import (
     CATALOGUE_COLUMNS,
     CORRECTION_COLUMNS,
     SUPERSEDED,
@@ -20,7 +19,8 @@ from analysis.sources.catalogue import (
     incident_coverage,
     read_catalogue,
 )
-from analysis.sources.claims import CLAIM_COLUMNS, read_aggregate_claims
+from analysis.data.sources.claims import CLAIM_COLUMNS, read_aggregate_claims
+from analysis.errors import DataError
 
 INCIDENTS = SHARED_DATA / "incidents"
 needs_real = requires_shared

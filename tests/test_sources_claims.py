@@ -9,14 +9,14 @@ import pandas as pd
 import pytest
 from conftest import SHARED_DATA, assert_points_at, requires_shared
 
-from analysis import schema
-from analysis.errors import DataError
-from analysis.sources.claims import (
+from analysis.data import schema
+from analysis.data.sources.claims import (
     CLAIM_COLUMNS,
     CLAIM_COUNTERS,
     read_aggregate_claims,
     read_counters,
 )
+from analysis.errors import DataError
 
 CLAIMS = SHARED_DATA / "incidents" / "border_incident_aggregate_claims.csv"
 

@@ -3,8 +3,7 @@
 import pandas as pd
 import pytest
 
-from analysis.errors import DataError
-from analysis.sources._common import (
+from analysis.data.sources._common import (
     parse_float_series,
     parse_int_series,
     parse_year_series,
@@ -13,6 +12,7 @@ from analysis.sources._common import (
     require_unique,
     source_label,
 )
+from analysis.errors import DataError
 
 REQUIRED = ["id", "year", "value"]
 

@@ -5,9 +5,9 @@ import pandas as pd
 import pytest
 from conftest import SHARED_DATA, requires_shared
 
+from analysis.data.sources.contiguity import read_cow_contdir, read_gw_mindist_zero
+from analysis.data.sources.states import read_gw_states
 from analysis.errors import DataError
-from analysis.sources.contiguity import read_cow_contdir, read_gw_mindist_zero
-from analysis.sources.states import read_gw_states
 
 CROSSWALKS = SHARED_DATA / "global" / "crosswalks"
 

@@ -9,13 +9,13 @@ import pandas as pd
 import pytest
 from conftest import SHARED_DATA, requires_shared
 
-from analysis.errors import DataError
-from analysis.sources.milestones import (
+from analysis.data.sources.milestones import (
     MILESTONE_2020_2025_COLUMNS,
     MILESTONE_COLUMNS,
     read_milestones,
     read_milestones_2020_2025,
 )
+from analysis.errors import DataError
 
 INDICATORS = SHARED_DATA / "indicators"
 

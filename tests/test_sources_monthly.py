@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 from conftest import SHARED_DATA, assert_points_at, requires_shared
 
+from analysis.data.sources.monthly import read_monthly
 from analysis.errors import DataError
-from analysis.sources.monthly import read_monthly
 
 RAW = SHARED_DATA
 INDICATORS = RAW / "indicators"

@@ -2,8 +2,8 @@
 
 import pytest
 
+from analysis.data.sources.remittances_panel import read_fozich_panel
 from analysis.errors import DataError
-from analysis.sources.remittances_panel import read_fozich_panel
 
 
 def values(table):

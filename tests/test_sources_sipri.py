@@ -11,9 +11,9 @@ import pytest
 from conftest import SHARED_DATA, requires_shared
 from openpyxl.styles import Font
 
+from analysis.data.sources import sipri
+from analysis.data.sources.countries import read_countrycode_codelist
 from analysis.errors import DataError
-from analysis.sources import sipri
-from analysis.sources.countries import read_countrycode_codelist
 
 SHARED = SHARED_DATA
 needs_shared = requires_shared

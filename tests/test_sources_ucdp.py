@@ -16,16 +16,16 @@ from sources_fixtures_ucdp import (
     small_countries,
 )
 
-from analysis.errors import DataError
-from analysis.sources._common import read_csv_table, read_large_csv_table
-from analysis.sources.countries import read_countrycode_codelist
-from analysis.sources.ucdp import (
+from analysis.data.sources._common import read_csv_table, read_large_csv_table
+from analysis.data.sources.countries import read_countrycode_codelist
+from analysis.data.sources.ucdp import (
     ACD_COLUMNS,
     SPLIT_CONTINUATION,
     KnownDefectRepaired,
     read_ucdp_ged,
     read_ucdp_table,
 )
+from analysis.errors import DataError
 
 UCDP = SHARED_DATA / "global" / "ucdp"
 

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 from conftest import SHARED_DATA, requires_shared
 
+from analysis.data.sources import remittances_panel, wdi
 from analysis.errors import ConfigError, DataError
-from analysis.sources import remittances_panel, wdi
 
 SHARED = SHARED_DATA
 needs_shared = requires_shared

@@ -6,9 +6,10 @@ from dataclasses import replace
 import pytest
 from conftest import MINIMAL_ENTRY, assert_same_result, synthetic_tables
 
-from analysis import executors, hypotheses, registry, store
+from analysis import executors
 from analysis.results import Failure
-from analysis.settings import TestSettings
+from analysis.study import hypotheses, registry, store
+from analysis.study.settings import TestSettings
 
 FAST = TestSettings(n_perm=199, n_perm_sim=99, n_size=40, n_power=20, n_interval=49)
 
@@ -65,11 +66,18 @@ def test_a_key_changes_with_what_decides_the_numbers_and_nothing_else():
 
 
 def test_the_code_of_a_test_is_the_engine_and_what_it_imports():
-    source = store.Path(store.__file__).parent
+    source = store.Path(store.__file__).parents[1]
     closure = store.provenance.import_closure(store.ENGINE, store.provenance.import_edges(source))
-    assert {"analysis.hypotheses", "analysis.inference", "analysis.models.batch"} <= closure
+    assert {
+        "analysis.study.hypotheses",
+        "analysis.inference.small_sample",
+        "analysis.models.batch",
+    } <= closure
     assert "analysis" in closure  # the package's __init__ runs on every import
-    assert not {"analysis.figures", "analysis.site", "analysis.runner.batch"} & closure
+    assert (
+        not {"analysis.report.figures", "analysis.report.site", "analysis.runner.orchestrate"}
+        & closure
+    )
 
 
 @pytest.mark.slow

@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import verdicts
 from analysis.errors import ConfigError
-from analysis.models import fit_count_model
+from analysis.models.fit import fit_count_model
+from analysis.report import words
 from analysis.results import (
     CoverageCheck,
     EffectScale,
@@ -20,6 +20,7 @@ from analysis.results import (
     SmallSampleTest,
     Verdict,
 )
+from analysis.study import verdicts
 
 LEVEL, ADEQUATE = 0.05, 2.0
 
@@ -113,8 +114,8 @@ def test_a_test_of_unknown_size_decides_nothing(model):
         assert classify(few_usable) == Verdict("cannot_tell", ("size_unchecked",))
     control = make(model, p=0.6, control=True, expected=None)
     assert classify(replace(control, size=None)).code == "cannot_tell"
-    words = verdicts.sentence(replace(unsimulated, verdict=classify(unsimulated)))
-    assert words.startswith("Cannot tell") and "size could not be simulated" in words
+    said = words.sentence(replace(unsimulated, verdict=classify(unsimulated)))
+    assert said.startswith("Cannot tell") and "size could not be simulated" in said
 
 
 def test_a_test_that_cannot_reach_the_level_has_no_size(model):
@@ -123,7 +124,7 @@ def test_a_test_that_cannot_reach_the_level_has_no_size(model):
         result, size=SizeCheck(LEVEL, math.nan, math.nan, 0, 0, "null", reachable=False)
     )
     assert classify(result) == Verdict("cannot_tell", ("unreachable",))
-    assert verdicts.size_cell(result) == "n/a" and "not a number" in verdicts.size_text(result)
+    assert words.size_cell(result) == "n/a" and "not a number" in words.size_text(result)
 
 
 def test_coverage_that_could_produce_the_estimate_blocks_evidence(model):
@@ -147,8 +148,8 @@ def test_coverage_that_cannot_be_assessed_needs_a_clean_registered_control(model
     assert verdict.code == "cannot_tell" and verdict.reasons == ("control_not_clean",)
     not_run = verdicts.classify(named, level=LEVEL, adequate_mde=ADEQUATE, controls={})
     assert not_run.reasons == ("coverage_unaddressed",)
-    words = verdicts.sentence(named.with_verdict(verdict))
-    assert "NC_x: control failed" in words and "PC_y: control clean" in words
+    said = words.sentence(named.with_verdict(verdict))
+    assert "NC_x: control failed" in said and "PC_y: control clean" in said
 
 
 def test_classify_all_reads_the_controls_verdicts_first(model):
@@ -172,10 +173,10 @@ def test_not_detected_only_when_the_interval_excludes_an_adequate_mde(model):
     assert classify(open_side) == Verdict("cannot_tell", ("unbounded",))
     result = open_side.with_verdict(classify(open_side))
     assert not result.mde_stated and result.to_row()["mde"] is None
-    assert verdicts.mde_text(result) == "not bounded by this test"
-    assert "95% CI from 0.82, no upper bound from this test" in verdicts.sentence(result)
-    assert verdicts.interval_text(result, short=True) == "0.82–not bounded"
-    assert "∞" not in verdicts.sentence(result) and "inf" not in verdicts.sentence(result)
+    assert words.mde_text(result) == "not bounded by this test"
+    assert "95% CI from 0.82, no upper bound from this test" in words.sentence(result)
+    assert words.interval_text(result, short=True) == "0.82–not bounded"
+    assert "∞" not in words.sentence(result) and "inf" not in words.sentence(result)
 
 
 def test_negative_controls_fail_or_come_out_clean(model):
@@ -221,30 +222,30 @@ def test_words_follow_the_verdict_and_never_contradict_the_numbers(model):
     ]:
         result = make(model, **kwargs)
         result = result.with_verdict(classify(result))
-        words = verdicts.sentence(result)
-        assert words.startswith(first), words
-        assert f"p = {kwargs['p']:.3f}"[:9] in words
+        said = words.sentence(result)
+        assert said.startswith(first), said
+        assert f"p = {kwargs['p']:.3f}"[:9] in said
         if result.verdict.code == "not_detected":
-            assert "detects IRR ≥ 1.60 per SD" in words and "interval excludes" in words
-        assert words.endswith(".") and not words.endswith("..") and words.count(". ") == 0
-        assert "model: Poisson" in words
-        assert sum(words.count(c) for c in verdicts.caveats(result)) == 0  # said once
+            assert "detects IRR ≥ 1.60 per SD" in said and "interval excludes" in said
+        assert said.endswith(".") and not said.endswith("..") and said.count(". ") == 0
+        assert "model: Poisson" in said
+        assert sum(said.count(c) for c in words.caveats(result)) == 0  # said once
 
 
 def test_evidence_words_name_what_the_data_show_and_carry_no_clause_twice(model):
     result = make(model, p=0.001)
     result = result.with_verdict(classify(result))
-    words = verdicts.sentence(result)
-    assert "Evidence: y are more frequent when 'x' is higher:" in words
-    assert "Benjamini-Hochberg q" in words and words.count("rejects 5.0%") == 1
-    notes = verdicts.caveats(result)
+    said = words.sentence(result)
+    assert "Evidence: y are more frequent when 'x' is higher:" in said
+    assert "Benjamini-Hochberg q" in said and said.count("rejects 5.0%") == 1
+    notes = words.caveats(result)
     assert not any(n.endswith(".") for n in notes)
     assert not any("simulated samples under the null" in n for n in notes)
 
 
 def test_a_result_without_verdict_and_unknown_codes_are_errors(model):
     with pytest.raises(ValueError, match="no verdict yet"):
-        verdicts.sentence(make(model))
+        words.sentence(make(model))
     with pytest.raises(ConfigError, match="not one of"):
         Verdict("probably")
     with pytest.raises(ConfigError, match="reasons"):

@@ -11,8 +11,8 @@ import json
 import pytest
 from conftest import ROOT
 
-from analysis import cluster_inference
-from analysis.models import CountModelSpec
+from analysis.inference import clusters
+from analysis.models.spec import CountModelSpec
 
 FOLDER = ROOT / "tests" / "data" / "wild_bootstrap_reference"
 REFERENCE = json.loads((FOLDER / "reference.json").read_text(encoding="utf-8"))
@@ -48,7 +48,7 @@ def test_score_bootstrap_matches_wildboottest_on_grunfeld(panel, row, sided):
         cov="cluster",
         cluster="firm",
     )
-    result = cluster_inference.score_bootstrap(
+    result = clusters.score_bootstrap(
         panel, spec, key="grunfeld", b0=row["b0"], sided=sided, weights="rademacher", ci=False
     )
     test = result.test

@@ -1,4 +1,6 @@
-"""The import graph of ``src/analysis``: no import cycles, and no layer importing one it must not.
+"""The import graph of ``src/analysis``: no import cycles, and each stage imports only the stages
+before it (data -> panels -> models -> inference -> study -> report), the shared top-level
+modules, and never a driver (runner, cli); the report never imports models, inference or study.
 
 Run from the repository: ``python tools/check_imports.py``. It prints one line per offending
 import (file:line) and per cycle, and exits 1 if there is any. Every import counts, including one
@@ -15,19 +17,14 @@ from analysis.provenance import import_edges
 PACKAGE = "analysis"
 SOURCE = Path(__file__).resolve().parents[1] / "src" / PACKAGE
 
-# importers -> (modules they must not import, why). A name covers the module and everything
-# under it (``analysis.models`` also means a future ``analysis.models`` package).
-RULES: dict[tuple[str, ...], tuple[tuple[str, ...], str]] = {
-    (
-        "analysis.tables",
-        "analysis.figures",
-        "analysis.formatting",
-        "analysis.reporting",
-    ): (
-        ("analysis.models", "analysis.hypotheses", "analysis.inference"),
-        "renderers draw and save what results describe; they never estimate",
-    ),
-}
+# The pipeline's stages, in order: each imports only the stages before it (and itself).
+STAGES = ("data", "panels", "models", "inference", "study", "report")
+# Top-level modules every stage may import; they import only each other.
+SHARED = ("errors", "paths", "provenance", "executors", "results", "labels", "formatting")
+# The report stage renders results; it never estimates, tests or classifies.
+REPORT_NEVER = ("models", "inference", "study")
+# Drivers: they may import anything, and nothing imports them.
+DRIVERS = ("runner", "cli")
 
 
 def edges(source: Path = SOURCE) -> list[tuple[str, str, str]]:
@@ -35,18 +32,37 @@ def edges(source: Path = SOURCE) -> list[tuple[str, str, str]]:
     return import_edges(source)
 
 
-def _covers(prefix: str, module: str) -> bool:
-    return module == prefix or module.startswith(prefix + ".")
+def _part(module: str) -> str:
+    """The stage, shared module or driver a module belongs to ("" for the package itself)."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else ""
+
+
+def _why_not(importer: str, imported: str) -> str | None:
+    here, there = _part(importer), _part(imported)
+    if here == there or here in DRIVERS or there == "":
+        return None
+    if there in DRIVERS:
+        return f"{there} drives the pipeline; nothing in it imports a driver"
+    if here in SHARED:
+        return "" if there in SHARED else f"shared modules import only {', '.join(SHARED)}"
+    if there in SHARED:
+        return None
+    if here == "report" and there in REPORT_NEVER:
+        return "the report renders what results describe; it never estimates, tests or classifies"
+    if here in STAGES and there in STAGES and STAGES.index(there) > STAGES.index(here):
+        return f"stage {here} comes before {there} ({' -> '.join(STAGES)})"
+    if here not in STAGES:
+        return f"{here} is not a stage, a shared module or a driver (add it to check_imports)"
+    return None
 
 
 def forbidden(found: list[tuple[str, str, str]]) -> list[str]:
     problems = []
     for importer, imported, where in found:
-        for importers, (banned, why) in RULES.items():
-            if any(_covers(p, importer) for p in importers) and any(
-                _covers(b, imported) for b in banned
-            ):
-                problems.append(f"forbidden import {importer} -> {imported} ({where}): {why}")
+        why = _why_not(importer, imported)
+        if why:
+            problems.append(f"forbidden import {importer} -> {imported} ({where}): {why}")
     return problems
 
 

@@ -16,16 +16,16 @@ from pathlib import Path
 from . import paths
 from .errors import AnalysisError, ConfigError
 from .formatting import TABLE_FORMATS
-from .settings import TestSettings
+from .study.settings import TestSettings
 
 
 def _data_build(args: argparse.Namespace) -> int:
-    from .databuild import build, load_registry, not_present
+    from .data.databuild import build, load_sources, not_present
 
     manifest = build(Path(args.raw), paths.data_dir(args.out), today=dt.date.today())
     for entry in manifest["tables"].values():
         print(f"{entry['file']:<24} {entry['rows']:>7} rows  sha256 {entry['sha256'][:16]}…")
-    for source in not_present(manifest, load_registry()):
+    for source in not_present(manifest, load_sources()):
         print(
             f"{source.id:<24} not present (optional: put files matching "
             f"{', '.join(source.files)} under --raw to add {source.dataset})"
@@ -35,7 +35,7 @@ def _data_build(args: argparse.Namespace) -> int:
 
 
 def _data_check(args: argparse.Namespace) -> int:
-    from .datasets import check
+    from .data.datasets import check
 
     folder = paths.data_dir(args.data_dir)
     problems, coverage = check(folder)
@@ -50,7 +50,7 @@ def _data_check(args: argparse.Namespace) -> int:
 
 
 def _hypotheses_list(args: argparse.Namespace) -> int:
-    from .registry import load_registry, registry_frame
+    from .study.registry import load_registry, registry_frame
 
     with_pandas_display(lambda: print(registry_frame(load_registry()).to_string(index=False)))
     return 0
@@ -58,10 +58,10 @@ def _hypotheses_list(args: argparse.Namespace) -> int:
 
 def _hypotheses_test(args: argparse.Namespace) -> int:
     from . import executors
-    from .hypotheses import Tables
-    from .registry import load_registry, select
-    from .store import ResultStore, registry_results
-    from .tables import conclusions, coverage_table, hypothesis_summary, render
+    from .report.result_tables import conclusions, coverage_table, hypothesis_summary, render
+    from .study.hypotheses import Tables
+    from .study.registry import load_registry, select
+    from .study.store import ResultStore, registry_results
 
     executors.check(args.executor, args.jobs, args.scheduler)
 
@@ -151,7 +151,7 @@ def _plan_root(args: argparse.Namespace) -> Iterator[Path]:
 
 
 def _cite(args: argparse.Namespace) -> int:
-    from .citation import cite
+    from .report.citation import cite
 
     print(cite(args.item, paths.reports_dir(args.reports_dir), args.format), end="")
     return 0
@@ -195,7 +195,7 @@ def with_pandas_display(show) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .runner.batch import RETRIES
+    from .runner.orchestrate import RETRIES
 
     parser = argparse.ArgumentParser(prog="analysis", description=__doc__.splitlines()[0])
     parser.add_argument(

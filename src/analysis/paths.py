@@ -113,7 +113,7 @@ def pinned_results(folder: str | Path):
 def registry_path() -> Path:
     """The hypothesis registry: $ANALYSIS_REGISTRY, else the package's hypotheses.toml."""
     named = os.environ.get(REGISTRY_ENV)
-    return Path(named) if named else Path(__file__).with_name("hypotheses.toml")
+    return Path(named) if named else Path(__file__).parent / "study" / "hypotheses.toml"
 
 
 def plan_path(path: str | Path | None = None) -> Path:

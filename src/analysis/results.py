@@ -116,7 +116,7 @@ class CountModelResult:
     for the fitted family ("IRR" for Poisson/NB/ZINB, "OR" for (conditional) logit), and
     ``family_label`` how a report names it (both from the family object). The NB
     dispersion is in ``dispersion``/``dispersion_se``, not a term. ``spec`` is the
-    ``models.CountModelSpec`` that was fitted.
+    ``models.spec.CountModelSpec`` that was fitted.
 
     ``sample`` describes the rows: ``rows_input``, ``rows_used``, ``rows_dropped`` (total),
     ``dropped_by_reason`` (counts that sum to the total), ``period_start``, ``period_end``

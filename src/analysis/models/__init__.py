@@ -69,36 +69,3 @@ Fixed effects (unit-period panels: ``fixed_effects=("unit", "year")``, rows in a
     ``G/(G-1) * (N-1)/(N-K)``. A trend or season cannot be combined with fixed effects (use
     year effects); a predictor that does not vary within the fixed effects is an error.
 """
-
-from .base import Fit
-from .batch import BatchFit, fit_batch
-from .clogit import ConditionalLogitBatch, ConditionalLogitLikelihood
-from .covariance import hac_covariance
-from .design import Design, build_design
-from .families import BINARY_FAMILIES, FAMILIES, Family, family
-from .fit import fit_count_model, fit_design, fit_main, fit_spec
-from .spec import COV_TYPES, PERIOD_EFFECTS, SEASONS, CountModelSpec, default_hac_lags
-
-__all__ = [
-    "BINARY_FAMILIES",
-    "COV_TYPES",
-    "FAMILIES",
-    "PERIOD_EFFECTS",
-    "SEASONS",
-    "BatchFit",
-    "ConditionalLogitBatch",
-    "ConditionalLogitLikelihood",
-    "CountModelSpec",
-    "Design",
-    "Family",
-    "Fit",
-    "build_design",
-    "default_hac_lags",
-    "family",
-    "fit_batch",
-    "fit_count_model",
-    "fit_design",
-    "fit_main",
-    "fit_spec",
-    "hac_covariance",
-]

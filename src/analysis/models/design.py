@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError, ModelError
-from ..panel import IRRIGATION_MONTHS
+from ..panels.panel import IRRIGATION_MONTHS
 from .spec import MIN_EXTRA_ROWS, MIN_ROWS, CountModelSpec
 
 #: Unit-length columns closer than this to the span of the others are collinear.

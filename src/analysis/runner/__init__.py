@@ -7,7 +7,7 @@ a worker), ``pool`` (forked workers), ``cluster`` (the same reports as tasks on 
 (one run at a time, clean interruption), ``batch`` (the run itself).
 """
 
-from .batch import RunOptions, run
+from .orchestrate import RunOptions, run
 from .plan import Plan, Report, load_plan
 
 __all__ = ["Plan", "Report", "RunOptions", "load_plan", "run"]

@@ -18,7 +18,7 @@ from pathlib import Path
 from .. import provenance
 from ..errors import REBUILD_HINT, ChecksumError, ConfigError, suggest
 from ..paths import data_dir, registry_path
-from ..settings import SETTINGS_PARAMETERS
+from ..study.settings import SETTINGS_PARAMETERS
 from .parameters import read_cells
 from .plan import Report
 
@@ -32,7 +32,7 @@ VOLATILE_METADATA = ("execution", "papermill")
 
 
 REGISTRY_FILE = (
-    "hypotheses.toml"  # keyed per entry, not as code: one edited entry re-runs its reports
+    "study/hypotheses.toml"  # keyed per entry, not as code: one edited entry re-runs its reports
 )
 REGISTRY_INPUT = "registry"  # a report that reads every entry declares this among its inputs
 RESULTS_PENDING = "results stage not run yet"  # a results part before the stage (--list)
@@ -288,7 +288,7 @@ def registry_ids(memo: Memo, env: Environment) -> Callable[[], list[str]]:
     """The hypothesis ids, recomputed (and the registry validated) whenever src/analysis changes."""
 
     def load() -> list[str]:
-        from ..registry import load_registry
+        from ..study.registry import load_registry
 
         return list(load_registry())
 
@@ -301,7 +301,7 @@ def table_hashes(memo: Memo, env: Environment) -> dict[str, str]:
     path = data_dir() / MANIFEST
 
     def read() -> dict[str, str]:
-        from ..datasets import read_manifest
+        from ..data.datasets import read_manifest
 
         return {
             table: entry["sha256"] for table, entry in read_manifest(path.parent)["tables"].items()

@@ -38,7 +38,7 @@ from pathlib import Path
 
 from .. import executors, provenance
 from ..errors import ConfigError
-from .build import warm_up
+from .execute import warm_up
 from .pool import Task, failure, run_pool
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]  # the analysis package this process runs

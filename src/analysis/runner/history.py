@@ -20,8 +20,9 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import labels, site
+from .. import labels
 from ..errors import AnalysisError, ConfigError, DataError
+from ..report import site
 from .cache import FAILED, canonical_json, read_json, write_atomic
 
 HISTORY = "_history"

@@ -1,7 +1,7 @@
 """The study site in ``reports/``: the landing page (``index.html``) and the build status
 (``status.html``), rewritten after every run, even an interrupted one.
 
-The landing page is the study (``analysis.site`` renders it from the summary's headline
+The landing page is the study (``analysis.report.site`` renders it from the summary's headline
 contract); the status page lists every planned report, whether it is current, its parameters,
 inputs and commit, and links to what exists. Both list what changed in the last build: every
 verdict and cited number whose printed value differs from the build before (``history``; the
@@ -17,8 +17,9 @@ import html
 from pathlib import Path
 from urllib.parse import quote
 
-from .. import citation, provenance, site
+from .. import provenance
 from ..errors import AnalysisError
+from ..report import citation, site
 from . import history
 from .cache import FAILED, MANIFEST, Status, write_atomic
 from .plan import Report

@@ -21,7 +21,9 @@ from .signals import deferred
 STAGING = ".staging"
 ASIDE_PREFIX = ".replaced-"  # report names start with a letter or digit, so never like this
 RUN_TIMES = ("start_time", "end_time", "duration")
-REPORT_TEMPLATE = Path(__file__).parents[1] / "templates" / "report.html.j2"  # no CDN scripts
+REPORT_TEMPLATE = (
+    Path(__file__).parents[1] / "report" / "templates" / "report.html.j2"
+)  # no CDN scripts
 
 
 def notebook_file(name: str) -> str:

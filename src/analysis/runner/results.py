@@ -51,9 +51,9 @@ def compute(
 ) -> dict[str, dict[str, str]]:
     """Compute (or find) every registered test in the store for each settings group, on the
     run's executor, and memoise the digests of what each report shows."""
-    from .. import store
-    from ..config import settings_from
-    from ..registry import load_registry
+    from ..study import store
+    from ..study.config import settings_from
+    from ..study.registry import load_registry
 
     groups = _groups(reports)
     started = time.monotonic()

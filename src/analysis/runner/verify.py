@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TextIO
 
 from ..paths import pinned_results
-from .batch import TIMINGS, RunOptions, run
+from .orchestrate import TIMINGS, RunOptions, run
 
 IGNORED = {TIMINGS}
 MANIFEST = "manifest.json"

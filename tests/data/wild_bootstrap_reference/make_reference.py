@@ -13,7 +13,7 @@ each slope is tested against 0 with Rademacher weights: ``2^11 = 2048`` weight v
 one enumerated by both implementations, so the p-values carry no Monte Carlo error and must
 agree to rounding.
 
-What is compared, and why it is the same quantity. ``analysis.cluster_inference.score_bootstrap``
+What is compared, and why it is the same quantity. ``analysis.inference.clusters.score_bootstrap``
 is Kline & Santos's (2012) score bootstrap for a GLM; ``wildboottest`` (by the pyfixest author)
 is the restricted wild cluster bootstrap (WCR) for OLS. They meet as follows.
 

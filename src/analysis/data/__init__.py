@@ -1,0 +1,1 @@
+"""Stage 1, raw files -> the canonical tables in data/ (build, load, contracts, readers)."""

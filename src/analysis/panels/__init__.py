@@ -1,0 +1,1 @@
+"""Stage 2, canonical tables -> the panels and descriptive views the models read."""
