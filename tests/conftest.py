@@ -61,6 +61,10 @@ MINIMAL_ENTRY = {
 }
 
 
+# The study's irrigation season (panels.panel.IRRIGATION_MONTHS), as a model spec takes it.
+SEASON = (4, 5, 6, 7, 8, 9)
+
+
 @pytest.fixture(scope="session")
 def shared_data() -> Path:
     return require_shared()

@@ -11,6 +11,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import SEASON
 from scipy import stats
 
 from analysis.data import datasets
@@ -169,7 +170,12 @@ def test_coverage_only_null_is_not_rejected_by_h5_or_the_step_tests():
         h5 = build_design(
             frame,
             CountModelSpec(
-                "y", ("y_lag1",), family="poisson", period_effects="year_season", dropna=True
+                "y",
+                ("y_lag1",),
+                family="poisson",
+                period_effects="year_season",
+                season_months=SEASON,
+                dropna=True,
             ),
         )
         p = (
@@ -183,7 +189,13 @@ def test_coverage_only_null_is_not_rejected_by_h5_or_the_step_tests():
         old = build_design(
             frame,
             CountModelSpec(
-                "y", ("y_lag1",), family="poisson", trend=True, season="irrigation", dropna=True
+                "y",
+                ("y_lag1",),
+                family="poisson",
+                trend=True,
+                season="irrigation",
+                season_months=SEASON,
+                dropna=True,
             ),
         )
         old_test = BlockPermutation(
@@ -198,6 +210,7 @@ def test_coverage_only_null_is_not_rejected_by_h5_or_the_step_tests():
                 controls=("y_lag1",),
                 family="poisson",
                 season="irrigation",
+                season_months=SEASON,
                 period_effects="year",
                 dropna=True,
             ),
@@ -246,7 +259,12 @@ def test_a_stratified_test_gets_its_interval_by_simulation():
     design = build_design(
         frame,
         CountModelSpec(
-            "y", ("y_lag1",), family="poisson", period_effects="year_season", dropna=True
+            "y",
+            ("y_lag1",),
+            family="poisson",
+            period_effects="year_season",
+            season_months=SEASON,
+            dropna=True,
         ),
     )
     procedure = StratifiedPermutation(
@@ -275,7 +293,7 @@ REBUILT = {
     "placebo": (CountModelSpec("y", ("step",), controls=("y_lag1",), family="poisson",
                                period_effects="year", dropna=True), "step"),
     "stratified": (CountModelSpec("y", ("y_lag1",), family="poisson",
-                                  period_effects="year_season", dropna=True), "y_lag1"),
+                                  period_effects="year_season", season_months=SEASON, dropna=True), "y_lag1"),
 }  # fmt: skip
 
 
@@ -331,7 +349,12 @@ def test_power_of_a_lag_claim_comes_from_series_like_the_data():
     design = build_design(
         frame,
         CountModelSpec(
-            "y", ("y_lag1",), family="poisson", period_effects="year_season", dropna=True
+            "y",
+            ("y_lag1",),
+            family="poisson",
+            period_effects="year_season",
+            season_months=SEASON,
+            dropna=True,
         ),
     )
     procedure = StratifiedPermutation(

@@ -52,6 +52,7 @@ def test_the_check_finds_a_cycle_through_a_function_level_import(tmp_path):
         ("report/tables.py", "from ..models.count import fit\n", "never estimates"),
         ("report/tables.py", "from ..study import verdicts\n", "never estimates"),
         ("panels/panel.py", "from ..study import verdicts\n", "stage panels comes before study"),
+        ("models/design.py", "from ..panels import panel\n", "models are generic"),
         ("results.py", "from .models import count\n", "shared modules import only"),
         ("study/verdicts.py", "from ..runner import plan\n", "nothing in it imports a driver"),
         ("extras.py", "from .models import count\n", "extras is not a stage"),
@@ -61,6 +62,7 @@ def test_the_check_finds_an_import_against_the_pipeline(tmp_path, importer, text
     folders = ("data", "panels", "models", "study", "report", "runner")
     files = {f"{folder}/__init__.py": "" for folder in folders}
     files |= {"models/count.py": "", "study/verdicts.py": "", "runner/plan.py": ""}
+    files |= {"panels/panel.py": ""}
     source = package(tmp_path, {**files, "results.py": "", importer: text})
     (line,) = check_imports.problems(source)
     assert line.startswith(f"forbidden import analysis.{importer[:-3].replace('/', '.')} -> ")
@@ -74,7 +76,11 @@ def test_a_stage_may_import_earlier_stages_and_shared_modules(tmp_path):
             "data/__init__.py": "",
             "data/schema.py": "from .. import errors\n",
             "models/__init__.py": "",
-            "models/fit.py": "from ..data import schema\nfrom .. import results\n",
+            "models/fit.py": "from .. import results\n",
+            "panels/__init__.py": "",
+            "panels/panel.py": "from ..data import schema\n",
+            "study/__init__.py": "",
+            "study/engine.py": "from ..panels import panel\nfrom ..models import fit\n",
             "report/__init__.py": "",
             "report/site.py": "from ..data import schema\nfrom .. import labels, results\n",
             "runner/__init__.py": "",

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
+from conftest import SEASON
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
@@ -161,6 +162,7 @@ def test_stratified_orders_stay_within_strata_and_the_test_is_exact():
             family="poisson",
             cov="nonrobust",
             period_effects="year_season",
+            season_months=SEASON,
             dropna=True,
         )
         problem = Problem.from_design(build_design(data, spec), "y_lag1")

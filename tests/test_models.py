@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
+from conftest import SEASON
 from statsmodels.discrete._diagnostics_count import test_poisson_zeros as sm_poisson_zeros
 from statsmodels.discrete.discrete_model import NegativeBinomial
 
@@ -123,6 +124,7 @@ def test_agrees_with_direct_statsmodels_fit(cov):
         "controls": ("other",),
         "trend": True,
         "season": "irrigation",
+        "season_months": SEASON,
         "exposure": "exposure",
         "time": "period",
         "cov": cov,
@@ -263,7 +265,10 @@ def test_trend_and_season_terms():
     ]
     assert design.X["month_05"].sum() == 4
     irrigation = build_design(
-        data, CountModelSpec("incidents", ("x",), season="irrigation", time="period")
+        data,
+        CountModelSpec(
+            "incidents", ("x",), season="irrigation", season_months=SEASON, time="period"
+        ),
     )
     assert irrigation.X["irrigation_season"].sum() == 24  # April to September of 4 years
 
@@ -342,7 +347,13 @@ def test_few_rows_relative_to_parameters():
 def test_season_needs_monthly_dates():
     data = simulate_panel(np.random.default_rng(17), n=40)
     with pytest.raises(ModelError, match="needs monthly .* this panel has none"):
-        fit_count_model(data.drop(columns="period"), "incidents", ["x"], season="irrigation")
+        fit_count_model(
+            data.drop(columns="period"),
+            "incidents",
+            ["x"],
+            season="irrigation",
+            season_months=SEASON,
+        )
     annual = data.set_index(pd.period_range("1980", periods=40, freq="Y"))
     with pytest.raises(ModelError, match="this panel has coarser ones"):
         fit_count_model(annual, "incidents", ["x"], season="month")

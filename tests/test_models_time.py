@@ -4,6 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
+from conftest import SEASON
 from statsmodels.discrete.discrete_model import NegativeBinomial
 
 from analysis.errors import ConfigError, ModelError
@@ -85,12 +86,23 @@ def test_year_effects_absorb_yearly_levels_and_drop_eventless_years():
 
 def test_year_season_strata_and_refused_combinations():
     data = monthly_panel()
-    design = build_design(data, CountModelSpec("incidents", ("x",), period_effects="year_season"))
+    design = build_design(
+        data,
+        CountModelSpec("incidents", ("x",), period_effects="year_season", season_months=SEASON),
+    )
     assert len(design.absorbed) == 2 * 8 - 1
     with pytest.raises(ConfigError, match="drop the trend"):
         CountModelSpec("incidents", ("x",), period_effects="year", trend=True)
+    with pytest.raises(ConfigError, match="need season_months"):  # the study's calendar
+        CountModelSpec("incidents", ("x",), period_effects="year_season")
     with pytest.raises(ConfigError, match="absorbs the season"):
-        CountModelSpec("incidents", ("x",), period_effects="year_season", season="irrigation")
+        CountModelSpec(
+            "incidents",
+            ("x",),
+            period_effects="year_season",
+            season_months=SEASON,
+            season="irrigation",
+        )
     with pytest.raises(ModelError, match="monthly, dated panel"):
         build_design(
             data.reset_index(drop=True), CountModelSpec("incidents", ("x",), period_effects="year")

@@ -129,3 +129,17 @@ def test_tests_computed_in_parallel_are_the_tests_computed_here(shipped_tables):
     assert store.digests(here) == store.digests(there)
     for one, two in zip(here.results, there.results):
         assert_same_result(one, two)
+
+
+def test_the_code_fingerprint_is_kept_under_the_hash_of_every_package_file(tmp_path, monkeypatch):
+    """A warm command hashes the files instead of parsing every module: the kept fingerprint is
+    read back (here a planted one), and the parsed one is what is kept."""
+    monkeypatch.setenv("ANALYSIS_RESULTS_DIR", str(tmp_path))
+    store.code_fingerprint.cache_clear()
+    computed = store.code_fingerprint()
+    (kept,) = (tmp_path / "code").iterdir()
+    assert kept.read_text(encoding="utf-8") == computed
+    kept.write_text("planted", encoding="utf-8")
+    store.code_fingerprint.cache_clear()
+    assert store.code_fingerprint() == "planted"
+    store.code_fingerprint.cache_clear()

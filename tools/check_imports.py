@@ -48,6 +48,8 @@ def _why_not(importer: str, imported: str) -> str | None:
         return "" if there in SHARED else f"shared modules import only {', '.join(SHARED)}"
     if there in SHARED:
         return None
+    if here == "models" and there in STAGES:
+        return "models are generic: the study gives them its calendar (season_months), data none"
     if here == "report" and there in REPORT_NEVER:
         return "the report renders what results describe; it never estimates, tests or classifies"
     if here in STAGES and there in STAGES and STAGES.index(there) > STAGES.index(here):

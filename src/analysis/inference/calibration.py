@@ -226,11 +226,7 @@ def generator_for(
         lag = LagLink(gamma, lag_rows(positions), observed)
     alpha = float(fit.alpha[0])  # 0 for a family without dispersion
     rho, s2 = latent_dependence(design.y, mu, alpha, positions) if dependence else (0.0, 0.0)
-    strata = (
-        period_strata(design.periods, design.spec.period_effects)
-        if design.spec.period_effects
-        else None
-    )
+    strata = period_strata(design.periods, design.spec) if design.spec.period_effects else None
     alpha_draw = max((1 + alpha) * math.exp(-s2) - 1, 0.0)
     parts = [f"NB alpha {alpha:.2f}" if alpha > 0 else "Poisson"]
     if lag is not None and not focal_is_lag:

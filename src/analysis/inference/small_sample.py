@@ -525,7 +525,7 @@ class StratifiedPermutation(Procedure):
                 f"has {extra}"
             )
         self.problem, self.sided, self.seed = problem, sided, seed
-        self.strata = period_strata(design.periods, effects)
+        self.strata = period_strata(design.periods, design.spec)
         self.previous = lag_rows(problem.positions)
         self.draws = n_perm
         self.min_attainable_p = 1 / (n_perm + 1)

@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError, ModelError
-from ..panels.panel import IRRIGATION_MONTHS
 from .spec import MIN_EXTRA_ROWS, MIN_ROWS, CountModelSpec
 
 #: Unit-length columns closer than this to the span of the others are collinear.
@@ -220,11 +219,11 @@ def build_design(data: pd.DataFrame, spec: CountModelSpec) -> Design:
     if spec.trend:
         X["trend"] = rank.astype(float)
     if spec.season is not None:
-        X = X.join(_season_dummies(periods, spec.season, X.index))
+        X = X.join(_season_dummies(periods, spec, X.index))
     absorbed: tuple[str, ...] = ()
     if spec.period_effects:
         dummies = pd.get_dummies(
-            period_strata(periods, spec.period_effects),
+            period_strata(periods, spec),
             prefix="period",
             prefix_sep="=",
             drop_first=True,
@@ -236,17 +235,16 @@ def build_design(data: pd.DataFrame, spec: CountModelSpec) -> Design:
     return Design(spec, y, X, offset, groups, periods, sample, absorbed=absorbed, positions=rank)
 
 
-def period_strata(periods: pd.Index | None, effects: str) -> np.ndarray:
-    """Label of each row's stratum: its year ("2019"), or its year and season half
-    ("2019 irrigation" / "2019 other")."""
+def period_strata(periods: pd.Index | None, spec: CountModelSpec) -> np.ndarray:
+    """Label of each row's stratum under the spec's period effects: its year ("2019"), or its
+    year and season half ("2019 irrigation" / "2019 other", the season of ``season_months``)."""
+    effects = spec.period_effects
     if periods is None or not hasattr(periods, "month") or periods.freqstr[0] in "YAQ":
         raise ModelError(f"period_effects={effects!r} need a monthly, dated panel")
     years = np.asarray(periods.year).astype(str)
     if effects == "year":
         return years
-    season = np.where(
-        np.isin(np.asarray(periods.month), list(IRRIGATION_MONTHS)), "irrigation", "other"
-    )
+    season = np.where(np.isin(np.asarray(periods.month), spec.season_months), "irrigation", "other")
     return np.char.add(np.char.add(years, " "), season)
 
 
@@ -254,7 +252,7 @@ def _drop_eventless_strata(frame, periods, rank, spec: CountModelSpec, sample: d
     """Rows of strata with at least one event. Under period effects a stratum without any event
     has an estimate of minus infinity and says nothing about the other terms; its rows are
     dropped and counted in ``sample``."""
-    strata = period_strata(periods, spec.period_effects)
+    strata = period_strata(periods, spec)
     totals = pd.Series(frame[spec.outcome].to_numpy(dtype=float)).groupby(strata).sum()
     informative = np.isin(strata, totals.index[totals > 0])
     dropped = int((~informative).sum())
@@ -476,7 +474,10 @@ def _numeric(values: pd.Series, name: str) -> pd.Series:
     return values
 
 
-def _season_dummies(periods: pd.Index | None, season: str, index: pd.Index) -> pd.DataFrame:
+def _season_dummies(
+    periods: pd.Index | None, spec: CountModelSpec, index: pd.Index
+) -> pd.DataFrame:
+    season = spec.season
     coarse = isinstance(periods, pd.PeriodIndex) and periods.freqstr[0] in "YAQ"
     if periods is None or not hasattr(periods, "month") or coarse:
         raise ModelError(
@@ -486,7 +487,7 @@ def _season_dummies(periods: pd.Index | None, season: str, index: pd.Index) -> p
     month = np.asarray(periods.month)
     if season == "irrigation":
         return pd.DataFrame(
-            {"irrigation_season": np.isin(month, list(IRRIGATION_MONTHS)).astype(float)},
+            {"irrigation_season": np.isin(month, spec.season_months).astype(float)},
             index=index,
         )
     return pd.DataFrame(

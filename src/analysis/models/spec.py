@@ -46,6 +46,9 @@ class CountModelSpec:
     dropna: bool = False
     fixed_effects: tuple[str, ...] = ()
     period_effects: str | None = None
+    #: The months (1-12) of the season that ``season="irrigation"`` and year-and-season period
+    #: effects split the year by: the study's calendar, given to the model, not known to it.
+    season_months: tuple[int, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("predictors", "controls", "fixed_effects"):
@@ -64,6 +67,15 @@ class CountModelSpec:
             raise ConfigError(f"cov must be one of {COV_TYPES}; found {self.cov!r}")
         if self.season not in SEASONS:
             raise ConfigError(f"season must be one of {SEASONS}; found {self.season!r}")
+        object.__setattr__(self, "season_months", tuple(sorted(set(self.season_months))))
+        if not set(self.season_months) <= set(range(1, 13)):
+            raise ConfigError(f"season_months must be months 1-12; found {self.season_months}")
+        seasonal = self.season == "irrigation" or self.period_effects == "year_season"
+        if seasonal and not self.season_months:
+            raise ConfigError(
+                "season='irrigation' and period_effects='year_season' need season_months "
+                "(the months of the season, e.g. (4, 5, 6, 7, 8, 9))"
+            )
         if self.cov == "cluster" and not self.cluster:
             raise ConfigError("cov='cluster' needs the name of the cluster column in cluster=")
         if self.hac_lags is not None and (not isinstance(self.hac_lags, int) or self.hac_lags < 0):

@@ -644,7 +644,7 @@ def leave_one_year_out(reported, design: Design, term: str, scale: EffectScale) 
     keep = (years[None, :] != unique[:, None]).astype(float)
     Y = np.tile(design.y, (len(unique), 1))
     if design.spec.period_effects:
-        keep = drop_eventless(Y, period_strata(periods, design.spec.period_effects), keep)
+        keep = drop_eventless(Y, period_strata(periods, design.spec), keep)
     _, p, ok, _ = reported.pvalues(Y, keep)
     beta, fitted = calibration.focal_estimates(design, term, Y, keep)
     good = ok & fitted

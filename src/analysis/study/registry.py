@@ -27,7 +27,7 @@ from ..inference.small_sample import KnownBreak
 from ..models.families import FAMILIES, family
 from ..models.spec import CountModelSpec
 from ..panels.global_panel import GlobalOutcomeSpec
-from ..panels.panel import MilestoneTerm, OutcomeSpec, PredictorSpec
+from ..panels.panel import IRRIGATION_MONTHS, MilestoneTerm, OutcomeSpec, PredictorSpec
 from ..paths import registry_path
 
 STUDY_PATH = Path(__file__).with_name("study.toml")
@@ -243,6 +243,7 @@ class HypothesisSpec:
             cluster=self.cluster,
             fixed_effects=self.fixed_effects,
             period_effects=period_effects,
+            season_months=tuple(sorted(IRRIGATION_MONTHS)),
             dropna=True,
         )
 

@@ -106,10 +106,14 @@ class ResultStore:
             return
         path = self._path(stored.key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-        with open(temporary, "wb") as handle:
-            pickle.dump(stored, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(temporary, path)
+        _write_atomically(path, pickle.dumps(stored, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def _write_atomically(path: Path, content: bytes) -> None:
+    """Write through a temporary file and rename, so a reader never sees half a file."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    temporary.write_bytes(content)
+    os.replace(temporary, path)
 
 
 # --------------------------------------------------------------------------- content keys
@@ -126,20 +130,37 @@ def _sha(value: object) -> str:
 @lru_cache(maxsize=1)
 def code_fingerprint() -> str:
     """The code that computes a test: the import closure of :data:`ENGINE` within the package,
-    the package's TOML files but the registry, and the numeric packages' versions."""
+    the package's TOML files but the registry, and the numeric packages' versions.
+
+    Finding the closure parses every module (about half a second); the answer is a function of
+    the package's files alone, so it is kept under the hash of all of them beside the results
+    (``code/``) and a warm command only hashes the files."""
     source = Path(__file__).resolve().parents[1]  # the whole package
-    modules = provenance.package_modules(source)
-    closure = provenance.import_closure(ENGINE, provenance.import_edges(source))
-    files = sorted(modules[name] for name in closure)
-    files += sorted(p for p in source.rglob("*.toml") if p.name != "hypotheses.toml")
-    digest = hashlib.sha256()
-    for path in files:
-        digest.update(path.relative_to(source).as_posix().encode() + b"\0")
-        digest.update(provenance.sha256_file(path).encode() + b"\n")
     versions = [provenance.python_version()]
     versions += [f"{name} {importlib.metadata.version(name)}" for name in NUMERIC_PACKAGES]
+    files = sorted(p for pattern in ("*.py", "*.toml") for p in source.rglob(pattern))
+    every = {p.relative_to(source).as_posix(): provenance.sha256_file(p) for p in files}
+    kept = paths.results_dir() / "code" / f"{_sha([every, versions])}.txt"
+    try:
+        return kept.read_text(encoding="utf-8").strip()
+    except OSError:
+        pass
+    modules = provenance.package_modules(source)
+    closure = provenance.import_closure(ENGINE, provenance.import_edges(source))
+    chosen = sorted(modules[name] for name in closure)
+    chosen += sorted(p for p in source.rglob("*.toml") if p.name != "hypotheses.toml")
+    digest = hashlib.sha256()
+    for path in chosen:
+        name = path.relative_to(source).as_posix()
+        digest.update(name.encode() + b"\0" + every[name].encode() + b"\n")
     digest.update("\n".join(versions).encode())
-    return digest.hexdigest()
+    fingerprint = digest.hexdigest()
+    try:
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        _write_atomically(kept, fingerprint.encode())
+    except OSError:
+        pass  # a read-only store: computed again next time
+    return fingerprint
 
 
 def key_parts(
