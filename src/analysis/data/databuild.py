@@ -106,7 +106,7 @@ DERIVED_TABLES: dict[str, tuple[tuple[str, ...], Callable[..., pd.DataFrame]]] =
 
 
 def load_sources(path: Path = SOURCES_FILE) -> dict[str, RawSource]:
-    """Read ``registry.toml``; a malformed entry is a DataError naming the entry and key."""
+    """Read ``sources.toml``; a malformed entry is a DataError naming the entry and key."""
     entries = tomllib.loads(path.read_text(encoding="utf-8"))
     entries.pop(UNREAD, None)
     sources = {}
