@@ -56,6 +56,19 @@ def monthly(rng, n_years=12, *, effect=0.0, rho_x=0.7, lag=0.0, rate=1.2):
 SPEC = CountModelSpec("y", ("x",), controls=("y_lag1",), family="negbin", trend=True, dropna=True)
 
 
+def stratified_lag_design(rng, lag: float, rate: float):
+    """A monthly Poisson series with year-and-season effects, its own lag the focal term."""
+    spec = CountModelSpec(
+        "y",
+        ("y_lag1",),
+        family="poisson",
+        period_effects="year_season",
+        season_months=SEASON,
+        dropna=True,
+    )
+    return build_design(monthly(rng, lag=lag, rate=rate), spec)
+
+
 def block(design, n_perm=199, seed=1):
     return BlockPermutation(
         Problem.from_design(design, "x"), n_perm=n_perm, seed=seed, sided="two-sided"
@@ -255,18 +268,7 @@ def test_failed_draws_are_counted_never_taken_as_non_rejections(bad):
 
 @pytest.mark.slow
 def test_a_stratified_test_gets_its_interval_by_simulation():
-    frame = monthly(np.random.default_rng(7), lag=0.15, rate=1.0)
-    design = build_design(
-        frame,
-        CountModelSpec(
-            "y",
-            ("y_lag1",),
-            family="poisson",
-            period_effects="year_season",
-            season_months=SEASON,
-            dropna=True,
-        ),
-    )
+    design = stratified_lag_design(np.random.default_rng(7), lag=0.15, rate=1.0)
     procedure = StratifiedPermutation(
         Problem.from_design(design, "y_lag1"), n_perm=99, seed=1, sided="two-sided"
     )
@@ -345,18 +347,7 @@ def test_power_of_a_lag_claim_comes_from_series_like_the_data():
     """For the outcome's own lag the levels are refitted at each lag coefficient; a point whose
     samples hold more than twice the observed events is flagged and never counts for the MDE,
     and the search stops there."""
-    frame = monthly(np.random.default_rng(8), lag=0.1, rate=0.6)
-    design = build_design(
-        frame,
-        CountModelSpec(
-            "y",
-            ("y_lag1",),
-            family="poisson",
-            period_effects="year_season",
-            season_months=SEASON,
-            dropna=True,
-        ),
-    )
+    design = stratified_lag_design(np.random.default_rng(8), lag=0.1, rate=0.6)
     procedure = StratifiedPermutation(
         Problem.from_design(design, "y_lag1"), n_perm=99, seed=3, sided="two-sided"
     )
