@@ -335,8 +335,6 @@ CLOGIT = ConditionalLogit()
 
 #: Every family, by the word the registry and specs use for it.
 FAMILIES: dict[str, Family] = {f.name: f for f in (POISSON, NB2, ZINB, LOGIT, CLOGIT)}
-#: Families of a 0/1 outcome.
-BINARY_FAMILIES = tuple(name for name, f in FAMILIES.items() if f.binary)
 
 
 def family(name: str) -> Family:

@@ -59,16 +59,6 @@ def fit_design(design: Design) -> CountModelResult:
         ) from None
 
 
-def fit_main(design: Design, cov: str | None = None) -> Fit:
-    """The spec's own family fitted on the design, with covariance ``cov`` (default: the spec's).
-
-    The entry point for callers that need only the estimates (null models, restricted fits,
-    inverted tests), without the diagnostics :func:`fit_design` adds.
-    """
-    distribution = design.spec.distribution
-    return _fit_chain(design, cov or design.spec.cov, distribution)[distribution]
-
-
 def _fit_design(design: Design) -> CountModelResult:
     spec = design.spec
     family = spec.distribution
